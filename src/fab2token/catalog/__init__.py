@@ -1,0 +1,129 @@
+"""Catalog tables shipped with fab2token.
+
+Every table is a CSV file in this folder with a ``source`` column filled on every row. Numbers are plain
+floats in the unit their column name carries; an empty cell means "not published" and stays NaN so that a
+model needing it can ask the user for it instead of guessing.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Mapping
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from ..errors import CatalogError
+
+__all__ = [
+    "TABLES",
+    "load_table",
+    "table_rows",
+    "lookup",
+    "resolve_name",
+    "overhead",
+    "numeric_columns",
+]
+
+TABLES: dict[str, str] = {
+    "accelerators": "name",
+    "process_nodes": "node",
+    "overheads": "parameter",
+}
+
+_TEXT_COLUMNS = {"name", "aliases", "vendor", "process_node", "source", "notes", "node", "foundry",
+                 "parameter", "unit"}
+
+
+def _parse(column: str, text: str) -> Any:
+    if column in _TEXT_COLUMNS:
+        return text
+    if text.strip() == "":
+        return math.nan
+    return float(text)
+
+
+@lru_cache(maxsize=None)
+def _read(table: str) -> tuple[tuple[str, ...], tuple[dict[str, Any], ...]]:
+    if table not in TABLES:
+        raise CatalogError(f"unknown catalog table {table!r}; known tables: {', '.join(TABLES)}")
+    path = resources.files(__package__).joinpath(f"{table}.csv")
+    with path.open(encoding="utf-8", newline="") as fh:
+        reader = csv.DictReader(fh)
+        columns = tuple(reader.fieldnames or ())
+        rows = []
+        for lineno, raw in enumerate(reader, start=2):
+            try:
+                rows.append({c: _parse(c, raw[c] or "") for c in columns})
+            except ValueError as exc:
+                raise CatalogError(f"catalog/{table}.csv line {lineno}: {exc}") from None
+    return columns, tuple(rows)
+
+
+def numeric_columns(table: str) -> list[str]:
+    """Columns of ``table`` that hold numbers (everything but names, sources and notes)."""
+    columns, _ = _read(table)
+    return [c for c in columns if c not in _TEXT_COLUMNS]
+
+
+def load_table(table: str, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, dict[str, Any]]:
+    """Rows of a catalog table keyed by their name, with scenario overrides applied.
+
+    An override of an existing row replaces the given fields; an override naming a new row adds it
+    (missing numeric fields are NaN; ``source`` defaults to ``"scenario"``).
+    """
+    columns, rows = _read(table)
+    key = TABLES[table]
+    out = {r[key]: dict(r) for r in rows}
+    for name, fields in (overrides or {}).items():
+        canonical = resolve_name(table, name, out, missing_ok=True) or name
+        row = out.setdefault(
+            canonical, {c: ("" if c in _TEXT_COLUMNS else math.nan) for c in columns} | {key: canonical}
+        )
+        if canonical not in {r[key] for r in rows}:
+            row["source"] = "scenario"
+        for field, value in fields.items():
+            row[field] = value
+        if any(f in fields for f in columns if f not in ("source", "notes")) and canonical in {
+            r[key] for r in rows
+        }:
+            row["notes"] = (row.get("notes") or "") + " [overridden by scenario]"
+    return out
+
+
+def table_rows(table: str) -> list[dict[str, Any]]:
+    """The shipped rows of a table, in file order."""
+    return [dict(r) for r in _read(table)[1]]
+
+
+def resolve_name(
+    table: str, name: str, rows: Mapping[str, Mapping[str, Any]] | None = None, missing_ok: bool = False
+) -> str | None:
+    """Canonical row name for ``name``: exact, case-insensitive, or one of the row's ``aliases``."""
+    rows = rows if rows is not None else load_table(table)
+    if name in rows:
+        return name
+    wanted = name.strip().lower()
+    for canonical, row in rows.items():
+        names = [canonical, *str(row.get("aliases") or "").split(";")]
+        if wanted in {n.strip().lower() for n in names if n.strip()}:
+            return canonical
+    if missing_ok:
+        return None
+    raise CatalogError(
+        f"{name!r} is not in the {table} catalog; known: {', '.join(rows)}"
+    )
+
+
+def lookup(table: str, name: str, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """One row of a table (by name or alias), with overrides applied."""
+    rows = load_table(table, overrides)
+    canonical = resolve_name(table, name, rows)
+    assert canonical is not None
+    return rows[canonical]
+
+
+def overhead(parameter: str) -> float:
+    """A value from ``overheads.csv``."""
+    return float(lookup("overheads", parameter)["value"])

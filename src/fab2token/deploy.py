@@ -1,0 +1,88 @@
+"""Placing delivered accelerators into sites within their power limits."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from . import catalog
+from .errors import ModelError
+
+__all__ = ["all_in_it_kw", "accelerator_all_in_it_kw", "deploy", "BINDING_SUPPLY", "BINDING_POWER"]
+
+BINDING_SUPPLY = "supply"
+BINDING_POWER = "power"
+
+
+def all_in_it_kw(
+    board_power_w: ArrayLike,
+    server_power_w_per_accelerator: ArrayLike = math.nan,
+    server_overhead_factor: ArrayLike | None = None,
+    network_storage_overhead_frac: ArrayLike | None = None,
+) -> NDArray[np.float64]:
+    """All-in IT power per accelerator [kW]: its server's share plus scale-out network and storage.
+
+    The server share is the published server power per accelerator where known (e.g. DGX H100: 10.2 kW / 8),
+    else board power x ``server_overhead_factor``. Network and storage add ``network_storage_overhead_frac``.
+    Cooling and power-conversion losses are not included: they come from the site's PUE.
+    Defaults come from ``catalog/overheads.csv`` with their sources.
+    """
+    factor = catalog.overhead("server_overhead_factor") if server_overhead_factor is None else server_overhead_factor
+    frac = (catalog.overhead("network_storage_overhead_frac") if network_storage_overhead_frac is None
+            else network_storage_overhead_frac)
+    board = np.asarray(board_power_w, dtype=float)
+    server = np.asarray(server_power_w_per_accelerator, dtype=float)
+    per_server = np.where(np.isnan(server), board * np.asarray(factor, dtype=float), server)
+    return per_server * (1.0 + np.asarray(frac, dtype=float)) / 1000.0
+
+
+def accelerator_all_in_it_kw(spec: dict[str, Any]) -> float:
+    """:func:`all_in_it_kw` for one catalog row; a clear error when its power is not known."""
+    if math.isnan(spec["board_power_w"]) and math.isnan(spec["server_power_w_per_accelerator"]):
+        raise ModelError(
+            f"accelerator {spec['name']}: board_power_w is not published in the catalog; "
+            f"supply it under catalog.accelerators.{spec['name']}.board_power_w in the scenario"
+        )
+    return float(all_in_it_kw(spec["board_power_w"], spec["server_power_w_per_accelerator"]))
+
+
+def deploy(
+    delivered: NDArray[np.float64], capacity: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.str_]]:
+    """Install delivered accelerators into sites, in site order, up to each site's capacity.
+
+    Parameters
+    ----------
+    delivered : ndarray, shape (..., month)
+        Accelerators delivered each month.
+    capacity : ndarray, shape (..., month, site)
+        Accelerators each site can power each month.
+
+    Returns
+    -------
+    installed : ndarray (..., month, site)
+        Powered accelerators: ``min(cumulative delivered, total capacity)`` filled into sites in order.
+    backlog : ndarray (..., month)
+        Delivered but not installed (waiting for power).
+    binding : ndarray of str (..., month)
+        ``"power"`` where accelerators wait for power, else ``"supply"`` (chips ran out first).
+
+    Notes
+    -----
+    Vectorised with cumulative sums, no loop over months: with capacities that never shrink, installing
+    as soon as power allows gives ``installed = min(cumulative delivered, capacity)``. Sites fill in the order
+    listed; when an earlier site gains power while a later one holds part of the fleet, the count per site
+    may shift between sites (the fleet is treated as fungible across sites).
+    """
+    cum = np.cumsum(delivered, axis=-1)
+    total_cap = capacity.sum(axis=-1)
+    installed_total = np.minimum(cum, total_cap)
+    before = np.cumsum(capacity, axis=-1) - capacity  # capacity of earlier sites
+    installed = np.clip(installed_total[..., None] - before, 0.0, capacity)
+    backlog = cum - installed_total
+    tol = 1e-9 * np.maximum(cum, 1.0)
+    binding = np.where(backlog > tol, BINDING_POWER, BINDING_SUPPLY)
+    return installed, backlog, binding

@@ -1,0 +1,112 @@
+"""Self-contained HTML report: plotly figures with the plotly.js bundle embedded, opens offline."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+import xarray as xr
+
+__all__ = ["figures", "render_report", "write_report"]
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#222}
+h1{margin-bottom:.2rem} .sub{color:#666;margin-top:0}
+table{border-collapse:collapse;margin:1rem 0} td,th{padding:.25rem .8rem;border-bottom:1px solid #ddd;text-align:right}
+td:first-child,th:first-child{text-align:left} section{margin:2rem 0}
+"""
+
+
+def _layout(fig: go.Figure, title: str, ytitle: str) -> go.Figure:
+    fig.update_layout(title=title, yaxis_title=ytitle, xaxis_title="month", template="plotly_white",
+                      height=420, legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
+    """The report's figures, keyed by a short id. Reads only the results Dataset."""
+    months = [str(m) for m in ds["month"].values]
+    figs: dict[str, go.Figure] = {}
+
+    f = go.Figure()
+    f.add_scatter(x=months, y=ds["accelerators_delivered"].cumsum("month").values, name="delivered (cumulative)")
+    f.add_scatter(x=months, y=ds["accelerators_installed"].sum("site").values, name="installed (powered)")
+    f.add_scatter(x=months, y=ds["accelerators_backlog"].values, name="backlog (waiting for power)",
+                  line={"dash": "dot"})
+    f.add_bar(x=months, y=ds["accelerators_delivered"].values, name="delivered per month", opacity=0.35)
+    figs["fleet"] = _layout(f, "Accelerators delivered vs installed", "accelerators")
+
+    f = go.Figure()
+    for site in ds["site"].values:
+        sel = {"site": site}
+        f.add_scatter(x=months, y=ds["it_capacity_mw"].sel(sel).values, name=f"{site}: IT MW available",
+                      line={"dash": "dash"})
+        f.add_scatter(x=months, y=ds["it_power_mw"].sel(sel).values, name=f"{site}: IT MW used")
+    figs["power"] = _layout(f, "IT power available vs used, per site", "MW (IT)")
+
+    binding = [str(b) for b in ds["binding_constraint"].values]
+    kinds = sorted(set(binding))
+    f = go.Figure()
+    for k in kinds:
+        f.add_bar(x=[m for m, b in zip(months, binding, strict=True) if b == k],
+                  y=[1] * binding.count(k), name=k)
+    f.update_yaxes(visible=False)
+    figs["binding"] = _layout(f, "Binding constraint per month", "")
+    f.update_layout(barmode="stack", height=260)
+
+    f = go.Figure()
+    capex = (ds["capex_accelerators_usd"] + ds["capex_datacenter_usd"].sum("site")).cumsum("month")
+    f.add_scatter(x=months, y=capex.values / 1e6, name="capex (cumulative)")
+    f.add_scatter(x=months, y=ds["opex_usd"].sum("site").cumsum("month").values / 1e6, name="opex (cumulative)")
+    figs["cost"] = _layout(f, "Cumulative capex and opex", "million USD")
+
+    f = go.Figure()
+    stages = ["wafers out", "gross dies", "good dies", "accelerators"]
+    wafers = float(ds["wafers_out"].sum())
+    gross = float((ds["wafers_out"] * ds["gross_dies_per_wafer"]).sum())
+    good = float((ds["wafers_out"] * ds["gross_dies_per_wafer"] * ds["die_yield"]).sum())
+    f.add_funnel(y=stages, x=[wafers, gross, good, float(ds["accelerators_delivered"].sum())])
+    f.update_layout(title="Supply funnel over the horizon", template="plotly_white", height=360)
+    figs["funnel"] = f
+    return figs
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float | np.floating):
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.3g}"
+    return html.escape(str(v))
+
+
+def render_report(ds: xr.Dataset, summary: dict[str, Any], title: str | None = None) -> str:
+    """The whole report as one HTML string, plotly.js inlined once."""
+    figs = figures(ds)
+    parts = []
+    for i, fig in enumerate(figs.values()):
+        parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False}))
+    rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>"
+        for k, v in summary.items() if not isinstance(v, list)
+    )
+    title = title or f"fab2token run {summary.get('run_id') or ''}"
+    body = "".join(f"<section>{p}</section>" for p in parts)
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{html.escape(title)}</h1>"
+        f"<p class='sub'>scenario <b>{html.escape(str(ds.attrs.get('scenario', '')))}</b>, accelerator "
+        f"<b>{html.escape(str(ds.attrs.get('accelerator', '')))}</b>, all-in IT power "
+        f"{float(ds.attrs.get('all_in_it_kw_per_accelerator', float('nan'))):.3f} kW per accelerator</p>"
+        f"<table><tr><th>summary</th><th>value</th></tr>{rows}</table>{body}</body></html>"
+    )
+
+
+def write_report(path: str | Path, ds: xr.Dataset, summary: dict[str, Any]) -> Path:
+    """Write :func:`render_report` to ``path`` (atomically: a temporary file, then a rename)."""
+    p = Path(path)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(render_report(ds, summary), encoding="utf-8")
+    tmp.replace(p)
+    return p

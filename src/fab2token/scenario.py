@@ -1,0 +1,273 @@
+"""The scenario file: pydantic models, and the one place where input is validated.
+
+A scenario is a YAML file. Quantities may carry units (``"150 MW"``, ``"0.09 USD/kWh"``); plain numbers take
+the unit in the field name. Every problem is reported with the file, the field path (``sites[1].grid_power[0].mw``),
+the bad value and what was expected, all at once.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+
+from . import catalog
+from .errors import CatalogError, InputIssue, ScenarioError
+from .units import to_unit
+
+__all__ = [
+    "Scenario",
+    "Horizon",
+    "Supply",
+    "WaferStep",
+    "PowerStep",
+    "Site",
+    "Economics",
+    "load_scenario",
+    "parse_scenario",
+    "month_number",
+    "month_label",
+]
+
+_YM = re.compile(r"^(\d{4})-(\d{1,2})$")
+
+
+def _year_month(value: Any) -> str:
+    if isinstance(value, _dt.date):
+        return f"{value.year:04d}-{value.month:02d}"
+    if isinstance(value, str):
+        m = _YM.match(value.strip())
+        if m and 1 <= int(m.group(2)) <= 12:
+            return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
+    raise ValueError("expected a month written YYYY-MM, e.g. '2026-01'")
+
+
+def month_number(ym: str) -> int:
+    """Months since year 0 for a ``YYYY-MM`` label (so differences are month counts)."""
+    y, m = ym.split("-")
+    return int(y) * 12 + int(m) - 1
+
+
+def month_label(n: int) -> str:
+    """Inverse of :func:`month_number`."""
+    return f"{n // 12:04d}-{n % 12 + 1:02d}"
+
+
+def _quantity(unit: str) -> Callable[[Any], float]:
+    def convert(value: Any) -> float:
+        out = to_unit(value, unit)
+        if not math.isfinite(out):
+            raise ValueError(f"expected a finite quantity in {unit}")
+        return out
+
+    return convert
+
+
+YearMonth = Annotated[str, BeforeValidator(_year_month)]
+MW = Annotated[float, BeforeValidator(_quantity("MW")), Field(ge=0)]
+USD = Annotated[float, BeforeValidator(_quantity("USD")), Field(ge=0)]
+USDPerMWh = Annotated[float, BeforeValidator(_quantity("USD/MWh")), Field(ge=0)]
+USDPerMW = Annotated[float, BeforeValidator(_quantity("USD/MW")), Field(ge=0)]
+USDPerMWYear = Annotated[float, BeforeValidator(_quantity("USD/MW/year")), Field(ge=0)]
+Acres = Annotated[float, BeforeValidator(_quantity("acre")), Field(gt=0)]
+Millimetres = Annotated[float, BeforeValidator(_quantity("mm"))]
+PerCm2 = Annotated[float, BeforeValidator(_quantity("1/cm**2")), Field(ge=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class Horizon(_Model):
+    """The simulated period: ``months`` consecutive months from ``start``."""
+
+    start: YearMonth
+    months: int = Field(gt=0, le=1200)
+
+
+class WaferStep(_Model):
+    """From month ``from`` on, ``wafers_per_month`` wafer starts each month (until the next step)."""
+
+    from_: YearMonth = Field(alias="from")
+    wafers_per_month: float = Field(ge=0)
+
+
+class PowerStep(_Model):
+    """From month ``from`` on, ``mw`` of grid power (facility power, before PUE) until the next step."""
+
+    from_: YearMonth = Field(alias="from")
+    mw: MW
+
+
+YieldModelName = Literal["poisson", "murphy", "seeds", "bose-einstein", "negative-binomial"]
+
+
+class Supply(_Model):
+    """Which accelerator is built, and how many wafers start each month."""
+
+    accelerator: str
+    wafer_starts: list[WaferStep] = Field(min_length=1)
+    yield_model: YieldModelName = "murphy"
+    d0_per_cm2: PerCm2 | None = None
+    clustering_alpha: float = Field(default=3.0, gt=0)
+    wafer_diameter_mm: Millimetres = Field(default=300.0, gt=0)
+    edge_exclusion_mm: Millimetres = Field(default=3.0, ge=0)
+    scribe_mm: Millimetres = Field(default=0.1, ge=0)
+    cycle_time_months: int = Field(default=3, ge=0, le=36)
+
+
+class Site(_Model):
+    """A datacenter site: grid power over time, cooling, land and construction."""
+
+    name: str = Field(min_length=1)
+    grid_power: list[PowerStep] = Field(min_length=1)
+    cooling: Literal["air", "liquid"]
+    pue: float = Field(ge=1.0, le=3.0)
+    land_acres: Acres
+    construction_start: YearMonth
+    construction_months: int = Field(ge=0, le=240)
+
+
+class Economics(_Model):
+    """Prices. Datacenter capex is per MW of IT (critical) capacity, booked when that capacity comes online."""
+
+    accelerator_price_usd: USD
+    electricity_usd_per_mwh: USDPerMWh
+    datacenter_capex_usd_per_mw: USDPerMW
+    facility_opex_usd_per_mw_year: USDPerMWYear = 0.0
+    it_utilisation_frac: float = Field(default=1.0, gt=0, le=1)
+
+
+class Scenario(_Model):
+    """A whole scenario file, validated."""
+
+    name: str = "scenario"
+    description: str = ""
+    horizon: Horizon
+    supply: Supply
+    sites: list[Site] = Field(min_length=1)
+    economics: Economics
+    catalog: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
+
+    def accelerator_spec(self) -> dict[str, Any]:
+        """The catalog row of the scenario's accelerator, with the scenario's overrides applied."""
+        return catalog.lookup("accelerators", self.supply.accelerator, self.catalog.get("accelerators"))
+
+    def process_node_spec(self) -> dict[str, Any]:
+        node = self.accelerator_spec()["process_node"]
+        return catalog.lookup("process_nodes", node, self.catalog.get("process_nodes"))
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _expected(err: dict[str, Any]) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "this field is required"
+    if kind == "extra_forbidden":
+        return "unknown field: check its spelling against the scenario format in README.md"
+    msg = str(err["msg"])
+    msg = msg.removeprefix("Value error, ")
+    return msg[0].lower() + msg[1:] if msg else kind
+
+
+def _semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
+    issues: list[InputIssue] = []
+
+    def ordered(steps: list[Any], path: str) -> None:
+        for i in range(1, len(steps)):
+            if month_number(steps[i].from_) <= month_number(steps[i - 1].from_):
+                issues.append(
+                    InputIssue(file, f"{path}[{i}].from", steps[i].from_,
+                               f"steps must be in increasing month order (after {steps[i - 1].from_})")
+                )
+
+    for table, rows in sc.catalog.items():
+        if table not in catalog.TABLES:
+            issues.append(InputIssue(file, f"catalog.{table}", table,
+                                     f"one of the catalog tables: {', '.join(catalog.TABLES)}"))
+            continue
+        allowed = set(catalog.numeric_columns(table)) | {"aliases", "vendor", "process_node", "source", "notes"}
+        for name, fields in rows.items():
+            for field, value in (fields or {}).items():
+                if field not in allowed:
+                    issues.append(InputIssue(file, f"catalog.{table}.{name}.{field}", value,
+                                             f"a column of {table}.csv: {', '.join(sorted(allowed))}"))
+                elif field in catalog.numeric_columns(table) and (
+                    isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+                ):
+                    issues.append(InputIssue(file, f"catalog.{table}.{name}.{field}", value,
+                                             "a non-negative number in the unit of the column name"))
+    if not issues:
+        try:
+            sc.accelerator_spec()
+        except CatalogError as exc:
+            issues.append(InputIssue(file, "supply.accelerator", sc.supply.accelerator, str(exc).split("; ", 1)[-1]
+                                     .replace("known:", "expected an accelerator from the catalog:")))
+    ordered(sc.supply.wafer_starts, "supply.wafer_starts")
+    seen: dict[str, int] = {}
+    for i, site in enumerate(sc.sites):
+        if site.name in seen:
+            issues.append(InputIssue(file, f"sites[{i}].name", site.name,
+                                     f"a unique site name (sites[{seen[site.name]}] has it already)"))
+        seen.setdefault(site.name, i)
+        ordered(site.grid_power, f"sites[{i}].grid_power")
+    return issues
+
+
+def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
+    """Validate scenario YAML text.
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem found, each with file, field path, value and what was expected.
+    """
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError([InputIssue(file, where, problem, "well-formed YAML")]) from None
+    if not isinstance(data, dict):
+        raise ScenarioError([InputIssue(file, "", type(data).__name__,
+                                        "a YAML mapping with horizon, supply, sites and economics")])
+    try:
+        sc = Scenario.model_validate(data)
+    except ValidationError as exc:
+        issues = [
+            InputIssue(file, _loc(e["loc"]), "(missing)" if e["type"] == "missing" else e.get("input"),
+                       _expected(e))
+            for e in exc.errors()
+        ]
+        raise ScenarioError(issues) from None
+    issues = _semantic_issues(file, sc)
+    if issues:
+        raise ScenarioError(issues)
+    return sc
+
+
+def load_scenario(path: str | Path) -> tuple[Scenario, str]:
+    """Read and validate a scenario file; returns the scenario and its text (kept with stored runs)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError([InputIssue(str(p), "", str(p), f"a readable UTF-8 YAML file ({exc.__class__.__name__})")]
+                            ) from None
+    return parse_scenario(text, str(p)), text

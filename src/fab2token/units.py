@@ -1,0 +1,69 @@
+"""Quantities with units, converted once at the boundary.
+
+Scenario files may write ``"150 MW"``, ``"814 mm^2"`` or ``"0.09 USD/kWh"``; inside the code every quantity
+is a plain float in the unit its name carries (``power_mw``, ``die_area_mm2``, ``price_usd_per_mwh``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+import pint
+
+__all__ = ["ureg", "to_unit"]
+
+
+@lru_cache(maxsize=1)
+def _registry() -> pint.UnitRegistry:
+    reg = pint.UnitRegistry()
+    # Money is a dimension of its own; one currency, no exchange rates.
+    reg.define("USD = [currency] = usd = dollar = $")
+    reg.define("kUSD = 1e3 USD")
+    reg.define("MUSD = 1e6 USD")
+    reg.define("BUSD = 1e9 USD")
+    reg.define("wafer = [wafer] = wafers")
+    reg.define("acre_land = acre")
+    return reg
+
+
+ureg = _registry()
+
+
+def to_unit(value: Any, unit: str) -> float:
+    """Convert ``value`` to a float in ``unit``.
+
+    Parameters
+    ----------
+    value
+        A number (taken to be in ``unit`` already) or a string such as ``"150 MW"``.
+    unit
+        Target unit in pint syntax, e.g. ``"MW"``, ``"USD/MWh"``, ``"mm**2"``.
+
+    Raises
+    ------
+    ValueError
+        With a message that names the expected unit, when the string does not parse or has the wrong
+        dimension.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number or a quantity in {unit}")
+    if isinstance(value, int | float):
+        return float(value)
+    if not isinstance(value, str):
+        raise ValueError(f"expected a number or a quantity in {unit} such as '10 {unit}'")
+    text = value.strip().replace("^", "**")
+    try:
+        q = ureg.Quantity(text)
+    except Exception as exc:  # pint raises many kinds; all mean "not a quantity"
+        raise ValueError(f"expected a quantity in {unit} such as '10 {unit}' ({exc})") from None
+    if isinstance(q, int | float):
+        return float(q)
+    if q.dimensionless and not ureg.Quantity(1, unit).dimensionless:
+        return float(q.magnitude)
+    try:
+        return float(q.to(unit).magnitude)
+    except pint.DimensionalityError:
+        raise ValueError(
+            f"expected a quantity convertible to {unit}, but '{value}' has units of {q.units:~}"
+        ) from None
