@@ -20,8 +20,9 @@ from .api import run_file
 from .errors import Fab2TokenError, ScenarioError
 from .scenario import load_scenario
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="Plan and simulate AI compute infrastructure from wafer to token.")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Plan and simulate AI compute infrastructure from wafer to token."
+)
 catalog_app = typer.Typer(no_args_is_help=True, help="Print the shipped catalog tables (every row has a source).")
 app.add_typer(catalog_app, name="catalog")
 
@@ -89,8 +90,9 @@ def _summary_table(summary: dict[str, Any], title: str) -> Table:
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     db: DbOpt = Path(store.DEFAULT_DB),
-    report: Annotated[Path | None, typer.Option("--report", help="HTML report path (default: report-RUNID.html).")]
-    = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="HTML report path (default: report-RUNID.html).")
+    ] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write the HTML report.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -106,8 +108,9 @@ def run(
         _print_json(summary | {"report": str(path) if path else None, "db": str(db)})
         return
     out.print(_summary_table(summary, f"run {result.run_id} — {result.scenario.name}"))
-    out.print(f"stored in [bold]{db}[/] as run [bold]{result.run_id}[/]" + (f"; report: [bold]{path}[/]" if path
-                                                                           else ""))
+    out.print(
+        f"stored in [bold]{db}[/] as run [bold]{result.run_id}[/]" + (f"; report: [bold]{path}[/]" if path else "")
+    )
 
 
 @app.command()
@@ -115,9 +118,11 @@ def run(
 def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")]) -> None:
     """Check a scenario file: exit 0 and one OK line, or exit 2 listing every problem."""
     sc, _ = load_scenario(scenario)
-    out.print(f"OK: {scenario} ({sc.name}: {sc.horizon.months} months from {sc.horizon.start}, "
-              f"{len(sc.sites)} site{'s' if len(sc.sites) != 1 else ''}, {sc.accelerator_spec()['name']})",
-              highlight=False)
+    out.print(
+        f"OK: {scenario} ({sc.name}: {sc.horizon.months} months from {sc.horizon.start}, "
+        f"{len(sc.sites)} site{'s' if len(sc.sites) != 1 else ''}, {sc.accelerator_spec()['name']})",
+        highlight=False,
+    )
 
 
 @app.command()
@@ -132,8 +137,12 @@ def runs(db: DbOpt = Path(store.DEFAULT_DB), as_json: JsonOpt = False) -> None:
     for col in ("run_id", "created_at", "scenario", "months", "accelerators_installed_end", "capex_usd_total"):
         t.add_column(col)
     for r in rows:
-        t.add_row(*(f"{r[c]:,.0f}" if isinstance(r[c], float) else str(r[c]) for c in
-                    ("run_id", "created_at", "scenario", "months", "accelerators_installed_end", "capex_usd_total")))
+        t.add_row(
+            *(
+                f"{r[c]:,.0f}" if isinstance(r[c], float) else str(r[c])
+                for c in ("run_id", "created_at", "scenario", "months", "accelerators_installed_end", "capex_usd_total")
+            )
+        )
     out.print(t)
 
 

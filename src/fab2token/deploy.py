@@ -31,8 +31,11 @@ def all_in_it_kw(
     Defaults come from ``catalog/overheads.csv`` with their sources.
     """
     factor = catalog.overhead("server_overhead_factor") if server_overhead_factor is None else server_overhead_factor
-    frac = (catalog.overhead("network_storage_overhead_frac") if network_storage_overhead_frac is None
-            else network_storage_overhead_frac)
+    frac = (
+        catalog.overhead("network_storage_overhead_frac")
+        if network_storage_overhead_frac is None
+        else network_storage_overhead_frac
+    )
     board = np.asarray(board_power_w, dtype=float)
     server = np.asarray(server_power_w_per_accelerator, dtype=float)
     per_server = np.where(np.isnan(server), board * np.asarray(factor, dtype=float), server)

@@ -21,7 +21,8 @@ def datacenter_capex_usd(it_capacity_mw: Array, capex_usd_per_mw: float) -> Arra
     return np.clip(added, 0.0, None) * capex_usd_per_mw
 
 
-def opex_usd(energy: Array, electricity_usd_per_mwh: float, it_capacity_mw: Array,
-             facility_opex_usd_per_mw_year: float) -> Array:
+def opex_usd(
+    energy: Array, electricity_usd_per_mwh: float, it_capacity_mw: Array, facility_opex_usd_per_mw_year: float
+) -> Array:
     """Operating cost [USD]: electricity plus fixed facility opex on the IT capacity built."""
     return energy * electricity_usd_per_mwh + it_capacity_mw * facility_opex_usd_per_mw_year / 12.0

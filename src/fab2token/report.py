@@ -21,8 +21,14 @@ td:first-child,th:first-child{text-align:left} section{margin:2rem 0}
 
 
 def _layout(fig: go.Figure, title: str, ytitle: str) -> go.Figure:
-    fig.update_layout(title=title, yaxis_title=ytitle, xaxis_title="month", template="plotly_white",
-                      height=420, legend={"orientation": "h", "y": -0.2})
+    fig.update_layout(
+        title=title,
+        yaxis_title=ytitle,
+        xaxis_title="month",
+        template="plotly_white",
+        height=420,
+        legend={"orientation": "h", "y": -0.2},
+    )
     return fig
 
 
@@ -34,16 +40,18 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
     f = go.Figure()
     f.add_scatter(x=months, y=ds["accelerators_delivered"].cumsum("month").values, name="delivered (cumulative)")
     f.add_scatter(x=months, y=ds["accelerators_installed"].sum("site").values, name="installed (powered)")
-    f.add_scatter(x=months, y=ds["accelerators_backlog"].values, name="backlog (waiting for power)",
-                  line={"dash": "dot"})
+    f.add_scatter(
+        x=months, y=ds["accelerators_backlog"].values, name="backlog (waiting for power)", line={"dash": "dot"}
+    )
     f.add_bar(x=months, y=ds["accelerators_delivered"].values, name="delivered per month", opacity=0.35)
     figs["fleet"] = _layout(f, "Accelerators delivered vs installed", "accelerators")
 
     f = go.Figure()
     for site in ds["site"].values:
         sel = {"site": site}
-        f.add_scatter(x=months, y=ds["it_capacity_mw"].sel(sel).values, name=f"{site}: IT MW available",
-                      line={"dash": "dash"})
+        f.add_scatter(
+            x=months, y=ds["it_capacity_mw"].sel(sel).values, name=f"{site}: IT MW available", line={"dash": "dash"}
+        )
         f.add_scatter(x=months, y=ds["it_power_mw"].sel(sel).values, name=f"{site}: IT MW used")
     figs["power"] = _layout(f, "IT power available vs used, per site", "MW (IT)")
 
@@ -51,8 +59,7 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
     kinds = sorted(set(binding))
     f = go.Figure()
     for k in kinds:
-        f.add_bar(x=[m for m, b in zip(months, binding, strict=True) if b == k],
-                  y=[1] * binding.count(k), name=k)
+        f.add_bar(x=[m for m, b in zip(months, binding, strict=True) if b == k], y=[1] * binding.count(k), name=k)
     f.update_yaxes(visible=False)
     figs["binding"] = _layout(f, "Binding constraint per month", "")
     f.update_layout(barmode="stack", height=260)
@@ -87,8 +94,7 @@ def render_report(ds: xr.Dataset, summary: dict[str, Any], title: str | None = N
     for i, fig in enumerate(figs.values()):
         parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False}))
     rows = "".join(
-        f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>"
-        for k, v in summary.items() if not isinstance(v, list)
+        f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in summary.items() if not isinstance(v, list)
     )
     title = title or f"fab2token run {summary.get('run_id') or ''}"
     body = "".join(f"<section>{p}</section>" for p in parts)

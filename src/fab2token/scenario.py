@@ -192,38 +192,64 @@ def _semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
         for i in range(1, len(steps)):
             if month_number(steps[i].from_) <= month_number(steps[i - 1].from_):
                 issues.append(
-                    InputIssue(file, f"{path}[{i}].from", steps[i].from_,
-                               f"steps must be in increasing month order (after {steps[i - 1].from_})")
+                    InputIssue(
+                        file,
+                        f"{path}[{i}].from",
+                        steps[i].from_,
+                        f"steps must be in increasing month order (after {steps[i - 1].from_})",
+                    )
                 )
 
     for table, rows in sc.catalog.items():
         if table not in catalog.TABLES:
-            issues.append(InputIssue(file, f"catalog.{table}", table,
-                                     f"one of the catalog tables: {', '.join(catalog.TABLES)}"))
+            issues.append(
+                InputIssue(file, f"catalog.{table}", table, f"one of the catalog tables: {', '.join(catalog.TABLES)}")
+            )
             continue
         allowed = set(catalog.numeric_columns(table)) | {"aliases", "vendor", "process_node", "source", "notes"}
         for name, fields in rows.items():
             for field, value in (fields or {}).items():
                 if field not in allowed:
-                    issues.append(InputIssue(file, f"catalog.{table}.{name}.{field}", value,
-                                             f"a column of {table}.csv: {', '.join(sorted(allowed))}"))
+                    issues.append(
+                        InputIssue(
+                            file,
+                            f"catalog.{table}.{name}.{field}",
+                            value,
+                            f"a column of {table}.csv: {', '.join(sorted(allowed))}",
+                        )
+                    )
                 elif field in catalog.numeric_columns(table) and (
                     isinstance(value, bool) or not isinstance(value, int | float) or value < 0
                 ):
-                    issues.append(InputIssue(file, f"catalog.{table}.{name}.{field}", value,
-                                             "a non-negative number in the unit of the column name"))
+                    issues.append(
+                        InputIssue(
+                            file,
+                            f"catalog.{table}.{name}.{field}",
+                            value,
+                            "a non-negative number in the unit of the column name",
+                        )
+                    )
     if not issues:
         try:
             sc.accelerator_spec()
         except CatalogError as exc:
-            issues.append(InputIssue(file, "supply.accelerator", sc.supply.accelerator, str(exc).split("; ", 1)[-1]
-                                     .replace("known:", "expected an accelerator from the catalog:")))
+            issues.append(
+                InputIssue(
+                    file,
+                    "supply.accelerator",
+                    sc.supply.accelerator,
+                    str(exc).split("; ", 1)[-1].replace("known:", "expected an accelerator from the catalog:"),
+                )
+            )
     ordered(sc.supply.wafer_starts, "supply.wafer_starts")
     seen: dict[str, int] = {}
     for i, site in enumerate(sc.sites):
         if site.name in seen:
-            issues.append(InputIssue(file, f"sites[{i}].name", site.name,
-                                     f"a unique site name (sites[{seen[site.name]}] has it already)"))
+            issues.append(
+                InputIssue(
+                    file, f"sites[{i}].name", site.name, f"a unique site name (sites[{seen[site.name]}] has it already)"
+                )
+            )
         seen.setdefault(site.name, i)
         ordered(site.grid_power, f"sites[{i}].grid_power")
     return issues
@@ -245,14 +271,14 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError([InputIssue(file, where, problem, "well-formed YAML")]) from None
     if not isinstance(data, dict):
-        raise ScenarioError([InputIssue(file, "", type(data).__name__,
-                                        "a YAML mapping with horizon, supply, sites and economics")])
+        raise ScenarioError(
+            [InputIssue(file, "", type(data).__name__, "a YAML mapping with horizon, supply, sites and economics")]
+        )
     try:
         sc = Scenario.model_validate(data)
     except ValidationError as exc:
         issues = [
-            InputIssue(file, _loc(e["loc"]), "(missing)" if e["type"] == "missing" else e.get("input"),
-                       _expected(e))
+            InputIssue(file, _loc(e["loc"]), "(missing)" if e["type"] == "missing" else e.get("input"), _expected(e))
             for e in exc.errors()
         ]
         raise ScenarioError(issues) from None
@@ -268,6 +294,7 @@ def load_scenario(path: str | Path) -> tuple[Scenario, str]:
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([InputIssue(str(p), "", str(p), f"a readable UTF-8 YAML file ({exc.__class__.__name__})")]
-                            ) from None
+        raise ScenarioError(
+            [InputIssue(str(p), "", str(p), f"a readable UTF-8 YAML file ({exc.__class__.__name__})")]
+        ) from None
     return parse_scenario(text, str(p)), text

@@ -74,8 +74,9 @@ def _supply_chain(sc: Scenario, axis: np.ndarray) -> dict[str, np.ndarray]:
     w, h = supply.die_dimensions_mm(area)
     gross = supply.gross_dies_per_wafer(w, h, s.wafer_diameter_mm, s.edge_exclusion_mm, s.scribe_mm)
     y = supply.die_yield(area, d0, s.yield_model, alpha=s.clustering_alpha)
-    starts = step_schedule([x.from_ for x in s.wafer_starts], [x.wafers_per_month for x in s.wafer_starts],
-                           axis - s.cycle_time_months)
+    starts = step_schedule(
+        [x.from_ for x in s.wafer_starts], [x.wafers_per_month for x in s.wafer_starts], axis - s.cycle_time_months
+    )
     dies_per_accel = spec["compute_dies"] if not math.isnan(spec["compute_dies"]) else 1.0
     good_per_wafer = gross * y
     delivered = np.floor(starts * good_per_wafer / dies_per_accel)

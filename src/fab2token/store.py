@@ -69,14 +69,18 @@ def _tidy(ds: xr.Dataset, dims: tuple[str, ...], run_id: str) -> pd.DataFrame:
     names = [n for n, v in ds.data_vars.items() if v.dims == dims and v.dtype.kind in "fiub"]
     if not names:
         return pd.DataFrame()
-    df = ds[names].to_dataframe().reset_index().melt(id_vars=list(dims), var_name="variable", value_name="value")
+    df = ds[names].to_dataframe()[names].reset_index().melt(id_vars=list(dims), var_name="variable", value_name="value")
     df.insert(0, "run_id", run_id)
     df["value"] = df["value"].astype(float)
     return df[["run_id", *dims, "variable", "value"]]
 
 
 def save_run(
-    db: str | Path, ds: xr.Dataset, summary: dict[str, Any], scenario_text: str, scenario_file: str = "",
+    db: str | Path,
+    ds: xr.Dataset,
+    summary: dict[str, Any],
+    scenario_text: str,
+    scenario_file: str = "",
     run_id: str | None = None,
 ) -> str:
     """Store a run; returns its id. All or nothing: on any error the store is unchanged."""
@@ -86,8 +90,11 @@ def save_run(
     site_df = _tidy(ds, ("month", "site"), run_id)
     label_names = [n for n, v in ds.data_vars.items() if v.dims == ("month",) and v.dtype.kind in "UO"]
     label_df = pd.DataFrame(
-        [(run_id, str(m), n, str(lab)) for n in label_names for m, lab in zip(ds["month"].values, ds[n].values,
-                                                                               strict=True)],
+        [
+            (run_id, str(m), n, str(lab))
+            for n in label_names
+            for m, lab in zip(ds["month"].values, ds[n].values, strict=True)
+        ],
         columns=["run_id", "month", "variable", "label"],
     )
     var_df = pd.DataFrame(
@@ -101,11 +108,22 @@ def save_run(
         con.execute("BEGIN TRANSACTION")
         con.execute(
             "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [run_id, _dt.datetime.now(_dt.UTC).replace(tzinfo=None), summary.get("scenario", ""), scenario_file,
-             scenario_text, json.dumps(summary), json.dumps(attrs)],
+            [
+                run_id,
+                _dt.datetime.now(_dt.UTC).replace(tzinfo=None),
+                summary.get("scenario", ""),
+                scenario_file,
+                scenario_text,
+                json.dumps(summary),
+                json.dumps(attrs),
+            ],
         )
-        for table, df in (("series_month", month_df), ("series_month_site", site_df), ("labels_month", label_df),
-                          ("variables", var_df)):
+        for table, df in (
+            ("series_month", month_df),
+            ("series_month_site", site_df),
+            ("labels_month", label_df),
+            ("variables", var_df),
+        ):
             if len(df):
                 con.register("_frame", df)
                 con.execute(f"INSERT INTO {table} SELECT * FROM _frame")
@@ -133,10 +151,17 @@ def list_runs(db: str | Path) -> list[dict[str, Any]]:
     out = []
     for run_id, created, name, file, summary_json in rows:
         summary = json.loads(summary_json)
-        out.append({"run_id": run_id, "created_at": created.isoformat(timespec="seconds"), "scenario": name,
-                     "file": file, "months": summary.get("months"),
-                     "accelerators_installed_end": summary.get("accelerators_installed_end"),
-                     "capex_usd_total": summary.get("capex_usd_total")})
+        out.append(
+            {
+                "run_id": run_id,
+                "created_at": created.isoformat(timespec="seconds"),
+                "scenario": name,
+                "file": file,
+                "months": summary.get("months"),
+                "accelerators_installed_end": summary.get("accelerators_installed_end"),
+                "capex_usd_total": summary.get("capex_usd_total"),
+            }
+        )
     return out
 
 
@@ -146,7 +171,8 @@ def load_run(db: str | Path, run_id: str) -> dict[str, Any]:
     try:
         row = con.execute(
             "SELECT run_id, created_at, scenario_name, scenario_file, scenario_text, summary_json, attrs_json "
-            "FROM runs WHERE run_id = ? OR run_id LIKE ? ORDER BY created_at", [run_id, f"{run_id}%"]
+            "FROM runs WHERE run_id = ? OR run_id LIKE ? ORDER BY created_at",
+            [run_id, f"{run_id}%"],
         ).fetchall()
     except duckdb.CatalogException:
         row = []
@@ -157,8 +183,15 @@ def load_run(db: str | Path, run_id: str) -> dict[str, Any]:
     if len(row) > 1:
         raise StoreError(f"{db}: run id prefix {run_id!r} is ambiguous: {', '.join(r[0] for r in row)}")
     rid, created, name, file, text, summary_json, attrs_json = row[0]
-    return {"run_id": rid, "created_at": created.isoformat(timespec="seconds"), "scenario": name, "file": file,
-            "scenario_text": text, "summary": json.loads(summary_json), "attrs": json.loads(attrs_json)}
+    return {
+        "run_id": rid,
+        "created_at": created.isoformat(timespec="seconds"),
+        "scenario": name,
+        "file": file,
+        "scenario_text": text,
+        "summary": json.loads(summary_json),
+        "attrs": json.loads(attrs_json),
+    }
 
 
 def load_dataset(db: str | Path, run_id: str) -> xr.Dataset:

@@ -81,8 +81,10 @@ def gross_dies_per_wafer(
         Gross dies per wafer, broadcast over the inputs.
     """
     w, h, d, e, s = np.broadcast_arrays(
-        *(np.asarray(x, dtype=float) for x in (die_width_mm, die_height_mm, wafer_diameter_mm,
-                                                 edge_exclusion_mm, scribe_mm))
+        *(
+            np.asarray(x, dtype=float)
+            for x in (die_width_mm, die_height_mm, wafer_diameter_mm, edge_exclusion_mm, scribe_mm)
+        )
     )
     if np.any(w <= 0) or np.any(h <= 0):
         raise ModelError("die width and height must be positive (mm)")
@@ -177,7 +179,10 @@ YIELD_MODELS: tuple[str, ...] = ("poisson", "murphy", "seeds", "bose-einstein", 
 
 
 def die_yield(
-    die_area_mm2: ArrayLike, d0_per_cm2: ArrayLike, model: str = "murphy", alpha: ArrayLike = 3.0,
+    die_area_mm2: ArrayLike,
+    d0_per_cm2: ArrayLike,
+    model: str = "murphy",
+    alpha: ArrayLike = 3.0,
     critical_layers: ArrayLike = 1,
 ) -> Array:
     """Die yield in [0, 1] by the named model (see the ``yield_*`` functions)."""
@@ -195,7 +200,9 @@ def die_yield(
 
 
 def d0_learning_curve(
-    months_since_launch: ArrayLike, d0_mature_per_cm2: ArrayLike, d0_launch_per_cm2: ArrayLike,
+    months_since_launch: ArrayLike,
+    d0_mature_per_cm2: ArrayLike,
+    d0_launch_per_cm2: ArrayLike,
     ramp_months: ArrayLike,
 ) -> Array:
     """Defect density falling exponentially from launch to mature: ``D_m + (D_l - D_m) exp(-t / tau)``.

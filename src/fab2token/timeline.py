@@ -30,8 +30,6 @@ def step_schedule(froms: Sequence[str], values: Sequence[float], axis: NDArray[n
 
 def hours_in_month(axis: NDArray[np.int64]) -> NDArray[np.float64]:
     """Hours in each calendar month of ``axis``."""
-    first = (axis // 12 - 1970) * 12 + axis % 12
-    days = (np.asarray(first + 1, dtype="datetime64[M]") - np.asarray(first, dtype="datetime64[M]")).astype(
-        "timedelta64[D]"
-    )
+    first = ((axis // 12 - 1970) * 12 + axis % 12).astype("datetime64[M]")
+    days = (first + 1).astype("datetime64[D]") - first.astype("datetime64[D]")
     return days.astype(float) * 24.0

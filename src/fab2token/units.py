@@ -64,6 +64,4 @@ def to_unit(value: Any, unit: str) -> float:
     try:
         return float(q.to(unit).magnitude)
     except pint.DimensionalityError:
-        raise ValueError(
-            f"expected a quantity convertible to {unit}, but '{value}' has units of {q.units:~}"
-        ) from None
+        raise ValueError(f"expected a quantity convertible to {unit}, but '{value}' has units of {q.units:~}") from None

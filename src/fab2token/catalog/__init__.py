@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import math
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -32,8 +32,7 @@ TABLES: dict[str, str] = {
     "overheads": "parameter",
 }
 
-_TEXT_COLUMNS = {"name", "aliases", "vendor", "process_node", "source", "notes", "node", "foundry",
-                 "parameter", "unit"}
+_TEXT_COLUMNS = {"name", "aliases", "vendor", "process_node", "source", "notes", "node", "foundry", "parameter", "unit"}
 
 
 def _parse(column: str, text: str) -> Any:
@@ -44,7 +43,7 @@ def _parse(column: str, text: str) -> Any:
     return float(text)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read(table: str) -> tuple[tuple[str, ...], tuple[dict[str, Any], ...]]:
     if table not in TABLES:
         raise CatalogError(f"unknown catalog table {table!r}; known tables: {', '.join(TABLES)}")
@@ -85,9 +84,7 @@ def load_table(table: str, overrides: Mapping[str, Mapping[str, Any]] | None = N
             row["source"] = "scenario"
         for field, value in fields.items():
             row[field] = value
-        if any(f in fields for f in columns if f not in ("source", "notes")) and canonical in {
-            r[key] for r in rows
-        }:
+        if any(f in fields for f in columns if f not in ("source", "notes")) and canonical in {r[key] for r in rows}:
             row["notes"] = (row.get("notes") or "") + " [overridden by scenario]"
     return out
 
@@ -111,9 +108,7 @@ def resolve_name(
             return canonical
     if missing_ok:
         return None
-    raise CatalogError(
-        f"{name!r} is not in the {table} catalog; known: {', '.join(rows)}"
-    )
+    raise CatalogError(f"{name!r} is not in the {table} catalog; known: {', '.join(rows)}")
 
 
 def lookup(table: str, name: str, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:

@@ -1,0 +1,90 @@
+"""The monthly engine on the bundled example: shapes, balances and hand-checked numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fab2token import supply
+from fab2token.scenario import load_scenario
+from fab2token.simulate import SUMMARY_KEYS, simulate, summarise
+
+
+@pytest.fixture(scope="module")
+def result():
+    from tests.conftest import EXAMPLES
+
+    sc, _ = load_scenario(EXAMPLES / "small.yaml")
+    return sc, simulate(sc)
+
+
+def test_dims_and_coords(result):
+    sc, ds = result
+    assert ds.sizes == {"month": 24, "site": 2}
+    assert list(ds["site"].values) == ["alpha", "beta"]
+    assert str(ds["month"].values[0]) == "2026-01"
+
+
+def test_supply_matches_hand_calculation(result):
+    sc, ds = result
+    w, h = supply.die_dimensions_mm(814.0)
+    gross = int(supply.gross_dies_per_wafer(w, h))
+    ad = 8.14 * 0.10
+    murphy = ((1 - np.exp(-ad)) / ad) ** 2
+    # 40 wafers started in 2025-10 come out 3 months later
+    assert float(ds["accelerators_delivered"].sel(month="2026-01")) == np.floor(40 * gross * murphy)
+    # 70 wafers from 2026-06 -> from 2026-09
+    assert float(ds["accelerators_delivered"].sel(month="2026-09")) == np.floor(70 * gross * murphy)
+
+
+def test_nothing_runs_before_energisation(result):
+    _, ds = result
+    assert float(ds["it_capacity_mw"].sel(site="alpha", month="2026-02")) == 0.0
+    assert float(ds["it_capacity_mw"].sel(site="alpha", month="2026-03")) == pytest.approx(20 / 1.2)
+    assert float(ds["it_capacity_mw"].sel(site="beta", month="2026-12")) == 0.0
+    assert float(ds["it_capacity_mw"].sel(site="beta", month="2027-01")) == pytest.approx(30 / 1.4)
+
+
+def test_power_never_exceeds_site_capacity(result):
+    _, ds = result
+    assert bool((ds["it_power_mw"] <= ds["it_capacity_mw"] + 1e-9).all())
+    assert bool((ds["facility_power_mw"] <= ds["grid_power_mw"] + 1e-9).all())
+
+
+def test_binding_constraint_follows_backlog(result):
+    _, ds = result
+    b = ds["binding_constraint"].values
+    assert b[0] == "power"  # chips arrive before any site is energised
+    assert set(b) == {"supply", "power"}
+    assert all((ds["accelerators_backlog"].values > 0) == (b == "power"))
+
+
+def test_energy_and_costs(result):
+    sc, ds = result
+    e = sc.economics
+    # energy = IT power x utilisation x PUE x hours; March has 744 hours
+    mar = ds.sel(month="2026-03")
+    np.testing.assert_allclose(mar["energy_mwh"].values, mar["it_power_mw"].values * 0.8 * mar["pue"].values * 744)
+    capex_dc = float(ds["capex_datacenter_usd"].sum())
+    assert capex_dc == pytest.approx((40 / 1.2 + 30 / 1.4) * e.datacenter_capex_usd_per_mw)
+    assert float(ds["capex_accelerators_usd"].sum()) == pytest.approx(
+        float(ds["accelerators_delivered"].sum()) * e.accelerator_price_usd
+    )
+
+
+def test_summary_has_every_key(result):
+    _, ds = result
+    s = summarise(ds, "abc").to_dict()
+    assert set(SUMMARY_KEYS) <= set(s)
+    assert s["months"] == 24 and len(s["binding_constraint_by_month"]) == 24
+    assert s["accelerators_installed_end"] + s["accelerators_backlog_end"] == pytest.approx(
+        s["accelerators_delivered_total"]
+    )
+
+
+def test_hours_in_month_follow_the_calendar():
+    from fab2token.scenario import month_number
+    from fab2token.timeline import hours_in_month
+
+    months = np.array([month_number(m) for m in ("2026-01", "2026-02", "2028-02", "2026-04")])
+    np.testing.assert_array_equal(hours_in_month(months), [744, 672, 696, 720])
