@@ -11,7 +11,7 @@ from . import report, store
 from .scenario import Scenario, load_scenario
 from .simulate import Summary, simulate, summarise
 
-__all__ = ["RunResult", "run_file"]
+__all__ = ["RunResult", "run_file", "supply_lookup", "SUPPLY_KEYS"]
 
 
 @dataclass(frozen=True)
@@ -40,3 +40,80 @@ def run_file(
     summary = summarise(ds, run_id)
     written = report.write_report(report_path, ds, summary.to_dict()) if report_path else None
     return RunResult(run_id, sc, ds, summary, written)
+
+
+SUPPLY_KEYS = (
+    "accelerator",
+    "months",
+    "month_labels",
+    "gross_dies_per_wafer",
+    "die_yield",
+    "good_dies_per_wafer",
+    "die_yield_by_month",
+    "wafers_out_by_month",
+    "accelerators_per_month",
+    "accelerators_total",
+    "limiting_step_by_month",
+    "units_from_wafers_by_month",
+    "units_from_packaging_by_month",
+    "units_from_hbm_by_month",
+    "cost_per_accelerator_usd",
+    "cost_breakdown_usd",
+)
+
+
+def supply_lookup(
+    supply_section: dict, months: int = 24, start: str = "2026-01", overrides: dict | None = None
+) -> dict:
+    """Quick supply chain for one accelerator, without sites or economics.
+
+    ``supply_section`` has the scenario file's ``supply`` shape (validated by the same model, so a bad value is
+    reported with its field path). Returns a dict with the keys of :data:`SUPPLY_KEYS`.
+    """
+    import numpy as np
+    from pydantic import ValidationError
+
+    from .errors import InputIssue, ScenarioError
+    from .scenario import Supply, _expected, _loc
+    from .supplychain import chain, inputs_from_supply
+    from .timeline import month_axis, month_labels
+
+    try:
+        sup = Supply.model_validate(supply_section)
+    except ValidationError as exc:
+        raise ScenarioError(
+            [
+                InputIssue("<command line>", "supply." + _loc(e["loc"]), e.get("input"), _expected(e))
+                for e in exc.errors()
+            ]
+        ) from None
+    axis = month_axis(start, months)
+    out = chain(inputs_from_supply(sup, axis, start, overrides))
+    delivered = np.diff(np.floor(np.cumsum(out["accelerators_delivered"]) + 1e-9), prepend=0.0)
+    last = -1
+
+    def lst(a: np.ndarray) -> list[float]:
+        return [float(x) for x in np.asarray(a, dtype=float)]
+
+    return {
+        "accelerator": sup.accelerator,
+        "months": months,
+        "month_labels": month_labels(axis),
+        "gross_dies_per_wafer": int(out["gross_dies_per_wafer"][last]),
+        "die_yield": float(out["die_yield"][last]),
+        "good_dies_per_wafer": float(out["gross_dies_per_wafer"][last] * out["die_yield"][last]),
+        "die_yield_by_month": lst(out["die_yield"]),
+        "wafers_out_by_month": lst(out["wafers_out"]),
+        "accelerators_per_month": lst(delivered),
+        "accelerators_total": float(delivered.sum()),
+        "limiting_step_by_month": [str(x) for x in out["limiting_step"]],
+        "units_from_wafers_by_month": lst(out["units_from_wafers"]),
+        "units_from_packaging_by_month": lst(out["units_from_packaging"]),
+        "units_from_hbm_by_month": lst(out["units_from_hbm"]),
+        "cost_per_accelerator_usd": float(out["cost_usd_per_accelerator"][last]),
+        "cost_breakdown_usd": {
+            "wafer": float(out["cost_wafer_usd_per_accelerator"][last]),
+            "packaging": float(out["cost_packaging_usd_per_accelerator"][last]),
+            "hbm": float(out["cost_hbm_usd_per_accelerator"][last]),
+        },
+    }

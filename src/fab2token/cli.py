@@ -161,6 +161,113 @@ def show(
     out.print(_summary_table(meta["summary"], f"run {meta['run_id']} — {meta['scenario']} ({meta['created_at']})"))
 
 
+@app.command()
+@handles_errors
+def supply(
+    accelerator: Annotated[str, typer.Option("--accelerator", "-a", help="Catalog name or alias, e.g. H100.")],
+    wafers_per_month: Annotated[float, typer.Option("--wafers-per-month", help="Wafer starts per month.")],
+    months: Annotated[int, typer.Option("--months", help="Months to show.")] = 24,
+    start: Annotated[str, typer.Option("--start", help="First month, YYYY-MM.")] = "2026-01",
+    d0: Annotated[float | None, typer.Option("--d0", help="Mature defect density [1/cm2].")] = None,
+    d0_launch: Annotated[float | None, typer.Option("--d0-launch", help="D0 at node launch [1/cm2].")] = None,
+    d0_ramp_months: Annotated[float | None, typer.Option("--d0-ramp-months", help="D0 learning time constant.")] = None,
+    yield_model: Annotated[
+        str, typer.Option("--yield-model", help="poisson|murphy|seeds|bose-einstein|negative-binomial")
+    ] = "murphy",
+    cycle_time_months: Annotated[int, typer.Option("--cycle-time-months", help="Wafer start to chip out.")] = 0,
+    die_area_mm2: Annotated[float | None, typer.Option("--die-area-mm2", help="Override compute die area.")] = None,
+    wafer_price_usd: Annotated[float | None, typer.Option("--wafer-price-usd", help="Override wafer price.")] = None,
+    packaging_wafers_per_month: Annotated[
+        float | None, typer.Option("--packaging-wafers-per-month", help="CoWoS-like capacity.")
+    ] = None,
+    interposer_area_mm2: Annotated[float | None, typer.Option("--interposer-area-mm2", help="Interposer area.")] = None,
+    packaging_yield: Annotated[float, typer.Option("--packaging-yield", help="Assembly yield fraction.")] = 1.0,
+    packaging_cost_usd_per_wafer: Annotated[float | None, typer.Option("--packaging-cost-usd-per-wafer")] = None,
+    hbm_stacks_per_month: Annotated[float | None, typer.Option("--hbm-stacks-per-month", help="HBM supply.")] = None,
+    hbm_price_usd_per_stack: Annotated[float | None, typer.Option("--hbm-price-usd-per-stack")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Quick look-up: wafers -> dies -> packaging -> HBM -> accelerators per month, and what limits them."""
+    from .api import supply_lookup
+
+    fab: dict[str, Any] = {
+        "wafer_starts": [{"from": start, "wafers_per_month": wafers_per_month}],
+        "yield_model": yield_model,
+        "cycle_time_months": cycle_time_months,
+    }
+    for key, val in (
+        ("d0_per_cm2", d0),
+        ("d0_launch_per_cm2", d0_launch),
+        ("d0_ramp_months", d0_ramp_months),
+        ("wafer_price_usd", wafer_price_usd),
+    ):
+        if val is not None:
+            fab[key] = val
+    section: dict[str, Any] = {"accelerator": accelerator, "fab": fab}
+    if packaging_wafers_per_month is not None:
+        section["packaging"] = {
+            "capacity_wafers_per_month": [{"from": start, "wafers_per_month": packaging_wafers_per_month}],
+            "yield_frac": packaging_yield,
+        }
+        if interposer_area_mm2 is not None:
+            section["packaging"]["interposer_area_mm2"] = interposer_area_mm2
+        if packaging_cost_usd_per_wafer is not None:
+            section["packaging"]["cost_usd_per_wafer"] = packaging_cost_usd_per_wafer
+    if hbm_stacks_per_month is not None or hbm_price_usd_per_stack is not None:
+        section["hbm"] = {}
+        if hbm_stacks_per_month is not None:
+            section["hbm"]["supply_stacks_per_month"] = [{"from": start, "stacks_per_month": hbm_stacks_per_month}]
+        if hbm_price_usd_per_stack is not None:
+            section["hbm"]["price_usd_per_stack"] = hbm_price_usd_per_stack
+    overrides = {"accelerators": {accelerator: {"compute_die_area_mm2": die_area_mm2}}} if die_area_mm2 else None
+    res = supply_lookup(section, months=months, start=start, overrides=overrides)
+    if as_json:
+        _print_json(res)
+        return
+    t = Table(title=f"supply: {res['accelerator']} at {wafers_per_month:,.0f} wafer starts/month")
+    for col in (
+        "month",
+        "die yield",
+        "wafers out",
+        "from wafers",
+        "from packaging",
+        "from HBM",
+        "accelerators",
+        "limited by",
+    ):
+        t.add_column(col, justify="right")
+    for i, m in enumerate(res["month_labels"]):
+        t.add_row(
+            m,
+            f"{res['die_yield_by_month'][i]:.3f}",
+            f"{res['wafers_out_by_month'][i]:,.0f}",
+            *(
+                _num(res[k][i])
+                for k in (
+                    "units_from_wafers_by_month",
+                    "units_from_packaging_by_month",
+                    "units_from_hbm_by_month",
+                    "accelerators_per_month",
+                )
+            ),
+            res["limiting_step_by_month"][i],
+        )
+    out.print(t)
+    out.print(
+        f"gross dies/wafer {res['gross_dies_per_wafer']}, die yield {res['die_yield']:.3f}, good dies/wafer "
+        f"{res['good_dies_per_wafer']:.1f}, cost per accelerator {_num(res['cost_per_accelerator_usd'])} USD "
+        f"(wafer {_num(res['cost_breakdown_usd']['wafer'])}, packaging {_num(res['cost_breakdown_usd']['packaging'])}, "
+        f"HBM {_num(res['cost_breakdown_usd']['hbm'])})",
+        highlight=False,
+    )
+
+
+def _num(v: float) -> str:
+    if not math.isfinite(v):
+        return "unlimited" if v == math.inf else "n/a"
+    return f"{v:,.0f}"
+
+
 @catalog_app.command("accelerators")
 @handles_errors
 def catalog_accelerators(as_json: JsonOpt = False) -> None:

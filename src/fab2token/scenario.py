@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from . import catalog
 from .errors import CatalogError, InputIssue, ScenarioError
@@ -25,7 +25,11 @@ __all__ = [
     "Scenario",
     "Horizon",
     "Supply",
+    "Fab",
+    "Packaging",
+    "HBM",
     "WaferStep",
+    "StackStep",
     "PowerStep",
     "Site",
     "Economics",
@@ -77,6 +81,7 @@ USDPerMW = Annotated[float, BeforeValidator(_quantity("USD/MW")), Field(ge=0)]
 USDPerMWYear = Annotated[float, BeforeValidator(_quantity("USD/MW/year")), Field(ge=0)]
 Acres = Annotated[float, BeforeValidator(_quantity("acre")), Field(gt=0)]
 Millimetres = Annotated[float, BeforeValidator(_quantity("mm"))]
+SquareMillimetres = Annotated[float, BeforeValidator(_quantity("mm**2")), Field(gt=0)]
 PerCm2 = Annotated[float, BeforeValidator(_quantity("1/cm**2")), Field(ge=0)]
 
 
@@ -108,18 +113,108 @@ class PowerStep(_Model):
 YieldModelName = Literal["poisson", "murphy", "seeds", "bose-einstein", "negative-binomial"]
 
 
-class Supply(_Model):
-    """Which accelerator is built, and how many wafers start each month."""
+class StackStep(_Model):
+    """From month ``from`` on, ``stacks_per_month`` HBM stacks each month (until the next step)."""
 
-    accelerator: str
-    wafer_starts: list[WaferStep] = Field(min_length=1)
+    from_: YearMonth = Field(alias="from")
+    stacks_per_month: float = Field(ge=0)
+
+
+class Fab(_Model):
+    """The wafer fab: starts (a schedule, or a fab built and ramped to a capacity), defects and geometry.
+
+    With ``wafer_starts`` only, those starts happen. With ``capacity_wafers_per_month``, the fab ramps linearly
+    to capacity over ``ramp_months`` after ``construction_months`` + ``tool_install_months`` from
+    ``construction_start`` (an existing fab when ``construction_start`` is omitted); with both, starts are the
+    schedule capped by the fab's capacity.
+    """
+
+    wafer_starts: list[WaferStep] | None = Field(default=None, min_length=1)
+    capacity_wafers_per_month: float | None = Field(default=None, ge=0)
+    construction_start: YearMonth | None = None
+    construction_months: int = Field(default=0, ge=0, le=240)
+    tool_install_months: int = Field(default=0, ge=0, le=120)
+    ramp_months: int = Field(default=0, ge=0, le=120)
+    capex_usd_per_kwspm: USD | None = None
+    cycle_time_months: int = Field(default=3, ge=0, le=36)
     yield_model: YieldModelName = "murphy"
     d0_per_cm2: PerCm2 | None = None
+    d0_launch_per_cm2: PerCm2 | None = None
+    d0_ramp_months: float | None = Field(default=None, gt=0)
+    node_launch: YearMonth | None = None
     clustering_alpha: float = Field(default=3.0, gt=0)
+    critical_layers: float = Field(default=1.0, ge=1)
     wafer_diameter_mm: Millimetres = Field(default=300.0, gt=0)
     edge_exclusion_mm: Millimetres = Field(default=3.0, ge=0)
     scribe_mm: Millimetres = Field(default=0.1, ge=0)
-    cycle_time_months: int = Field(default=3, ge=0, le=36)
+    die_aspect_ratio: float = Field(default=1.0, gt=0)
+    wafer_price_usd: USD | None = None
+    kgd_test_yield_frac: float = Field(default=1.0, gt=0, le=1)
+    partial_good_frac: float = Field(default=0.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _some_starts(self) -> Fab:
+        if self.wafer_starts is None and self.capacity_wafers_per_month is None:
+            raise ValueError("give wafer_starts (a schedule) or capacity_wafers_per_month (a fab to ramp)")
+        return self
+
+
+class Packaging(_Model):
+    """Advanced packaging (CoWoS-like): capacity in interposer wafers per month; omitted = not a constraint."""
+
+    capacity_wafers_per_month: list[WaferStep] | None = Field(default=None, min_length=1)
+    interposer_area_mm2: SquareMillimetres | None = None
+    interposer_aspect_ratio: float = Field(default=1.0, gt=0)
+    wafer_diameter_mm: Millimetres = Field(default=300.0, gt=0)
+    edge_exclusion_mm: Millimetres = Field(default=3.0, ge=0)
+    scribe_mm: Millimetres = Field(default=0.1, ge=0)
+    yield_frac: float = Field(default=1.0, gt=0, le=1)
+    cost_usd_per_wafer: USD | None = None
+
+
+class HBM(_Model):
+    """HBM supply: stacks per month, or a share of world supply; omitted = not a constraint."""
+
+    supply_stacks_per_month: list[StackStep] | None = Field(default=None, min_length=1)
+    world_supply_stacks_per_month: list[StackStep] | None = Field(default=None, min_length=1)
+    share_frac: float | None = Field(default=None, ge=0, le=1)
+    stacks_per_accelerator: float | None = Field(default=None, gt=0)
+    stack_yield_frac: float = Field(default=1.0, gt=0, le=1)
+    price_usd_per_stack: USD | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> HBM:
+        if self.supply_stacks_per_month is not None and self.world_supply_stacks_per_month is not None:
+            raise ValueError("give supply_stacks_per_month or world_supply_stacks_per_month with share_frac, not both")
+        if self.world_supply_stacks_per_month is not None and self.share_frac is None:
+            raise ValueError("world_supply_stacks_per_month needs share_frac (this product's share of it)")
+        return self
+
+
+_FAB_SHORTHAND = set(Fab.model_fields) | {"from"}
+
+
+class Supply(_Model):
+    """Which accelerator is built, and the chain that builds it: fab, packaging, HBM.
+
+    For brevity the fab's fields may also be written directly under ``supply`` (e.g. ``supply.wafer_starts``).
+    """
+
+    accelerator: str
+    fab: Fab
+    packaging: Packaging = Field(default_factory=Packaging)
+    hbm: HBM = Field(default_factory=HBM)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            moved = {k: v for k, v in data.items() if k in _FAB_SHORTHAND and k not in cls.model_fields}
+            if moved:
+                data = {k: v for k, v in data.items() if k not in moved}
+                fab = data.get("fab")
+                data["fab"] = {**moved, **fab} if isinstance(fab, dict) else (moved if fab is None else fab)
+        return data
 
 
 class Site(_Model):
@@ -241,7 +336,13 @@ def _semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
                     str(exc).split("; ", 1)[-1].replace("known:", "expected an accelerator from the catalog:"),
                 )
             )
-    ordered(sc.supply.wafer_starts, "supply.wafer_starts")
+    if sc.supply.fab.wafer_starts:
+        ordered(sc.supply.fab.wafer_starts, "supply.fab.wafer_starts")
+    for name in ("supply_stacks_per_month", "world_supply_stacks_per_month"):
+        if getattr(sc.supply.hbm, name):
+            ordered(getattr(sc.supply.hbm, name), f"supply.hbm.{name}")
+    if sc.supply.packaging.capacity_wafers_per_month:
+        ordered(sc.supply.packaging.capacity_wafers_per_month, "supply.packaging.capacity_wafers_per_month")
     seen: dict[str, int] = {}
     for i, site in enumerate(sc.sites):
         if site.name in seen:

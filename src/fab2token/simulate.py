@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import xarray as xr
 
 from . import deploy as _deploy
-from . import economics, sites, supply
-from .errors import ModelError
+from . import economics, sites, supplychain
 from .scenario import Scenario, month_number
-from .timeline import hours_in_month, month_axis, month_labels, step_schedule
+from .timeline import hours_in_month, month_axis, month_labels
 
 __all__ = ["simulate", "Summary", "summarise", "SUMMARY_KEYS"]
 
@@ -58,34 +56,10 @@ class Summary:
 
 
 def _supply_chain(sc: Scenario, axis: np.ndarray) -> dict[str, np.ndarray]:
-    spec = sc.accelerator_spec()
-    node = sc.process_node_spec()
-    area = spec["compute_die_area_mm2"]
-    if math.isnan(area):
-        raise ModelError(
-            f"accelerator {spec['name']}: compute_die_area_mm2 is not published in the catalog; supply it under "
-            f"catalog.accelerators.{spec['name']}.compute_die_area_mm2 to model its wafers"
-        )
-    supply.check_reticle(area, node["reticle_limit_mm2"], spec["name"])
-    d0 = sc.supply.d0_per_cm2 if sc.supply.d0_per_cm2 is not None else node["d0_per_cm2"]
-    if d0 is None or math.isnan(d0):
-        raise ModelError(f"process node {node['node']}: d0_per_cm2 is not published; set supply.d0_per_cm2")
-    s = sc.supply
-    w, h = supply.die_dimensions_mm(area)
-    gross = supply.gross_dies_per_wafer(w, h, s.wafer_diameter_mm, s.edge_exclusion_mm, s.scribe_mm)
-    y = supply.die_yield(area, d0, s.yield_model, alpha=s.clustering_alpha)
-    starts = step_schedule(
-        [x.from_ for x in s.wafer_starts], [x.wafers_per_month for x in s.wafer_starts], axis - s.cycle_time_months
-    )
-    dies_per_accel = spec["compute_dies"] if not math.isnan(spec["compute_dies"]) else 1.0
-    good_per_wafer = gross * y
-    delivered = np.floor(starts * good_per_wafer / dies_per_accel)
-    return {
-        "wafers_out": starts,
-        "gross_dies_per_wafer": np.full(axis.size, float(gross)),
-        "die_yield": np.full(axis.size, float(y)),
-        "accelerators_delivered": delivered,
-    }
+    out = supplychain.chain(supplychain.inputs_from_scenario(sc, axis))
+    # whole accelerators: floor of the cumulative expected output, so fractions carry to the next month
+    out["accelerators_delivered"] = np.diff(np.floor(np.cumsum(out["accelerators_delivered"]) + 1e-9), prepend=0.0)
+    return out
 
 
 def simulate(sc: Scenario) -> xr.Dataset:
@@ -121,7 +95,20 @@ def simulate(sc: Scenario) -> xr.Dataset:
         {
             "wafers_out": (m, chain["wafers_out"], {"units": "wafers/month"}),
             "gross_dies_per_wafer": (m, chain["gross_dies_per_wafer"], {"units": "dies"}),
+            "d0_per_cm2": (m, chain["d0_per_cm2"], {"units": "defects/cm2"}),
             "die_yield": (m, chain["die_yield"], {"units": "fraction"}),
+            "good_dies": (m, chain["good_dies"], {"units": "dies/month"}),
+            "lower_sku_dies": (m, chain["lower_sku_dies"], {"units": "dies/month"}),
+            "units_from_wafers": (m, chain["units_from_wafers"], {"units": "accelerators/month"}),
+            "units_from_packaging": (m, chain["units_from_packaging"], {"units": "accelerators/month"}),
+            "units_from_hbm": (m, chain["units_from_hbm"], {"units": "accelerators/month"}),
+            "die_inventory": (m, chain["die_inventory"], {"units": "accelerators"}),
+            "supply_limiting_step": (m, chain["limiting_step"].astype(str)),
+            "cost_usd_per_accelerator": (m, chain["cost_usd_per_accelerator"], {"units": "USD"}),
+            "cost_wafer_usd_per_accelerator": (m, chain["cost_wafer_usd_per_accelerator"], {"units": "USD"}),
+            "cost_packaging_usd_per_accelerator": (m, chain["cost_packaging_usd_per_accelerator"], {"units": "USD"}),
+            "cost_hbm_usd_per_accelerator": (m, chain["cost_hbm_usd_per_accelerator"], {"units": "USD"}),
+            "fab_capex_usd": (m, chain.get("fab_capex_usd", np.zeros(axis.size)), {"units": "USD"}),
             "accelerators_delivered": (m, chain["accelerators_delivered"], {"units": "accelerators/month"}),
             "accelerators_backlog": (m, backlog, {"units": "accelerators"}),
             "binding_constraint": (m, binding.astype(str)),
