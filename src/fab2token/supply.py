@@ -88,27 +88,38 @@ def gross_dies_per_wafer(
     )
     if np.any(w <= 0) or np.any(h <= 0):
         raise ModelError("die width and height must be positive (mm)")
+    shape = w.shape
+    flat = [a.reshape(-1) for a in (w, h, d, e, s)]
+    # identical dies (the usual Monte Carlo case: other inputs vary) are counted once
+    params, inverse = np.unique(np.stack(flat, axis=-1), axis=0, return_inverse=True)
+    out = np.empty(len(params), dtype=np.int64)
+    for lo in range(0, len(params), _CHUNK):  # bounded memory; each chunk is fully vectorised
+        out[lo : lo + _CHUNK] = _count_grid(*params[lo : lo + _CHUNK].T, offset_steps)
+    return out[inverse.reshape(-1)].reshape(shape)
+
+
+_CHUNK = 64
+
+
+def _count_grid(w: Array, h: Array, d: Array, e: Array, s: Array, offset_steps: int) -> NDArray[np.int64]:
     radius = d / 2 - e
     px, py = w + s, h + s
-    ox = _offsets(px, w, s, offset_steps)  # (..., nx)
-    oy = _offsets(py, h, s, offset_steps)  # (..., ny)
+    ox = _offsets(px, w, s, offset_steps)  # (n, nx)
+    oy = _offsets(py, h, s, offset_steps)  # (n, ny)
     n_rows = int(np.max(2 * np.ceil(radius / py) + 3))
-    j = np.arange(n_rows) - (np.ceil(radius / py)[..., None] + 1)  # (..., J)
-    # rows: (..., ny, J)
-    y_low = oy[..., :, None] + j[..., None, :] * py[..., None, None]
-    y_high = y_low + h[..., None, None]
-    r = radius[..., None, None]
+    j = np.arange(n_rows) - (np.ceil(radius / py)[:, None] + 1)  # (n, J)
+    y_low = oy[:, :, None] + j[:, None, :] * py[:, None, None]  # (n, ny, J)
+    y_high = y_low + h[:, None, None]
+    r = radius[:, None, None]
     inside = (y_low >= -r) & (y_high <= r)
     y_far = np.maximum(np.abs(y_low), np.abs(y_high))
-    half_chord = np.sqrt(np.clip(r**2 - y_far**2, 0.0, None))
-    # columns for every x offset: (..., nx, ny, J)
-    c = half_chord[..., None, :, :]
-    x0 = ox[..., :, None, None]
-    pxx = px[..., None, None, None]
-    k_min = np.ceil((-c - x0) / pxx)
-    k_max = np.floor((c - w[..., None, None, None] - x0) / pxx)
-    per_row = np.where(inside[..., None, :, :], np.clip(k_max - k_min + 1, 0, None), 0)
-    total = per_row.sum(axis=-1)  # (..., nx, ny)
+    half_chord = np.where(inside, np.sqrt(np.clip(r**2 - y_far**2, 0.0, None)), -np.inf)
+    # whole dies per row for every x offset: (n, nx, ny, J)
+    c = half_chord[:, None, :, :]
+    x0 = ox[:, :, None, None]
+    pxx = px[:, None, None, None]
+    per_row = np.floor((c - w[:, None, None, None] - x0) / pxx) - np.ceil((-c - x0) / pxx) + 1
+    total = np.clip(per_row, 0, None).sum(axis=-1)  # (n, nx, ny)
     return total.max(axis=(-1, -2)).astype(np.int64)
 
 
@@ -154,7 +165,7 @@ def yield_murphy(die_area_mm2: ArrayLike, d0_per_cm2: ArrayLike) -> Array:
     """Murphy's yield ``((1 - exp(-A D0)) / (A D0))^2`` (triangular defect-density distribution)."""
     ad = _ad(die_area_mm2, d0_per_cm2)
     with np.errstate(divide="ignore", invalid="ignore"):
-        y = ((1.0 - np.exp(-ad)) / ad) ** 2
+        y = (-np.expm1(-ad) / ad) ** 2  # expm1: exact for tiny A D0
     return np.where(ad > 0, y, 1.0)
 
 
