@@ -18,12 +18,14 @@ def test_report_is_self_contained_and_has_the_figures():
     assert not re.search(r"<script[^>]+src=", page, flags=re.I)
     assert not re.search(r"<link[^>]+href=[\"']https?:", page, flags=re.I)
     assert not re.search(r"src=[\"']https?://", page)
-    assert page.count("Plotly.newPlot") == 5
+    assert page.count("Plotly.newPlot") >= 7
     for title in (
         "Accelerators delivered vs installed",
         "IT power available vs used",
-        "Binding constraint",
+        "What binds each month",
         "Cumulative capex and opex",
         "Supply funnel",
+        "what each step allows",
+        "Die yield over the ramp",
     ):
         assert title in page

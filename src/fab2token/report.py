@@ -55,14 +55,46 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
         f.add_scatter(x=months, y=ds["it_power_mw"].sel(sel).values, name=f"{site}: IT MW used")
     figs["power"] = _layout(f, "IT power available vs used, per site", "MW (IT)")
 
-    binding = [str(b) for b in ds["binding_constraint"].values]
-    kinds = sorted(set(binding))
+    figs["binding"] = _strips(
+        months,
+        {
+            "deployment": [str(b) for b in ds["binding_constraint"].values],
+            "supply chain": [str(b) for b in ds["supply_limiting_step"].values],
+        },
+        "What binds each month: deployment (supply vs power) and the supply chain's limiting step",
+    )
+
     f = go.Figure()
-    for k in kinds:
-        f.add_bar(x=[m for m, b in zip(months, binding, strict=True) if b == k], y=[1] * binding.count(k), name=k)
-    f.update_yaxes(visible=False)
-    figs["binding"] = _layout(f, "Binding constraint per month", "")
-    f.update_layout(barmode="stack", height=260)
+    for name, label in (
+        ("units_from_wafers", "good dies (accelerators' worth)"),
+        ("units_from_packaging", "packaging capacity"),
+        ("units_from_hbm", "HBM stacks"),
+    ):
+        vals = ds[name].values
+        if np.isfinite(vals).any():
+            f.add_scatter(x=months, y=np.where(np.isfinite(vals), vals, None), name=label)
+    f.add_bar(x=months, y=ds["accelerators_delivered"].values, name="accelerators delivered", opacity=0.45)
+    figs["supply_steps"] = _layout(f, "Supply chain: what each step allows per month", "accelerators / month")
+
+    f = go.Figure()
+    f.add_scatter(x=months, y=ds["die_yield"].values, name="die yield")
+    f.add_scatter(x=months, y=ds["d0_per_cm2"].values, name="D0 (defects/cm2)", yaxis="y2", line={"dash": "dot"})
+    _layout(f, "Die yield over the ramp (by month the wafers come out)", "die yield")
+    f.update_layout(yaxis2={"title": "D0 per cm2", "overlaying": "y", "side": "right"})
+    figs["yield"] = f
+
+    cost = ds["cost_usd_per_accelerator"].values
+    if np.isfinite(cost).any():
+        f = go.Figure()
+        for name, label in (
+            ("cost_wafer_usd_per_accelerator", "wafer"),
+            ("cost_packaging_usd_per_accelerator", "packaging"),
+            ("cost_hbm_usd_per_accelerator", "HBM"),
+        ):
+            vals = ds[name].values
+            if np.isfinite(vals).any():
+                f.add_scatter(x=months, y=vals, name=label, stackgroup="cost")
+        figs["unit_cost"] = _layout(f, "Manufacturing cost per good accelerator", "USD")
 
     f = go.Figure()
     capex = (ds["capex_accelerators_usd"] + ds["capex_datacenter_usd"].sum("site")).cumsum("month")
@@ -79,6 +111,41 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
     f.update_layout(title="Supply funnel over the horizon", template="plotly_white", height=360)
     figs["funnel"] = f
     return figs
+
+
+_COLOURS = {
+    "supply": "#4c78a8",
+    "power": "#e45756",
+    "wafers": "#72b7b2",
+    "packaging": "#f58518",
+    "hbm": "#b279a2",
+    "cooling": "#54a24b",
+    "land": "#9d755d",
+    "construction": "#bab0ac",
+}
+
+
+def _strips(months: list[str], rows: dict[str, list[str]], title: str) -> go.Figure:
+    """One row of coloured cells per named categorical series (a month-by-month 'what binds' strip)."""
+    f = go.Figure()
+    seen: set[str] = set()
+    for row, labels in rows.items():
+        for kind in sorted(set(labels)):
+            xs = [m for m, b in zip(months, labels, strict=True) if b == kind]
+            f.add_scatter(
+                x=xs,
+                y=[row] * len(xs),
+                mode="markers",
+                name=kind,
+                legendgroup=kind,
+                showlegend=kind not in seen,
+                marker={"symbol": "square", "size": 14, "color": _COLOURS.get(kind, "#888")},
+            )
+            seen.add(kind)
+    f.update_layout(
+        title=title, template="plotly_white", height=260, xaxis_title="month", legend={"orientation": "h", "y": -0.35}
+    )
+    return f
 
 
 def _fmt(v: Any) -> str:
