@@ -66,6 +66,16 @@ def handles_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _fmt_float(v: float) -> str:
+    if not math.isfinite(v):
+        return "n/a"
+    if abs(v) >= 1e9:
+        return f"{v:.4g}"
+    if abs(v) >= 100 or v == int(v):
+        return f"{v:,.1f}"
+    return f"{v:.4g}"
+
+
 def _summary_table(summary: dict[str, Any], title: str) -> Table:
     t = Table(title=title, show_header=False)
     for k, v in summary.items():
@@ -79,7 +89,7 @@ def _summary_table(summary: dict[str, Any], title: str) -> Table:
         elif k == "month_labels":
             t.add_row("period", f"{v[0]} .. {v[-1]}" if v else "")
         elif isinstance(v, float):
-            t.add_row(k, f"{v:,.1f}")
+            t.add_row(k, _fmt_float(v))
         else:
             t.add_row(k, str(v))
     return t
@@ -262,6 +272,108 @@ def supply(
     )
 
 
+@app.command()
+@handles_errors
+def train(
+    model: Annotated[str, typer.Option("--model", "-m", help="models catalog name, e.g. llama-3.1-405b.")],
+    tokens: Annotated[float, typer.Option("--tokens", help="Training tokens, e.g. 15.6e12.")],
+    accelerator: Annotated[str, typer.Option("--accelerator", "-a", help="Accelerator, e.g. H100.")],
+    count: Annotated[int, typer.Option("--count", "-n", help="Number of accelerators.")],
+    mfu: Annotated[float | None, typer.Option("--mfu", help="Model FLOPs utilisation; default: estimated.")] = None,
+    seq_len: Annotated[
+        int | None, typer.Option("--seq-len", help="Sequence length (default min(context, 8192)).")
+    ] = None,
+    tp: Annotated[int, typer.Option("--tp", help="Tensor parallel degree.")] = 8,
+    pp: Annotated[int, typer.Option("--pp", help="Pipeline parallel degree.")] = 1,
+    zero_stage: Annotated[int, typer.Option("--zero-stage", help="ZeRO stage 0-3 over data parallel.")] = 1,
+    recompute: Annotated[str, typer.Option("--recompute", help="none | selective | full")] = "selective",
+    precision: Annotated[str, typer.Option("--precision", help="bf16 | fp8 (peak rate used for MFU)")] = "bf16",
+    failure_rate: Annotated[
+        float | None, typer.Option("--failure-rate", help="Interruptions per accelerator-hour.")
+    ] = None,
+    checkpoint_write_s: Annotated[float, typer.Option("--checkpoint-write-s", help="Checkpoint write time.")] = 60.0,
+    restart_s: Annotated[float, typer.Option("--restart-s", help="Restart time after a failure.")] = 600.0,
+    pue: Annotated[float | None, typer.Option("--pue", help="Facility PUE for energy.")] = None,
+    usd_per_accelerator_hour: Annotated[float | None, typer.Option("--usd-per-accelerator-hour")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Training time, interruptions, goodput, energy and cost of one run."""
+    from .training import train as _train
+
+    res = _train(
+        model,
+        tokens,
+        accelerator,
+        count,
+        mfu=mfu,
+        seq_len=seq_len,
+        tp=tp,
+        pp=pp,
+        zero_stage=zero_stage,
+        recompute=recompute,
+        precision=precision,
+        failure_rate_per_accelerator_hour=failure_rate,
+        checkpoint_write_s=checkpoint_write_s,
+        restart_s=restart_s,
+        pue=pue,
+        usd_per_accelerator_hour=usd_per_accelerator_hour,
+    ).to_dict()
+    if as_json:
+        _print_json(res)
+        return
+    out.print(
+        _summary_table(
+            {k: v for k, v in res.items() if k != "memory_per_accelerator_gb"},
+            f"train {res['model']} on {res['count']:,.0f} x {res['accelerator']}",
+        )
+    )
+    mem = res["memory_per_accelerator_gb"]
+    out.print(
+        "memory per accelerator (GB): " + ", ".join(f"{k.removesuffix('_gb')} {v:.1f}" for k, v in mem.items()),
+        highlight=False,
+    )
+
+
+@app.command()
+@handles_errors
+def infer(
+    model: Annotated[str, typer.Option("--model", "-m", help="models catalog name, e.g. llama-2-70b.")],
+    accelerator: Annotated[str, typer.Option("--accelerator", "-a", help="Accelerator, e.g. H100.")],
+    count: Annotated[int, typer.Option("--count", "-n", help="Number of accelerators.")] = 8,
+    tp: Annotated[int | None, typer.Option("--tp", help="Tensor parallel degree (default: best).")] = None,
+    precision: Annotated[str, typer.Option("--precision", help="bf16 | fp8 | int8 | int4 weights")] = "bf16",
+    kv_precision: Annotated[
+        str | None, typer.Option("--kv-precision", help="KV cache precision (default: weights)")
+    ] = None,
+    tpot_ms: Annotated[float, typer.Option("--tpot-ms", help="Time-per-output-token SLO.")] = 50.0,
+    ttft_ms: Annotated[float, typer.Option("--ttft-ms", help="Time-to-first-token SLO.")] = 2000.0,
+    input_tokens: Annotated[int, typer.Option("--input-tokens", help="Prompt tokens per request.")] = 1024,
+    output_tokens: Annotated[int, typer.Option("--output-tokens", help="Generated tokens per request.")] = 256,
+    usd_per_accelerator_hour: Annotated[float | None, typer.Option("--usd-per-accelerator-hour")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Highest serving throughput that meets the latency SLOs, KV cache and $ per million tokens."""
+    from .inference import infer as _infer
+
+    res = _infer(
+        model,
+        accelerator,
+        count,
+        tp=tp,
+        precision=precision,
+        kv_precision=kv_precision,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        tpot_ms=tpot_ms,
+        ttft_ms=ttft_ms,
+        usd_per_accelerator_hour=usd_per_accelerator_hour,
+    ).to_dict()
+    if as_json:
+        _print_json(res)
+        return
+    out.print(_summary_table(res, f"serve {res['model']} on {res['count']} x {res['accelerator']}"))
+
+
 def _num(v: float) -> str:
     if not math.isfinite(v):
         return "unlimited" if v == math.inf else "n/a"
@@ -280,6 +392,13 @@ def catalog_accelerators(as_json: JsonOpt = False) -> None:
 def catalog_process_nodes(as_json: JsonOpt = False) -> None:
     """Process nodes: defect density, wafer price, reticle limit."""
     _print_table("process_nodes", as_json)
+
+
+@catalog_app.command("models")
+@handles_errors
+def catalog_models(as_json: JsonOpt = False) -> None:
+    """Model architectures (dense and MoE) with their sources."""
+    _print_table("models", as_json)
 
 
 @catalog_app.command("overheads")

@@ -30,6 +30,7 @@ TABLES: dict[str, str] = {
     "accelerators": "name",
     "process_nodes": "node",
     "overheads": "parameter",
+    "models": "name",
 }
 
 _TEXT_COLUMNS = {"name", "aliases", "vendor", "process_node", "source", "notes", "node", "foundry", "parameter", "unit"}

@@ -1,0 +1,130 @@
+"""Inference model: roofline step time, KV cache, SLO-constrained batch, the infer command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from fab2token.cli import app
+from fab2token.inference import INFER_KEYS, best_batch, infer, step_time_s
+from fab2token.modelarch import kv_cache_bytes_per_token
+
+
+def test_kv_cache_bytes_gqa_and_mla():
+    # Llama-2-70B: 2 x 80 layers x 8 KV heads x 128 x 2 bytes
+    assert float(kv_cache_bytes_per_token(80, 8, 128, 2)) == 327_680
+    # DeepSeek-V3 MLA: 61 layers x 576-wide latent x 1 byte
+    assert float(kv_cache_bytes_per_token(61, 128, 128, 1, 576)) == 61 * 576
+
+
+def test_step_time_is_memory_bound_at_batch_one_and_compute_bound_at_large_batch():
+    kw = dict(
+        input_tokens=1024,
+        output_tokens=256,
+        params_active=7e10,
+        weight_bytes_touched=1.4e11,
+        kv_bytes_per_token=327680,
+        layers=80,
+        heads=64,
+        head_dim=128,
+        hidden=8192,
+        tp=8,
+        peak_flop_per_s=989e12,
+        hbm_bytes_per_s=3.35e12,
+        compute_eff=0.8,
+        bw_eff=0.9,
+        scaleup_bytes_per_s=900e9,
+    )
+    small = step_time_s(batch=1, **kw)
+    large = step_time_s(batch=512, **kw)
+    assert float(small["memory_s"]) > float(small["compute_s"])
+    assert float(large["compute_s"]) > float(large["memory_s"])
+    b = np.arange(1, 600)
+    assert np.all(np.diff(step_time_s(batch=b, **kw)["step_s"]) >= 0)
+
+
+def test_best_batch_bisection_matches_brute_force():
+    def tpot(b):
+        return 0.01 + 0.0002 * b
+
+    max_b = np.array([1000.0, 50.0, 1000.0])
+    slo = np.array([0.05, 0.05, 0.005])
+    b, _, _ = best_batch(tpot, max_b, slo, np.array([10.0, 10.0, 10.0]), np.array([1.0, 1.0, 1.0]))
+    assert list(b) == [200.0, 50.0, 0.0]
+
+
+def test_infer_respects_slos_and_memory():
+    r = infer("llama-2-70b", "H100", 8, tp=8, tpot_ms=50, ttft_ms=2000)
+    assert set(INFER_KEYS) <= set(r.to_dict())
+    assert r.meets_slo and r.tpot_ms <= 50 + 1e-9 and r.ttft_ms <= 2000
+    assert r.batch <= r.max_batch_memory
+    assert r.kv_cache_gb <= 8 * 80 * 0.9 - 2 * 68.98
+    assert r.tokens_per_s == pytest.approx(r.batch / (r.tpot_ms / 1e3))
+
+
+def test_tighter_slo_lowers_throughput():
+    loose = infer("llama-2-70b", "H100", 8, tp=8, tpot_ms=100)
+    mid = infer("llama-2-70b", "H100", 8, tp=8, tpot_ms=20)
+    tight = infer("llama-2-70b", "H100", 8, tp=8, tpot_ms=6)
+    # once compute-bound, TPOT grows with the batch and tokens/s = B / TPOT stays flat: a roofline plateau
+    assert mid.tokens_per_s == pytest.approx(loose.tokens_per_s) and mid.batch < loose.batch
+    # a TPOT near the weight-read time forces small, memory-bound batches
+    assert tight.tokens_per_s < 0.9 * mid.tokens_per_s and tight.bound == "memory-bandwidth"
+
+
+def test_model_that_does_not_fit_says_why():
+    r = infer("llama-3.1-405b", "H100", 8, tp=1)
+    assert not r.meets_slo and "no room" in r.reason and r.tokens_per_s == 0
+
+
+def test_cost_per_million_tokens():
+    r = infer("llama-3-8b", "H100", 8, usd_per_accelerator_hour=2.0)
+    assert r.usd_per_million_tokens == pytest.approx(8 * 2.0 / (r.tokens_per_s * 3600) * 1e6)
+
+
+def test_infer_cli_json():
+    res = CliRunner().invoke(
+        app,
+        [
+            "infer",
+            "--model",
+            "llama-2-70b",
+            "--accelerator",
+            "H100",
+            "--count",
+            "8",
+            "--tp",
+            "8",
+            "--tpot-ms",
+            "50",
+            "--ttft-ms",
+            "2000",
+            "--input-tokens",
+            "1024",
+            "--output-tokens",
+            "256",
+            "--json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    for key in (
+        "tokens_per_s",
+        "tokens_per_s_per_accelerator",
+        "batch",
+        "ttft_ms",
+        "tpot_ms",
+        "kv_cache_gb",
+        "usd_per_million_tokens",
+    ):
+        assert key in d
+
+
+def test_infer_tp_larger_than_count_exits_2():
+    res = CliRunner().invoke(
+        app, ["infer", "--model", "llama-2-70b", "--accelerator", "H100", "--count", "4", "--tp", "8"]
+    )
+    assert res.exit_code == 2 and "exceeds" in res.stderr
