@@ -108,7 +108,6 @@ def best_batch(
 
     def ok(b: Array) -> Array:
         tp = tpot_of(np.maximum(b, 1.0))
-        ttft = np.maximum(1.0, output_tokens / np.maximum(b, 1.0)) * tp
         # TTFT falls with B below O (the prompt is split over fewer steps) and rises with TPOT above it; TPOT only
         # rises. Above O, TTFT = TPOT, so the TTFT SLO caps B like the TPOT SLO does.
         return (tp <= tpot_slo_s) & ((b < output_tokens) | (tp <= ttft_slo_s))
