@@ -58,18 +58,23 @@ def step_time_s(
     compute_eff: ArrayLike,
     bw_eff: ArrayLike,
     scaleup_bytes_per_s: ArrayLike,
+    prefill_in_step: bool = True,
 ) -> dict[str, Array]:
-    """One continuous-batching step [s] and its parts (see the module docstring). All arguments broadcast."""
+    """One continuous-batching step [s] and its parts (see the module docstring). All arguments broadcast.
+
+    ``prefill_in_step=False`` gives a pure decode step at context ``input_tokens + output_tokens / 2``.
+    """
     b, i, o = _a(batch), _a(input_tokens), _a(output_tokens)
     n, lhd = _a(params_active), _a(layers) * _a(heads) * _a(head_dim)
     t = _a(tp)
     c = i + o / 2.0
-    flops = b * (2.0 * n + 4.0 * lhd * c) + (b * i / o) * (2.0 * n + 2.0 * lhd * i)
+    prefill_tokens = b * i / o if prefill_in_step else 0.0 * b
+    flops = b * (2.0 * n + 4.0 * lhd * c) + prefill_tokens * (2.0 * n + 2.0 * lhd * i)
     compute = flops / (t * _a(peak_flop_per_s) * _a(compute_eff))
     mem_bytes = _a(weight_bytes_touched) + b * c * _a(kv_bytes_per_token)
     memory = mem_bytes / (t * _a(hbm_bytes_per_s) * _a(bw_eff))
     # two all-reduces per layer of the step's activations (attention and MLP outputs), ring algorithm
-    tokens = b * (1.0 + i / o)
+    tokens = b + prefill_tokens
     comm = np.where(
         t > 1, 2.0 * _a(layers) * 2.0 * (t - 1) / t * tokens * _a(hidden) * 2.0 / _a(scaleup_bytes_per_s), 0.0
     )
