@@ -20,7 +20,7 @@ def result():
 
 def test_dims_and_coords(result):
     sc, ds = result
-    assert ds.sizes == {"month": 24, "site": 2}
+    assert ds.sizes["month"] == 24 and ds.sizes["site"] == 2
     assert list(ds["site"].values) == ["alpha", "beta"]
     assert str(ds["month"].values[0]) == "2026-01"
 

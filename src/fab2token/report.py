@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,39 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
                 f.add_scatter(x=months, y=vals, name=label, stackgroup="cost")
         figs["unit_cost"] = _layout(f, "Manufacturing cost per good accelerator", "USD")
 
+    runs = json.loads(ds.attrs.get("training_runs", "[]"))
+    if runs:
+        f = go.Figure()
+        for r in runs:
+            if r["start"]:
+                f.add_scatter(
+                    x=[f"{r['start']}-01", _month_end(r["finish"])],
+                    y=[r["name"], r["name"]],
+                    mode="lines",
+                    line={"width": 18},
+                    name=r["name"],
+                    hovertext=f"{r['accelerators']:,} accelerators, {r['days']:.1f} days, "
+                    f"{r['interruptions_expected']:.0f} interruptions expected",
+                )
+        f.update_layout(
+            title="Training runs on the installed fleet (start to finish)",
+            template="plotly_white",
+            height=180 + 40 * len(runs),
+            xaxis={"range": [f"{months[0]}-01", _month_end(months[-1])]},
+        )
+        figs["training"] = f
+    if "inference_demand_tokens_per_s" in ds:
+        f = go.Figure()
+        f.add_scatter(x=months, y=ds["inference_demand_tokens_per_s"].values, name="demand")
+        f.add_scatter(
+            x=months,
+            y=ds["inference_capacity_tokens_per_s"].values,
+            name="capacity (free accelerators)",
+            line={"dash": "dash"},
+        )
+        f.add_bar(x=months, y=ds["inference_unmet_tokens_per_s"].values, name="unmet", opacity=0.5)
+        figs["inference"] = _layout(f, "Inference demand vs capacity", "output tokens/s")
+
     f = go.Figure()
     capex = (ds["capex_accelerators_usd"] + ds["capex_datacenter_usd"].sum("site")).cumsum("month")
     f.add_scatter(x=months, y=capex.values / 1e6, name="capex (cumulative)")
@@ -146,6 +180,14 @@ def _strips(months: list[str], rows: dict[str, list[str]], title: str) -> go.Fig
         title=title, template="plotly_white", height=260, xaxis_title="month", legend={"orientation": "h", "y": -0.35}
     )
     return f
+
+
+def _month_end(label: str) -> str:
+    """Last day of a ``YYYY-MM`` month, as a date string plotly reads."""
+    import numpy as np_
+
+    last = np_.datetime64(label, "M") + 1
+    return str(last.astype("datetime64[D]") - 1)
 
 
 def _fmt(v: Any) -> str:

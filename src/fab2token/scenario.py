@@ -33,6 +33,9 @@ __all__ = [
     "PowerStep",
     "Site",
     "Economics",
+    "TrainingRun",
+    "Inference",
+    "Workloads",
     "load_scenario",
     "parse_scenario",
     "month_number",
@@ -239,6 +242,49 @@ class Economics(_Model):
     it_utilisation_frac: float = Field(default=1.0, gt=0, le=1)
 
 
+class TrainingRun(_Model):
+    """A training run: starts in the first month from ``start`` with ``accelerators`` free, holds them until done."""
+
+    name: str = Field(min_length=1)
+    model: str
+    tokens: float = Field(gt=0)
+    accelerators: int = Field(gt=0)
+    start: YearMonth
+    mfu: float | None = Field(default=None, gt=0, le=1)
+    seq_len: int | None = Field(default=None, gt=0)
+    tp: int = Field(default=8, gt=0)
+    pp: int = Field(default=1, gt=0)
+    checkpoint_write_s: float = Field(default=60.0, ge=0)
+    restart_s: float = Field(default=600.0, ge=0)
+
+
+class DemandStep(_Model):
+    """From month ``from`` on, ``tokens_per_s`` of inference demand (output tokens), until the next step."""
+
+    from_: YearMonth = Field(alias="from")
+    tokens_per_s: float = Field(ge=0)
+
+
+class Inference(_Model):
+    """Inference demand served by the accelerators not held by training runs."""
+
+    model: str
+    demand: list[DemandStep] = Field(min_length=1)
+    precision: Literal["bf16", "fp16", "fp8", "int8", "int4"] = "bf16"
+    tp: int | None = Field(default=None, gt=0)
+    input_tokens: int = Field(default=1024, gt=0)
+    output_tokens: int = Field(default=256, gt=0)
+    tpot_ms: float = Field(default=50.0, gt=0)
+    ttft_ms: float = Field(default=2000.0, gt=0)
+
+
+class Workloads(_Model):
+    """What the fleet runs: training runs (in priority order) and inference demand."""
+
+    training: list[TrainingRun] = Field(default_factory=list)
+    inference: Inference | None = None
+
+
 class Scenario(_Model):
     """A whole scenario file, validated."""
 
@@ -248,6 +294,7 @@ class Scenario(_Model):
     supply: Supply
     sites: list[Site] = Field(min_length=1)
     economics: Economics
+    workloads: Workloads = Field(default_factory=Workloads)
     catalog: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
 
     def accelerator_spec(self) -> dict[str, Any]:
@@ -343,6 +390,15 @@ def _semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
             ordered(getattr(sc.supply.hbm, name), f"supply.hbm.{name}")
     if sc.supply.packaging.capacity_wafers_per_month:
         ordered(sc.supply.packaging.capacity_wafers_per_month, "supply.packaging.capacity_wafers_per_month")
+    for i, run in enumerate(sc.workloads.training):
+        _check_model(issues, file, sc, f"workloads.training[{i}].model", run.model)
+    if sc.workloads.inference is not None:
+        _check_model(issues, file, sc, "workloads.inference.model", sc.workloads.inference.model)
+        ordered(sc.workloads.inference.demand, "workloads.inference.demand")
+    names = [r.name for r in sc.workloads.training]
+    for i, n in enumerate(names):
+        if n in names[:i]:
+            issues.append(InputIssue(file, f"workloads.training[{i}].name", n, "a unique training run name"))
     seen: dict[str, int] = {}
     for i, site in enumerate(sc.sites):
         if site.name in seen:
@@ -354,6 +410,17 @@ def _semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
         seen.setdefault(site.name, i)
         ordered(site.grid_power, f"sites[{i}].grid_power")
     return issues
+
+
+def _check_model(issues: list[InputIssue], file: str, sc: Scenario, path: str, name: str) -> None:
+    try:
+        catalog.lookup("models", name, sc.catalog.get("models"))
+    except CatalogError as exc:
+        issues.append(
+            InputIssue(
+                file, path, name, str(exc).split("; ", 1)[-1].replace("known:", "expected a model from the catalog:")
+            )
+        )
 
 
 def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import xarray as xr
 
 from . import deploy as _deploy
-from . import economics, sites, supplychain
+from . import economics, sites, supplychain, workloads
 from .scenario import Scenario, month_number
 from .timeline import hours_in_month, month_axis, month_labels
 
@@ -29,6 +30,8 @@ SUMMARY_KEYS = (
     "capex_usd_total",
     "opex_usd_total",
     "binding_constraint_by_month",
+    "training_runs",
+    "inference_unmet_tokens_per_s_by_month",
 )
 
 
@@ -50,6 +53,8 @@ class Summary:
     capex_usd_total: float
     opex_usd_total: float
     binding_constraint_by_month: list[str]
+    training_runs: list[dict[str, object]]
+    inference_unmet_tokens_per_s_by_month: list[float]
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -89,6 +94,8 @@ def simulate(sc: Scenario) -> xr.Dataset:
     capex_acc = chain["accelerators_delivered"] * e.accelerator_price_usd
     opex = economics.opex_usd(energy, e.electricity_usd_per_mwh, it_cap, e.facility_opex_usd_per_mw_year)
 
+    wl = workloads.schedule_workloads(sc, axis, installed.sum(axis=1), float(np.mean(pue)))
+
     m = ("month",)
     ms = ("month", "site")
     ds = xr.Dataset(
@@ -122,13 +129,32 @@ def simulate(sc: Scenario) -> xr.Dataset:
             "capex_accelerators_usd": (m, capex_acc, {"units": "USD"}),
             "capex_datacenter_usd": (ms, capex_dc, {"units": "USD"}),
             "opex_usd": (ms, opex, {"units": "USD"}),
+            "training_accelerators": (m, wl["training_accelerators"], {"units": "accelerators"}),
+            "training_active": (("run", "month"), wl["training_active"]),
+            **{
+                name: (m, wl[name], {"units": "tokens/s"})
+                for name in (
+                    "inference_demand_tokens_per_s",
+                    "inference_capacity_tokens_per_s",
+                    "inference_served_tokens_per_s",
+                    "inference_unmet_tokens_per_s",
+                )
+                if name in wl
+            },
         },
-        coords={"month": month_labels(axis), "site": [s.name for s in sc.sites], "pue": ("site", pue)},
+        coords={
+            "month": month_labels(axis),
+            "site": [s.name for s in sc.sites],
+            "pue": ("site", pue),
+            "run": [r["name"] for r in wl["runs"]],
+        },
         attrs={
             "scenario": sc.name,
             "accelerator": sc.accelerator_spec()["name"],
             "all_in_it_kw_per_accelerator": kw,
             "start_month_number": int(month_number(sc.horizon.start)),
+            "training_runs": json.dumps(wl["runs"]),
+            "inference_tokens_per_s_per_accelerator": float(wl.get("inference_tokens_per_s_per_accelerator", 0.0)),
         },
     )
     return ds
@@ -152,4 +178,10 @@ def summarise(ds: xr.Dataset, run_id: str | None = None) -> Summary:
         capex_usd_total=float(ds["capex_accelerators_usd"].sum() + ds["capex_datacenter_usd"].sum()),
         opex_usd_total=float(ds["opex_usd"].sum()),
         binding_constraint_by_month=[str(b) for b in ds["binding_constraint"].values],
+        training_runs=json.loads(ds.attrs.get("training_runs", "[]")),
+        inference_unmet_tokens_per_s_by_month=(
+            [float(x) for x in ds["inference_unmet_tokens_per_s"].values]
+            if "inference_unmet_tokens_per_s" in ds
+            else []
+        ),
     )

@@ -39,6 +39,9 @@ CREATE TABLE IF NOT EXISTS series_month_site (
     run_id VARCHAR NOT NULL, month VARCHAR NOT NULL, site VARCHAR NOT NULL, variable VARCHAR NOT NULL,
     value DOUBLE
 );
+CREATE TABLE IF NOT EXISTS series_run_month (
+    run_id VARCHAR NOT NULL, run VARCHAR NOT NULL, month VARCHAR NOT NULL, variable VARCHAR NOT NULL, value DOUBLE
+);
 CREATE TABLE IF NOT EXISTS labels_month (
     run_id VARCHAR NOT NULL, month VARCHAR NOT NULL, variable VARCHAR NOT NULL, label VARCHAR
 );
@@ -88,6 +91,7 @@ def save_run(
     summary = dict(summary, run_id=run_id)
     month_df = _tidy(ds, ("month",), run_id)
     site_df = _tidy(ds, ("month", "site"), run_id)
+    run_df = _tidy(ds, ("run", "month"), run_id)
     label_names = [n for n, v in ds.data_vars.items() if v.dims == ("month",) and v.dtype.kind in "UO"]
     label_df = pd.DataFrame(
         [
@@ -121,6 +125,7 @@ def save_run(
         for table, df in (
             ("series_month", month_df),
             ("series_month_site", site_df),
+            ("series_run_month", run_df),
             ("labels_month", label_df),
             ("variables", var_df),
         ):
@@ -202,8 +207,10 @@ def load_dataset(db: str | Path, run_id: str) -> xr.Dataset:
     try:
         m = con.execute("SELECT month, variable, value FROM series_month WHERE run_id = ?", [rid]).df()
         ms = con.execute("SELECT month, site, variable, value FROM series_month_site WHERE run_id = ?", [rid]).df()
+        rm = con.execute("SELECT run, month, variable, value FROM series_run_month WHERE run_id = ?", [rid]).df()
         lab = con.execute("SELECT month, variable, label FROM labels_month WHERE run_id = ?", [rid]).df()
-        units = dict(con.execute("SELECT variable, units FROM variables WHERE run_id = ?", [rid]).fetchall())
+        var_rows = con.execute("SELECT variable, dims, units FROM variables WHERE run_id = ?", [rid]).fetchall()
+        units = {v: u for v, _, u in var_rows}
     finally:
         con.close()
     months = meta["summary"]["month_labels"]
@@ -213,9 +220,17 @@ def load_dataset(db: str | Path, run_id: str) -> xr.Dataset:
         parts.append(m.pivot(index="month", columns="variable", values="value").to_xarray())
     if len(ms):
         parts.append(ms.set_index(["month", "site", "variable"])["value"].unstack("variable").to_xarray())
+    if len(rm):
+        parts.append(rm.set_index(["run", "month", "variable"])["value"].unstack("variable").to_xarray())
     if len(lab):
         parts.append(lab.pivot(index="month", columns="variable", values="label").to_xarray())
     ds = xr.merge(parts).reindex(month=months, site=sites)
+    runs = [r["name"] for r in meta["summary"].get("training_runs", [])]
+    ds = ds.reindex(run=runs) if "run" in ds.dims else ds.assign_coords(run=runs)
+    for name, dims, _ in var_rows:  # variables with no rows (e.g. per-run series of a run-less scenario)
+        if name not in ds and dims:
+            shape = tuple(ds.sizes.get(d, 0) for d in dims.split(","))
+            ds[name] = (tuple(dims.split(",")), np.zeros(shape))
     for name in ds.data_vars:
         if units.get(name):
             ds[name].attrs["units"] = units[name]
