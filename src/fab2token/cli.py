@@ -374,6 +374,63 @@ def infer(
     out.print(_summary_table(res, f"serve {res['model']} on {res['count']} x {res['accelerator']}"))
 
 
+@app.command()
+@handles_errors
+def plan(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file with a targets: section.")],
+    objective: Annotated[str, typer.Option("--objective", help="min-cost | max-compute")] = "min-cost",
+    milp: Annotated[
+        bool, typer.Option("--milp", help="Build halls in blocks of targets.hall_block_mw (MILP).")
+    ] = False,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Solver time limit [s].")] = 60.0,
+    report: Annotated[Path | None, typer.Option("--report", help="Write the plan report (HTML) here.")] = None,
+    scenario_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--scenario-out", help="Write the planned build-out as a scenario file, to check with `fab2token run`."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cheapest build-out that meets the targets, and what each binding constraint is worth."""
+    import yaml
+
+    from .plan import plan as _plan
+    from .plan import plan_to_scenario_data
+
+    sc, _ = load_scenario(scenario)
+    res = _plan(sc, objective=objective, milp=milp, time_limit_s=time_limit)
+    if report is not None:
+        from .report import write_plan_report
+
+        write_plan_report(report, sc, res)
+    if scenario_out is not None and res.series:
+        scenario_out.write_text(yaml.safe_dump(plan_to_scenario_data(sc, res), sort_keys=False))
+    if as_json:
+        _print_json(res.to_dict())
+        return
+    out.print(
+        f"[bold]{res.status}[/]: objective ${res.objective_usd:,.0f} "
+        f"({res.variables:,} variables, {res.constraints:,} constraints; build {res.build_s:.2f} s, "
+        f"solve {res.solve_s:.2f} s)"
+    )
+    for k, v in res.cost_breakdown_usd.items():
+        out.print(f"  {k}: ${v:,.0f}", highlight=False)
+    for row in res.unmet:
+        out.print(f"[red]unmet[/]: {row['text']}")
+    t = Table(title="what binds (top 10)")
+    t.add_column("constraint")
+    t.add_column("site")
+    t.add_column("from")
+    t.add_column("worth", justify="right")
+    t.add_column("unit")
+    for b in res.binding[:10]:
+        t.add_row(b["constraint"], b["site"] or "", b["month"], f"{b['dual']:,.0f}", b["unit"])
+    out.print(t)
+    for b in res.binding[:5]:
+        out.print(f"- {b['text']}", highlight=False)
+
+
 def _num(v: float) -> str:
     if not math.isfinite(v):
         return "unlimited" if v == math.inf else "n/a"

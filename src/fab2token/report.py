@@ -225,3 +225,65 @@ def write_report(path: str | Path, ds: xr.Dataset, summary: dict[str, Any]) -> P
     tmp.write_text(render_report(ds, summary), encoding="utf-8")
     tmp.replace(p)
     return p
+
+
+def plan_figures(res: Any) -> dict[str, go.Figure]:
+    """Plan timeline (IT MW built per site, accelerators delivered), cost breakdown and the bottleneck heatmap."""
+    figs: dict[str, go.Figure] = {}
+    series = res.series
+    months = [str(m) for m in series["wafers"].coords["month"].values]
+    f = go.Figure()
+    built = series["it_mw_built"].cumsum("month")
+    for site in built.coords["site"].values:
+        f.add_scatter(x=months, y=built.sel(site=site).values, name=f"{site}: IT MW", stackgroup="mw")
+    figs["timeline"] = _layout(f, "Planned IT capacity per site (cumulative)", "MW (IT)")
+    f = go.Figure()
+    f.add_bar(x=months, y=(series["packages"]).values, name="packages assembled")
+    f.add_scatter(x=months, y=series["installed"].sum("site").values, name="installed accelerators")
+    figs["fleet"] = _layout(f, "Planned accelerators", "accelerators")
+    f = go.Figure()
+    f.add_bar(x=list(res.cost_breakdown_usd), y=[v / 1e6 for v in res.cost_breakdown_usd.values()])
+    f.update_layout(title="Cost breakdown (discounted)", yaxis_title="million USD", template="plotly_white", height=360)
+    figs["cost"] = f
+    rows, z = [], []
+    for name, dual in res.duals.items():
+        if "site" in dual.dims:
+            for site in dual.coords["site"].values:
+                rows.append(f"{name} [{site}]")
+                z.append(np.nan_to_num(dual.sel(site=site).values))
+        else:
+            rows.append(name)
+            z.append(np.nan_to_num(dual.values))
+    if rows:
+        f = go.Figure(go.Heatmap(z=z, x=months, y=rows, colorscale="Reds", colorbar={"title": "USD per unit"}))
+        f.update_layout(
+            title="Bottleneck map: value of one more unit of each capacity, by month",
+            template="plotly_white",
+            height=200 + 30 * len(rows),
+        )
+        figs["heatmap"] = f
+    return figs
+
+
+def write_plan_report(path: str | Path, sc: Any, res: Any) -> Path:
+    """One self-contained HTML page for a plan."""
+    figs = plan_figures(res) if res.series else {}
+    parts = [
+        fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
+        for i, fig in enumerate(figs.values())
+    ]
+    binding = "".join(f"<li>{html.escape(b['text'])}</li>" for b in res.binding[:10]) or "<li>nothing binds</li>"
+    unmet = "".join(f"<li>{html.escape(u['text'])}</li>" for u in res.unmet) or "<li>all targets met</li>"
+    body = "".join(f"<section>{p}</section>" for p in parts)
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>fab2token plan: {html.escape(sc.name)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>Plan: {html.escape(sc.name)}</h1><p class='sub'>{html.escape(res.status)}, objective "
+        f"${res.objective_usd:,.0f}; {res.variables:,} variables, {res.constraints:,} constraints</p>"
+        f"<h2>What binds</h2><ul>{binding}</ul><h2>Targets</h2><ul>{unmet}</ul>{body}</body></html>"
+    )
+    p = Path(path)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(p)
+    return p

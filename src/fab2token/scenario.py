@@ -36,6 +36,8 @@ __all__ = [
     "TrainingRun",
     "Inference",
     "Workloads",
+    "Targets",
+    "TrainingTarget",
     "load_scenario",
     "parse_scenario",
     "month_number",
@@ -269,7 +271,7 @@ class Inference(_Model):
     """Inference demand served by the accelerators not held by training runs."""
 
     model: str
-    demand: list[DemandStep] = Field(min_length=1)
+    demand: list[DemandStep] = Field(default_factory=list)
     precision: Literal["bf16", "fp16", "fp8", "int8", "int4"] = "bf16"
     tp: int | None = Field(default=None, gt=0)
     input_tokens: int = Field(default=1024, gt=0)
@@ -285,6 +287,36 @@ class Workloads(_Model):
     inference: Inference | None = None
 
 
+class TrainingTarget(_Model):
+    """Train ``model`` on ``tokens`` (or a given number of ``flops``) between ``start`` and ``deadline``."""
+
+    name: str = Field(min_length=1)
+    model: str
+    tokens: float | None = Field(default=None, gt=0)
+    flops: float | None = Field(default=None, gt=0)
+    deadline: YearMonth
+    start: YearMonth | None = None
+    mfu: float = Field(default=0.4, gt=0, le=1)
+    site: str | None = None
+    reference_accelerators: int = Field(default=16384, gt=0)
+
+    @model_validator(mode="after")
+    def _size(self) -> TrainingTarget:
+        if self.tokens is None and self.flops is None:
+            raise ValueError("give tokens (with the model) or flops")
+        return self
+
+
+class Targets(_Model):
+    """What a plan must deliver (``fab2token plan``)."""
+
+    training: list[TrainingTarget] = Field(default_factory=list)
+    inference_demand: list[DemandStep] = Field(default_factory=list)
+    budget_usd: USD | None = None
+    discount_rate_per_year: float = Field(default=0.0, ge=0, le=1)
+    hall_block_mw: float | None = Field(default=None, gt=0)
+
+
 class Scenario(_Model):
     """A whole scenario file, validated."""
 
@@ -295,6 +327,7 @@ class Scenario(_Model):
     sites: list[Site] = Field(min_length=1)
     economics: Economics
     workloads: Workloads = Field(default_factory=Workloads)
+    targets: Targets = Field(default_factory=Targets)
     catalog: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
 
     def accelerator_spec(self) -> dict[str, Any]:
@@ -395,6 +428,29 @@ def _semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
     if sc.workloads.inference is not None:
         _check_model(issues, file, sc, "workloads.inference.model", sc.workloads.inference.model)
         ordered(sc.workloads.inference.demand, "workloads.inference.demand")
+    site_names = {s.name for s in sc.sites}
+    for i, t in enumerate(sc.targets.training):
+        _check_model(issues, file, sc, f"targets.training[{i}].model", t.model)
+        if t.site is not None and t.site not in site_names:
+            issues.append(
+                InputIssue(
+                    file,
+                    f"targets.training[{i}].site",
+                    t.site,
+                    f"one of the scenario's sites: {', '.join(sorted(site_names))}",
+                )
+            )
+    if sc.targets.inference_demand:
+        ordered(sc.targets.inference_demand, "targets.inference_demand")
+        if sc.workloads.inference is None:
+            issues.append(
+                InputIssue(
+                    file,
+                    "targets.inference_demand",
+                    "(set)",
+                    "workloads.inference too (model, precision, SLOs) to size the serving rate",
+                )
+            )
     names = [r.name for r in sc.workloads.training]
     for i, n in enumerate(names):
         if n in names[:i]:

@@ -1,0 +1,569 @@
+"""The planner: the cheapest build-out that meets the targets, as a linear programme (linopy + HiGHS), and what
+each binding constraint is worth (its dual value).
+
+The physics are the simulation's, written as constraints over whole dimensions (``month``, ``site``, ``run``):
+
+- supply: wafers out ``w[t] <= cap[t]``; good dies ``w u[t]`` (accelerators' worth per wafer, the chain's yield at
+  that month) and HBM stacks ``h[t]`` enter inventories; packages ``p[t] <= packaging[t]`` draw on both;
+  accelerators delivered ``= p x packaging yield``;
+- sites: IT MW built ``b[s,t] >= 0`` only from energisation on, cumulative ``C = cumsum(b) <= grid[s,t] / PUE``;
+- deployment: installed ``n[s,t] x kW <= C[s,t]`` (the same all-in kW per accelerator) and
+  ``sum_s n <= cumulative delivered``;
+- workloads: accelerators for training ``u[r,s,t]`` and inference ``i[s,t]`` fit in ``n``; each run's FLOPs are done
+  between its start and deadline (at ``peak x MFU x goodput`` per accelerator-second), at its site if given;
+  inference ``sum_s i x tokens/s per accelerator >= demand``;
+- cost: accelerators bought, datacenter capex per IT MW, electricity for the installed fleet, discounted; every
+  target has a slack priced far above any real cost, so an infeasible target is reported with its shortfall.
+
+``hall_block_mw`` makes builds whole blocks (a MILP, with a time limit and a reported gap).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import time
+import warnings
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import linopy
+import numpy as np
+import xarray as xr
+
+from . import catalog
+from .deploy import accelerator_all_in_it_kw
+from .errors import ModelError
+from .inference import infer
+from .scenario import Scenario, month_label, month_number
+from .sites import energisation_month, grid_power_mw
+from .supplychain import chain, inputs_from_scenario
+from .timeline import hours_in_month, month_axis, month_labels, step_schedule
+from .training import train
+
+__all__ = ["PlanResult", "PLAN_KEYS", "plan", "build_model"]
+
+PLAN_KEYS = ("status", "objective_usd", "build", "binding", "unmet", "variables", "constraints", "build_s", "solve_s")
+
+_SLACK_USD = 1e15  # per unit of unmet target fraction: far above any build-out cost
+
+
+@dataclass
+class PlanResult:
+    """The plan; the keys of ``fab2token plan --json`` (plus tables for the report)."""
+
+    status: str
+    objective_usd: float
+    build: list[dict[str, Any]]
+    binding: list[dict[str, Any]]
+    unmet: list[dict[str, Any]]
+    variables: int
+    constraints: int
+    build_s: float
+    solve_s: float
+    cost_breakdown_usd: dict[str, float] = field(default_factory=dict)
+    mip_gap: float | None = None
+    duals: dict[str, Any] = field(default_factory=dict)
+    series: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self, full: bool = False) -> dict[str, Any]:
+        d = asdict(self)
+        if not full:
+            d.pop("duals")
+            d.pop("series")
+        return d
+
+
+@dataclass
+class _Data:
+    months: list[str]
+    sites: list[str]
+    runs: list[str]
+    grid_it_mw: xr.DataArray  # (site, month) max IT MW
+    buildable: xr.DataArray  # (site, month) bool
+    pue: xr.DataArray  # (site,)
+    kw: float
+    hours: xr.DataArray  # (month,)
+    df: xr.DataArray  # (month,) discount factor
+    wafer_cap: xr.DataArray  # (month,) wafers out
+    units_per_wafer: xr.DataArray  # (month,)
+    packaging_cap: xr.DataArray | None  # (month,) packages
+    hbm_cap: xr.DataArray | None  # (month,) accelerators' worth of HBM
+    packaging_yield: float
+    units_per_packaging_wafer: float
+    stacks_per_accelerator: float
+    stack_yield: float
+    run_window: xr.DataArray  # (run, month) bool
+    run_site: xr.DataArray  # (run, site) bool
+    run_flop_per_acc_month: xr.DataArray  # (run, month) FLOPs one accelerator does in a month
+    run_flops: xr.DataArray  # (run,)
+    demand: xr.DataArray  # (month,) tokens/s
+    rate: float  # tokens/s per accelerator
+    price: float
+    capex_per_mw: float
+    energy_usd_per_acc_month: xr.DataArray  # (site, month)
+    fixed_opex_per_mw_month: float
+
+
+def _data(sc: Scenario) -> _Data:
+    axis = month_axis(sc.horizon.start, sc.horizon.months)
+    months = month_labels(axis)
+    sites = [s.name for s in sc.sites]
+    m = xr.DataArray(months, dims="month")
+    pue = xr.DataArray([s.pue for s in sc.sites], dims="site", coords={"site": sites})
+    grid = grid_power_mw(sc.sites, axis)  # zero before energisation
+    grid_it = xr.DataArray(grid.T, dims=("site", "month"), coords={"site": sites, "month": months}) / pue
+    energ = np.array([energisation_month(s) for s in sc.sites])
+    buildable = xr.DataArray(
+        axis[None, :] >= energ[:, None], dims=("site", "month"), coords={"site": sites, "month": months}
+    )
+    spec = sc.accelerator_spec()
+    kw = accelerator_all_in_it_kw(spec)
+    hours = xr.DataArray(hours_in_month(axis), dims="month", coords={"month": months})
+    t_years = np.arange(axis.size) / 12.0
+    df = xr.DataArray((1 + sc.targets.discount_rate_per_year) ** -t_years, dims="month", coords={"month": months})
+
+    inp = inputs_from_scenario(sc, axis)
+    per_wafer = chain(replace(inp, wafer_starts=np.ones(axis.size), packaging_wafers=None, hbm_stacks=None))
+    units_per_wafer = xr.DataArray(per_wafer["units_from_wafers"], dims="month", coords={"month": months})
+    wafer_cap = xr.DataArray(np.asarray(inp.wafer_starts, dtype=float), dims="month", coords={"month": months})
+    full = chain(inp)
+    pkg = None
+    if inp.packaging_wafers is not None:
+        pkg = xr.DataArray(full["units_from_packaging"], dims="month", coords={"month": months})
+    hbm = None
+    if inp.hbm_stacks is not None:
+        hbm = xr.DataArray(full["units_from_hbm"], dims="month", coords={"month": months})
+    units_pkg_wafer = (
+        float(full["units_from_packaging"][0] / inp.packaging_wafers[0])
+        if inp.packaging_wafers is not None and inp.packaging_wafers[0] > 0
+        else math.nan
+    )
+
+    runs = [t.name for t in sc.targets.training]
+    window = np.zeros((len(runs), axis.size), dtype=bool)
+    on_site = np.ones((len(runs), len(sites)), dtype=bool)
+    per_acc = np.zeros((len(runs), axis.size))
+    flops = np.zeros(len(runs))
+    peak = spec["dense_bf16_flop_per_s"]
+    for k, t in enumerate(sc.targets.training):  # a handful of runs; each vectorised over months
+        ref = train(t.model, t.tokens or 1.0, spec["name"], t.reference_accelerators, mfu=t.mfu, overrides=sc.catalog)
+        flops[k] = t.flops if t.flops is not None else ref.flops
+        start = month_number(t.start) if t.start else int(axis[0])
+        window[k] = (axis >= start) & (axis <= month_number(t.deadline))
+        if t.site is not None:
+            on_site[k] = [s == t.site for s in sites]
+        per_acc[k] = peak * t.mfu * ref.goodput * hours.values * 3600.0
+    run_window = xr.DataArray(window, dims=("run", "month"), coords={"run": runs, "month": months})
+    run_site = xr.DataArray(on_site, dims=("run", "site"), coords={"run": runs, "site": sites})
+
+    demand = np.zeros(axis.size)
+    rate = 0.0
+    if sc.targets.inference_demand:
+        d = sc.targets.inference_demand
+        demand = step_schedule([x.from_ for x in d], [x.tokens_per_s for x in d], axis)
+        inf = sc.workloads.inference
+        assert inf is not None  # checked at validation
+        r = infer(
+            inf.model,
+            spec["name"],
+            count=inf.tp or 8,
+            tp=inf.tp,
+            precision=inf.precision,
+            input_tokens=inf.input_tokens,
+            output_tokens=inf.output_tokens,
+            tpot_ms=inf.tpot_ms,
+            ttft_ms=inf.ttft_ms,
+            overrides=sc.catalog,
+        )
+        rate = r.tokens_per_s_per_accelerator
+        if rate <= 0:
+            raise ModelError(f"inference target: {r.reason}")
+    e = sc.economics
+    energy = kw / 1000.0 * e.it_utilisation_frac * pue * hours * e.electricity_usd_per_mwh
+    return _Data(
+        months=months,
+        sites=sites,
+        runs=runs,
+        grid_it_mw=grid_it,
+        buildable=buildable,
+        pue=pue,
+        kw=kw,
+        hours=hours,
+        df=df,
+        wafer_cap=wafer_cap,
+        units_per_wafer=units_per_wafer,
+        packaging_cap=pkg,
+        hbm_cap=hbm,
+        packaging_yield=float(inp.packaging_yield_frac),
+        units_per_packaging_wafer=units_pkg_wafer,
+        stacks_per_accelerator=float(inp.stacks_per_accelerator),
+        stack_yield=float(inp.stack_yield_frac),
+        run_window=run_window,
+        run_site=run_site,
+        run_flop_per_acc_month=xr.DataArray(per_acc, dims=("run", "month"), coords={"run": runs, "month": months}),
+        run_flops=xr.DataArray(flops, dims="run", coords={"run": runs}),
+        demand=xr.DataArray(demand, dims="month", coords={"month": months}),
+        rate=rate,
+        price=e.accelerator_price_usd,
+        capex_per_mw=e.datacenter_capex_usd_per_mw,
+        energy_usd_per_acc_month=energy.transpose("site", "month"),
+        fixed_opex_per_mw_month=e.facility_opex_usd_per_mw_year / 12.0,
+    )
+
+
+warnings.filterwarnings("ignore", category=getattr(linopy, "LinopySemanticsWarning", Warning))
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Any:
+    """Silence the solver's C-level banner on file descriptor 1 (it would corrupt ``--json`` output)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def build_model(
+    d: _Data, objective: str = "min-cost", budget_usd: float | None = None, hall_block_mw: float | None = None
+) -> linopy.Model:
+    """The linopy model of :mod:`fab2token.plan` for prepared data."""
+    m = linopy.Model()
+    month = d.wafer_cap.indexes["month"]
+    site = d.pue.indexes["site"]
+    ms = [site, month]
+    w = m.add_variables(lower=0, upper=d.wafer_cap, coords=[month], name="wafers")
+    p = m.add_variables(lower=0, coords=[month], name="packages")
+    inv_d = m.add_variables(lower=0, coords=[month], name="die_inventory")
+    # die inventory: I[t] = I[t-1] + w u - p
+    m.add_constraints(inv_d - inv_d.shift(month=1).fillna(0) - w * d.units_per_wafer + p == 0, name="die_balance")
+    if d.packaging_cap is not None:
+        m.add_constraints(p <= d.packaging_cap, name="packaging_capacity")
+    if d.hbm_cap is not None:
+        h = m.add_variables(lower=0, coords=[month], name="hbm")
+        inv_h = m.add_variables(lower=0, coords=[month], name="hbm_inventory")
+        m.add_constraints(h <= d.hbm_cap, name="hbm_capacity")
+        m.add_constraints(inv_h - inv_h.shift(month=1).fillna(0) - h + p == 0, name="hbm_balance")
+    delivered = p * d.packaging_yield
+
+    if hall_block_mw:
+        k = m.add_variables(lower=0, coords=ms, name="halls", integer=True)
+        b = m.add_variables(lower=0, coords=ms, name="it_mw_built")
+        m.add_constraints(b - hall_block_mw * k == 0, name="hall_blocks")
+    else:
+        b = m.add_variables(lower=0, coords=ms, name="it_mw_built")
+    m.add_constraints(b <= 0, name="not_before_energisation", mask=~d.buildable)
+    cap = b.cumsum("month")
+    m.add_constraints(cap <= d.grid_it_mw, name="grid_capacity")
+    n = m.add_variables(lower=0, coords=ms, name="installed")
+    m.add_constraints(n * (d.kw / 1000.0) - cap <= 0, name="site_power")
+    m.add_constraints(n.sum("site") - delivered.cumsum("month") <= 0, name="fleet")
+
+    in_use = []
+    short_run = None
+    if d.runs:
+        run = d.run_window.indexes["run"]
+        allowed = d.run_window & d.run_site
+        u = m.add_variables(lower=0, coords=[run, site, month], name="training", mask=allowed)
+        short_run = m.add_variables(lower=0, upper=1, coords=[run], name="training_shortfall")
+        done = (u * (d.run_flop_per_acc_month / d.run_flops)).sum(["site", "month"])
+        m.add_constraints(done + short_run >= 1, name="training_target")
+        in_use.append(u.sum("run"))
+    short_inf = None
+    if d.rate > 0:
+        i = m.add_variables(lower=0, coords=ms, name="inference")
+        short_inf = m.add_variables(lower=0, upper=1, coords=[month], name="inference_shortfall")
+        has = d.demand > 0
+        m.add_constraints(
+            i.sum("site") * (d.rate / d.demand.where(has, 1.0)) + short_inf >= 1, name="inference_target", mask=has
+        )
+        in_use.append(i)
+    if in_use:
+        total = in_use[0] if len(in_use) == 1 else in_use[0] + in_use[1]
+        m.add_constraints(total - n <= 0, name="accelerators_in_use")
+
+    cost = (
+        (
+            delivered * d.price
+            + (b * d.capex_per_mw).sum("site")
+            + (n * d.energy_usd_per_acc_month).sum("site")
+            + (cap * d.fixed_opex_per_mw_month).sum("site")
+        )
+        * d.df
+    ).sum()
+    penalty = 0
+    if short_run is not None:
+        penalty = penalty + _SLACK_USD * short_run.sum()
+    if short_inf is not None:
+        penalty = penalty + (_SLACK_USD / max(len(d.months), 1)) * short_inf.sum()
+    if objective == "min-cost":
+        m.add_objective(cost + penalty)
+    elif objective == "max-compute":
+        if budget_usd is None:
+            raise ModelError("objective max-compute needs targets.budget_usd")
+        m.add_constraints(cost <= budget_usd, name="budget")
+        flops = (n * d.hours * 3600.0).sum()  # accelerator-seconds installed, the compute bought
+        m.add_objective(-flops + penalty)
+    else:
+        raise ModelError(f"unknown objective {objective!r}; expected min-cost or max-compute")
+    return m
+
+
+_DUAL_UNITS = {
+    "grid_capacity": ("USD per IT MW-month", "power at site {site}"),
+    "packaging_capacity": ("USD per packaging wafer", "advanced packaging"),
+    "hbm_capacity": ("USD per HBM stack", "HBM supply"),
+    "wafers": ("USD per wafer", "wafer starts"),
+    "not_before_energisation": ("USD per IT MW-month", "energisation date at site {site}"),
+}
+
+
+def plan(sc: Scenario, objective: str = "min-cost", milp: bool = False, time_limit_s: float = 60.0) -> PlanResult:
+    """Solve the scenario's planning problem; see the module docstring."""
+    if not sc.targets.training and not sc.targets.inference_demand and objective == "min-cost":
+        raise ModelError("nothing to plan: the scenario has no targets (targets.training or targets.inference_demand)")
+    t0 = time.perf_counter()
+    d = _data(sc)
+    block = sc.targets.hall_block_mw if milp else None
+    if milp and block is None:
+        raise ModelError("--milp needs targets.hall_block_mw (halls are built in blocks of that many IT MW)")
+    m = build_model(d, objective, sc.targets.budget_usd, block)
+    build_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    options = {"time_limit": float(time_limit_s), "output_flag": False, "log_to_console": False}
+    with _quiet_stdout():
+        status, condition = m.solve(solver_name="highs", io_api="direct", **options)
+    solve_s = time.perf_counter() - t1
+    if status != "ok" and condition not in ("optimal", "time_limit"):
+        return PlanResult(
+            status=f"{status}: {condition}",
+            objective_usd=math.nan,
+            build=[],
+            binding=[],
+            unmet=[],
+            variables=int(m.nvars),
+            constraints=int(m.ncons),
+            build_s=build_s,
+            solve_s=solve_s,
+        )
+    sol = m.solution
+    gap = None
+    if milp:
+        try:
+            gap = float(m.solver_model.getInfo().mip_gap)
+        except Exception:  # solver-specific attribute; the plan stands without it
+            gap = None
+        # duals of a MILP are those of the LP with the integer decisions fixed; report none rather than mislead
+    build = _build_table(d, sol)
+    unmet = _unmet(d, sol)
+    duals = {} if milp else _duals(m, d)
+    binding = [] if milp else _binding(duals, d)
+    series = {name: sol[name] for name in sol.data_vars}
+    cost = _cost_breakdown(d, sol)
+    return PlanResult(
+        status=str(condition),
+        objective_usd=sum(cost.values()),
+        build=build,
+        binding=binding,
+        unmet=unmet,
+        variables=int(m.nvars),
+        constraints=int(m.ncons),
+        build_s=build_s,
+        solve_s=solve_s,
+        cost_breakdown_usd=cost,
+        mip_gap=gap,
+        duals=duals,
+        series=series,
+    )
+
+
+def _cost_breakdown(d: _Data, sol: xr.Dataset) -> dict[str, float]:
+    delivered = sol["packages"] * d.packaging_yield
+    cap = sol["it_mw_built"].cumsum("month")
+    return {
+        "accelerators": float((delivered * d.price * d.df).sum()),
+        "datacenter_capex": float((sol["it_mw_built"] * d.capex_per_mw * d.df).sum()),
+        "electricity": float((sol["installed"] * d.energy_usd_per_acc_month * d.df).sum()),
+        "fixed_opex": float((cap * d.fixed_opex_per_mw_month * d.df).sum()),
+    }
+
+
+def _build_table(d: _Data, sol: xr.Dataset) -> list[dict[str, Any]]:
+    """Non-zero decisions as rows {month, site, kind, amount, unit} (tables, not loops over months)."""
+    frames = []
+    built = sol["it_mw_built"].to_dataframe("amount").reset_index()
+    frames.append(built.assign(kind="it_capacity", unit="MW (IT)"))
+    per_month = {
+        "wafers_out": (sol["wafers"], "wafers"),
+        "accelerators": (sol["packages"] * d.packaging_yield, "accelerators"),
+    }
+    if "hbm" in sol:
+        per_month["hbm_stacks"] = (sol["hbm"] * d.stacks_per_accelerator / d.stack_yield, "stacks")
+    for kind, (arr, unit) in per_month.items():
+        frames.append(arr.to_dataframe("amount").reset_index().assign(site=None, kind=kind, unit=unit))
+    import pandas as pd
+
+    table = pd.concat(frames, ignore_index=True)
+    table = table[table["amount"] > 1e-6][["month", "site", "kind", "amount", "unit"]]
+    table = table.astype(object).where(table.notna(), None)
+    return [dict(r) for r in table.sort_values(["month", "kind"]).to_dict("records")]
+
+
+def _unmet(d: _Data, sol: xr.Dataset) -> list[dict[str, Any]]:
+    out = []
+    if "training_shortfall" in sol:
+        for r in d.runs:
+            frac = float(sol["training_shortfall"].sel(run=r))
+            if frac > 1e-6:
+                out.append(
+                    {
+                        "target": f"training {r}",
+                        "shortfall_frac": frac,
+                        "shortfall": frac * float(d.run_flops.sel(run=r)),
+                        "unit": "FLOPs",
+                        "text": f"training run {r} gets {1 - frac:.0%} of its FLOPs by its deadline: more "
+                        "accelerators, power or time (a later deadline) are needed",
+                    }
+                )
+    if "inference_shortfall" in sol:
+        short = sol["inference_shortfall"] * d.demand
+        for t in d.months:
+            v = float(short.sel(month=t))
+            if v > 1e-6 * max(float(d.demand.sel(month=t)), 1.0):
+                out.append(
+                    {
+                        "target": f"inference {t}",
+                        "shortfall": v,
+                        "unit": "tokens/s",
+                        "shortfall_frac": v / float(d.demand.sel(month=t)),
+                        "text": f"inference demand in {t} is short by {v:,.0f} tokens/s",
+                    }
+                )
+    return out
+
+
+def _duals(m: linopy.Model, d: _Data) -> dict[str, xr.DataArray]:
+    out = {}
+    for name in _DUAL_UNITS:
+        if name in m.constraints:
+            out[name] = -m.dual[name]  # value of one more unit of the right-hand side (min problem: dual <= 0)
+    return out
+
+
+def _binding(duals: dict[str, xr.DataArray], d: _Data) -> list[dict[str, Any]]:
+    """One row per binding capacity (constraint, and site where it has one): the first month it binds and what one
+    more unit is worth, in plain words. The month-by-month values stay in ``PlanResult.duals`` (the heatmap)."""
+    rows = []
+    for name, dual in duals.items():
+        unit, label = _DUAL_UNITS[name]
+        scale = 1.0
+        if name == "packaging_capacity":
+            if math.isfinite(d.units_per_packaging_wafer):
+                scale = d.units_per_packaging_wafer
+            else:
+                unit = "USD per package"
+        elif name == "hbm_capacity":
+            scale = d.stack_yield / d.stacks_per_accelerator
+        val = (dual * scale).fillna(0.0)
+        per_site = "site" in val.dims
+        for s in val.coords["site"].values if per_site else [None]:
+            vals = (val.sel(site=s) if per_site else val).values
+            hot = np.flatnonzero(np.abs(vals) > 1e-6 * max(1.0, float(np.abs(vals).max())))
+            if hot.size == 0:
+                continue
+            first, last = int(hot[0]), int(hot[-1])
+            where = label.format(site=s)
+            if name == "not_before_energisation":
+                value = float(vals[last])
+                text = (
+                    f"{where} binds: energising one month earlier ({d.months[last]}) is worth ${value:,.0f} per IT "
+                    f"MW it would let you build then"
+                )
+            elif name == "grid_capacity":
+                value = float(vals[first:].sum())
+                text = (
+                    f"{where} binds from {d.months[first]}; one more MW of IT capacity from then on is worth "
+                    f"${value:,.0f} (${value / float(d.pue.sel(site=s)):,.0f} per grid MW)"
+                )
+            else:
+                value = float(vals[first:].sum())
+                per = unit.removeprefix("USD per ")
+                text = (
+                    f"{where} binds from {d.months[first]}; one more {per} a month from then on is worth "
+                    f"${value:,.0f} in total (up to ${float(np.abs(vals).max()):,.0f} in a single month)"
+                )
+            rows.append(
+                {
+                    "constraint": name,
+                    "site": None if s is None else str(s),
+                    "month": d.months[first],
+                    "dual": value,
+                    "unit": unit.replace("-month", ""),
+                    "text": text,
+                    "months_binding": int(hot.size),
+                }
+            )
+    rows.sort(key=lambda r: -abs(r["dual"]))
+    return rows
+
+
+def plan_to_scenario_data(sc: Scenario, res: PlanResult) -> dict[str, Any]:
+    """The scenario with the plan's build-out as its schedules, for ``fab2token run`` (the round trip).
+
+    Wafer starts become the planned wafers (started ``cycle_time_months`` earlier, rounded up) and each site's grid
+    power the planned cumulative IT MW x PUE, plus one serving replica of margin (the simulator counts whole
+    accelerators and replicas, the LP fractions). Training targets become workload runs sized at the plan's peak
+    allocation, starting in its first month: an approximation, since the LP treats training as fungible
+    accelerator-months while the simulator runs fixed-size, contiguous jobs.
+    """
+    data = sc.model_dump(by_alias=True, exclude_none=True)
+    lag = sc.supply.fab.cycle_time_months
+    axis = month_axis(sc.horizon.start, sc.horizon.months)
+    wafers = np.ceil(res.series["wafers"].values - 1e-6)
+    data["supply"]["fab"]["wafer_starts"] = [
+        {"from": month_label(int(a) - lag), "wafers_per_month": float(v)} for a, v in zip(axis, wafers, strict=True)
+    ]
+    data["supply"]["fab"].pop("capacity_wafers_per_month", None)
+    if "training" in res.series:
+        runs = []
+        u = res.series["training"].fillna(0.0).sum("site")
+        for t in sc.targets.training:
+            alloc = u.sel(run=t.name).values
+            if alloc.max() <= 0:
+                continue
+            first = int(np.argmax(alloc > 1e-6))
+            runs.append(
+                {
+                    "name": t.name,
+                    "model": t.model,
+                    "tokens": t.tokens or 1.0,
+                    "accelerators": int(math.ceil(alloc.max() - 1e-6)),
+                    "start": month_label(int(axis[first])),
+                    "mfu": t.mfu,
+                }
+            )
+        data.setdefault("workloads", {})["training"] = runs
+    if sc.targets.inference_demand and sc.workloads.inference is not None:
+        data["workloads"]["inference"]["demand"] = [d.model_dump(by_alias=True) for d in sc.targets.inference_demand]
+    data.pop("targets", None)
+    cap = res.series["it_mw_built"].cumsum("month")
+    # the simulator counts whole accelerators and whole serving replicas: give each site a margin of one replica
+    kw = accelerator_all_in_it_kw(sc.accelerator_spec())
+    replica = (sc.workloads.inference.tp or 8) if sc.workloads.inference is not None else 1
+    for s in data["sites"]:
+        built = cap.sel(site=s["name"]).values
+        mw = np.where(built > 1e-9, built + replica * kw / 1000.0, 0.0) * s["pue"]
+        s["grid_power"] = [{"from": month_label(int(a)), "mw": float(v) + 1e-6} for a, v in zip(axis, mw, strict=True)]
+    return data
+
+
+def accelerator_name(sc: Scenario) -> str:
+    return str(catalog.lookup("accelerators", sc.supply.accelerator, sc.catalog.get("accelerators"))["name"])

@@ -1,0 +1,130 @@
+"""The planner: hand-solvable optima and duals, infeasible targets, MILP blocks, and the simulate-the-plan round trip."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from fab2token.cli import app
+from fab2token.inference import infer
+from fab2token.plan import PLAN_KEYS, plan, plan_to_scenario_data
+from fab2token.scenario import parse_scenario
+from fab2token.simulate import simulate, summarise
+
+# One month, two sites energised from the start, plenty of wafers, demand for inference only.
+TWO_SITES = """
+horizon: {start: 2026-03, months: 1}
+supply: {accelerator: H100, wafer_starts: [{from: 2025-01, wafers_per_month: 1.0e6}], cycle_time_months: 0,
+         d0_per_cm2: 0.1}
+sites:
+  - {name: cheap, grid_power: [{from: 2026-01, mw: CHEAP_MW}], cooling: liquid, pue: 1.1, land_acres: 10,
+     construction_start: 2025-01, construction_months: 0}
+  - {name: dear, grid_power: [{from: 2026-01, mw: 1000}], cooling: air, pue: 1.5, land_acres: 10,
+     construction_start: 2025-01, construction_months: 0}
+economics: {accelerator_price_usd: 20000, electricity_usd_per_mwh: 100, datacenter_capex_usd_per_mw: 10.0e6}
+workloads:
+  inference: {model: llama-3-8b, precision: fp8, tp: 1}
+targets:
+  inference_demand: [{from: 2026-03, tokens_per_s: DEMAND}]
+"""
+
+
+def _sc(cheap_mw: float = 11.0, demand: float = 2.0e8):
+    return parse_scenario(TWO_SITES.replace("CHEAP_MW", str(cheap_mw)).replace("DEMAND", str(demand)))
+
+
+def _rate() -> float:
+    return infer("llama-3-8b", "H100", 1, tp=1, precision="fp8").tokens_per_s_per_accelerator
+
+
+def test_hand_solvable_optimum_and_power_dual():
+    sc = _sc()
+    res = plan(sc)
+    assert res.status == "optimal" and res.unmet == []
+    kw = 1.275 * 1.089  # all-in IT kW per H100 (catalog), see test_deploy
+    n = 2.0e8 / _rate()  # accelerators needed
+    it_mw = n * kw / 1000.0
+    cheap_it = 11.0 / 1.1
+    hours = 744.0  # March
+    energy = (cheap_it * 1.1 + (it_mw - cheap_it) * 1.5) * hours * 100.0
+    expected = n * 20000 + it_mw * 10.0e6 + energy
+    assert res.objective_usd == pytest.approx(expected, rel=1e-6)
+    # the cheap site is full; one more IT MW there saves the PUE difference in energy: (1.5 - 1.1) x 744 h x $100
+    row = next(b for b in res.binding if b["constraint"] == "grid_capacity" and b["site"] == "cheap")
+    assert row["dual"] == pytest.approx(0.4 * hours * 100.0, rel=1e-6)
+    assert "per grid MW" in row["text"]
+
+
+def test_infeasible_target_reports_what_fails_and_by_how_much():
+    sc = _sc(demand=1e12)
+    res = plan(sc)
+    (row,) = res.unmet
+    capacity = (11.0 / 1.1 + 1000 / 1.5) * 1000 / (1.275 * 1.089) * _rate()
+    assert row["target"] == "inference 2026-03"
+    assert row["shortfall"] == pytest.approx(1e12 - capacity, rel=1e-6)
+
+
+@settings(max_examples=8, deadline=None)
+@given(extra=st.floats(min_value=0.0, max_value=30.0))
+def test_relaxing_a_binding_constraint_never_raises_cost(extra):
+    base = plan(_sc(11.0)).objective_usd
+    relaxed = plan(_sc(11.0 + extra)).objective_usd
+    assert relaxed <= base * (1 + 1e-9)
+
+
+def test_milp_builds_whole_halls():
+    data = yaml.safe_load(TWO_SITES.replace("CHEAP_MW", "11").replace("DEMAND", "2.0e8"))
+    data["targets"]["hall_block_mw"] = 4.0
+    res = plan(parse_scenario(yaml.safe_dump(data)), milp=True, time_limit_s=30)
+    built = [r["amount"] for r in res.build if r["kind"] == "it_capacity"]
+    assert built and all(abs(b / 4.0 - round(b / 4.0)) < 1e-6 for b in built)
+    assert res.mip_gap is None or res.mip_gap <= 1e-3
+
+
+ROUND_TRIP = """
+horizon: {start: 2026-01, months: 12}
+supply: {accelerator: H100, wafer_starts: [{from: 2025-10, wafers_per_month: 400}], d0_per_cm2: 0.1}
+sites:
+  - {name: a, grid_power: [{from: 2026-01, mw: 20}], cooling: liquid, pue: 1.2, land_acres: 10,
+     construction_start: 2025-06, construction_months: 9}
+  - {name: b, grid_power: [{from: 2026-01, mw: 100}], cooling: air, pue: 1.4, land_acres: 10,
+     construction_start: 2025-06, construction_months: 12}
+economics: {accelerator_price_usd: 25000, electricity_usd_per_mwh: 80, datacenter_capex_usd_per_mw: 11.0e6}
+workloads:
+  inference: {model: llama-3-8b, precision: fp8}
+targets:
+  inference_demand: [{from: 2026-04, tokens_per_s: 3.0e7}, {from: 2026-09, tokens_per_s: 8.0e7}]
+"""
+
+
+def test_simulating_the_plan_meets_its_targets():
+    sc = parse_scenario(ROUND_TRIP)
+    res = plan(sc)
+    assert res.status == "optimal" and res.unmet == []
+    planned = parse_scenario(yaml.safe_dump(plan_to_scenario_data(sc, res)))
+    summary = summarise(simulate(planned))
+    assert max(summary.inference_unmet_tokens_per_s_by_month) == 0.0
+    # and the plan built only what the demand needed: the simulated fleet is within a replica of the plan's
+    planned_installed = res.series["installed"].sum("site").values
+    sim_installed = simulate(planned)["accelerators_installed"].sum("site").values
+    assert np.all(sim_installed >= np.floor(planned_installed) - 1)
+
+
+def test_plan_cli_json_and_no_targets_error(tmp_path, small_path):
+    p = tmp_path / "p.yaml"
+    p.write_text(ROUND_TRIP)
+    res = CliRunner().invoke(app, ["plan", str(p), "--json", "--report", str(tmp_path / "plan.html")])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    assert set(PLAN_KEYS) <= set(d)
+    assert d["status"] == "optimal" and d["variables"] > 0
+    assert {"month", "site", "kind", "amount", "unit"} <= set(d["build"][0])
+    assert "Bottleneck map" in (tmp_path / "plan.html").read_text()
+    bad = CliRunner().invoke(app, ["plan", str(small_path)])
+    assert bad.exit_code == 2 and "no targets" in bad.stderr
