@@ -111,7 +111,6 @@ def _data(sc: Scenario) -> _Data:
     axis = month_axis(sc.horizon.start, sc.horizon.months)
     months = month_labels(axis)
     sites = [s.name for s in sc.sites]
-    m = xr.DataArray(months, dims="month")
     pue = xr.DataArray([s.pue for s in sc.sites], dims="site", coords={"site": sites})
     grid = grid_power_mw(sc.sites, axis)  # zero before energisation
     grid_it = xr.DataArray(grid.T, dims=("site", "month"), coords={"site": sites, "month": months}) / pue
