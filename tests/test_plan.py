@@ -128,3 +128,16 @@ def test_plan_cli_json_and_no_targets_error(tmp_path, small_path):
     assert "Bottleneck map" in (tmp_path / "plan.html").read_text()
     bad = CliRunner().invoke(app, ["plan", str(small_path)])
     assert bad.exit_code == 2 and "no targets" in bad.stderr
+
+
+def test_max_compute_spends_within_the_budget():
+    data = yaml.safe_load(ROUND_TRIP)
+    data["targets"] = {"budget_usd": 2.0e9}
+    sc = parse_scenario(yaml.safe_dump(data))
+    res = plan(sc, objective="max-compute")
+    assert res.status == "optimal"
+    assert sum(res.cost_breakdown_usd.values()) <= 2.0e9 * (1 + 1e-6)
+    richer = yaml.safe_load(ROUND_TRIP)
+    richer["targets"] = {"budget_usd": 4.0e9}
+    more = plan(parse_scenario(yaml.safe_dump(richer)), objective="max-compute")
+    assert more.series["installed"].sum() >= res.series["installed"].sum()

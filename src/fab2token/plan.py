@@ -33,7 +33,6 @@ import linopy
 import numpy as np
 import xarray as xr
 
-from . import catalog
 from .deploy import accelerator_all_in_it_kw
 from .errors import ModelError
 from .inference import infer
@@ -562,7 +561,3 @@ def plan_to_scenario_data(sc: Scenario, res: PlanResult) -> dict[str, Any]:
         mw = np.where(built > 1e-9, built + replica * kw / 1000.0, 0.0) * s["pue"]
         s["grid_power"] = [{"from": month_label(int(a)), "mw": float(v) + 1e-6} for a, v in zip(axis, mw, strict=True)]
     return data
-
-
-def accelerator_name(sc: Scenario) -> str:
-    return str(catalog.lookup("accelerators", sc.supply.accelerator, sc.catalog.get("accelerators"))["name"])
