@@ -1,7 +1,8 @@
-"""Planner size and speed: 50 sites x 120 months with inference demand and four training targets (LP).
+"""Planner size and speed: 50 sites x 120 months x 4 accelerator types (H100 from the scenario's supply chain;
+H200, B200, MI300X as market options) with inference demand and four training targets (LP).
 
 Goal (issue 7): build and solve in under 60 s on 2 cores. Printed: model size, linopy build time, HiGHS solve time,
-and their ratio. The model has one accelerator type (the scenario's): an accelerator dimension is open work.
+and their ratio.
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ def scenario_text() -> str:
                 for k in range(4)
             ],
             "discount_rate_per_year": 0.08,
+            "accelerator_options": [
+                {"accelerator": name, "price_usd": price, "available": [{"from": "2026-01", "per_month": 20000}]}
+                for name, price in (("H200", 32000), ("B200", 40000), ("MI300X", 20000))
+            ],
         },
     }
     return yaml.safe_dump(data, sort_keys=False)

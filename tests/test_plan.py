@@ -111,7 +111,7 @@ def test_simulating_the_plan_meets_its_targets():
     summary = summarise(simulate(planned))
     assert max(summary.inference_unmet_tokens_per_s_by_month) == 0.0
     # and the plan built only what the demand needed: the simulated fleet is within a replica of the plan's
-    planned_installed = res.series["installed"].sum("site").values
+    planned_installed = res.series["installed"].sum(["accelerator", "site"]).values
     sim_installed = simulate(planned)["accelerators_installed"].sum("site").values
     assert np.all(sim_installed >= np.floor(planned_installed) - 1)
 
@@ -141,3 +141,32 @@ def test_max_compute_spends_within_the_budget():
     richer["targets"] = {"budget_usd": 4.0e9}
     more = plan(parse_scenario(yaml.safe_dump(richer)), objective="max-compute")
     assert more.series["installed"].sum() >= res.series["installed"].sum()
+
+
+POWER_BOUND_TRAINING = """
+horizon: {start: 2026-01, months: 6}
+supply: {accelerator: H100, wafer_starts: [{from: 2025-01, wafers_per_month: 1.0e5}], cycle_time_months: 0,
+         d0_per_cm2: 0.1}
+sites:
+  - {name: only, grid_power: [{from: 2025-01, mw: 30}], cooling: liquid, pue: 1.2, land_acres: 10,
+     construction_start: 2025-01, construction_months: 0}
+economics: {accelerator_price_usd: 25000, electricity_usd_per_mwh: 80, datacenter_capex_usd_per_mw: 11.0e6}
+targets:
+  training: [{name: big, model: llama-3-70b, flops: 1.5e26, deadline: 2026-06, mfu: 0.4}]
+"""
+
+
+def test_accelerator_options_are_chosen_when_power_binds():
+    h100_only = plan(parse_scenario(POWER_BOUND_TRAINING))
+    assert h100_only.unmet and h100_only.unmet[0]["target"] == "training big"
+    data = yaml.safe_load(POWER_BOUND_TRAINING)
+    data["targets"]["accelerator_options"] = [
+        {"accelerator": "B200", "price_usd": 40000, "available": [{"from": "2026-01", "per_month": 50000}]}
+    ]
+    both = plan(parse_scenario(yaml.safe_dump(data)))
+    # B200: 2.25 PF per ~2.0 kW all-in vs H100's 0.99 PF per ~1.4 kW: more training per MW, so the same 30 MW
+    # gets further (or all the way) to the target
+    short = {u["target"]: u["shortfall_frac"] for u in both.unmet}
+    assert short.get("training big", 0.0) < h100_only.unmet[0]["shortfall_frac"]
+    bought = [r for r in both.build if r["kind"] == "accelerators" and r["accelerator"] == "B200"]
+    assert bought

@@ -33,6 +33,7 @@ import linopy
 import numpy as np
 import xarray as xr
 
+from . import catalog
 from .deploy import accelerator_all_in_it_kw
 from .errors import ModelError
 from .inference import infer
@@ -83,7 +84,8 @@ class _Data:
     grid_it_mw: xr.DataArray  # (site, month) max IT MW
     buildable: xr.DataArray  # (site, month) bool
     pue: xr.DataArray  # (site,)
-    kw: float
+    accelerators: list[str]  # the scenario's own (supply chain) first, then the market options
+    kw: xr.DataArray  # (accelerator,) all-in IT kW
     hours: xr.DataArray  # (month,)
     df: xr.DataArray  # (month,) discount factor
     wafer_cap: xr.DataArray  # (month,) wafers out
@@ -96,13 +98,15 @@ class _Data:
     stack_yield: float
     run_window: xr.DataArray  # (run, month) bool
     run_site: xr.DataArray  # (run, site) bool
-    run_flop_per_acc_month: xr.DataArray  # (run, month) FLOPs one accelerator does in a month
+    run_flop_per_acc_month: xr.DataArray  # (run, accelerator, month) FLOPs one accelerator does in a month
     run_flops: xr.DataArray  # (run,)
     demand: xr.DataArray  # (month,) tokens/s
-    rate: float  # tokens/s per accelerator
-    price: float
+    rate: xr.DataArray  # (accelerator,) tokens/s per accelerator
+    price: xr.DataArray  # (accelerator,)
+    option_available: xr.DataArray  # (accelerator, month) market units a month; inf for the supply chain's
+    peak: xr.DataArray  # (accelerator,) dense BF16 FLOP/s
     capex_per_mw: float
-    energy_usd_per_acc_month: xr.DataArray  # (site, month)
+    energy_usd_per_acc_month: xr.DataArray  # (accelerator, site, month)
     fixed_opex_per_mw_month: float
 
 
@@ -118,7 +122,19 @@ def _data(sc: Scenario) -> _Data:
         axis[None, :] >= energ[:, None], dims=("site", "month"), coords={"site": sites, "month": months}
     )
     spec = sc.accelerator_spec()
-    kw = accelerator_all_in_it_kw(spec)
+    specs = [spec] + [
+        catalog.lookup("accelerators", o.accelerator, sc.catalog.get("accelerators"))
+        for o in sc.targets.accelerator_options
+    ]
+    accs = [x["name"] for x in specs]
+    acoord = {"accelerator": accs}
+    kw = xr.DataArray([accelerator_all_in_it_kw(x) for x in specs], dims="accelerator", coords=acoord)
+    peaks = []
+    for x in specs:
+        if not x["dense_bf16_flop_per_s"] > 0:
+            raise ModelError(f"accelerator {x['name']}: dense_bf16_flop_per_s is needed to plan with it")
+        peaks.append(x["dense_bf16_flop_per_s"])
+    peak_da = xr.DataArray(peaks, dims="accelerator", coords=acoord)
     hours = xr.DataArray(hours_in_month(axis), dims="month", coords={"month": months})
     t_years = np.arange(axis.size) / 12.0
     df = xr.DataArray((1 + sc.targets.discount_rate_per_year) ** -t_years, dims="month", coords={"month": months})
@@ -143,9 +159,8 @@ def _data(sc: Scenario) -> _Data:
     runs = [t.name for t in sc.targets.training]
     window = np.zeros((len(runs), axis.size), dtype=bool)
     on_site = np.ones((len(runs), len(sites)), dtype=bool)
-    per_acc = np.zeros((len(runs), axis.size))
+    per_acc = np.zeros((len(runs), len(accs), axis.size))
     flops = np.zeros(len(runs))
-    peak = spec["dense_bf16_flop_per_s"]
     for k, t in enumerate(sc.targets.training):  # a handful of runs; each vectorised over months
         ref = train(t.model, t.tokens or 1.0, spec["name"], t.reference_accelerators, mfu=t.mfu, overrides=sc.catalog)
         flops[k] = t.flops if t.flops is not None else ref.flops
@@ -153,32 +168,36 @@ def _data(sc: Scenario) -> _Data:
         window[k] = (axis >= start) & (axis <= month_number(t.deadline))
         if t.site is not None:
             on_site[k] = [s == t.site for s in sites]
-        per_acc[k] = peak * t.mfu * ref.goodput * hours.values * 3600.0
+        per_acc[k] = np.outer(peaks, t.mfu * ref.goodput * hours.values * 3600.0)
     run_window = xr.DataArray(window, dims=("run", "month"), coords={"run": runs, "month": months})
     run_site = xr.DataArray(on_site, dims=("run", "site"), coords={"run": runs, "site": sites})
 
     demand = np.zeros(axis.size)
-    rate = 0.0
+    rates = np.zeros(len(accs))
     if sc.targets.inference_demand:
         d = sc.targets.inference_demand
         demand = step_schedule([x.from_ for x in d], [x.tokens_per_s for x in d], axis)
         inf = sc.workloads.inference
         assert inf is not None  # checked at validation
-        r = infer(
-            inf.model,
-            spec["name"],
-            count=inf.tp or 8,
-            tp=inf.tp,
-            precision=inf.precision,
-            input_tokens=inf.input_tokens,
-            output_tokens=inf.output_tokens,
-            tpot_ms=inf.tpot_ms,
-            ttft_ms=inf.ttft_ms,
-            overrides=sc.catalog,
-        )
-        rate = r.tokens_per_s_per_accelerator
-        if rate <= 0:
-            raise ModelError(f"inference target: {r.reason}")
+        for j, name in enumerate(accs):  # one serving model per accelerator type (a handful)
+            r = infer(
+                inf.model,
+                name,
+                count=inf.tp or 8,
+                tp=inf.tp,
+                precision=inf.precision,
+                input_tokens=inf.input_tokens,
+                output_tokens=inf.output_tokens,
+                tpot_ms=inf.tpot_ms,
+                ttft_ms=inf.ttft_ms,
+                overrides=sc.catalog,
+            )
+            rates[j] = r.tokens_per_s_per_accelerator
+            if j == 0 and rates[j] <= 0:
+                raise ModelError(f"inference target: {r.reason}")
+    avail = np.full((len(accs), axis.size), np.inf)
+    for j, o in enumerate(sc.targets.accelerator_options, start=1):
+        avail[j] = step_schedule([c.from_ for c in o.available], [c.per_month for c in o.available], axis)
     e = sc.economics
     energy = kw / 1000.0 * e.it_utilisation_frac * pue * hours * e.electricity_usd_per_mwh
     return _Data(
@@ -188,6 +207,7 @@ def _data(sc: Scenario) -> _Data:
         grid_it_mw=grid_it,
         buildable=buildable,
         pue=pue,
+        accelerators=accs,
         kw=kw,
         hours=hours,
         df=df,
@@ -201,13 +221,21 @@ def _data(sc: Scenario) -> _Data:
         stack_yield=float(inp.stack_yield_frac),
         run_window=run_window,
         run_site=run_site,
-        run_flop_per_acc_month=xr.DataArray(per_acc, dims=("run", "month"), coords={"run": runs, "month": months}),
+        run_flop_per_acc_month=xr.DataArray(
+            per_acc, dims=("run", "accelerator", "month"), coords={"run": runs, "accelerator": accs, "month": months}
+        ),
         run_flops=xr.DataArray(flops, dims="run", coords={"run": runs}),
         demand=xr.DataArray(demand, dims="month", coords={"month": months}),
-        rate=rate,
-        price=e.accelerator_price_usd,
+        rate=xr.DataArray(rates, dims="accelerator", coords=acoord),
+        price=xr.DataArray(
+            [e.accelerator_price_usd] + [o.price_usd for o in sc.targets.accelerator_options],
+            dims="accelerator",
+            coords=acoord,
+        ),
+        option_available=xr.DataArray(avail, dims=("accelerator", "month"), coords={**acoord, "month": months}),
+        peak=peak_da,
         capex_per_mw=e.datacenter_capex_usd_per_mw,
-        energy_usd_per_acc_month=energy.transpose("site", "month"),
+        energy_usd_per_acc_month=energy.transpose("accelerator", "site", "month"),
         fixed_opex_per_mw_month=e.facility_opex_usd_per_mw_year / 12.0,
     )
 
@@ -250,7 +278,16 @@ def build_model(
         inv_h = m.add_variables(lower=0, coords=[month], name="hbm_inventory")
         m.add_constraints(h <= d.hbm_cap, name="hbm_capacity")
         m.add_constraints(inv_h - inv_h.shift(month=1).fillna(0) - h + p == 0, name="hbm_balance")
-    delivered = p * d.packaging_yield
+    acc = d.kw.indexes["accelerator"]
+    main = d.accelerators[0]
+    delivered = m.add_variables(lower=0, coords=[acc, month], name="delivered")
+    m.add_constraints(delivered.sel(accelerator=main) - p * d.packaging_yield == 0, name="supply_chain_output")
+    if len(d.accelerators) > 1:
+        m.add_constraints(
+            delivered <= d.option_available.where(np.isfinite(d.option_available), 0.0),
+            name="option_supply",
+            mask=np.isfinite(d.option_available),
+        )
 
     if hall_block_mw:
         k = m.add_variables(lower=0, coords=ms, name="halls", integer=True)
@@ -261,8 +298,8 @@ def build_model(
     m.add_constraints(b <= 0, name="not_before_energisation", mask=~d.buildable)
     cap = b.cumsum("month")
     m.add_constraints(cap <= d.grid_it_mw, name="grid_capacity")
-    n = m.add_variables(lower=0, coords=ms, name="installed")
-    m.add_constraints(n * (d.kw / 1000.0) - cap <= 0, name="site_power")
+    n = m.add_variables(lower=0, coords=[acc, site, month], name="installed")
+    m.add_constraints((n * (d.kw / 1000.0)).sum("accelerator") - cap <= 0, name="site_power")
     m.add_constraints(n.sum("site") - delivered.cumsum("month") <= 0, name="fleet")
 
     in_use = []
@@ -270,19 +307,23 @@ def build_model(
     if d.runs:
         run = d.run_window.indexes["run"]
         allowed = d.run_window & d.run_site
-        u = m.add_variables(lower=0, coords=[run, site, month], name="training", mask=allowed)
+        u = m.add_variables(
+            lower=0,
+            coords=[run, acc, site, month],
+            name="training",
+            mask=allowed.expand_dims(accelerator=d.accelerators).transpose("run", "accelerator", "site", "month"),
+        )
         short_run = m.add_variables(lower=0, upper=1, coords=[run], name="training_shortfall")
-        done = (u * (d.run_flop_per_acc_month / d.run_flops)).sum(["site", "month"])
+        done = (u * (d.run_flop_per_acc_month / d.run_flops)).sum(["accelerator", "site", "month"])
         m.add_constraints(done + short_run >= 1, name="training_target")
         in_use.append(u.sum("run"))
     short_inf = None
-    if d.rate > 0:
-        i = m.add_variables(lower=0, coords=ms, name="inference")
+    if float(d.demand.max()) > 0:
+        i = m.add_variables(lower=0, coords=[acc, site, month], name="inference")
         short_inf = m.add_variables(lower=0, upper=1, coords=[month], name="inference_shortfall")
         has = d.demand > 0
-        m.add_constraints(
-            i.sum("site") * (d.rate / d.demand.where(has, 1.0)) + short_inf >= 1, name="inference_target", mask=has
-        )
+        served = (i * d.rate).sum(["accelerator", "site"])
+        m.add_constraints(served / d.demand.where(has, 1.0) + short_inf >= 1, name="inference_target", mask=has)
         in_use.append(i)
     if in_use:
         total = in_use[0] if len(in_use) == 1 else in_use[0] + in_use[1]
@@ -290,9 +331,9 @@ def build_model(
 
     cost = (
         (
-            delivered * d.price
+            (delivered * d.price).sum("accelerator")
             + (b * d.capex_per_mw).sum("site")
-            + (n * d.energy_usd_per_acc_month).sum("site")
+            + (n * d.energy_usd_per_acc_month).sum(["accelerator", "site"])
             + (cap * d.fixed_opex_per_mw_month).sum("site")
         )
         * d.df
@@ -308,7 +349,7 @@ def build_model(
         if budget_usd is None:
             raise ModelError("objective max-compute needs targets.budget_usd")
         m.add_constraints(cost <= budget_usd, name="budget")
-        flops = (n * d.hours * 3600.0).sum()  # accelerator-seconds installed, the compute bought
+        flops = (n * (d.peak * d.hours * 3600.0 / 1e21)).sum()  # peak zettaFLOPs installed: the compute bought
         m.add_objective(-flops + penalty)
     else:
         raise ModelError(f"unknown objective {objective!r}; expected min-cost or max-compute")
@@ -320,6 +361,7 @@ _DUAL_UNITS = {
     "packaging_capacity": ("USD per packaging wafer", "advanced packaging"),
     "hbm_capacity": ("USD per HBM stack", "HBM supply"),
     "wafers": ("USD per wafer", "wafer starts"),
+    "option_supply": ("USD per accelerator", "market supply of {accelerator}"),
     "not_before_energisation": ("USD per IT MW-month", "energisation date at site {site}"),
 }
 
@@ -384,10 +426,9 @@ def plan(sc: Scenario, objective: str = "min-cost", milp: bool = False, time_lim
 
 
 def _cost_breakdown(d: _Data, sol: xr.Dataset) -> dict[str, float]:
-    delivered = sol["packages"] * d.packaging_yield
     cap = sol["it_mw_built"].cumsum("month")
     return {
-        "accelerators": float((delivered * d.price * d.df).sum()),
+        "accelerators": float((sol["delivered"] * d.price * d.df).sum()),
         "datacenter_capex": float((sol["it_mw_built"] * d.capex_per_mw * d.df).sum()),
         "electricity": float((sol["installed"] * d.energy_usd_per_acc_month * d.df).sum()),
         "fixed_opex": float((cap * d.fixed_opex_per_mw_month * d.df).sum()),
@@ -399,18 +440,17 @@ def _build_table(d: _Data, sol: xr.Dataset) -> list[dict[str, Any]]:
     frames = []
     built = sol["it_mw_built"].to_dataframe("amount").reset_index()
     frames.append(built.assign(kind="it_capacity", unit="MW (IT)"))
-    per_month = {
-        "wafers_out": (sol["wafers"], "wafers"),
-        "accelerators": (sol["packages"] * d.packaging_yield, "accelerators"),
-    }
+    per_month = {("wafers_out", None): (sol["wafers"], "wafers")}
+    for a in d.accelerators:
+        per_month[("accelerators", a)] = (sol["delivered"].sel(accelerator=a, drop=True), "accelerators")
     if "hbm" in sol:
-        per_month["hbm_stacks"] = (sol["hbm"] * d.stacks_per_accelerator / d.stack_yield, "stacks")
-    for kind, (arr, unit) in per_month.items():
-        frames.append(arr.to_dataframe("amount").reset_index().assign(site=None, kind=kind, unit=unit))
+        per_month[("hbm_stacks", None)] = (sol["hbm"] * d.stacks_per_accelerator / d.stack_yield, "stacks")
+    for (kind, acc), (arr, unit) in per_month.items():
+        frames.append(arr.to_dataframe("amount").reset_index().assign(site=None, kind=kind, unit=unit, accelerator=acc))
     import pandas as pd
 
     table = pd.concat(frames, ignore_index=True)
-    table = table[table["amount"] > 1e-6][["month", "site", "kind", "amount", "unit"]]
+    table = table[table["amount"] > 1e-6][["month", "site", "kind", "amount", "unit", "accelerator"]]
     table = table.astype(object).where(table.notna(), None)
     return [dict(r) for r in table.sort_values(["month", "kind"]).to_dict("records")]
 
@@ -471,14 +511,14 @@ def _binding(duals: dict[str, xr.DataArray], d: _Data) -> list[dict[str, Any]]:
         elif name == "hbm_capacity":
             scale = d.stack_yield / d.stacks_per_accelerator
         val = (dual * scale).fillna(0.0)
-        per_site = "site" in val.dims
-        for s in val.coords["site"].values if per_site else [None]:
-            vals = (val.sel(site=s) if per_site else val).values
+        group = next((g for g in ("site", "accelerator") if g in val.dims), None)
+        for s in val.coords[group].values if group else [None]:
+            vals = (val.sel({group: s}) if group else val).values
             hot = np.flatnonzero(np.abs(vals) > 1e-6 * max(1.0, float(np.abs(vals).max())))
             if hot.size == 0:
                 continue
             first, last = int(hot[0]), int(hot[-1])
-            where = label.format(site=s)
+            where = label.format(site=s, accelerator=s)
             if name == "not_before_energisation":
                 value = float(vals[last])
                 text = (
@@ -520,7 +560,8 @@ def plan_to_scenario_data(sc: Scenario, res: PlanResult) -> dict[str, Any]:
     power the planned cumulative IT MW x PUE, plus one serving replica of margin (the simulator counts whole
     accelerators and replicas, the LP fractions). Training targets become workload runs sized at the plan's peak
     allocation, starting in its first month: an approximation, since the LP treats training as fungible
-    accelerator-months while the simulator runs fixed-size, contiguous jobs.
+    accelerator-months while the simulator runs fixed-size, contiguous jobs. Accelerators bought from
+    ``accelerator_options`` have no supply chain in the simulator and are not carried over.
     """
     data = sc.model_dump(by_alias=True, exclude_none=True)
     lag = sc.supply.fab.cycle_time_months
@@ -532,7 +573,7 @@ def plan_to_scenario_data(sc: Scenario, res: PlanResult) -> dict[str, Any]:
     data["supply"]["fab"].pop("capacity_wafers_per_month", None)
     if "training" in res.series:
         runs = []
-        u = res.series["training"].fillna(0.0).sum("site")
+        u = res.series["training"].fillna(0.0).sum(["accelerator", "site"])
         for t in sc.targets.training:
             alloc = u.sel(run=t.name).values
             if alloc.max() <= 0:

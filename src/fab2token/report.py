@@ -238,8 +238,9 @@ def plan_figures(res: Any) -> dict[str, go.Figure]:
         f.add_scatter(x=months, y=built.sel(site=site).values, name=f"{site}: IT MW", stackgroup="mw")
     figs["timeline"] = _layout(f, "Planned IT capacity per site (cumulative)", "MW (IT)")
     f = go.Figure()
-    f.add_bar(x=months, y=(series["packages"]).values, name="packages assembled")
-    f.add_scatter(x=months, y=series["installed"].sum("site").values, name="installed accelerators")
+    for a in series["delivered"].coords["accelerator"].values:
+        f.add_bar(x=months, y=series["delivered"].sel(accelerator=a).values, name=f"{a} delivered")
+        f.add_scatter(x=months, y=series["installed"].sel(accelerator=a).sum("site").values, name=f"{a} installed")
     figs["fleet"] = _layout(f, "Planned accelerators", "accelerators")
     f = go.Figure()
     f.add_bar(x=list(res.cost_breakdown_usd), y=[v / 1e6 for v in res.cost_breakdown_usd.values()])

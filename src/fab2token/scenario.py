@@ -307,14 +307,30 @@ class TrainingTarget(_Model):
         return self
 
 
+class CountStep(_Model):
+    """From month ``from`` on, ``per_month`` units available each month (until the next step)."""
+
+    from_: YearMonth = Field(alias="from")
+    per_month: float = Field(ge=0)
+
+
+class AcceleratorOption(_Model):
+    """Another accelerator the plan may buy, from a market supply of ``available`` units a month."""
+
+    accelerator: str
+    price_usd: USD
+    available: list[CountStep] = Field(min_length=1)
+
+
 class Targets(_Model):
-    """What a plan must deliver (``fab2token plan``)."""
+    """What a plan must deliver (``fab2token plan``), and the other accelerators it may buy."""
 
     training: list[TrainingTarget] = Field(default_factory=list)
     inference_demand: list[DemandStep] = Field(default_factory=list)
     budget_usd: USD | None = None
     discount_rate_per_year: float = Field(default=0.0, ge=0, le=1)
     hall_block_mw: float | None = Field(default=None, gt=0)
+    accelerator_options: list[AcceleratorOption] = Field(default_factory=list)
 
 
 class Scenario(_Model):
@@ -440,6 +456,34 @@ def _semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
                     f"one of the scenario's sites: {', '.join(sorted(site_names))}",
                 )
             )
+    main_acc = None
+    try:
+        main_acc = sc.accelerator_spec()["name"]
+    except CatalogError:
+        pass
+    for i, opt in enumerate(sc.targets.accelerator_options):
+        path = f"targets.accelerator_options[{i}]"
+        try:
+            name = catalog.lookup("accelerators", opt.accelerator, sc.catalog.get("accelerators"))["name"]
+            if name == main_acc:
+                issues.append(
+                    InputIssue(
+                        file,
+                        f"{path}.accelerator",
+                        opt.accelerator,
+                        "an accelerator other than supply.accelerator (that one has its supply chain)",
+                    )
+                )
+        except CatalogError as exc:
+            issues.append(
+                InputIssue(
+                    file,
+                    f"{path}.accelerator",
+                    opt.accelerator,
+                    str(exc).split("; ", 1)[-1].replace("known:", "expected an accelerator from the catalog:"),
+                )
+            )
+        ordered(opt.available, f"{path}.available")
     if sc.targets.inference_demand:
         ordered(sc.targets.inference_demand, "targets.inference_demand")
         if sc.workloads.inference is None:
