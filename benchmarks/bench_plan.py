@@ -81,7 +81,7 @@ def main() -> None:
     sc = parse_scenario(scenario_text())
     res = plan(sc, time_limit_s=120)
     print(
-        f"{SITES} sites x {MONTHS} months, 1 accelerator type, 4 training targets, inference demand: "
+        f"{SITES} sites x {MONTHS} months, 4 accelerator types, 4 training targets, inference demand: "
         f"{res.variables:,} variables, {res.constraints:,} constraints"
     )
     print(
