@@ -78,9 +78,9 @@ def test_power_never_exceeds_site_capacity(result):
 def test_binding_constraint_follows_backlog(result):
     _, ds = result
     b = ds["binding_constraint"].values
-    assert b[0] == "power"  # chips arrive before any site is energised
-    assert set(b) == {"supply", "power"}
-    assert all((ds["accelerators_backlog"].values > 0) == (b == "power"))
+    assert b[0] == "construction"  # chips arrive before any site is energised
+    assert {"supply", "construction"} <= set(b) <= {"supply", "power", "construction", "land", "cooling"}
+    assert all((ds["accelerators_backlog"].values > 0) == (b != "supply"))
 
 
 def test_energy_and_costs(result):

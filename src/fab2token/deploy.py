@@ -11,10 +11,23 @@ from numpy.typing import ArrayLike, NDArray
 from . import catalog
 from .errors import ModelError
 
-__all__ = ["all_in_it_kw", "accelerator_all_in_it_kw", "deploy", "BINDING_SUPPLY", "BINDING_POWER"]
+__all__ = [
+    "all_in_it_kw",
+    "accelerator_all_in_it_kw",
+    "deploy",
+    "classify_binding",
+    "BINDING_SUPPLY",
+    "BINDING_POWER",
+    "BINDING_CONSTRUCTION",
+    "BINDING_LAND",
+    "BINDING_COOLING",
+]
 
 BINDING_SUPPLY = "supply"
 BINDING_POWER = "power"
+BINDING_CONSTRUCTION = "construction"
+BINDING_LAND = "land"
+BINDING_COOLING = "cooling"
 
 
 def all_in_it_kw(
@@ -89,3 +102,22 @@ def deploy(
     tol = 1e-9 * np.maximum(cum, 1.0)
     binding = np.where(backlog > tol, BINDING_POWER, BINDING_SUPPLY)
     return installed, backlog, binding
+
+
+def classify_binding(
+    supply_or_power: NDArray[np.str_], power: Any, hot: NDArray[np.bool_], scheduled_mw: NDArray[np.float64]
+) -> NDArray[np.str_]:
+    """Name what holds delivered accelerators back in months where they wait (``"power"`` from :func:`deploy`).
+
+    In that order: ``construction`` (a site with power scheduled for that month is not yet energised), ``land``
+    (an energised site has more power than its land holds), ``cooling`` (heat raises a site's 99th-percentile PUE
+    above its design PUE, cutting IT capacity), else ``power``. Months where chips ran out stay ``supply``.
+    """
+    waiting = supply_or_power == BINDING_POWER
+    building = ((~power.energised) & (scheduled_mw > 0)).any(axis=-1)
+    land = power.land_bound.any(axis=-1)
+    cooling = (hot & power.energised).any(axis=-1)
+    label = np.where(
+        building, BINDING_CONSTRUCTION, np.where(land, BINDING_LAND, np.where(cooling, BINDING_COOLING, BINDING_POWER))
+    )
+    return np.where(waiting, label, BINDING_SUPPLY)

@@ -223,15 +223,34 @@ class Supply(_Model):
 
 
 class Site(_Model):
-    """A datacenter site: grid power over time, cooling, land and construction."""
+    """A datacenter site: power (grid and on-site), cooling, land, network and construction.
+
+    Power is facility power (before PUE). Grid steps take effect ``interconnection_queue_months`` after their
+    ``from`` month; nothing is powered before energisation (``construction_start`` + ``construction_months``).
+    """
 
     name: str = Field(min_length=1)
     grid_power: list[PowerStep] = Field(min_length=1)
-    cooling: Literal["air", "liquid"]
+    cooling: Literal["air", "liquid", "immersion"]
     pue: float = Field(ge=1.0, le=3.0)
     land_acres: Acres
     construction_start: YearMonth
     construction_months: int = Field(ge=0, le=240)
+    interconnection_queue_months: int = Field(default=0, ge=0, le=240)
+    onsite_power: list[PowerStep] = Field(default_factory=list)
+    onsite_usd_per_mwh: USDPerMWh = 0.0
+    onsite_kgco2_per_mwh: float = Field(default=0.0, ge=0)
+    grid_kgco2_per_mwh: float = Field(default=0.0, ge=0)
+    mw_per_acre: float | None = Field(default=None, gt=0)
+    wue_l_per_kwh: float = Field(default=0.0, ge=0)
+    rack_kw: float | None = Field(default=None, gt=0)
+    max_rack_kw: float | None = Field(default=None, gt=0)
+    switch_radix: int = Field(default=64, ge=4)
+    fabric_tiers: int = Field(default=3, ge=1, le=4)
+    ambient_c: list[float] | None = Field(default=None, min_length=12, max_length=12)
+    diurnal_range_c: float = Field(default=10.0, ge=0)
+    pue_reference_c: float = 20.0
+    pue_per_degree_c: float = Field(default=0.0, ge=0)
 
 
 class Economics(_Model):
@@ -509,7 +528,25 @@ def _semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
             )
         seen.setdefault(site.name, i)
         ordered(site.grid_power, f"sites[{i}].grid_power")
+        if site.onsite_power:
+            ordered(site.onsite_power, f"sites[{i}].onsite_power")
+        limit = site.max_rack_kw if site.max_rack_kw is not None else _cooling_max_rack_kw(site.cooling)
+        if site.rack_kw is not None and limit is not None and site.rack_kw > limit:
+            issues.append(
+                InputIssue(
+                    file,
+                    f"sites[{i}].rack_kw",
+                    site.rack_kw,
+                    f"at most {limit:g} kW per rack: the {site.cooling} cooling of site "
+                    f"{site.name!r} supports no denser racks (raise max_rack_kw or change cooling)",
+                )
+            )
     return issues
+
+
+def _cooling_max_rack_kw(kind: str) -> float | None:
+    value = catalog.lookup("cooling", kind)["max_rack_kw"]
+    return None if value != value else float(value)  # NaN: not published
 
 
 def _check_model(issues: list[InputIssue], file: str, sc: Scenario, path: str, name: str) -> None:

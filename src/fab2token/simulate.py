@@ -10,8 +10,9 @@ import xarray as xr
 
 from . import deploy as _deploy
 from . import economics, sites, supplychain, workloads
+from . import energy as energy_mod
 from .scenario import Scenario, month_number
-from .timeline import hours_in_month, month_axis, month_labels
+from .timeline import month_axis, month_labels
 
 __all__ = ["simulate", "Summary", "summarise", "SUMMARY_KEYS"]
 
@@ -80,19 +81,32 @@ def simulate(sc: Scenario) -> xr.Dataset:
     kw = _deploy.accelerator_all_in_it_kw(sc.accelerator_spec())
 
     pue = np.array([s.pue for s in sc.sites])
-    grid = sites.grid_power_mw(sc.sites, axis)
-    it_cap = sites.usable_it_power_mw(grid, pue)
+    power = sites.site_power(sc.sites, axis)
+    grid = power.grid_mw
+    # capacity is sized for the hottest hours: facility power / the month's 99th-percentile PUE
+    _, pue_p99 = energy_mod.pue_stats(energy_mod.hourly_pue(sc.sites, axis))
+    it_cap = sites.usable_it_power_mw(power.facility_mw, pue_p99)
     accel_cap = np.floor(it_cap * 1000.0 / kw + 1e-9)
-    installed, backlog, binding = _deploy.deploy(chain["accelerators_delivered"], accel_cap)
+    installed, backlog, supply_or_power = _deploy.deploy(chain["accelerators_delivered"], accel_cap)
+    binding = _deploy.classify_binding(
+        supply_or_power, power, pue_p99 > pue[None, :] + 1e-12, sites.grid_power_mw_scheduled(sc.sites, axis)
+    )
 
     it_power = installed * kw / 1000.0
-    facility = it_power * pue
-    hours = hours_in_month(axis)[:, None]
-    energy = economics.energy_mwh(it_power, pue, sc.economics.it_utilisation_frac, hours)
     e = sc.economics
+    hourly = energy_mod.hourly_energy(sc.sites, axis, it_power, power.grid_mw, power.onsite_mw, e.it_utilisation_frac)
+    facility = it_power * hourly.pue_p99
+    energy = hourly.facility_energy_mwh
     capex_dc = economics.datacenter_capex_usd(it_cap, e.datacenter_capex_usd_per_mw)
     capex_acc = chain["accelerators_delivered"] * e.accelerator_price_usd
-    opex = economics.opex_usd(energy, e.electricity_usd_per_mwh, it_cap, e.facility_opex_usd_per_mw_year)
+    onsite_cost = hourly.onsite_energy_mwh * np.array([s.onsite_usd_per_mwh for s in sc.sites])
+    opex = (
+        economics.opex_usd(hourly.grid_energy_mwh, e.electricity_usd_per_mwh, it_cap, e.facility_opex_usd_per_mw_year)
+        + onsite_cost
+    )
+    radix = np.array([s.switch_radix for s in sc.sites])
+    tiers = np.array([s.fabric_tiers for s in sc.sites])
+    max_cluster = np.minimum(installed, sites.fat_tree_endpoints(radix, tiers)[None, :])
 
     wl = workloads.schedule_workloads(sc, axis, installed.sum(axis=1), float(np.mean(pue)))
 
@@ -129,6 +143,14 @@ def simulate(sc: Scenario) -> xr.Dataset:
             "capex_accelerators_usd": (m, capex_acc, {"units": "USD"}),
             "capex_datacenter_usd": (ms, capex_dc, {"units": "USD"}),
             "opex_usd": (ms, opex, {"units": "USD"}),
+            "onsite_power_mw": (ms, power.onsite_mw, {"units": "MW"}),
+            "grid_energy_mwh": (ms, hourly.grid_energy_mwh, {"units": "MWh"}),
+            "onsite_energy_mwh": (ms, hourly.onsite_energy_mwh, {"units": "MWh"}),
+            "pue_mean": (ms, hourly.pue_mean, {"units": "ratio"}),
+            "pue_p99": (ms, hourly.pue_p99, {"units": "ratio"}),
+            "water_m3": (ms, hourly.water_m3, {"units": "m3"}),
+            "carbon_tco2": (ms, hourly.carbon_tco2, {"units": "tCO2"}),
+            "max_cluster_accelerators": (ms, max_cluster, {"units": "accelerators"}),
             "training_accelerators": (m, wl["training_accelerators"], {"units": "accelerators"}),
             "training_active": (("run", "month"), wl["training_active"]),
             **{

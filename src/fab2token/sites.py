@@ -1,16 +1,35 @@
-"""Datacenter sites: usable IT power per site per month."""
+"""Datacenter sites: power available (grid after the interconnection queue, plus on-site generation), land,
+energisation, network cluster size, and what limits each site month by month.
+
+Per site and month (vectorised over months; one schedule per site is read in a short loop over sites):
+
+    facility MW  = (grid(t - queue) + on-site(t)) from energisation on, capped by land (acres x MW per acre)
+    IT MW        = facility MW / PUE
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from .scenario import Site, month_number
 from .timeline import step_schedule
 
-__all__ = ["energisation_month", "grid_power_mw", "usable_it_power_mw"]
+__all__ = [
+    "energisation_month",
+    "grid_power_mw",
+    "grid_power_mw_scheduled",
+    "onsite_power_mw",
+    "land_limit_mw",
+    "SitePower",
+    "site_power",
+    "usable_it_power_mw",
+    "fat_tree_endpoints",
+]
+
+Array = NDArray[np.float64]
 
 
 def energisation_month(site: Site) -> int:
@@ -18,15 +37,78 @@ def energisation_month(site: Site) -> int:
     return month_number(site.construction_start) + site.construction_months
 
 
-def grid_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> NDArray[np.float64]:
-    """Grid power [MW] available to each site in each month, zero before energisation. Shape (month, site)."""
+def _schedule(steps: Sequence[object], axis: NDArray[np.int64], shift: int = 0) -> Array:
+    if not steps:
+        return np.zeros(axis.size)
+    return step_schedule([s.from_ for s in steps], [s.mw for s in steps], axis - shift)  # type: ignore[attr-defined]
+
+
+def grid_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
+    """Grid power [MW] each site may draw each month: the schedule delayed by the interconnection queue, zero
+    before energisation. Shape (month, site)."""
     out = np.empty((axis.size, len(sites)))
     for j, site in enumerate(sites):  # one schedule per site: a handful, not a hot loop
-        sched = step_schedule([s.from_ for s in site.grid_power], [s.mw for s in site.grid_power], axis)
+        sched = _schedule(site.grid_power, axis, site.interconnection_queue_months)
         out[:, j] = np.where(axis >= energisation_month(site), sched, 0.0)
     return out
 
 
-def usable_it_power_mw(grid_mw: NDArray[np.float64], pue: NDArray[np.float64]) -> NDArray[np.float64]:
-    """IT (critical) power [MW] a site can feed: grid power divided by PUE."""
-    return grid_mw / pue
+def grid_power_mw_scheduled(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
+    """Grid power [MW] scheduled for each site ignoring energisation (what construction would unlock)."""
+    out = np.empty((axis.size, len(sites)))
+    for j, site in enumerate(sites):
+        out[:, j] = _schedule(site.grid_power, axis, site.interconnection_queue_months) + _schedule(
+            site.onsite_power, axis
+        )
+    return out
+
+
+def onsite_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
+    """On-site generation capacity [MW] per site and month (zero before energisation). Shape (month, site)."""
+    out = np.empty((axis.size, len(sites)))
+    for j, site in enumerate(sites):
+        out[:, j] = np.where(axis >= energisation_month(site), _schedule(site.onsite_power, axis), 0.0)
+    return out
+
+
+def land_limit_mw(sites: Sequence[Site]) -> Array:
+    """Facility MW each site's land can hold (acres x MW per acre); inf where ``mw_per_acre`` is not given."""
+    return np.array([s.land_acres * s.mw_per_acre if s.mw_per_acre is not None else np.inf for s in sites])
+
+
+class SitePower:
+    """Power available per site and month and what limits it (arrays of shape (month, site))."""
+
+    def __init__(self, grid_mw: Array, onsite_mw: Array, land_mw: Array, energised: NDArray[np.bool_], pue: Array):
+        self.grid_mw = grid_mw
+        self.onsite_mw = onsite_mw
+        supply = grid_mw + onsite_mw
+        self.facility_mw = np.minimum(supply, land_mw[None, :])
+        self.land_bound = (supply > land_mw[None, :]) & energised
+        self.energised = energised
+        self.it_mw = self.facility_mw / pue[None, :]
+
+
+def site_power(sites: Sequence[Site], axis: NDArray[np.int64]) -> SitePower:
+    """Grid, on-site and land-limited power of every site over the horizon."""
+    energ = np.array([energisation_month(s) for s in sites])
+    return SitePower(
+        grid_power_mw(sites, axis),
+        onsite_power_mw(sites, axis),
+        land_limit_mw(sites),
+        axis[:, None] >= energ[None, :],
+        np.array([s.pue for s in sites]),
+    )
+
+
+def usable_it_power_mw(facility_mw: Array, pue: Array) -> Array:
+    """IT (critical) power [MW] a site can feed: facility power divided by PUE."""
+    return facility_mw / pue
+
+
+def fat_tree_endpoints(radix: ArrayLike, tiers: ArrayLike) -> Array:
+    """Hosts a non-blocking folded-Clos (fat-tree) of switches with ``radix`` ports can connect: ``k (k/2)^(t-1)``
+    (k^2/2 for two tiers, k^3/4 for three; Al-Fares, Loukissas and Vahdat, SIGCOMM 2008)."""
+    k = np.asarray(radix, dtype=float)
+    t = np.asarray(tiers, dtype=float)
+    return k * (k / 2.0) ** (t - 1.0)

@@ -31,9 +31,22 @@ TABLES: dict[str, str] = {
     "process_nodes": "node",
     "overheads": "parameter",
     "models": "name",
+    "cooling": "kind",
 }
 
-_TEXT_COLUMNS = {"name", "aliases", "vendor", "process_node", "source", "notes", "node", "foundry", "parameter", "unit"}
+_TEXT_COLUMNS = {
+    "kind",
+    "name",
+    "aliases",
+    "vendor",
+    "process_node",
+    "source",
+    "notes",
+    "node",
+    "foundry",
+    "parameter",
+    "unit",
+}
 
 
 def _parse(column: str, text: str) -> Any:
