@@ -59,9 +59,12 @@ def test_supply_matches_hand_calculation():
 def test_nothing_runs_before_energisation(result):
     _, ds = result
     assert float(ds["it_capacity_mw"].sel(site="alpha", month="2026-02")) == 0.0
+    p99 = float(ds["pue_p99"].sel(site="alpha", month="2026-03"))  # March is cool: no heat penalty
+    assert p99 == pytest.approx(1.2)
     assert float(ds["it_capacity_mw"].sel(site="alpha", month="2026-03")) == pytest.approx(20 / 1.2)
     assert float(ds["it_capacity_mw"].sel(site="beta", month="2027-08")) == 0.0
-    assert float(ds["it_capacity_mw"].sel(site="beta", month="2027-09")) == pytest.approx(30 / 1.4)
+    # beta: 30 MW grid + 10 MW on-site, within its 45 MW of land
+    assert float(ds["it_capacity_mw"].sel(site="beta", month="2027-09")) == pytest.approx(40 / 1.4)
 
 
 def test_supply_limit_and_binding_vary_in_the_demo(result):
@@ -90,7 +93,7 @@ def test_energy_and_costs(result):
     mar = ds.sel(month="2026-03")
     np.testing.assert_allclose(mar["energy_mwh"].values, mar["it_power_mw"].values * 0.8 * mar["pue"].values * 744)
     capex_dc = float(ds["capex_datacenter_usd"].sum())
-    assert capex_dc == pytest.approx((40 / 1.2 + 30 / 1.4) * e.datacenter_capex_usd_per_mw)
+    assert capex_dc == pytest.approx((40 / 1.2 + 40 / 1.4) * e.datacenter_capex_usd_per_mw)
     assert float(ds["capex_accelerators_usd"].sum()) == pytest.approx(
         float(ds["accelerators_delivered"].sum()) * e.accelerator_price_usd
     )

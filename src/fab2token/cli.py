@@ -171,6 +171,71 @@ def show(
     out.print(_summary_table(meta["summary"], f"run {meta['run_id']} — {meta['scenario']} ({meta['created_at']})"))
 
 
+SITE_KEYS = (
+    "it_power_mw",
+    "facility_power_mw",
+    "pue_mean",
+    "pue_p99",
+    "water_m3",
+    "carbon_tco2",
+    "max_cluster_accelerators",
+)
+
+
+@app.command()
+@handles_errors
+def site(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    name: Annotated[str, typer.Option("--site", help="Site name.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """One site's monthly power, PUE, water, carbon and largest training cluster."""
+    from .errors import InputIssue
+    from .errors import ScenarioError as _SE
+    from .simulate import simulate
+
+    sc, _ = load_scenario(scenario)
+    names = [s_.name for s_ in sc.sites]
+    if name not in names:
+        raise _SE([InputIssue(str(scenario), "--site", name, f"one of the scenario's sites: {', '.join(names)}")])
+    ds = simulate(sc).sel(site=name)
+    res: dict[str, Any] = {"site": name, "months": [str(m) for m in ds["month"].values]}
+    for key in SITE_KEYS:
+        res[key] = [float(x) for x in ds[key].values]
+    res["grid_power_mw"] = [float(x) for x in ds["grid_power_mw"].values]
+    res["onsite_power_mw"] = [float(x) for x in ds["onsite_power_mw"].values]
+    res["it_capacity_mw"] = [float(x) for x in ds["it_capacity_mw"].values]
+    if as_json:
+        _print_json(res)
+        return
+    t = Table(title=f"site {name}")
+    for col in (
+        "month",
+        "IT MW cap",
+        "IT MW used",
+        "facility MW",
+        "PUE mean",
+        "PUE p99",
+        "water m3",
+        "tCO2",
+        "max cluster",
+    ):
+        t.add_column(col, justify="right")
+    for i, m in enumerate(res["months"]):
+        t.add_row(
+            m,
+            f"{res['it_capacity_mw'][i]:.1f}",
+            f"{res['it_power_mw'][i]:.1f}",
+            f"{res['facility_power_mw'][i]:.1f}",
+            f"{res['pue_mean'][i]:.3f}",
+            f"{res['pue_p99'][i]:.3f}",
+            f"{res['water_m3'][i]:,.0f}",
+            f"{res['carbon_tco2'][i]:,.0f}",
+            f"{res['max_cluster_accelerators'][i]:,.0f}",
+        )
+    out.print(t)
+
+
 @app.command()
 @handles_errors
 def supply(

@@ -1,18 +1,13 @@
-"""Money and energy: capex, opex and electricity of the deployed fleet."""
+"""Money: capex and opex of the deployed fleet (energy itself comes from :mod:`fab2token.energy`)."""
 
 from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["energy_mwh", "datacenter_capex_usd", "opex_usd"]
+__all__ = ["datacenter_capex_usd", "opex_usd"]
 
 Array = NDArray[np.float64]
-
-
-def energy_mwh(it_power_mw: Array, pue: Array, utilisation_frac: float, hours: Array) -> Array:
-    """Facility energy [MWh]: IT power x utilisation x PUE x hours. ``hours`` broadcasts over the month axis."""
-    return it_power_mw * utilisation_frac * pue * hours
 
 
 def datacenter_capex_usd(it_capacity_mw: Array, capex_usd_per_mw: float) -> Array:

@@ -34,11 +34,12 @@ import numpy as np
 import xarray as xr
 
 from . import catalog
+from . import energy as energy_mod
 from .deploy import accelerator_all_in_it_kw
 from .errors import ModelError
 from .inference import infer
 from .scenario import Scenario, month_label, month_number
-from .sites import energisation_month, grid_power_mw
+from .sites import energisation_month, site_power
 from .supplychain import chain, inputs_from_scenario
 from .timeline import hours_in_month, month_axis, month_labels, step_schedule
 from .training import train
@@ -115,8 +116,11 @@ def _data(sc: Scenario) -> _Data:
     months = month_labels(axis)
     sites = [s.name for s in sc.sites]
     pue = xr.DataArray([s.pue for s in sc.sites], dims="site", coords={"site": sites})
-    grid = grid_power_mw(sc.sites, axis)  # zero before energisation
-    grid_it = xr.DataArray(grid.T, dims=("site", "month"), coords={"site": sites, "month": months}) / pue
+    # the simulation's physics: grid (after the interconnection queue) + on-site, capped by land, from
+    # energisation on; IT capacity sized for the month's 99th-percentile PUE
+    facility = site_power(sc.sites, axis).facility_mw
+    _, pue_p99 = energy_mod.pue_stats(energy_mod.hourly_pue(sc.sites, axis))
+    grid_it = xr.DataArray((facility / pue_p99).T, dims=("site", "month"), coords={"site": sites, "month": months})
     energ = np.array([energisation_month(s) for s in sc.sites])
     buildable = xr.DataArray(
         axis[None, :] >= energ[:, None], dims=("site", "month"), coords={"site": sites, "month": months}
@@ -597,8 +601,12 @@ def plan_to_scenario_data(sc: Scenario, res: PlanResult) -> dict[str, Any]:
     # the simulator counts whole accelerators and whole serving replicas: give each site a margin of one replica
     kw = accelerator_all_in_it_kw(sc.accelerator_spec())
     replica = (sc.workloads.inference.tp or 8) if sc.workloads.inference is not None else 1
-    for s in data["sites"]:
+    _, pue_p99 = energy_mod.pue_stats(energy_mod.hourly_pue(sc.sites, axis))
+    for j, s in enumerate(data["sites"]):
         built = cap.sel(site=s["name"]).values
-        mw = np.where(built > 1e-9, built + replica * kw / 1000.0, 0.0) * s["pue"]
+        mw = np.where(built > 1e-9, built + replica * kw / 1000.0, 0.0) * pue_p99[:, j]
+        # the planned facility power arrives as scheduled grid power (no queue, no separate on-site schedule)
         s["grid_power"] = [{"from": month_label(int(a)), "mw": float(v) + 1e-6} for a, v in zip(axis, mw, strict=True)]
+        s["interconnection_queue_months"] = 0
+        s["onsite_power"] = []
     return data

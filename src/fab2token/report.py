@@ -56,6 +56,28 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
         f.add_scatter(x=months, y=ds["it_power_mw"].sel(sel).values, name=f"{site}: IT MW used")
     figs["power"] = _layout(f, "IT power available vs used, per site", "MW (IT)")
 
+    if "pue_mean" in ds:
+        f = go.Figure()
+        for site in ds["site"].values:
+            sel = ds.sel(site=site)
+            f.add_scatter(x=months, y=sel["grid_power_mw"].values, name=f"{site}: grid MW", stackgroup=str(site))
+            f.add_scatter(x=months, y=sel["onsite_power_mw"].values, name=f"{site}: on-site MW", stackgroup=str(site))
+        figs["power_stack"] = _layout(f, "Power available per site: grid and on-site (facility MW)", "MW")
+        f = go.Figure()
+        for site in ds["site"].values:
+            sel = ds.sel(site=site)
+            f.add_scatter(x=months, y=sel["pue_mean"].values, name=f"{site}: PUE mean")
+            f.add_scatter(x=months, y=sel["pue_p99"].values, name=f"{site}: PUE p99", line={"dash": "dot"})
+        figs["pue"] = _layout(f, "PUE by month (hourly model: mean and 99th percentile)", "PUE")
+        f = go.Figure()
+        for site in ds["site"].values:
+            sel = ds.sel(site=site)
+            f.add_bar(x=months, y=sel["water_m3"].values, name=f"{site}: water m3")
+            f.add_scatter(x=months, y=sel["carbon_tco2"].values, name=f"{site}: tCO2", yaxis="y2")
+        _layout(f, "Water and carbon per site", "water (m3)")
+        f.update_layout(yaxis2={"title": "tCO2", "overlaying": "y", "side": "right"})
+        figs["water_carbon"] = f
+
     figs["binding"] = _strips(
         months,
         {

@@ -97,7 +97,9 @@ def simulate(sc: Scenario) -> xr.Dataset:
     hourly = energy_mod.hourly_energy(sc.sites, axis, it_power, power.grid_mw, power.onsite_mw, e.it_utilisation_frac)
     facility = it_power * hourly.pue_p99
     energy = hourly.facility_energy_mwh
-    capex_dc = economics.datacenter_capex_usd(it_cap, e.datacenter_capex_usd_per_mw)
+    # capex and fixed opex follow what is built (facility power at the design PUE), not the weather
+    it_built = sites.usable_it_power_mw(power.facility_mw, pue[None, :])
+    capex_dc = economics.datacenter_capex_usd(it_built, e.datacenter_capex_usd_per_mw)
     capex_acc = chain["accelerators_delivered"] * e.accelerator_price_usd
     onsite_cost = hourly.onsite_energy_mwh * np.array([s.onsite_usd_per_mwh for s in sc.sites])
     opex = (
