@@ -171,6 +171,72 @@ def show(
     out.print(_summary_table(meta["summary"], f"run {meta['run_id']} — {meta['scenario']} ({meta['created_at']})"))
 
 
+@app.command()
+@handles_errors
+def fabline(
+    folder: Annotated[
+        Path, typer.Argument(help="Fab folder in the SMT2020 / AutoSched AP text format, or a fab2token YAML fab file.")
+    ],
+    days: Annotated[float, typer.Option("--days", help="Simulated days.")] = 730.0,
+    dispatch: Annotated[str, typer.Option("--dispatch", help="fifo | edd | spt | cr")] = "fifo",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (results are reproducible).")] = 1,
+    warmup_days: Annotated[
+        float, typer.Option("--warmup-days", help="Leave lots released earlier out of the cycle-time statistics.")
+    ] = 0.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Simulate a wafer fab line: cycle times, lots completed, throughput, utilisation, bottlenecks."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .errors import InputIssue
+    from .errors import ScenarioError as _SE
+    from .fabline import DISPATCH_RULES, load_any, simulate_fab
+
+    if dispatch not in DISPATCH_RULES:
+        raise _SE([InputIssue("<command line>", "--dispatch", dispatch, f"one of {', '.join(DISPATCH_RULES)}")])
+    if days <= 0:
+        raise _SE([InputIssue("<command line>", "--days", days, "a positive number of days")])
+    model = load_any(folder)
+    if as_json:
+        res = simulate_fab(model, days=days, dispatch=dispatch, seed=seed)
+    else:
+        with Progress(
+            TextColumn("fabline"),
+            BarColumn(),
+            TextColumn("{task.completed:.0f}/{task.total:.0f} days"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("sim", total=days)
+            res = simulate_fab(
+                model,
+                days=days,
+                dispatch=dispatch,
+                seed=seed,
+                progress=lambda d: bar.update(task, completed=min(d, days)),
+            )
+    summary = res.summary(warmup_days)
+    if as_json:
+        summary.pop("utilisation_by_family")
+        _print_json(summary)
+        return
+    t = Table(title=f"fabline {folder} — {days:g} days, {dispatch}, seed {seed}")
+    for col in ("order", "lots completed", "CT mean (d)", "CT p50", "CT p95"):
+        t.add_column(col, justify="right")
+    for order, n in summary["lots_completed"].items():
+        ct = summary["cycle_time_days"].get(order)
+        t.add_row(order, f"{n:,}", *(f"{ct[k]:.1f}" if ct else "" for k in ("mean", "p50", "p95")))
+    out.print(t)
+    out.print(
+        f"throughput {summary['throughput_wafers_per_day']:,.0f} wafers/day; on time "
+        f"{summary['on_time_frac']:.1%}; {summary['events_processed']:,} events in {summary['wall_s']:.1f} s "
+        f"({summary['events_processed'] / max(summary['wall_s'], 1e-9):,.0f} events/s)",
+        highlight=False,
+    )
+    out.print("bottlenecks: " + ", ".join(f"{b['family']} {b['utilisation']:.0%}" for b in summary["bottlenecks"][:5]))
+
+
 SITE_KEYS = (
     "it_power_mw",
     "facility_power_mw",

@@ -1,0 +1,471 @@
+"""A discrete-event simulator of a wafer fab line (lots, tool families, dispatching), for SMT2020-style models.
+
+One event heap; lots wait in per-family queues; tools are picked from per-family idle stacks. Modelled: lot
+releases and initial WIP, routes with per-piece / per-lot / per-batch times (uniform), cascading per-piece tools
+(part interval), batching with a minimum and maximum number of wafers (lots at the same route step), sequence-
+dependent setups (the setup matrix, else the step's setup time) with setup-aware choice, unplanned downs
+(exponential time to failure and repair per tool of a station group), calendar and wafer-count PMs per tool,
+sampled steps, rework, transport (uniform), lot priorities and due dates. Downs and PMs that fall due while a tool
+is busy start when it finishes (non-preemptive). Dispatching is a pluggable function giving each waiting lot a
+sort key when it joins a queue; the smallest key goes first (priority classes always outrank lower ones).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .loader import FabModel
+
+__all__ = ["DISPATCH_RULES", "FablineResult", "simulate_fab"]
+
+# event codes
+_RELEASE, _ARRIVE, _LOT_DONE, _TOOL_FREE, _DOWN, _UP, _PM = range(7)
+
+DispatchKey = Callable[[float, float, float, float], float]
+"""key(now, arrival_min, due_min, remaining_work_min) -> sort key within a priority class (smaller first)."""
+
+
+def _fifo(now: float, arrival: float, due: float, remaining: float) -> float:
+    return arrival
+
+
+def _edd(now: float, arrival: float, due: float, remaining: float) -> float:
+    return due
+
+
+def _spt(now: float, arrival: float, due: float, remaining: float) -> float:
+    return remaining
+
+
+def _cr(now: float, arrival: float, due: float, remaining: float) -> float:
+    return (due - now) / max(remaining, 1.0)
+
+
+DISPATCH_RULES: dict[str, DispatchKey] = {"fifo": _fifo, "edd": _edd, "spt": _spt, "cr": _cr}
+
+
+@dataclass
+class FablineResult:
+    """Outputs of :func:`simulate_fab` (the keys of ``fab2token fabline --json`` come from :meth:`summary`)."""
+
+    days: float
+    dispatch: str
+    seed: int
+    completed: list[tuple[str, int, float, float, float, int]]  # order, priority, release, finish, due, pieces
+    wip_by_day: list[int]
+    utilisation: dict[str, float]
+    mean_queue: dict[str, float]
+    availability: dict[str, float]
+    events_processed: int
+    wall_s: float
+    released: dict[str, int] = field(default_factory=dict)
+    setup_share: dict[str, float] = field(default_factory=dict)
+
+    def summary(self, warmup_days: float = 0.0) -> dict[str, Any]:
+        """Cycle times by order (product and priority class), lots completed, on-time share, throughput, WIP,
+        utilisation and bottlenecks. Lots released before ``warmup_days`` (and initial WIP) are left out of the
+        cycle-time statistics; lots completed counts every lot finished from ``warmup_days`` on."""
+        by_order: dict[str, list[float]] = {}
+        done: dict[str, int] = {}
+        on_time = total = 0
+        wafers = 0
+        for order, _prio, release, finish, due, pieces in self.completed:
+            if finish < warmup_days * 1440:
+                continue
+            done[order] = done.get(order, 0) + 1
+            wafers += pieces
+            if release >= warmup_days * 1440 and order != "WIP":
+                by_order.setdefault(order, []).append((finish - release) / 1440.0)
+                total += 1
+                on_time += finish <= due
+        ct = {
+            k: {
+                "mean": float(np.mean(v)),
+                "p50": float(np.percentile(v, 50)),
+                "p95": float(np.percentile(v, 95)),
+                "lots": len(v),
+            }
+            for k, v in sorted(by_order.items())
+        }
+        span = max(self.days - warmup_days, 1e-9)
+        top = sorted(self.utilisation.items(), key=lambda kv: -kv[1])[:10]
+        return {
+            "days": self.days,
+            "dispatch": self.dispatch,
+            "seed": self.seed,
+            "lots_completed": dict(sorted(done.items())),
+            "lots_released": self.released,
+            "cycle_time_days_mean": {k: v["mean"] for k, v in ct.items()},
+            "cycle_time_days": ct,
+            "on_time_frac": on_time / total if total else math.nan,
+            "throughput_wafers_per_day": wafers / span,
+            "wip_lots_by_day": self.wip_by_day,
+            "bottlenecks": [
+                {
+                    "family": k,
+                    "utilisation": v,
+                    "availability": self.availability.get(k, 1.0),
+                    "mean_queue_lots": self.mean_queue.get(k, 0.0),
+                }
+                for k, v in top
+            ],
+            "utilisation_by_family": self.utilisation,
+            "events_processed": self.events_processed,
+            "wall_s": self.wall_s,
+        }
+
+
+def simulate_fab(
+    model: FabModel,
+    days: float = 730.0,
+    dispatch: str | DispatchKey = "fifo",
+    seed: int = 1,
+    progress: Callable[[float], None] | None = None,
+) -> FablineResult:
+    """Run the fab for ``days`` simulated days. ``dispatch``: a name in :data:`DISPATCH_RULES` or a key function."""
+    key_fn = DISPATCH_RULES[dispatch] if isinstance(dispatch, str) else dispatch
+    rng = random.Random(seed)
+    uniform, expo, rand = rng.uniform, rng.expovariate, rng.random
+    horizon = days * 1440.0
+    t0 = time.perf_counter()
+
+    fams = model.families
+    nf = len(fams)
+    # routes as flat per-step lists (fast indexing in the hot loop)
+    R = model.routes
+    s_fam = [[s.family for s in r] for r in R]
+    s_pt = [[(s.pt_mean_min - s.pt_halfwidth_min, s.pt_mean_min + s.pt_halfwidth_min) for s in r] for r in R]
+    s_per = [[s.per for s in r] for r in R]
+    s_bmin = [[s.batch_min for s in r] for r in R]
+    s_bmax = [[s.batch_max for s in r] for r in R]
+    s_setup = [[s.setup for s in r] for r in R]
+    s_stime = [[s.setup_min for s in r] for r in R]
+    s_pint = [[s.part_interval_min for s in r] for r in R]
+    s_bint = [[s.batch_interval_min for s in r] for r in R]
+    s_samp = [[s.sample_frac for s in r] for r in R]
+    s_rwk = [[s.rework_step for s in r] for r in R]
+    s_rwkp = [[s.rework_frac for s in r] for r in R]
+    # remaining mean work from each step to the end (for SPT / CR), in minutes per lot of 25 wafers
+    remaining = []
+    for r in R:
+        work = [(s.pt_mean_min * (25 if s.per == 0 and s.part_interval_min == 0 else 1)) for s in r]
+        remaining.append(list(np.cumsum(work[::-1])[::-1]) + [0.0])
+    matrix = model.setup_matrix
+    load = [f.load_min + f.unload_min for f in fams]
+    has_setups = [False] * len(fams)
+    for r in R:
+        for st in r:
+            if st.setup >= 0:
+                has_setups[st.family] = True
+    batching = [f.batching for f in fams]
+
+    # tools
+    t_fam: list[int] = []
+    for fi, f in enumerate(fams):
+        t_fam.extend([fi] * f.tools)
+    nt = len(t_fam)
+    t_busy = [False] * nt
+    t_down = [False] * nt
+    t_setup = [-1] * nt
+    t_pending: list[list[tuple[int, float]]] = [[] for _ in range(nt)]  # (kind, duration) waiting for the tool
+    t_down_kind = [0] * nt  # 0 breakdown, 1 PM: a repaired breakdown draws the next time to failure
+    t_pieces = [0.0] * nt
+    idle: list[list[int]] = [[] for _ in range(nf)]
+    for t in range(nt):
+        idle[t_fam[t]].append(t)
+    busy_min = [0.0] * nf
+    down_min = [0.0] * nf
+    setup_total = [0.0] * nf
+
+    # lots
+    l_route: list[int] = []
+    l_step: list[int] = []
+    l_prio: list[int] = []
+    l_release: list[float] = []
+    l_due: list[float] = []
+    l_pieces: list[int] = []
+    l_order: list[str] = []
+    queue: list[list[tuple[Any, ...]]] = [[] for _ in range(nf)]  # heaps for non-batching families
+    bqueue: list[dict[tuple[int, int], list[int]]] = [{} for _ in range(nf)]  # batching: (route, step) -> lots
+    qlen = [0] * nf
+    qlen_time = [0.0] * nf  # integral of queue length over time
+    q_last = [0.0] * nf
+    events: list[tuple[float, int, int, int]] = []
+    seq = 0
+    completed: list[tuple[str, int, float, float, float, int]] = []
+    released: dict[str, int] = {}
+
+    def push(when: float, code: int, arg: int) -> None:
+        nonlocal seq
+        seq += 1
+        heapq.heappush(events, (when, seq, code, arg))
+
+    def new_lot(order: str, route: int, step: int, prio: int, release: float, due: float, pieces: int) -> int:
+        lot = len(l_route)
+        l_route.append(route)
+        l_step.append(step)
+        l_prio.append(prio)
+        l_release.append(release)
+        l_due.append(due)
+        l_pieces.append(pieces)
+        l_order.append(order)
+        return lot
+
+    def touch(fi: int, now: float) -> None:
+        qlen_time[fi] += qlen[fi] * (now - q_last[fi])
+        q_last[fi] = now
+
+    def enqueue(lot: int, now: float) -> None:
+        r, k = l_route[lot], l_step[lot]
+        fi = s_fam[r][k]
+        touch(fi, now)
+        qlen[fi] += 1
+        if batching[fi]:
+            bqueue[fi].setdefault((r, k), []).append(lot)
+        else:
+            heapq.heappush(queue[fi], (-l_prio[lot], key_fn(now, now, l_due[lot], remaining[r][k]), lot))
+        dispatch_family(fi, now)
+
+    def start_job(tool: int, lots: list[int], now: float) -> None:
+        fi = t_fam[tool]
+        r, k = l_route[lots[0]], l_step[lots[0]]
+        setup_t = 0.0
+        need = s_setup[r][k]
+        if need >= 0 and t_setup[tool] != need:
+            setup_t = matrix.get((t_setup[tool], need), matrix.get((-1, need), s_stime[r][k]))
+            t_setup[tool] = need
+            setup_total[fi] += setup_t
+        lo, hi = s_pt[r][k]
+        pt = uniform(lo, hi)
+        pieces = sum(l_pieces[x] for x in lots)
+        per = s_per[r][k]
+        if per == 0:
+            pint = s_pint[r][k]
+            if pint > 0:
+                lot_time, tool_time = pt + (pieces - 1) * pint, pieces * pint
+            else:
+                lot_time = tool_time = pt * pieces
+        else:
+            lot_time = tool_time = pt
+            bint = s_bint[r][k]
+            if bint > 0:  # cascading lots/batches: the tool takes the next one after the interval
+                tool_time = min(bint, pt)
+        start = now + setup_t + load[fi]
+        cascading = tool_time < lot_time
+        occupied = setup_t + tool_time + (0.0 if cascading else load[fi])  # cascading tools load while they run
+        t_busy[tool] = True
+        t_pieces[tool] += pieces
+        busy_min[fi] += max(0.0, min(now + occupied, horizon) - now)  # within the horizon only
+        push(now + occupied, _TOOL_FREE, tool)
+        for x in lots:
+            push(start + lot_time, _LOT_DONE, x)
+
+    def dispatch_family(fi: int, now: float) -> None:
+        stack = idle[fi]
+        while stack and qlen[fi]:
+            if has_setups[fi] and len(stack) > 1 and queue[fi]:
+                # several tools idle: give the head lot a tool already set up for it, if there is one
+                head = queue[fi][0][2]
+                need = s_setup[l_route[head]][l_step[head]]
+                for j in range(len(stack) - 1, -1, -1):
+                    if t_setup[stack[j]] == need and not (t_busy[stack[j]] or t_down[stack[j]]):
+                        stack[j], stack[-1] = stack[-1], stack[j]
+                        break
+            tool = stack.pop()
+            if t_busy[tool] or t_down[tool]:
+                continue
+            if batching[fi]:
+                best = None
+                for key, lots in bqueue[fi].items():
+                    r, k = key
+                    wafers = sum(l_pieces[x] for x in lots)
+                    if wafers >= s_bmin[r][k] and lots:
+                        cand = (-max(l_prio[x] for x in lots), lots[0], key)
+                        if best is None or cand < best:
+                            best = cand
+                if best is None:
+                    stack.append(tool)
+                    return
+                key = best[2]
+                lots = bqueue[fi][key]
+                lots.sort(key=lambda x: -l_prio[x])
+                take, wafers = [], 0
+                r, k = key
+                while lots and wafers + l_pieces[lots[0]] <= s_bmax[r][k]:
+                    x = lots.pop(0)
+                    take.append(x)
+                    wafers += l_pieces[x]
+                if not lots:
+                    del bqueue[fi][key]
+                touch(fi, now)
+                qlen[fi] -= len(take)
+                start_job(tool, take, now)
+            else:
+                q = queue[fi]
+                pick = None
+                cur = t_setup[tool]
+                if cur >= 0 and len(q) > 1:  # setup-aware: a lot of the top priority needing no setup goes first
+                    top = q[0][0]
+                    for entry in q:
+                        if entry[0] == top and (pick is None or entry < pick):
+                            lot = entry[2]
+                            if s_setup[l_route[lot]][l_step[lot]] in (-1, cur):
+                                pick = entry
+                if pick is None:
+                    pick = heapq.heappop(q)
+                else:
+                    q.remove(pick)
+                    heapq.heapify(q)
+                touch(fi, now)
+                qlen[fi] -= 1
+                start_job(tool, [pick[2]], now)
+
+    def advance(lot: int, now: float) -> None:
+        r, k = l_route[lot], l_step[lot]
+        route = R[r]
+        if s_rwk[r][k] >= 0 and rand() < s_rwkp[r][k]:
+            k = s_rwk[r][k]
+        else:
+            k += 1
+        while k < len(route) and s_samp[r][k] < 1.0 and rand() >= s_samp[r][k]:
+            k += 1  # sampled step skipped
+        if k >= len(route):
+            completed.append((l_order[lot], l_prio[lot], l_release[lot], now, l_due[lot], l_pieces[lot]))
+            return
+        l_step[lot] = k
+        lo, hi = model.transport_min[0] - model.transport_min[1], model.transport_min[0] + model.transport_min[1]
+        push(now + (uniform(lo, hi) if hi > 0 else 0.0), _ARRIVE, lot)
+
+    def tool_free(tool: int, now: float) -> None:
+        t_busy[tool] = False
+        fi = t_fam[tool]
+        if t_pending[tool]:
+            kind, dur = t_pending[tool].pop(0)
+            t_down[tool] = True
+            t_down_kind[tool] = kind
+            down_min[fi] += dur
+            push(now + dur, _UP, tool)
+            return
+        idle[fi].append(tool)
+        dispatch_family(fi, now)
+
+    # downs and PMs
+    down_of_group = model.downs
+    pm_by_family: dict[int, list[Any]] = {}
+    for pm in model.pms:
+        pm_by_family.setdefault(pm.family, []).append(pm)
+    piece_pms: dict[int, list[list[float]]] = {}  # tool -> [[next threshold, every, mean, hw], ...]
+    for t in range(nt):
+        fam = fams[t_fam[t]]
+        if fam.group in down_of_group:
+            mttf, _ = down_of_group[fam.group]
+            push(expo(1.0 / mttf), _DOWN, t)
+        for j, pm in enumerate(pm_by_family.get(t_fam[t], [])):
+            if pm.by_pieces:
+                piece_pms.setdefault(t, []).append([pm.first, pm.every, pm.mean_min, pm.halfwidth_min])
+            else:
+                push(pm.first, _PM, t * 64 + j)
+
+    def go_down(tool: int, kind: int, dur: float, now: float) -> None:
+        if t_busy[tool] or t_down[tool]:
+            t_pending[tool].append((kind, dur))
+        else:
+            t_down[tool] = True
+            t_down_kind[tool] = kind
+            down_min[t_fam[tool]] += dur
+            push(now + dur, _UP, tool)
+
+    # releases and initial WIP
+    for i, o in enumerate(model.orders):
+        released[o.name] = 0
+        if o.count > 0:
+            push(o.start_min, _RELEASE, i)
+    for w in model.wip:
+        lot = new_lot("WIP", w.route, w.step, w.priority, 0.0, w.due_min, w.pieces)
+        push(0.0, _ARRIVE, lot)
+
+    processed = 0
+    next_day = 0.0
+    wip_by_day: list[int] = []
+    while events:
+        now, _, code, arg = heapq.heappop(events)
+        if now > horizon:
+            break
+        processed += 1
+        while now >= next_day:
+            wip_by_day.append(len(l_route) - len(completed))
+            next_day += 1440.0
+            if progress is not None:
+                progress(next_day / 1440.0)
+        if code == _ARRIVE:
+            enqueue(arg, now)
+        elif code == _LOT_DONE:
+            advance(arg, now)
+        elif code == _TOOL_FREE:
+            tool = arg
+            if tool in piece_pms:
+                for pm in piece_pms[tool]:
+                    if t_pieces[tool] >= pm[0]:
+                        pm[0] += pm[1]
+                        t_pending[tool].append((1, uniform(pm[2] - pm[3], pm[2] + pm[3])))
+            tool_free(tool, now)
+        elif code == _RELEASE:
+            o = model.orders[arg]
+            released[o.name] += 1
+            lot = new_lot(o.name, o.route, 0, o.priority, now, now + o.due_offset_min, o.pieces)
+            enqueue(lot, now)
+            if released[o.name] < o.count:
+                push(now + o.interval_min, _RELEASE, arg)
+        elif code == _DOWN:
+            _, mttr = down_of_group[fams[t_fam[arg]].group]
+            go_down(arg, 0, expo(1.0 / mttr), now)
+        elif code == _UP:
+            tool = arg
+            fam = fams[t_fam[tool]]
+            if t_down_kind[tool] == 0 and fam.group in down_of_group:
+                push(now + expo(1.0 / down_of_group[fam.group][0]), _DOWN, tool)  # next time to failure
+            t_down[tool] = False
+            if t_pending[tool]:
+                kind, dur = t_pending[tool].pop(0)
+                t_down[tool] = True
+                t_down_kind[tool] = kind
+                down_min[t_fam[tool]] += dur
+                push(now + dur, _UP, tool)
+                continue
+            idle[t_fam[tool]].append(tool)
+            dispatch_family(t_fam[tool], now)
+        elif code == _PM:
+            tool, j = divmod(arg, 64)
+            pm = pm_by_family[t_fam[tool]][j]
+            go_down(tool, 1, uniform(pm.mean_min - pm.halfwidth_min, pm.mean_min + pm.halfwidth_min), now)
+            push(now + pm.every, _PM, arg)
+    end = min(horizon, now) if events else horizon
+    for fi in range(nf):
+        touch(fi, end)
+    span = max(end, 1e-9)
+    util = {f.name: busy_min[i] / (f.tools * span) for i, f in enumerate(fams) if f.tools}
+    mean_q = {f.name: qlen_time[i] / span for i, f in enumerate(fams)}
+    avail = {f.name: 1.0 - down_min[i] / (f.tools * span) for i, f in enumerate(fams) if f.tools}
+    setup_share = {f.name: setup_total[i] / max(busy_min[i], 1e-9) for i, f in enumerate(fams) if setup_total[i]}
+    return FablineResult(
+        days=days,
+        dispatch=dispatch if isinstance(dispatch, str) else dispatch.__name__,
+        seed=seed,
+        completed=completed,
+        wip_by_day=wip_by_day,
+        utilisation=util,
+        mean_queue=mean_q,
+        availability=avail,
+        setup_share=setup_share,
+        events_processed=processed,
+        wall_s=time.perf_counter() - t0,
+        released=released,
+    )

@@ -1,0 +1,151 @@
+"""The fab line simulator: the SMT2020 loader, small fabs with exact answers, determinism, and the command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from fab2token.cli import app
+from fab2token.errors import ScenarioError
+from fab2token.fabline import load_fab, load_fab_yaml, simulate_fab
+from fab2token.fabline.loader import FabFormatError
+from tests.conftest import SHARED
+
+HVLM = SHARED / "data" / "smt2020" / "HVLM"
+needs_smt = pytest.mark.skipif(not HVLM.exists(), reason="shared SMT2020 data not present")
+
+ONE_TOOL = """
+families: [{name: t, tools: 1}]
+products: [{name: p, route: [{family: t, minutes: 30, per: lot}]}]
+orders: [{name: o, product: p, every_minutes: 60, count: 100, due_days: 1}]
+transport_minutes: 0
+"""
+
+
+def _fab(tmp_path, text: str, name: str = "fab.yaml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return load_fab_yaml(p)
+
+
+def test_one_tool_story_exact_cycle_time_and_utilisation(tmp_path):
+    # a lot every hour, 30 minutes on one tool, no randomness: every lot waits 0 and takes 30 minutes
+    res = simulate_fab(_fab(tmp_path, ONE_TOOL), days=2)
+    s = res.summary()
+    assert s["lots_completed"] == {"o": 48}  # released at 0, 60, ... 47 x 60 minutes; the 49th is still running
+    assert s["cycle_time_days"]["o"]["mean"] == pytest.approx(30 / 1440)
+    assert s["utilisation_by_family"]["t"] == pytest.approx(0.5, abs=0.011)
+    assert s["on_time_frac"] == 1.0
+
+
+def test_two_lots_queue_on_one_tool(tmp_path):
+    fab = _fab(tmp_path, ONE_TOOL.replace("every_minutes: 60", "every_minutes: 20"))
+    s = simulate_fab(fab, days=0.5).summary()
+    # 30-minute jobs every 20 minutes: lot n waits 10 n minutes; the queue grows
+    assert s["cycle_time_days"]["o"]["p95"] > s["cycle_time_days"]["o"]["p50"] > 30 / 1440
+    assert s["utilisation_by_family"]["t"] == pytest.approx(1.0, abs=0.01)
+
+
+def test_batching_waits_for_the_minimum_batch(tmp_path):
+    fab = _fab(
+        tmp_path,
+        """
+families: [{name: furnace, tools: 1, batch: true}]
+products: [{name: p, route: [{family: furnace, minutes: 100, per: batch, batch_min_wafers: 75,
+                              batch_max_wafers: 75}]}]
+orders: [{name: o, product: p, every_minutes: 10, count: 3}]
+""",
+    )
+    s = simulate_fab(fab, days=1).summary()
+    # three lots of 25 wafers form one batch once the third arrives (t = 20 min); all finish at 120 min
+    assert s["lots_completed"] == {"o": 3}
+    cts = sorted(c[3] for c in simulate_fab(fab, days=1).completed)
+    assert cts == pytest.approx([120.0, 120.0, 120.0])
+
+
+def test_sampling_and_rework_follow_their_probabilities(tmp_path):
+    fab = _fab(
+        tmp_path,
+        """
+families: [{name: a, tools: 50}, {name: b, tools: 50}]
+products: [{name: p, route: [{family: a, minutes: 1}, {family: b, minutes: 1, sample_percent: 30}]}]
+orders: [{name: o, product: p, every_minutes: 1, count: 4000}]
+""",
+    )
+    res = simulate_fab(fab, days=4, seed=3)
+    cts = np.array([c[3] - c[2] for c in res.completed])
+    sampled = np.mean(cts > 1.5)  # lots that also visited b take 2 minutes
+    assert sampled == pytest.approx(0.30, abs=0.03)
+
+
+def test_same_seed_same_result_other_seed_differs(tmp_path):
+    fab = _fab(
+        tmp_path,
+        """
+families: [{name: a, tools: 2, group: g}]
+products: [{name: p, route: [{family: a, minutes: 50, halfwidth_minutes: 20}]}]
+orders: [{name: o, product: p, every_minutes: 30, count: 200}]
+downs: [{group: g, mttf_minutes: 600, mttr_minutes: 60}]
+""",
+    )
+    a = simulate_fab(fab, days=3, seed=1).completed
+    b = simulate_fab(fab, days=3, seed=1).completed
+    c = simulate_fab(fab, days=3, seed=2).completed
+    assert a == b and a != c
+
+
+def test_dispatch_rule_is_pluggable(tmp_path):
+    fab = _fab(tmp_path, ONE_TOOL.replace("every_minutes: 60, count: 100", "every_minutes: 20, count: 20"))
+    lifo = simulate_fab(fab, days=1, dispatch=lambda now, arrival, due, rem: -arrival)
+    fifo = simulate_fab(fab, days=1, dispatch="fifo")
+    assert len(lifo.completed) == len(fifo.completed) == 20
+    assert lifo.dispatch == "<lambda>"
+    releases_fifo = [c[2] for c in fifo.completed]
+    releases_lifo = [c[2] for c in lifo.completed]
+    assert releases_fifo == sorted(releases_fifo)  # first in, first out
+    assert releases_lifo != sorted(releases_lifo)  # the newest lot jumps the queue
+
+
+def test_bad_own_format_fab_names_the_field(tmp_path):
+    with pytest.raises(ScenarioError) as info:
+        _fab(tmp_path, ONE_TOOL.replace("family: t,", "family: nope,"))
+    assert info.value.issues[0].path == "products[0].route[0].family"
+
+
+@needs_smt
+def test_loads_the_smt2020_hvlm_model_as_published():
+    m = load_fab(HVLM)
+    assert [len(r) for r in m.routes] == [583, 343]  # SMT2020 HV/LM: route_3 583 steps, route_4 343
+    assert len(m.families) == 106 and m.tool_count == 1443
+    assert len(m.wip) == 2255 and len(m.orders) == 5
+    assert {o.name for o in m.orders} >= {"Lot_3", "Lot_4", "HotLot_3", "HotLot_4"}
+    assert m.transport_min == (7.5, 2.5)
+
+
+def test_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(FabFormatError, match="tool.txt.1l"):
+        load_fab(tmp_path)
+
+
+@needs_smt
+def test_fabline_command_json_keys():
+    res = CliRunner().invoke(app, ["fabline", str(HVLM), "--days", "2", "--dispatch", "fifo", "--seed", "1", "--json"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout)
+    for key in (
+        "days",
+        "lots_completed",
+        "cycle_time_days_mean",
+        "on_time_frac",
+        "throughput_wafers_per_day",
+        "bottlenecks",
+        "events_processed",
+        "wall_s",
+    ):
+        assert key in d
+    assert d["lots_completed"]["WIP"] > 0 and d["events_processed"] > 10_000
+    bad = CliRunner().invoke(app, ["fabline", str(HVLM), "--dispatch", "magic"])
+    assert bad.exit_code == 2 and "--dispatch" in bad.stderr
