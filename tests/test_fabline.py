@@ -146,6 +146,7 @@ def test_fabline_command_json_keys():
         "wall_s",
     ):
         assert key in d
-    assert d["lots_completed"]["WIP"] > 0 and d["events_processed"] > 10_000
+    # in two days only initial WIP finishes: it counts under its product and priority class
+    assert d["lots_completed"]["Lot_3"] > 0 and d["cycle_time_days_mean"] == {} and d["events_processed"] > 10_000
     bad = CliRunner().invoke(app, ["fabline", str(HVLM), "--dispatch", "magic"])
     assert bad.exit_code == 2 and "--dispatch" in bad.stderr
