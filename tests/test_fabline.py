@@ -150,3 +150,19 @@ def test_fabline_command_json_keys():
     assert d["lots_completed"]["Lot_3"] > 0 and d["cycle_time_days_mean"] == {} and d["events_processed"] > 10_000
     bad = CliRunner().invoke(app, ["fabline", str(HVLM), "--dispatch", "magic"])
     assert bad.exit_code == 2 and "--dispatch" in bad.stderr
+
+
+def test_fabline_report_and_supply_feed(tmp_path):
+    p = tmp_path / "fab.yaml"
+    p.write_text(ONE_TOOL.replace("count: 100", "count: 2000"))
+    out = tmp_path / "fl.json"
+    res = CliRunner().invoke(app, ["fabline", str(p), "--days", "40", "--json", "--report", str(tmp_path / "f.html")])
+    assert res.exit_code == 0, res.output
+    out.write_text(res.stdout)
+    page = (tmp_path / "f.html").read_text()
+    assert "Cycle-time distribution" in page and "WIP over time" in page and 'src="http' not in page
+    from fab2token.supplychain import fabline_supply
+
+    months, wafers = fabline_supply(str(out), "o")
+    # 24 lots a day of 25 wafers over 40 days (the last, released at 39.96 days, is done 30 minutes later)
+    assert months == 0 and wafers == pytest.approx(40 * 24 * 25 / 40 * 365.25 / 12, rel=1e-9)

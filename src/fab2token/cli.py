@@ -183,6 +183,7 @@ def fabline(
     warmup_days: Annotated[
         float, typer.Option("--warmup-days", help="Leave lots released earlier out of the cycle-time statistics.")
     ] = 0.0,
+    report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report page here.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Simulate a wafer fab line: cycle times, lots completed, throughput, utilisation, bottlenecks."""
@@ -217,6 +218,10 @@ def fabline(
                 progress=lambda d: bar.update(task, completed=min(d, days)),
             )
     summary = res.summary(warmup_days)
+    if report is not None:
+        from .report import write_fabline_report
+
+        write_fabline_report(report, res, f"fab line: {folder}")
     if as_json:
         summary.pop("utilisation_by_family")
         _print_json(summary)

@@ -310,3 +310,58 @@ def write_plan_report(path: str | Path, sc: Any, res: Any) -> Path:
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(p)
     return p
+
+
+def write_fabline_report(path: str | Path, res: Any, title: str = "fab line") -> Path:
+    """One self-contained page for a fab line run: cycle-time distributions, WIP over time, utilisation."""
+    s = res.summary()
+    figs: list[go.Figure] = []
+    f = go.Figure()
+    by_order: dict[str, list[float]] = {}
+    for order, _prio, release, finish, _due, _pieces in res.completed:
+        if release >= 0:
+            by_order.setdefault(order, []).append((finish - release) / 1440.0)
+    for order, cts in sorted(by_order.items()):
+        f.add_histogram(x=cts, name=order, opacity=0.6, nbinsx=60)
+    f.update_layout(
+        title="Cycle-time distribution by order (days)",
+        barmode="overlay",
+        template="plotly_white",
+        xaxis_title="days",
+        height=420,
+    )
+    figs.append(f)
+    f = go.Figure()
+    f.add_scatter(x=list(range(len(s["wip_lots_by_day"]))), y=s["wip_lots_by_day"], name="lots in process")
+    f.update_layout(title="WIP over time", xaxis_title="day", yaxis_title="lots", template="plotly_white", height=360)
+    figs.append(f)
+    util = sorted(res.utilisation.items(), key=lambda kv: -kv[1])[:40]
+    f = go.Figure()
+    f.add_bar(x=[k for k, _ in util], y=[v for _, v in util], name="utilisation")
+    f.add_scatter(
+        x=[k for k, _ in util], y=[res.availability.get(k, 1.0) for k, _ in util], mode="markers", name="availability"
+    )
+    f.update_layout(title="Utilisation by tool family (top 40) and availability", template="plotly_white", height=420)
+    figs.append(f)
+    parts = [
+        fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
+        for i, fig in enumerate(figs)
+    ]
+    rows = "".join(
+        f"<tr><td>{html.escape(k)}</td><td>{s['lots_completed'].get(k, 0):,}</td>"
+        f"<td>{v['mean']:.1f}</td><td>{v['p50']:.1f}</td><td>{v['p95']:.1f}</td></tr>"
+        for k, v in s["cycle_time_days"].items()
+    )
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
+        f"<p class='sub'>{s['days']:g} days, {html.escape(s['dispatch'])}, seed {s['seed']}: "
+        f"{s['events_processed']:,} events in {s['wall_s']:.1f} s; throughput {s['throughput_wafers_per_day']:,.0f}"
+        " wafers/day</p><table><tr><th>order</th><th>lots completed</th><th>CT mean (d)</th><th>p50</th>"
+        f"<th>p95</th></tr>{rows}</table>" + "".join(f"<section>{p}</section>" for p in parts) + "</body></html>"
+    )
+    p = Path(path)
+    tmp = p.with_name(p.name + ".tmp")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(p)
+    return p

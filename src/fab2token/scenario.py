@@ -128,6 +128,9 @@ class StackStep(_Model):
 class Fab(_Model):
     """The wafer fab: starts (a schedule, or a fab built and ramped to a capacity), defects and geometry.
 
+    ``fabline_result`` (a ``fab2token fabline --json`` output file) and ``fabline_order`` take the cycle time and
+    the wafer-out capacity from a simulated fab line instead.
+
     With ``wafer_starts`` only, those starts happen. With ``capacity_wafers_per_month``, the fab ramps linearly
     to capacity over ``ramp_months`` after ``construction_months`` + ``tool_install_months`` from
     ``construction_start`` (an existing fab when ``construction_start`` is omitted); with both, starts are the
@@ -142,6 +145,8 @@ class Fab(_Model):
     ramp_months: int = Field(default=0, ge=0, le=120)
     capex_usd_per_kwspm: USD | None = None
     cycle_time_months: int = Field(default=3, ge=0, le=36)
+    fabline_result: str | None = None
+    fabline_order: str | None = None
     yield_model: YieldModelName = "murphy"
     d0_per_cm2: PerCm2 | None = None
     d0_launch_per_cm2: PerCm2 | None = None
@@ -159,8 +164,13 @@ class Fab(_Model):
 
     @model_validator(mode="after")
     def _some_starts(self) -> Fab:
-        if self.wafer_starts is None and self.capacity_wafers_per_month is None:
-            raise ValueError("give wafer_starts (a schedule) or capacity_wafers_per_month (a fab to ramp)")
+        if self.wafer_starts is None and self.capacity_wafers_per_month is None and self.fabline_result is None:
+            raise ValueError(
+                "give wafer_starts (a schedule), capacity_wafers_per_month (a fab to ramp) or "
+                "fabline_result (a simulated fab line)"
+            )
+        if (self.fabline_result is None) != (self.fabline_order is None):
+            raise ValueError("fabline_result and fabline_order go together")
         return self
 
 

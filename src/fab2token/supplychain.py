@@ -211,6 +211,31 @@ def _known(v: Any) -> bool:
     return v is not None and not (isinstance(v, float) and math.isnan(v))
 
 
+DAYS_PER_MONTH = 365.25 / 12
+
+
+def fabline_supply(result_json: str, order: str) -> tuple[int, float]:
+    """Cycle time [whole months] and wafer-out capacity [wafers/month] of one order stream of a fab line run.
+
+    ``result_json`` is the output of ``fab2token fabline --json``; capacity is that order's completed lots x 25
+    wafers over the simulated days (lots of 25 wafers, as in SMT2020).
+    """
+    import json
+    from pathlib import Path
+
+    try:
+        data = json.loads(Path(result_json).read_text(encoding="utf-8"))
+        ct_days = float(data["cycle_time_days_mean"][order])
+        lots = float(data["lots_completed"][order])
+        days = float(data["days"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise ModelError(
+            f"supply.fab.fabline_result {result_json!r}: cannot read order {order!r} from a "
+            f"`fab2token fabline --json` output ({type(exc).__name__}: {exc})"
+        ) from None
+    return int(round(ct_days / DAYS_PER_MONTH)), lots * 25.0 / days * DAYS_PER_MONTH
+
+
 def inputs_from_scenario(sc: Scenario, axis: NDArray[np.int64]) -> SupplyInputs:
     """Resolve the scenario's supply section against the catalog for the months of ``axis``."""
     return inputs_from_supply(sc.supply, axis, sc.horizon.start, sc.catalog)
@@ -236,7 +261,11 @@ def inputs_from_supply(
             f"catalog.accelerators.{spec['name']}.compute_die_area_mm2 to model its wafers"
         )
     supply.check_reticle(area, node["reticle_limit_mm2"], spec["name"])
-    start_axis = axis - fab.cycle_time_months  # month each delivered wafer was started
+    cycle_months = fab.cycle_time_months
+    fabline_capacity = None
+    if fab.fabline_result is not None:
+        cycle_months, fabline_capacity = fabline_supply(fab.fabline_result, fab.fabline_order or "")
+    start_axis = axis - cycle_months  # month each delivered wafer was started
 
     starts = None
     if fab.wafer_starts is not None:
@@ -244,6 +273,8 @@ def inputs_from_supply(
             [s.from_ for s in fab.wafer_starts], [s.wafers_per_month for s in fab.wafer_starts], start_axis
         )
     fab_capex = None
+    if fabline_capacity is not None:
+        starts = np.full(start_axis.shape, fabline_capacity) if starts is None else np.minimum(starts, fabline_capacity)
     if fab.capacity_wafers_per_month is not None:
         build = fab.construction_months + fab.tool_install_months
         if fab.construction_start is None:

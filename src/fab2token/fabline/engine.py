@@ -13,6 +13,7 @@ sort key when it joins a queue; the smallest key goes first (priority classes al
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import random
 import time
@@ -167,6 +168,8 @@ def simulate_fab(
         work = [(s.pt_mean_min * (25 if s.per == 0 and s.part_interval_min == 0 else 1)) for s in r]
         remaining.append(list(np.cumsum(work[::-1])[::-1]) + [0.0])
     matrix = model.setup_matrix
+    tr_lo = model.transport_min[0] - model.transport_min[1]
+    tr_span = 2.0 * model.transport_min[1]
     load = [f.load_min + f.unload_min for f in fams]
     has_setups = [False] * len(fams)
     for r in R:
@@ -209,14 +212,14 @@ def simulate_fab(
     qlen_time = [0.0] * nf  # integral of queue length over time
     q_last = [0.0] * nf
     events: list[tuple[float, int, int, int]] = []
-    seq = 0
     completed: list[tuple[str, int, float, float, float, int]] = []
     released: dict[str, int] = {}
 
+    counter = itertools.count()
+    heappush, heappop = heapq.heappush, heapq.heappop
+
     def push(when: float, code: int, arg: int) -> None:
-        nonlocal seq
-        seq += 1
-        heapq.heappush(events, (when, seq, code, arg))
+        heappush(events, (when, next(counter), code, arg))
 
     def new_lot(order: str, route: int, step: int, prio: int, release: float, due: float, pieces: int) -> int:
         lot = len(l_route)
@@ -242,7 +245,8 @@ def simulate_fab(
             bqueue[fi].setdefault((r, k), []).append(lot)
         else:
             heapq.heappush(queue[fi], (-l_prio[lot], key_fn(now, now, l_due[lot], remaining[r][k]), lot))
-        dispatch_family(fi, now)
+        if idle[fi]:
+            dispatch_family(fi, now)
 
     def start_job(tool: int, lots: list[int], now: float) -> None:
         fi = t_fam[tool]
@@ -254,8 +258,8 @@ def simulate_fab(
             t_setup[tool] = need
             setup_total[fi] += setup_t
         lo, hi = s_pt[r][k]
-        pt = uniform(lo, hi)
-        pieces = sum(l_pieces[x] for x in lots)
+        pt = lo + (hi - lo) * rand()  # = uniform(lo, hi), same draws
+        pieces = l_pieces[lots[0]] if len(lots) == 1 else sum(l_pieces[x] for x in lots)
         per = s_per[r][k]
         if per == 0:
             pint = s_pint[r][k]
@@ -358,8 +362,7 @@ def simulate_fab(
             completed.append((l_order[lot], l_prio[lot], l_release[lot], now, l_due[lot], l_pieces[lot]))
             return
         l_step[lot] = k
-        lo, hi = model.transport_min[0] - model.transport_min[1], model.transport_min[0] + model.transport_min[1]
-        push(now + (uniform(lo, hi) if hi > 0 else 0.0), _ARRIVE, lot)
+        push(now + (tr_lo + tr_span * rand() if tr_span > 0 or tr_lo > 0 else 0.0), _ARRIVE, lot)
 
     def tool_free(tool: int, now: float) -> None:
         t_busy[tool] = False
@@ -372,7 +375,8 @@ def simulate_fab(
             push(now + dur, _UP, tool)
             return
         idle[fi].append(tool)
-        dispatch_family(fi, now)
+        if qlen[fi]:
+            dispatch_family(fi, now)
 
     # downs and PMs
     down_of_group = model.downs
@@ -421,7 +425,7 @@ def simulate_fab(
     next_day = 0.0
     wip_by_day: list[int] = []
     while events:
-        now, _, code, arg = heapq.heappop(events)
+        now, _, code, arg = heappop(events)
         if now > horizon:
             break
         processed += 1
