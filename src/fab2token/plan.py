@@ -37,12 +37,12 @@ from . import catalog
 from . import energy as energy_mod
 from .deploy import accelerator_all_in_it_kw
 from .errors import ModelError
-from .inference import infer
 from .scenario import Scenario, month_label, month_number
 from .sites import energisation_month, site_power
 from .supplychain import chain, inputs_from_scenario
 from .timeline import hours_in_month, month_axis, month_labels, step_schedule
 from .training import train
+from .workloads import serving_rate
 
 __all__ = ["PlanResult", "PLAN_KEYS", "plan", "build_model"]
 
@@ -181,21 +181,8 @@ def _data(sc: Scenario) -> _Data:
     if sc.targets.inference_demand:
         d = sc.targets.inference_demand
         demand = step_schedule([x.from_ for x in d], [x.tokens_per_s for x in d], axis)
-        inf = sc.workloads.inference
-        assert inf is not None  # checked at validation
         for j, name in enumerate(accs):  # one serving model per accelerator type (a handful)
-            r = infer(
-                inf.model,
-                name,
-                count=inf.tp or 8,
-                tp=inf.tp,
-                precision=inf.precision,
-                input_tokens=inf.input_tokens,
-                output_tokens=inf.output_tokens,
-                tpot_ms=inf.tpot_ms,
-                ttft_ms=inf.ttft_ms,
-                overrides=sc.catalog,
-            )
+            r = serving_rate(sc, name)
             rates[j] = r.tokens_per_s_per_accelerator
             if j == 0 and rates[j] <= 0:
                 raise ModelError(f"inference target: {r.reason}")

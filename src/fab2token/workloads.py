@@ -15,12 +15,32 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import ModelError
-from .inference import infer
+from .inference import InferResult, infer
 from .scenario import Scenario, month_label, month_number
 from .timeline import hours_in_month, step_schedule
 from .training import train
 
-__all__ = ["schedule_workloads"]
+__all__ = ["schedule_workloads", "serving_rate"]
+
+
+def serving_rate(sc: Scenario, accelerator: str) -> InferResult:
+    """The scenario's inference model served on ``accelerator`` under its SLOs, per accelerator (sized on one
+    scale-up domain's worth of replicas: the rate does not depend on fleet size)."""
+    inf = sc.workloads.inference
+    if inf is None:
+        raise ModelError("the scenario has no workloads.inference section (model, precision, SLOs)")
+    return infer(
+        inf.model,
+        accelerator,
+        count=inf.tp or 8,
+        tp=inf.tp,
+        precision=inf.precision,
+        input_tokens=inf.input_tokens,
+        output_tokens=inf.output_tokens,
+        tpot_ms=inf.tpot_ms,
+        ttft_ms=inf.ttft_ms,
+        overrides=sc.catalog,
+    )
 
 
 def schedule_workloads(
@@ -115,18 +135,7 @@ def schedule_workloads(
     if inf is not None:
         demand = step_schedule([d.from_ for d in inf.demand], [d.tokens_per_s for d in inf.demand], axis)
         # per-accelerator rate of one scale-up domain's worth of replicas (independent of fleet size)
-        r = infer(
-            inf.model,
-            accelerator,
-            count=inf.tp or 8,
-            tp=inf.tp,
-            precision=inf.precision,
-            input_tokens=inf.input_tokens,
-            output_tokens=inf.output_tokens,
-            tpot_ms=inf.tpot_ms,
-            ttft_ms=inf.ttft_ms,
-            overrides=sc.catalog,
-        )
+        r = serving_rate(sc, accelerator)
         per_acc = r.tokens_per_s_per_accelerator if r.meets_slo else 0.0
         replicas = np.floor(np.maximum(free, 0.0) / r.tp)
         capacity = replicas * r.tp * per_acc
