@@ -168,8 +168,9 @@ def simulate_fab(
         work = [(s.pt_mean_min * (25 if s.per == 0 and s.part_interval_min == 0 else 1)) for s in r]
         remaining.append(list(np.cumsum(work[::-1])[::-1]) + [0.0])
     matrix = model.setup_matrix
-    tr_lo = model.transport_min[0] - model.transport_min[1]
-    tr_span = 2.0 * model.transport_min[1]
+    transport_lo = model.transport_min[0] - model.transport_min[1]
+    transport_span = 2.0 * model.transport_min[1]
+    fifo = key_fn is _fifo
     load = [f.load_min + f.unload_min for f in fams]
     has_setups = [False] * len(fams)
     for r in R:
@@ -208,6 +209,7 @@ def simulate_fab(
     l_order: list[str] = []
     queue: list[list[tuple[Any, ...]]] = [[] for _ in range(nf)]  # heaps for non-batching families
     bqueue: list[dict[tuple[int, int], list[int]]] = [{} for _ in range(nf)]  # batching: (route, step) -> lots
+    bq_wafers: list[dict[tuple[int, int], int]] = [{} for _ in range(nf)]  # ... and their wafers
     qlen = [0] * nf
     qlen_time = [0.0] * nf  # integral of queue length over time
     q_last = [0.0] * nf
@@ -239,48 +241,64 @@ def simulate_fab(
     def enqueue(lot: int, now: float) -> None:
         r, k = l_route[lot], l_step[lot]
         fi = s_fam[r][k]
-        touch(fi, now)
+        qlen_time[fi] += qlen[fi] * (now - q_last[fi])  # touch(fi, now), inlined on this hot path
+        q_last[fi] = now
         qlen[fi] += 1
         if batching[fi]:
             bqueue[fi].setdefault((r, k), []).append(lot)
+            bq_wafers[fi][(r, k)] = bq_wafers[fi].get((r, k), 0) + l_pieces[lot]
         else:
-            heapq.heappush(queue[fi], (-l_prio[lot], key_fn(now, now, l_due[lot], remaining[r][k]), lot))
+            key = now if fifo else key_fn(now, now, l_due[lot], remaining[r][k])
+            heappush(queue[fi], (-l_prio[lot], key, lot))
         if idle[fi]:
             dispatch_family(fi, now)
 
+    # per (route, step): everything start_job needs, fetched with one lookup
+    s_job = [
+        [
+            (st[0], st[1], st[2], st[3], st[4], st[5], st[6])
+            for st in zip(
+                (pt[0] for pt in s_pt[ri]),
+                (pt[1] - pt[0] for pt in s_pt[ri]),
+                s_per[ri],
+                s_setup[ri],
+                s_stime[ri],
+                s_pint[ri],
+                s_bint[ri],
+                strict=True,
+            )
+        ]
+        for ri in range(len(R))
+    ]
+
     def start_job(tool: int, lots: list[int], now: float) -> None:
         fi = t_fam[tool]
-        r, k = l_route[lots[0]], l_step[lots[0]]
+        lot0 = lots[0]
+        lo, span, per, need, stime, pint, bint = s_job[l_route[lot0]][l_step[lot0]]
         setup_t = 0.0
-        need = s_setup[r][k]
         if need >= 0 and t_setup[tool] != need:
-            setup_t = matrix.get((t_setup[tool], need), matrix.get((-1, need), s_stime[r][k]))
+            setup_t = matrix.get((t_setup[tool], need), matrix.get((-1, need), stime))
             t_setup[tool] = need
             setup_total[fi] += setup_t
-        lo, hi = s_pt[r][k]
-        pt = lo + (hi - lo) * rand()  # = uniform(lo, hi), same draws
-        pieces = l_pieces[lots[0]] if len(lots) == 1 else sum(l_pieces[x] for x in lots)
-        per = s_per[r][k]
+        pt = lo + span * rand()  # = uniform(lo, hi), same draws
+        pieces = l_pieces[lot0] if len(lots) == 1 else sum(l_pieces[x] for x in lots)
         if per == 0:
-            pint = s_pint[r][k]
             if pint > 0:
                 lot_time, tool_time = pt + (pieces - 1) * pint, pieces * pint
             else:
                 lot_time = tool_time = pt * pieces
         else:
             lot_time = tool_time = pt
-            bint = s_bint[r][k]
             if bint > 0:  # cascading lots/batches: the tool takes the next one after the interval
                 tool_time = min(bint, pt)
-        start = now + setup_t + load[fi]
         # load and unload (LTIME, ULTIME) add to the lot's time but not to the tool's: the testbed's activity list
         # ("...AdditionalLoadUnload") has operators load and unload alongside processing (a stated choice)
-        occupied = setup_t + tool_time
+        end_tool = now + setup_t + tool_time
+        end_lot = now + setup_t + load[fi] + lot_time
         t_busy[tool] = True
         t_pieces[tool] += pieces
-        busy_min[fi] += max(0.0, min(now + occupied, horizon) - now)  # within the horizon only
-        end_tool, end_lot = now + occupied, start + lot_time
-        push(end_tool, _TOOL_FREE, tool)
+        busy_min[fi] += (end_tool if end_tool < horizon else horizon) - now if now < horizon else 0.0
+        heappush(events, (end_tool, next(counter), _TOOL_FREE, tool))
         if end_lot >= end_tool:  # the usual case: the lots move on when the tool frees (one event, not two)
             t_job[tool] = lots
             t_extra[tool] = end_lot - end_tool
@@ -291,6 +309,18 @@ def simulate_fab(
 
     def dispatch_family(fi: int, now: float) -> None:
         stack = idle[fi]
+        if not batching[fi] and not has_setups[fi]:  # the common case, kept short
+            q = queue[fi]
+            while stack and q:
+                tool = stack.pop()
+                if t_busy[tool] or t_down[tool]:
+                    continue
+                lot = heappop(q)[2]
+                qlen_time[fi] += qlen[fi] * (now - q_last[fi])
+                q_last[fi] = now
+                qlen[fi] -= 1
+                start_job(tool, [lot], now)
+            return
         while stack and qlen[fi]:
             if has_setups[fi] and len(stack) > 1 and queue[fi]:
                 # several tools idle: give the head lot a tool already set up for it, if there is one
@@ -305,10 +335,10 @@ def simulate_fab(
                 continue
             if batching[fi]:
                 best = None
-                for key, lots in bqueue[fi].items():
+                for key, wafers in bq_wafers[fi].items():
                     r, k = key
-                    wafers = sum(l_pieces[x] for x in lots)
-                    if wafers >= s_bmin[r][k] and lots:
+                    if wafers >= s_bmin[r][k]:
+                        lots = bqueue[fi][key]
                         cand = (-max(l_prio[x] for x in lots), lots[0], key)
                         if best is None or cand < best:
                             best = cand
@@ -326,6 +356,9 @@ def simulate_fab(
                     wafers += l_pieces[x]
                 if not lots:
                     del bqueue[fi][key]
+                    del bq_wafers[fi][key]
+                else:
+                    bq_wafers[fi][key] -= wafers
                 touch(fi, now)
                 qlen[fi] -= len(take)
                 start_job(tool, take, now)
@@ -349,20 +382,27 @@ def simulate_fab(
                 qlen[fi] -= 1
                 start_job(tool, [pick[2]], now)
 
+    route_len = [len(r) for r in R]
+    moves = transport_lo > 0 or transport_span > 0
+
     def advance(lot: int, now: float) -> None:
         r, k = l_route[lot], l_step[lot]
-        route = R[r]
-        if s_rwk[r][k] >= 0 and rand() < s_rwkp[r][k]:
-            k = s_rwk[r][k]
+        rw = s_rwk[r][k]
+        if rw >= 0 and rand() < s_rwkp[r][k]:
+            k = rw
         else:
             k += 1
-        while k < len(route) and s_samp[r][k] < 1.0 and rand() >= s_samp[r][k]:
+        n = route_len[r]
+        samp = s_samp[r]
+        while k < n and samp[k] < 1.0 and rand() >= samp[k]:
             k += 1  # sampled step skipped
-        if k >= len(route):
+        if k >= n:
             completed.append((l_order[lot], l_prio[lot], l_release[lot], now, l_due[lot], l_pieces[lot]))
             return
         l_step[lot] = k
-        push(now + (tr_lo + tr_span * rand() if tr_span > 0 or tr_lo > 0 else 0.0), _ARRIVE, lot)
+        heappush(
+            events, (now + (transport_lo + transport_span * rand() if moves else 0.0), next(counter), _ARRIVE, lot)
+        )
 
     def tool_free(tool: int, now: float) -> None:
         t_busy[tool] = False
@@ -399,6 +439,8 @@ def simulate_fab(
                 piece_pms.setdefault(t, []).append([pm.first, pm.every, pm.mean_min, pm.halfwidth_min])
             else:
                 push(pm.first, _PM, t * 64 + j)
+
+    piece_pm_of: list[list[list[float]] | None] = [piece_pms.get(t) for t in range(nt)]
 
     def go_down(tool: int, kind: int, dur: float, now: float) -> None:
         if t_busy[tool] or t_down[tool]:
@@ -440,16 +482,26 @@ def simulate_fab(
             advance(arg, now)
         elif code == _TOOL_FREE:
             tool = arg
-            if t_job[tool]:
-                lots, t_job[tool] = t_job[tool], []
-                for x in lots:
-                    advance(x, now + t_extra[tool])
-            if tool in piece_pms:
-                for pm in piece_pms[tool]:
+            job = t_job[tool]
+            if job:
+                t_job[tool] = []
+                done_at = now + t_extra[tool]
+                for x in job:
+                    advance(x, done_at)
+            pms_here = piece_pm_of[tool]
+            if pms_here is not None:
+                for pm in pms_here:
                     if t_pieces[tool] >= pm[0]:
                         pm[0] += pm[1]
                         t_pending[tool].append((1, uniform(pm[2] - pm[3], pm[2] + pm[3])))
-            tool_free(tool, now)
+            if t_pending[tool]:
+                tool_free(tool, now)
+            else:  # tool_free(), inlined on this hot path
+                t_busy[tool] = False
+                fi = t_fam[tool]
+                idle[fi].append(tool)
+                if qlen[fi]:
+                    dispatch_family(fi, now)
         elif code == _RELEASE:
             o = model.orders[arg]
             released[o.name] += 1
