@@ -28,7 +28,7 @@ from .loader import FabModel
 __all__ = ["DISPATCH_RULES", "FablineResult", "simulate_fab"]
 
 # event codes
-_RELEASE, _ARRIVE, _LOT_DONE, _TOOL_FREE, _DOWN, _UP, _PM = range(7)
+_RELEASE, _ARRIVE, _LOT_DONE, _TOOL_FREE, _DOWN, _UP, _PM, _DAY = range(8)
 
 DispatchKey = Callable[[float, float, float, float], float]
 """key(now, arrival_min, due_min, remaining_work_min) -> sort key within a priority class (smaller first)."""
@@ -463,19 +463,14 @@ def simulate_fab(
         )
         push(0.0, _ARRIVE, lot)
 
-    processed = 0
-    next_day = 0.0
     wip_by_day: list[int] = []
+    push(0.0, _DAY, 0)  # a daily sample of WIP (and the progress bar), not a check on every event
+    now = 0.0
     while events:
         now, _, code, arg = heappop(events)
         if now > horizon:
+            events.append((now, 0, code, arg))  # keep it counted as unprocessed
             break
-        processed += 1
-        while now >= next_day:
-            wip_by_day.append(len(l_route) - len(completed))
-            next_day += 1440.0
-            if progress is not None:
-                progress(next_day / 1440.0)
         if code == _ARRIVE:
             enqueue(arg, now)
         elif code == _LOT_DONE:
@@ -533,11 +528,18 @@ def simulate_fab(
                 continue
             idle[t_fam[tool]].append(tool)
             dispatch_family(t_fam[tool], now)
+        elif code == _DAY:
+            wip_by_day.append(len(l_route) - len(completed))
+            if progress is not None:
+                progress(now / 1440.0 + 1.0)
+            push(now + 1440.0, _DAY, 0)
         elif code == _PM:
             tool, j = divmod(arg, 64)
             pm = pm_by_family[t_fam[tool]][j]
             go_down(tool, 1, uniform(pm.mean_min - pm.halfwidth_min, pm.mean_min + pm.halfwidth_min), now)
             push(now + pm.every, _PM, arg)
+    # every event pushed and popped within the horizon, less the daily samples
+    processed = next(counter) - len(events) - len(wip_by_day)
     end = min(horizon, now) if events else horizon
     for fi in range(nf):
         touch(fi, end)
