@@ -305,6 +305,7 @@ def build_model(
             mask=allowed.expand_dims(accelerator=d.accelerators).transpose("run", "accelerator", "site", "month"),
         )
         short_run = m.add_variables(lower=0, upper=1, coords=[run], name="training_shortfall")
+        u = u.fillna(0)  # masked slots (outside a run's window or site) count as zero, explicitly
         done = (u * (d.run_flop_per_acc_month / d.run_flops)).sum(["accelerator", "site", "month"])
         m.add_constraints(done + short_run >= 1, name="training_target")
         in_use.append(u.sum("run"))
