@@ -204,11 +204,7 @@ def serve(
     peak = acc[peak_col] if _known(acc[peak_col]) else acc["dense_bf16_flop_per_s"]
     if not _known(peak) or not _known(acc["hbm_tb_per_s"]) or not _known(acc["hbm_gb"]):
         raise ModelError(f"accelerator {acc['name']}: peak FLOP/s, HBM size and bandwidth are needed for inference")
-    ce = (
-        acc["compute_efficiency_frac"]
-        if _known(acc["compute_efficiency_frac"])
-        else catalog.overhead("compute_efficiency_default_frac")
-    )
+    ce = catalog.compute_efficiency(acc, fp8=peak_col == "dense_fp8_flop_per_s" and _known(acc[peak_col]))
     be = (
         acc["hbm_bw_efficiency_frac"]
         if _known(acc["hbm_bw_efficiency_frac"])

@@ -369,11 +369,7 @@ def train(
             f" = {float(mem['total_gb']):.1f} GB per accelerator"
         )
 
-    eff = (
-        acc["compute_efficiency_frac"]
-        if _known(acc["compute_efficiency_frac"])
-        else catalog.overhead("compute_efficiency_default_frac")
-    )
+    eff = catalog.compute_efficiency(acc, fp8=precision == "fp8")
     if mfu is None:
         est = estimate_mfu(
             fpt,

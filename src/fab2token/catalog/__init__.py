@@ -24,6 +24,7 @@ __all__ = [
     "resolve_name",
     "overhead",
     "numeric_columns",
+    "compute_efficiency",
 ]
 
 TABLES: dict[str, str] = {
@@ -136,3 +137,13 @@ def lookup(table: str, name: str, overrides: Mapping[str, Mapping[str, Any]] | N
 def overhead(parameter: str) -> float:
     """A value from ``overheads.csv``."""
     return float(lookup("overheads", parameter)["value"])
+
+
+def compute_efficiency(row: Mapping[str, Any], fp8: bool = False) -> float:
+    """Achievable fraction of an accelerator's peak matmul rate: its measured FP8 or BF16 efficiency, else the
+    sourced default in ``overheads.csv``. ``fp8`` says which peak the caller uses."""
+    for column in (("compute_efficiency_fp8_frac",) if fp8 else ()) + ("compute_efficiency_frac",):
+        value = row.get(column, math.nan)
+        if isinstance(value, float) and not math.isnan(value):
+            return value
+    return overhead("compute_efficiency_default_frac")
