@@ -124,3 +124,56 @@ def test_site_command_json_keys(tmp_path):
         assert len(d[key]) == 12
     bad = CliRunner().invoke(app, ["site", str(p), "--site", "zz"])
     assert bad.exit_code == 2 and "one of the scenario's sites" in bad.stderr
+
+
+def test_halls_come_in_whole_blocks():
+    ds = simulate(_sc(hall_block_mw=7.0))  # 20 MW of grid power holds two 7 MW halls
+    assert ds["it_capacity_mw"].sel(site="a").values[0] == pytest.approx(14 / 1.2)
+
+
+def test_construction_phases_spread_capex_before_energisation():
+    sc = _sc(
+        construction_start="2025-11",
+        construction_months=4,
+        phases=[
+            {"name": "shell", "months": 2, "capex_usd_per_mw": 3.0e6},
+            {"name": "fit-out", "months": 2, "capex_usd_per_mw": 5.0e6},
+        ],
+    )
+    ds = simulate(sc)
+    capex = ds["capex_datacenter_usd"].sel(site="a").values
+    it_mw = 20 / 1.2
+    # horizon starts 2026-01: the shell's second month is not in it; fit-out runs 2026-01 and 2026-02
+    assert capex[0] == pytest.approx(it_mw * 5.0e6 / 2) and capex[1] == pytest.approx(it_mw * 5.0e6 / 2)
+    assert capex[2] == pytest.approx(0.0)  # energised 2026-03: no second charge at the flat capex rate
+
+
+def test_phases_must_add_up_to_the_construction_months():
+    with pytest.raises(ScenarioError) as info:
+        _sc(construction_months=5, phases=[{"name": "all", "months": 4}])
+    assert info.value.issues[0].path == "sites[0]" or "construction_months" in info.value.issues[0].expected
+
+
+def test_time_of_use_prices_cost_peak_hours_more():
+    flat = simulate(_sc())
+    data = yaml.safe_load(BASE)
+    data["economics"].update(electricity_peak_usd_per_mwh=300, peak_hours=[14, 20])
+    tou = simulate(parse_scenario(yaml.safe_dump(data)))
+    grid = flat["grid_energy_mwh"].sel(site="a").values
+    # flat load: 6 of 24 hours at 300 instead of 100 -> mean price 150
+    np.testing.assert_allclose(tou["opex_usd"].sel(site="a").values, grid * 150, rtol=1e-9)
+    np.testing.assert_allclose(flat["opex_usd"].sel(site="a").values, grid * 100, rtol=1e-9)
+
+
+def test_solar_serves_daytime_load_and_cuts_grid_energy_and_carbon():
+    base = simulate(_sc(grid_kgco2_per_mwh=400))
+    sun = simulate(_sc(grid_kgco2_per_mwh=400, solar_mw=[{"from": "2026-01", "mw": 5}], solar_capacity_factor=0.25))
+    solar = sun["solar_energy_mwh"].sel(site="a").values
+    load = base["energy_mwh"].sel(site="a").values
+    np.testing.assert_allclose(sun["grid_energy_mwh"].sel(site="a").values + solar, load, rtol=1e-9)
+    hours = np.array([744, 672, 744, 720, 744, 720, 744, 744, 720, 744, 720, 744])
+    running = load > 0
+    # where the load exceeds 5 MW every daylight hour, solar yields its full capacity factor: 5 MW x 0.25 x hours
+    full = running & (base["it_power_mw"].sel(site="a").values * 1.2 > 5 / 0.25 / np.pi * 2 + 1e-9)
+    np.testing.assert_allclose(solar[full], 5 * 0.25 * hours[full], rtol=1e-6)
+    assert np.all(sun["carbon_tco2"].values <= base["carbon_tco2"].values + 1e-9)

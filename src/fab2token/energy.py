@@ -6,7 +6,9 @@ every quantity is one vectorised expression over months x hours x sites (x draws
 Ambient temperature (°C) per site: the month's mean (``ambient_c``, twelve values) plus a diurnal cosine of
 half the site's ``diurnal_range_c`` peaking at 15:00, plus optional day-to-day noise (``noise_c``, reproducible with
 ``seed``). PUE(t) = PUE + ``pue_per_degree_c`` x max(0, T - ``pue_reference_c``). Water = WUE x IT energy.
-On-site generation covers the hourly facility load above the grid's capacity, up to its own capacity.
+Solar (behind the meter) serves the load first, with a half-sine daylight profile whose daily mean is the site's
+capacity factor (no latitude or season: a stated simplification); the grid serves the rest up to its capacity and
+on-site generation covers the remainder up to its own. Grid energy may be priced by the hour of day.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from numpy.typing import NDArray
 from .scenario import Site
 from .timeline import hours_in_month
 
-__all__ = ["HourlyResult", "hourly_ambient_c", "hourly_energy", "MAX_HOURS"]
+__all__ = ["HourlyResult", "hourly_ambient_c", "hourly_energy", "solar_profile", "MAX_HOURS"]
 
 Array = NDArray[np.float64]
 MAX_HOURS = 744
@@ -66,6 +68,8 @@ class HourlyResult:
     grid_energy_mwh: Array
     onsite_energy_mwh: Array
     unserved_energy_mwh: Array
+    solar_energy_mwh: Array
+    grid_cost_usd: Array
     water_m3: Array
     carbon_tco2: Array
     ambient_mean_c: Array
@@ -103,6 +107,13 @@ def pue_stats(pue_h: Array) -> tuple[Array, Array]:
     return mean, p99
 
 
+def solar_profile() -> Array:
+    """Hour-of-day solar output per unit of capacity factor: a half-sine from 6:00 to 18:00 with a daily mean of 1."""
+    h = np.arange(24) + 0.5  # mid-hour
+    raw = np.where((h > 6) & (h < 18), np.sin(np.pi * (h - 6.0) / 12.0), 0.0)
+    return raw / raw.mean()  # a daily mean of exactly 1: the capacity factor holds
+
+
 def hourly_energy(
     sites: Sequence[Site],
     axis: NDArray[np.int64],
@@ -112,6 +123,8 @@ def hourly_energy(
     utilisation_frac: float = 1.0,
     noise_c: float = 0.0,
     seed: int = 0,
+    solar_mw: Array | None = None,
+    price_usd_per_mwh_by_hour: Array | None = None,
 ) -> HourlyResult:
     """Energy, water and carbon of the installed IT load, hour by hour, aggregated per month and site.
 
@@ -123,9 +136,19 @@ def hourly_energy(
     pue_h = p["pue"] + p["slope"] * np.maximum(0.0, temp - p["ref"])
     valid = ~np.isnan(pue_h)
     load = np.where(valid, it_load_mw[:, None, :] * utilisation_frac * pue_h, 0.0)  # facility MW each hour
-    from_grid = np.minimum(load, grid_mw[:, None, :])
-    from_onsite = np.minimum(load - from_grid, onsite_mw[:, None, :])
-    unserved = load - from_grid - from_onsite
+    hour_of_day = np.arange(MAX_HOURS) % 24
+    from_solar = np.zeros_like(load)
+    if solar_mw is not None and np.any(solar_mw > 0):  # behind the meter, first in the merit order
+        cf = np.array([s.solar_capacity_factor for s in sites])
+        solar_h = solar_mw[:, None, :] * cf[None, None, :] * solar_profile()[hour_of_day][None, :, None]
+        from_solar = np.minimum(load, solar_h)
+    from_grid = np.minimum(load - from_solar, grid_mw[:, None, :])
+    from_onsite = np.minimum(load - from_solar - from_grid, onsite_mw[:, None, :])
+    unserved = load - from_solar - from_grid - from_onsite
+    if price_usd_per_mwh_by_hour is None:
+        grid_cost = np.full(from_grid.shape[::2], np.nan)
+    else:
+        grid_cost = (from_grid * price_usd_per_mwh_by_hour[hour_of_day][None, :, None]).sum(axis=1)
     it_energy = (it_load_mw * utilisation_frac) * valid.sum(axis=1)
     mean, p99 = pue_stats(pue_h)
     grid_e, onsite_e = from_grid.sum(axis=1), from_onsite.sum(axis=1)
@@ -136,6 +159,8 @@ def hourly_energy(
         grid_energy_mwh=grid_e,
         onsite_energy_mwh=onsite_e,
         unserved_energy_mwh=unserved.sum(axis=1),
+        solar_energy_mwh=from_solar.sum(axis=1),
+        grid_cost_usd=grid_cost,
         water_m3=it_energy * 1000.0 * p["wue"] / 1000.0,  # MWh -> kWh, L -> m3
         carbon_tco2=(grid_e * p["grid_co2"] + onsite_e * p["onsite_co2"]) / 1000.0,
         ambient_mean_c=np.nanmean(temp, axis=1),

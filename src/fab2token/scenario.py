@@ -232,6 +232,15 @@ class Supply(_Model):
         return data
 
 
+class Phase(_Model):
+    """One construction phase (land and permits, shell, electrical, mechanical, fit-out…): its months and the capex
+    per MW of IT capacity spent over them."""
+
+    name: str = Field(min_length=1)
+    months: int = Field(ge=0, le=120)
+    capex_usd_per_mw: USDPerMW = 0.0
+
+
 class Site(_Model):
     """A datacenter site: power (grid and on-site), cooling, land, network and construction.
 
@@ -261,16 +270,33 @@ class Site(_Model):
     diurnal_range_c: float = Field(default=10.0, ge=0)
     pue_reference_c: float = 20.0
     pue_per_degree_c: float = Field(default=0.0, ge=0)
+    phases: list[Phase] = Field(default_factory=list)
+    hall_block_mw: float | None = Field(default=None, gt=0)
+    solar_mw: list[PowerStep] = Field(default_factory=list)
+    solar_capacity_factor: float = Field(default=0.2, ge=0, le=0.3)
+
+    @model_validator(mode="after")
+    def _phases_fix_the_build_time(self) -> Site:
+        if self.phases and sum(ph.months for ph in self.phases) != self.construction_months:
+            raise ValueError(
+                f"construction_months ({self.construction_months}) must equal the sum of the phases' "
+                f"months ({sum(ph.months for ph in self.phases)})"
+            )
+        return self
 
 
 class Economics(_Model):
-    """Prices. Datacenter capex is per MW of IT (critical) capacity, booked when that capacity comes online."""
+    """Prices. Datacenter capex is per MW of IT (critical) capacity, booked when that capacity comes online (or over a
+    site's construction phases, at their own rates, for the capacity energised first). With
+    ``electricity_peak_usd_per_mwh``, grid energy in ``peak_hours`` [start, end) costs the peak price."""
 
     accelerator_price_usd: USD
     electricity_usd_per_mwh: USDPerMWh
     datacenter_capex_usd_per_mw: USDPerMW
     facility_opex_usd_per_mw_year: USDPerMWYear = 0.0
     it_utilisation_frac: float = Field(default=1.0, gt=0, le=1)
+    electricity_peak_usd_per_mwh: USDPerMWh | None = None
+    peak_hours: list[int] = Field(default_factory=lambda: [14, 20], min_length=2, max_length=2)
 
 
 class TrainingRun(_Model):

@@ -94,18 +94,39 @@ def simulate(sc: Scenario) -> xr.Dataset:
 
     it_power = installed * kw / 1000.0
     e = sc.economics
-    hourly = energy_mod.hourly_energy(sc.sites, axis, it_power, power.grid_mw, power.onsite_mw, e.it_utilisation_frac)
+    price_h = np.full(24, e.electricity_usd_per_mwh)
+    if e.electricity_peak_usd_per_mwh is not None:  # time-of-use: peak hours [start, end), may wrap midnight
+        start_h, end_h = e.peak_hours
+        hod = np.arange(24)
+        peak = (hod >= start_h) & (hod < end_h) if start_h <= end_h else (hod >= start_h) | (hod < end_h)
+        price_h = np.where(peak, e.electricity_peak_usd_per_mwh, e.electricity_usd_per_mwh)
+    solar = sites.solar_power_mw(sc.sites, axis)
+    hourly = energy_mod.hourly_energy(
+        sc.sites,
+        axis,
+        it_power,
+        power.grid_mw,
+        power.onsite_mw,
+        e.it_utilisation_frac,
+        solar_mw=solar,
+        price_usd_per_mwh_by_hour=price_h,
+    )
     facility = it_power * hourly.pue_p99
     energy = hourly.facility_energy_mwh
     # capex and fixed opex follow what is built (facility power at the design PUE), not the weather
     it_built = sites.usable_it_power_mw(power.facility_mw, pue[None, :])
     capex_dc = economics.datacenter_capex_usd(it_built, e.datacenter_capex_usd_per_mw)
+    with_phases = np.array([bool(s.phases) for s in sc.sites])
+    if with_phases.any():  # the first energised capacity is paid over the construction phases, at their rates
+        first_idx = np.argmax(it_built > 0, axis=0)
+        first_mw = np.where(it_built.max(axis=0) > 0, it_built[first_idx, np.arange(len(sc.sites))], 0.0)
+        capex_dc[first_idx, np.arange(len(sc.sites))] -= np.where(
+            with_phases, first_mw * e.datacenter_capex_usd_per_mw, 0.0
+        )
+        capex_dc = capex_dc + sites.phase_capex_usd(sc.sites, axis, first_mw)
     capex_acc = chain["accelerators_delivered"] * e.accelerator_price_usd
     onsite_cost = hourly.onsite_energy_mwh * np.array([s.onsite_usd_per_mwh for s in sc.sites])
-    opex = (
-        economics.opex_usd(hourly.grid_energy_mwh, e.electricity_usd_per_mwh, it_cap, e.facility_opex_usd_per_mw_year)
-        + onsite_cost
-    )
+    opex = hourly.grid_cost_usd + it_built * e.facility_opex_usd_per_mw_year / 12.0 + onsite_cost
     radix = np.array([s.switch_radix for s in sc.sites])
     tiers = np.array([s.fabric_tiers for s in sc.sites])
     max_cluster = np.minimum(installed, sites.fat_tree_endpoints(radix, tiers)[None, :])
@@ -148,6 +169,7 @@ def simulate(sc: Scenario) -> xr.Dataset:
             "onsite_power_mw": (ms, power.onsite_mw, {"units": "MW"}),
             "grid_energy_mwh": (ms, hourly.grid_energy_mwh, {"units": "MWh"}),
             "onsite_energy_mwh": (ms, hourly.onsite_energy_mwh, {"units": "MWh"}),
+            "solar_energy_mwh": (ms, hourly.solar_energy_mwh, {"units": "MWh"}),
             "pue_mean": (ms, hourly.pue_mean, {"units": "ratio"}),
             "pue_p99": (ms, hourly.pue_p99, {"units": "ratio"}),
             "water_m3": (ms, hourly.water_m3, {"units": "m3"}),

@@ -27,6 +27,8 @@ __all__ = [
     "site_power",
     "usable_it_power_mw",
     "fat_tree_endpoints",
+    "solar_power_mw",
+    "phase_capex_usd",
 ]
 
 Array = NDArray[np.float64]
@@ -79,26 +81,62 @@ def land_limit_mw(sites: Sequence[Site]) -> Array:
 class SitePower:
     """Power available per site and month and what limits it (arrays of shape (month, site))."""
 
-    def __init__(self, grid_mw: Array, onsite_mw: Array, land_mw: Array, energised: NDArray[np.bool_], pue: Array):
+    def __init__(
+        self,
+        grid_mw: Array,
+        onsite_mw: Array,
+        land_mw: Array,
+        energised: NDArray[np.bool_],
+        pue: Array,
+        block_mw: Array | None = None,
+    ):
         self.grid_mw = grid_mw
         self.onsite_mw = onsite_mw
         supply = grid_mw + onsite_mw
-        self.facility_mw = np.minimum(supply, land_mw[None, :])
+        facility = np.minimum(supply, land_mw[None, :])
+        if block_mw is not None:  # halls come in whole blocks of facility MW
+            blocks = np.where(np.isnan(block_mw), 1.0, block_mw)[None, :]
+            facility = np.where(np.isnan(block_mw)[None, :], facility, np.floor(facility / blocks + 1e-9) * blocks)
+        self.facility_mw = facility
         self.land_bound = (supply > land_mw[None, :]) & energised
         self.energised = energised
         self.it_mw = self.facility_mw / pue[None, :]
 
 
 def site_power(sites: Sequence[Site], axis: NDArray[np.int64]) -> SitePower:
-    """Grid, on-site and land-limited power of every site over the horizon."""
+    """Grid, on-site and land-limited power of every site over the horizon (halls in blocks where given)."""
     energ = np.array([energisation_month(s) for s in sites])
+    block = np.array([s.hall_block_mw if s.hall_block_mw is not None else np.nan for s in sites])
     return SitePower(
         grid_power_mw(sites, axis),
         onsite_power_mw(sites, axis),
         land_limit_mw(sites),
         axis[:, None] >= energ[None, :],
         np.array([s.pue for s in sites]),
+        block,
     )
+
+
+def solar_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
+    """Solar nameplate [MW] per site and month (zero before energisation). Shape (month, site)."""
+    out = np.empty((axis.size, len(sites)))
+    for j, site in enumerate(sites):
+        out[:, j] = np.where(axis >= energisation_month(site), _schedule(site.solar_mw, axis), 0.0)
+    return out
+
+
+def phase_capex_usd(sites: Sequence[Site], axis: NDArray[np.int64], first_it_mw: Array) -> Array:
+    """Capex [USD] of each site's construction phases, spread evenly over each phase's months, for the IT
+    capacity energised first (``first_it_mw``, per site). Shape (month, site)."""
+    out = np.zeros((axis.size, len(sites)))
+    for j, site in enumerate(sites):  # a handful of sites, each a few phases
+        start = month_number(site.construction_start)
+        for ph in site.phases:
+            if ph.months > 0:
+                inside = (axis >= start) & (axis < start + ph.months)
+                out[inside, j] += first_it_mw[j] * ph.capex_usd_per_mw / ph.months
+            start += ph.months
+    return out
 
 
 def usable_it_power_mw(facility_mw: Array, pue: Array) -> Array:
