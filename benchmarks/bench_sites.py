@@ -47,9 +47,15 @@ def main() -> None:
     load = rng.uniform(50, 110, (axis.size, SITES))
     grid = np.full((axis.size, SITES), 100.0)
     onsite = np.full((axis.size, SITES), 30.0)
-    t = best_time(lambda: hourly_energy(sc.sites, axis, load, grid, onsite, 0.9), repeat=3)
+    solar = np.full((axis.size, SITES), 20.0)
+    price = np.where((np.arange(24) >= 14) & (np.arange(24) < 20), 150.0, 60.0)
+    t = best_time(
+        lambda: hourly_energy(sc.sites, axis, load, grid, onsite, 0.9, solar_mw=solar, price_usd_per_mwh_by_hour=price),
+        repeat=3,
+    )
     site_hours = hours_in_month(axis).sum() * SITES
     print(
         f"hourly engine: {SITES} sites x {YEARS} years = {site_hours / 1e6:.2f}M site-hours in {t:.2f} s "
-        f"({site_hours / t / 1e6:.1f}M site-hours/s; PUE, water, carbon, on-site dispatch)"
+        f"({site_hours / t / 1e6:.1f}M site-hours/s; PUE, water, carbon, solar, grid and on-site dispatch, "
+        "time-of-use cost)"
     )
