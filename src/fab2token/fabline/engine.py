@@ -172,7 +172,7 @@ def simulate_fab(
     transport_span = 2.0 * model.transport_min[1]
     fifo = key_fn is _fifo
     load = [f.load_min + f.unload_min for f in fams]
-    has_setups = [False] * len(fams)
+    has_setups = [False] * len(fams)  # (plain: neither batching nor setups; set below)
     for r in R:
         for st in r:
             if st.setup >= 0:
@@ -223,6 +223,8 @@ def simulate_fab(
     def push(when: float, code: int, arg: int) -> None:
         heappush(events, (when, next(counter), code, arg))
 
+    plain = [not batching[fi] and not has_setups[fi] for fi in range(nf)]
+
     def new_lot(order: str, route: int, step: int, prio: int, release: float, due: float, pieces: int) -> int:
         lot = len(l_route)
         l_route.append(route)
@@ -241,6 +243,13 @@ def simulate_fab(
     def enqueue(lot: int, now: float) -> None:
         r, k = l_route[lot], l_step[lot]
         fi = s_fam[r][k]
+        if plain[fi] and not queue[fi]:  # nobody waiting: an idle tool takes the lot at once (no queue round trip)
+            stack = idle[fi]
+            while stack:
+                tool = stack.pop()
+                if not (t_busy[tool] or t_down[tool]):
+                    start_job(tool, [lot], now)
+                    return
         qlen_time[fi] += qlen[fi] * (now - q_last[fi])  # touch(fi, now), inlined on this hot path
         q_last[fi] = now
         qlen[fi] += 1
@@ -309,7 +318,7 @@ def simulate_fab(
 
     def dispatch_family(fi: int, now: float) -> None:
         stack = idle[fi]
-        if not batching[fi] and not has_setups[fi]:  # the common case, kept short
+        if plain[fi]:  # the common case, kept short
             q = queue[fi]
             while stack and q:
                 tool = stack.pop()
