@@ -26,7 +26,8 @@ app = typer.Typer(
 catalog_app = typer.Typer(no_args_is_help=True, help="Print the shipped catalog tables (every row has a source).")
 app.add_typer(catalog_app, name="catalog")
 
-out = Console(soft_wrap=True)
+# piped output (files, CI logs) gets a wide page rather than rich's 80-column default
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -592,6 +593,13 @@ def catalog_process_nodes(as_json: JsonOpt = False) -> None:
 def catalog_models(as_json: JsonOpt = False) -> None:
     """Model architectures (dense and MoE) with their sources."""
     _print_table("models", as_json)
+
+
+@catalog_app.command("cooling")
+@handles_errors
+def catalog_cooling(as_json: JsonOpt = False) -> None:
+    """Cooling kinds and their rack-density limits where published."""
+    _print_table("cooling", as_json)
 
 
 @catalog_app.command("overheads")
