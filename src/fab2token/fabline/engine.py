@@ -208,6 +208,7 @@ def simulate_fab(
     l_pieces: list[int] = []
     l_order: list[str] = []
     queue: list[list[tuple[Any, ...]]] = [[] for _ in range(nf)]  # heaps for non-batching families
+    squeue: list[dict[int, list[Any]]] = [{} for _ in range(nf)]  # setup families: setup needed -> heap
     bqueue: list[dict[tuple[int, int], list[int]]] = [{} for _ in range(nf)]  # batching: (route, step) -> lots
     bq_wafers: list[dict[tuple[int, int], int]] = [{} for _ in range(nf)]  # ... and their wafers
     qlen = [0] * nf
@@ -258,7 +259,12 @@ def simulate_fab(
             bq_wafers[fi][(r, k)] = bq_wafers[fi].get((r, k), 0) + l_pieces[lot]
         else:
             key = now if fifo else key_fn(now, now, l_due[lot], remaining[r][k])
-            heappush(queue[fi], (-l_prio[lot], key, lot))
+            if plain[fi]:
+                heappush(queue[fi], (-l_prio[lot], key, lot))
+            else:  # setup family: the entry joins the family's heap and the heap of lots needing its setup
+                entry = [-l_prio[lot], key, lot, True]
+                heappush(queue[fi], entry)
+                heappush(squeue[fi].setdefault(s_setup[r][k], []), entry)
         if idle[fi]:
             dispatch_family(fi, now)
 
@@ -330,10 +336,58 @@ def simulate_fab(
                 qlen[fi] -= 1
                 start_job(tool, [lot], now)
             return
+        if batching[fi]:
+            dispatch_batch(fi, now)
+        else:
+            dispatch_setup(fi, now)
+
+    def dispatch_batch(fi: int, now: float) -> None:
+        stack = idle[fi]
         while stack and qlen[fi]:
-            if has_setups[fi] and len(stack) > 1 and queue[fi]:
+            tool = stack.pop()
+            if t_busy[tool] or t_down[tool]:
+                continue
+            best = None
+            for key, wafers in bq_wafers[fi].items():
+                r, k = key
+                if wafers >= s_bmin[r][k]:
+                    lots = bqueue[fi][key]
+                    cand = (-max(l_prio[x] for x in lots), lots[0], key)
+                    if best is None or cand < best:
+                        best = cand
+            if best is None:
+                stack.append(tool)
+                return
+            key = best[2]
+            lots = bqueue[fi][key]
+            lots.sort(key=lambda x: -l_prio[x])
+            take, wafers = [], 0
+            r, k = key
+            while lots and wafers + l_pieces[lots[0]] <= s_bmax[r][k]:
+                x = lots.pop(0)
+                take.append(x)
+                wafers += l_pieces[x]
+            if not lots:
+                del bqueue[fi][key]
+                del bq_wafers[fi][key]
+            else:
+                bq_wafers[fi][key] -= wafers
+            touch(fi, now)
+            qlen[fi] -= len(take)
+            start_job(tool, take, now)
+
+    def dispatch_setup(fi: int, now: float) -> None:
+        # the family's heap plus one heap per setup needed, sharing entries [-prio, key, lot, alive]; a lot taken
+        # from one heap is marked dead and dropped lazily from the other (no scan of the queue, no re-heapify)
+        stack = idle[fi]
+        q = queue[fi]
+        by_need = squeue[fi]
+        while stack and qlen[fi]:
+            while not q[0][3]:
+                heappop(q)
+            if len(stack) > 1:
                 # several tools idle: give the head lot a tool already set up for it, if there is one
-                head = queue[fi][0][2]
+                head = q[0][2]
                 need = s_setup[l_route[head]][l_step[head]]
                 for j in range(len(stack) - 1, -1, -1):
                     if t_setup[stack[j]] == need and not (t_busy[stack[j]] or t_down[stack[j]]):
@@ -342,54 +396,23 @@ def simulate_fab(
             tool = stack.pop()
             if t_busy[tool] or t_down[tool]:
                 continue
-            if batching[fi]:
-                best = None
-                for key, wafers in bq_wafers[fi].items():
-                    r, k = key
-                    if wafers >= s_bmin[r][k]:
-                        lots = bqueue[fi][key]
-                        cand = (-max(l_prio[x] for x in lots), lots[0], key)
-                        if best is None or cand < best:
-                            best = cand
-                if best is None:
-                    stack.append(tool)
-                    return
-                key = best[2]
-                lots = bqueue[fi][key]
-                lots.sort(key=lambda x: -l_prio[x])
-                take, wafers = [], 0
-                r, k = key
-                while lots and wafers + l_pieces[lots[0]] <= s_bmax[r][k]:
-                    x = lots.pop(0)
-                    take.append(x)
-                    wafers += l_pieces[x]
-                if not lots:
-                    del bqueue[fi][key]
-                    del bq_wafers[fi][key]
-                else:
-                    bq_wafers[fi][key] -= wafers
-                touch(fi, now)
-                qlen[fi] -= len(take)
-                start_job(tool, take, now)
-            else:
-                q = queue[fi]
-                pick = None
-                cur = t_setup[tool]
-                if cur >= 0 and len(q) > 1:  # setup-aware: a lot of the top priority needing no setup goes first
-                    top = q[0][0]
-                    for entry in q:
-                        if entry[0] == top and (pick is None or entry < pick):
-                            lot = entry[2]
-                            if s_setup[l_route[lot]][l_step[lot]] in (-1, cur):
-                                pick = entry
-                if pick is None:
-                    pick = heapq.heappop(q)
-                else:
-                    q.remove(pick)
-                    heapq.heapify(q)
-                touch(fi, now)
-                qlen[fi] -= 1
-                start_job(tool, [pick[2]], now)
+            pick = None
+            cur = t_setup[tool]
+            if cur >= 0:  # setup-aware: the first lot of the top priority class needing no setup goes first
+                top = q[0][0]
+                for need in (-1, cur):
+                    sq = by_need.get(need)
+                    if sq:
+                        while sq and not sq[0][3]:
+                            heappop(sq)
+                        if sq and sq[0][0] == top and (pick is None or sq[0] < pick):
+                            pick = sq[0]
+            if pick is None:
+                pick = heappop(q)
+            pick[3] = False
+            touch(fi, now)
+            qlen[fi] -= 1
+            start_job(tool, [pick[2]], now)
 
     route_len = [len(r) for r in R]
     moves = transport_lo > 0 or transport_span > 0
@@ -475,23 +498,45 @@ def simulate_fab(
     wip_by_day: list[int] = []
     push(0.0, _DAY, 0)  # a daily sample of WIP (and the progress bar), not a check on every event
     now = 0.0
+    TOOL_FREE, ARRIVE = _TOOL_FREE, _ARRIVE  # locals: the two events that are nearly all of them
     while events:
         now, _, code, arg = heappop(events)
         if now > horizon:
             events.append((now, 0, code, arg))  # keep it counted as unprocessed
             break
-        if code == _ARRIVE:
-            enqueue(arg, now)
-        elif code == _LOT_DONE:
-            advance(arg, now)
-        elif code == _TOOL_FREE:
+        if code == TOOL_FREE:
             tool = arg
             job = t_job[tool]
             if job:
                 t_job[tool] = []
                 done_at = now + t_extra[tool]
-                for x in job:
-                    advance(x, done_at)
+                for lot in job:  # advance(lot, done_at), inlined on this hot path
+                    r = l_route[lot]
+                    k = l_step[lot]
+                    rw = s_rwk[r][k]
+                    if rw >= 0 and rand() < s_rwkp[r][k]:
+                        k = rw
+                    else:
+                        k += 1
+                    n = route_len[r]
+                    samp = s_samp[r]
+                    while k < n and samp[k] < 1.0 and rand() >= samp[k]:
+                        k += 1
+                    if k >= n:
+                        completed.append(
+                            (l_order[lot], l_prio[lot], l_release[lot], done_at, l_due[lot], l_pieces[lot])
+                        )
+                        continue
+                    l_step[lot] = k
+                    heappush(
+                        events,
+                        (
+                            done_at + (transport_lo + transport_span * rand() if moves else 0.0),
+                            next(counter),
+                            ARRIVE,
+                            lot,
+                        ),
+                    )
             pms_here = piece_pm_of[tool]
             if pms_here is not None:
                 for pm in pms_here:
@@ -506,6 +551,21 @@ def simulate_fab(
                 idle[fi].append(tool)
                 if qlen[fi]:
                     dispatch_family(fi, now)
+        elif code == ARRIVE:
+            fi = s_fam[l_route[arg]][l_step[arg]]
+            if plain[fi] and not queue[fi]:  # enqueue()'s first case, inlined: an idle tool takes the lot at once
+                stack = idle[fi]
+                while stack:
+                    tool = stack.pop()
+                    if not (t_busy[tool] or t_down[tool]):
+                        start_job(tool, [arg], now)
+                        break
+                else:
+                    enqueue(arg, now)
+            else:
+                enqueue(arg, now)
+        elif code == _LOT_DONE:
+            advance(arg, now)
         elif code == _RELEASE:
             o = model.orders[arg]
             released[o.name] += 1
