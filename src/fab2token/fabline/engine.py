@@ -207,7 +207,7 @@ def simulate_fab(
     l_due: list[float] = []
     l_pieces: list[int] = []
     l_order: list[str] = []
-    queue: list[list[tuple[Any, ...]]] = [[] for _ in range(nf)]  # heaps for non-batching families
+    queue: list[list[Any]] = [[] for _ in range(nf)]  # heaps for non-batching families
     squeue: list[dict[int, list[Any]]] = [{} for _ in range(nf)]  # setup families: setup needed -> heap
     bqueue: list[dict[tuple[int, int], list[int]]] = [{} for _ in range(nf)]  # batching: (route, step) -> lots
     bq_wafers: list[dict[tuple[int, int], int]] = [{} for _ in range(nf)]  # ... and their wafers
@@ -511,23 +511,23 @@ def simulate_fab(
                 t_job[tool] = []
                 done_at = now + t_extra[tool]
                 for lot in job:  # advance(lot, done_at), inlined on this hot path
-                    r = l_route[lot]
-                    k = l_step[lot]
-                    rw = s_rwk[r][k]
-                    if rw >= 0 and rand() < s_rwkp[r][k]:
-                        k = rw
+                    route = l_route[lot]
+                    step = l_step[lot]
+                    rw = s_rwk[route][step]
+                    if rw >= 0 and rand() < s_rwkp[route][step]:
+                        step = rw
                     else:
-                        k += 1
-                    n = route_len[r]
-                    samp = s_samp[r]
-                    while k < n and samp[k] < 1.0 and rand() >= samp[k]:
-                        k += 1
-                    if k >= n:
+                        step += 1
+                    n = route_len[route]
+                    samp = s_samp[route]
+                    while step < n and samp[step] < 1.0 and rand() >= samp[step]:
+                        step += 1
+                    if step >= n:
                         completed.append(
                             (l_order[lot], l_prio[lot], l_release[lot], done_at, l_due[lot], l_pieces[lot])
                         )
                         continue
-                    l_step[lot] = k
+                    l_step[lot] = step
                     heappush(
                         events,
                         (
@@ -539,10 +539,10 @@ def simulate_fab(
                     )
             pms_here = piece_pm_of[tool]
             if pms_here is not None:
-                for pm in pms_here:
-                    if t_pieces[tool] >= pm[0]:
-                        pm[0] += pm[1]
-                        t_pending[tool].append((1, uniform(pm[2] - pm[3], pm[2] + pm[3])))
+                for ppm in pms_here:  # [next threshold, every, mean, half-width]
+                    if t_pieces[tool] >= ppm[0]:
+                        ppm[0] += ppm[1]
+                        t_pending[tool].append((1, uniform(ppm[2] - ppm[3], ppm[2] + ppm[3])))
             if t_pending[tool]:
                 tool_free(tool, now)
             else:  # tool_free(), inlined on this hot path
