@@ -1,0 +1,50 @@
+"""All-in IT power per accelerator and per cluster against published figures.
+
+The model (deploy.all_in_it_kw): published server power per accelerator where known, else board power x 1.821
+(the DGX H100 ratio, 10.2 kW / 8 x 700 W), plus 8.9 % for scale-out network and storage (SemiAnalysis 2024).
+
+1. The board-power fallback predicting servers it was not derived from: NVIDIA DGX A100 (6.5 kW max for 8 x 400 W
+   A100, https://www.nvidia.com/en-us/data-center/dgx-a100/) and DGX B200 (14.3 kW max for 8 x 1000 W B200,
+   https://www.nvidia.com/en-us/data-center/dgx-b200/); both figures are in catalog/accelerators.csv with sources.
+   Tolerance ±12 %: the fallback scales host power (CPUs, NICs, fans) with GPU power, which it does not do — so a
+   low-power GPU generation is under-predicted (A100: −10.4 %). The tolerance was set knowing that gap; the test
+   pins the known bias (sign included) so a change to the factor that worsens it fails.
+2. A 100k-H100 cluster: SemiAnalysis, "100,000 H100 Clusters: Power, Network Topology, Ethernet vs InfiniBand,
+   Reliability, Failures, Checkpointing" (2024-06-17, https://semianalysis.com/2024/06/17/100000-h100-clusters-power-network/)
+   gives ~150 MW of critical IT power. Ours: 138.9 MW (−7.4 %). Tolerance ±10 %: the published figure is a rounded
+   "~150 MW", and this is only partly independent — our network/storage share comes from the same publisher.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from fab2token import catalog
+from fab2token.deploy import accelerator_all_in_it_kw, all_in_it_kw
+
+
+@pytest.mark.parametrize(
+    ("name", "published_server_kw", "rel_low", "rel_high"),
+    [("A100-SXM-80GB", 6.5, -0.12, 0.0), ("B200", 14.3, -0.12, 0.12)],
+)
+def test_board_power_fallback_predicts_published_8_gpu_servers(name, published_server_kw, rel_low, rel_high):
+    spec = catalog.lookup("accelerators", name)
+    # the catalog's own server power is the published figure (per accelerator) this test predicts
+    assert spec["server_power_w_per_accelerator"] * 8 / 1000 == pytest.approx(published_server_kw, rel=1e-9)
+    server_kw = float(all_in_it_kw(spec["board_power_w"], math.nan, network_storage_overhead_frac=0.0)) * 8
+    rel = server_kw / published_server_kw - 1.0
+    assert rel_low <= rel <= rel_high, f"{name}: {server_kw:.2f} kW vs {published_server_kw} kW ({rel:+.1%})"
+
+
+def test_100k_h100_cluster_critical_it_power_matches_semianalysis():
+    mw = accelerator_all_in_it_kw(catalog.lookup("accelerators", "H100-SXM")) * 100_000 / 1000
+    assert mw == pytest.approx(150.0, rel=0.10)
+
+
+def test_fallback_is_monotone_and_network_share_adds_on_top():
+    kw = all_in_it_kw([400.0, 700.0, 1000.0])
+    assert list(kw) == sorted(kw)
+    share = catalog.overhead("network_storage_overhead_frac")
+    assert float(all_in_it_kw(700.0, network_storage_overhead_frac=0.0)) * (1 + share) == pytest.approx(float(kw[1]))
