@@ -177,3 +177,68 @@ def test_solar_serves_daytime_load_and_cuts_grid_energy_and_carbon():
     full = running & (base["it_power_mw"].sel(site="a").values * 1.2 > 5 / 0.25 / np.pi * 2 + 1e-9)
     np.testing.assert_allclose(solar[full], 5 * 0.25 * hours[full], rtol=1e-6)
     assert np.all(sun["carbon_tco2"].values <= base["carbon_tco2"].values + 1e-9)
+
+
+def test_battery_dispatch_by_hand():
+    from fab2token.energy import battery_dispatch
+
+    surplus = np.zeros((1, 24, 1))
+    shortfall = np.zeros((1, 24, 1))
+    surplus[0, 10:14, 0] = 10.0  # 4 h of 10 MW that would be curtailed
+    shortfall[0, 20:24, 0] = 5.0  # 4 h of 5 MW that on-site generation would meet
+    out, into = battery_dispatch(surplus, shortfall, np.array([[8.0]]), np.array([20.0]), np.array([0.8]))
+    # offer min(10, 8) x 4 h = 32 MWh -> 25.6 MWh deliverable, capped at 20 MWh and at the 20 MWh shortfall
+    np.testing.assert_allclose(out[0, 20:24, 0], 5.0)
+    np.testing.assert_allclose(into[0, 10:14, 0], 20.0 / 0.8 / 4)  # only what is delivered is charged
+    assert out[0, :20].sum() == 0 and into[0, :10].sum() == 0 and into[0, 14:].sum() == 0
+
+
+def test_battery_dispatch_respects_power_energy_and_losses():
+    from fab2token.energy import battery_dispatch
+
+    rng = np.random.default_rng(7)
+    surplus = rng.uniform(0, 30, (3, 72, 4)) * (rng.random((3, 72, 4)) < 0.4)
+    shortfall = rng.uniform(0, 30, (3, 72, 4)) * (rng.random((3, 72, 4)) < 0.4)
+    power = rng.uniform(1, 20, (3, 4))
+    energy = rng.uniform(5, 80, 4)
+    rte = rng.uniform(0.7, 0.95, 4)
+    out, into = battery_dispatch(surplus, shortfall, power, energy, rte)
+    assert np.all(out <= shortfall + 1e-9) and np.all(into <= surplus + 1e-9)
+    assert np.all(out <= power[:, None, :] + 1e-9) and np.all(into <= power[:, None, :] + 1e-9)
+    daily_out = out.reshape(3, 3, 24, 4).sum(axis=2)
+    daily_in = into.reshape(3, 3, 24, 4).sum(axis=2)
+    np.testing.assert_allclose(daily_out, daily_in * rte, rtol=1e-9, atol=1e-9)  # losses: exactly the RTE
+    assert np.all(daily_out <= energy + 1e-9)
+
+
+def test_battery_moves_curtailed_solar_into_the_night_and_displaces_onsite_generation():
+    site = dict(
+        grid_power=[{"from": "2026-01", "mw": 10}],
+        onsite_power=[{"from": "2025-01", "mw": 10}],
+        onsite_kgco2_per_mwh=500,
+        solar_mw=[{"from": "2026-01", "mw": 60}],
+        solar_capacity_factor=0.25,
+    )
+    base = simulate(_sc(**site))
+    bat = simulate(
+        _sc(**site, battery_mw=10, battery_mwh=40, battery_round_trip_frac=0.8, battery_capex_usd_per_kwh=300)
+    )
+    a = {k: v.sel(site="a").values for k, v in bat.items() if "site" in v.dims}
+    b = {k: v.sel(site="a").values for k, v in base.items() if "site" in v.dims}
+    np.testing.assert_allclose(a["energy_mwh"], b["energy_mwh"])
+    np.testing.assert_allclose(a["grid_energy_mwh"], b["grid_energy_mwh"])
+    assert a["battery_energy_mwh"].sum() > 0
+    np.testing.assert_allclose(a["onsite_energy_mwh"] + a["battery_energy_mwh"], b["onsite_energy_mwh"], rtol=1e-9)
+    np.testing.assert_allclose(a["solar_energy_mwh"] - b["solar_energy_mwh"], a["battery_energy_mwh"] / 0.8)
+    days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    assert np.all(a["battery_energy_mwh"] <= 40 * days + 1e-6)
+    assert a["carbon_tco2"].sum() < b["carbon_tco2"].sum()
+    extra = a["capex_datacenter_usd"] - b["capex_datacenter_usd"]
+    assert extra[0] == pytest.approx(40 * 1000 * 300) and np.allclose(extra[1:], 0)
+
+
+def test_battery_needs_power_and_energy():
+    with pytest.raises(ScenarioError) as info:
+        _sc(battery_mw=10)
+    issue = info.value.issues[0]
+    assert issue.path == "sites[0]" and "battery_mwh" in issue.expected

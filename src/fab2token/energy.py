@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from . import catalog
 from .scenario import Site
 from .timeline import hours_in_month
 
@@ -69,6 +70,7 @@ class HourlyResult:
     onsite_energy_mwh: Array
     unserved_energy_mwh: Array
     solar_energy_mwh: Array
+    battery_energy_mwh: Array
     grid_cost_usd: Array
     water_m3: Array
     carbon_tco2: Array
@@ -114,6 +116,36 @@ def solar_profile() -> Array:
     return raw / raw.mean()  # a daily mean of exactly 1: the capacity factor holds
 
 
+def battery_dispatch(
+    surplus_mw: Array, shortfall_mw: Array, power_mw: Array, energy_mwh: Array, rte: Array
+) -> tuple[Array, Array]:
+    """A battery charged by solar that would otherwise be curtailed and discharged into the shortfall that on-site
+    generation would otherwise meet (or that would go unserved), one cycle a day.
+
+    ``surplus_mw`` and ``shortfall_mw`` are (month, hour, site) with the hour axis a whole number of days;
+    ``power_mw`` is (month, site); ``energy_mwh`` and ``rte`` (round-trip efficiency) are per site. Each day the
+    battery stores min(surplus within its power, energy capacity / rte), delivers up to that times ``rte`` into the
+    day's shortfall within its power, and takes from the surplus only what it delivers / ``rte``. Both are spread
+    over the day's hours in proportion to what each hour offers or needs. The day is treated as a periodic steady
+    state (the early-morning shortfall is met from the charge of the day before, which on these profiles equals the
+    day's own), so no hour-by-hour state-of-charge recurrence is needed. Returns (discharge, charge) in MW, each
+    (month, hour, site).
+    """
+    m, h, n = surplus_mw.shape
+    days = h // 24
+    offer = np.minimum(np.maximum(surplus_mw, 0.0), power_mw[:, None, :]).reshape(m, days, 24, n)
+    need = np.minimum(np.maximum(shortfall_mw, 0.0), power_mw[:, None, :]).reshape(m, days, 24, n)
+    offer_day, need_day = offer.sum(axis=2), need.sum(axis=2)  # MWh per day, (month, day, site)
+    stored = np.minimum(offer_day, energy_mwh[None, None, :] / rte[None, None, :])
+    delivered = np.minimum(stored * rte[None, None, :], need_day)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out_frac = np.where(need_day > 0, delivered / need_day, 0.0)
+        in_frac = np.where(offer_day > 0, delivered / rte[None, None, :] / offer_day, 0.0)
+    discharge = (need * out_frac[:, :, None, :]).reshape(m, h, n)
+    charge = (offer * in_frac[:, :, None, :]).reshape(m, h, n)
+    return discharge, charge
+
+
 def hourly_energy(
     sites: Sequence[Site],
     axis: NDArray[np.int64],
@@ -125,11 +157,14 @@ def hourly_energy(
     seed: int = 0,
     solar_mw: Array | None = None,
     price_usd_per_mwh_by_hour: Array | None = None,
+    battery_mw: Array | None = None,
 ) -> HourlyResult:
     """Energy, water and carbon of the installed IT load, hour by hour, aggregated per month and site.
 
     ``it_load_mw``, ``grid_mw`` and ``onsite_mw`` are (month, site); the IT load is flat within a month (training
-    runs flat; a diurnal inference profile is open work).
+    runs flat; a diurnal inference profile is open work). Merit order each hour: solar (behind the meter), grid,
+    battery, on-site generation, else unserved. ``battery_mw`` (month, site) is the battery's power where it is
+    in service; its energy and round-trip efficiency come from the sites. See :func:`battery_dispatch`.
     """
     p = _site_arrays(sites)
     temp = hourly_ambient_c(p["monthly"], p["range"], axis, noise_c, seed)
@@ -142,9 +177,24 @@ def hourly_energy(
         cf = np.array([s.solar_capacity_factor for s in sites])
         solar_h = solar_mw[:, None, :] * cf[None, None, :] * solar_profile()[hour_of_day][None, :, None]
         from_solar = np.minimum(load, solar_h)
+        solar_h = np.where(valid, solar_h, 0.0)  # no sun in the padding hours past a month's end
     from_grid = np.minimum(load - from_solar, grid_mw[:, None, :])
-    from_onsite = np.minimum(load - from_solar - from_grid, onsite_mw[:, None, :])
-    unserved = load - from_solar - from_grid - from_onsite
+    from_battery = to_battery = np.zeros_like(load)
+    if battery_mw is not None and solar_mw is not None and np.any(battery_mw > 0) and np.any(solar_mw > 0):
+        rte = np.array(
+            [
+                s.battery_round_trip_frac
+                if s.battery_round_trip_frac is not None
+                else catalog.overhead("battery_round_trip_frac")
+                for s in sites
+            ]
+        )
+        mwh = np.array([s.battery_mwh for s in sites])
+        from_battery, to_battery = battery_dispatch(
+            solar_h - from_solar, load - from_solar - from_grid, battery_mw, mwh, rte
+        )
+    from_onsite = np.minimum(load - from_solar - from_grid - from_battery, onsite_mw[:, None, :])
+    unserved = load - from_solar - from_grid - from_battery - from_onsite
     if price_usd_per_mwh_by_hour is None:
         grid_cost = np.full(from_grid.shape[::2], np.nan)
     else:
@@ -159,7 +209,8 @@ def hourly_energy(
         grid_energy_mwh=grid_e,
         onsite_energy_mwh=onsite_e,
         unserved_energy_mwh=unserved.sum(axis=1),
-        solar_energy_mwh=from_solar.sum(axis=1),
+        solar_energy_mwh=(from_solar + to_battery).sum(axis=1),
+        battery_energy_mwh=from_battery.sum(axis=1),
         grid_cost_usd=grid_cost,
         water_m3=it_energy * 1000.0 * p["wue"] / 1000.0,  # MWh -> kWh, L -> m3
         carbon_tco2=(grid_e * p["grid_co2"] + onsite_e * p["onsite_co2"]) / 1000.0,

@@ -274,6 +274,19 @@ class Site(_Model):
     hall_block_mw: float | None = Field(default=None, gt=0)
     solar_mw: list[PowerStep] = Field(default_factory=list)
     solar_capacity_factor: float = Field(default=0.2, ge=0, le=0.3)
+    battery_mw: MW = 0.0
+    battery_mwh: float = Field(default=0.0, ge=0)
+    battery_round_trip_frac: float | None = Field(default=None, gt=0, le=1)
+    battery_capex_usd_per_kwh: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _battery_has_power_and_energy(self) -> Site:
+        if (self.battery_mw > 0) != (self.battery_mwh > 0):
+            raise ValueError(
+                f"a battery needs both battery_mw and battery_mwh above zero (got {self.battery_mw} MW, "
+                f"{self.battery_mwh} MWh)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _phases_fix_the_build_time(self) -> Site:

@@ -110,6 +110,7 @@ def simulate(sc: Scenario) -> xr.Dataset:
         e.it_utilisation_frac,
         solar_mw=solar,
         price_usd_per_mwh_by_hour=price_h,
+        battery_mw=sites.battery_power_mw(sc.sites, axis),
     )
     facility = it_power * hourly.pue_p99
     energy = hourly.facility_energy_mwh
@@ -124,6 +125,11 @@ def simulate(sc: Scenario) -> xr.Dataset:
             with_phases, first_mw * e.datacenter_capex_usd_per_mw, 0.0
         )
         capex_dc = capex_dc + sites.phase_capex_usd(sc.sites, axis, first_mw)
+    battery_usd = np.array([s.battery_mwh * 1000.0 * s.battery_capex_usd_per_kwh for s in sc.sites])
+    if battery_usd.any():  # a site's battery is paid in the month it enters service (energisation)
+        in_service = sites.battery_power_mw(sc.sites, axis) > 0
+        starts = in_service & ~np.vstack([np.zeros((1, len(sc.sites)), dtype=bool), in_service[:-1]])
+        capex_dc = capex_dc + starts * battery_usd[None, :]
     capex_acc = chain["accelerators_delivered"] * e.accelerator_price_usd
     onsite_cost = hourly.onsite_energy_mwh * np.array([s.onsite_usd_per_mwh for s in sc.sites])
     opex = hourly.grid_cost_usd + it_built * e.facility_opex_usd_per_mw_year / 12.0 + onsite_cost
@@ -170,6 +176,7 @@ def simulate(sc: Scenario) -> xr.Dataset:
             "grid_energy_mwh": (ms, hourly.grid_energy_mwh, {"units": "MWh"}),
             "onsite_energy_mwh": (ms, hourly.onsite_energy_mwh, {"units": "MWh"}),
             "solar_energy_mwh": (ms, hourly.solar_energy_mwh, {"units": "MWh"}),
+            "battery_energy_mwh": (ms, hourly.battery_energy_mwh, {"units": "MWh"}),
             "pue_mean": (ms, hourly.pue_mean, {"units": "ratio"}),
             "pue_p99": (ms, hourly.pue_p99, {"units": "ratio"}),
             "water_m3": (ms, hourly.water_m3, {"units": "m3"}),

@@ -28,6 +28,7 @@ __all__ = [
     "usable_it_power_mw",
     "fat_tree_endpoints",
     "solar_power_mw",
+    "battery_power_mw",
     "phase_capex_usd",
 ]
 
@@ -123,6 +124,12 @@ def solar_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
     for j, site in enumerate(sites):
         out[:, j] = np.where(axis >= energisation_month(site), _schedule(site.solar_mw, axis), 0.0)
     return out
+
+
+def battery_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
+    """Battery power [MW] per site and month: in service from energisation. Shape (month, site)."""
+    energised = axis[:, None] >= np.array([energisation_month(s) for s in sites])[None, :]
+    return np.where(energised, np.array([s.battery_mw for s in sites])[None, :], 0.0)
 
 
 def phase_capex_usd(sites: Sequence[Site], axis: NDArray[np.int64], first_it_mw: Array) -> Array:
