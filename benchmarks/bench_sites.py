@@ -33,6 +33,8 @@ def main() -> None:
             "ambient_c": [float(x) for x in rng.uniform(-5, 30) + 10 * np.sin(np.arange(12) / 12 * 2 * np.pi)],
             "diurnal_range_c": 9.0,
             "pue_per_degree_c": 0.008,
+            "battery_mw": 20,
+            "battery_mwh": 80,
         }
         for k in range(SITES)
     ]
@@ -47,15 +49,19 @@ def main() -> None:
     load = rng.uniform(50, 110, (axis.size, SITES))
     grid = np.full((axis.size, SITES), 100.0)
     onsite = np.full((axis.size, SITES), 30.0)
-    solar = np.full((axis.size, SITES), 20.0)
+    solar = np.full((axis.size, SITES), 150.0)  # enough to exceed the load at midday: the battery has work
+    battery = np.full((axis.size, SITES), 20.0)
     price = np.where((np.arange(24) >= 14) & (np.arange(24) < 20), 150.0, 60.0)
     t = best_time(
-        lambda: hourly_energy(sc.sites, axis, load, grid, onsite, 0.9, solar_mw=solar, price_usd_per_mwh_by_hour=price),
+        lambda: hourly_energy(
+            sc.sites, axis, load, grid, onsite, 0.9, solar_mw=solar, price_usd_per_mwh_by_hour=price, battery_mw=battery
+        ),
         repeat=3,
     )
     site_hours = hours_in_month(axis).sum() * SITES
     print(
         f"hourly engine: {SITES} sites x {YEARS} years = {site_hours / 1e6:.2f}M site-hours in {t:.2f} s "
-        f"({site_hours / t / 1e6:.1f}M site-hours/s; PUE, water, carbon, solar, grid and on-site dispatch, "
+        f"({site_hours / t / 1e6:.1f}M site-hours/s; PUE, water, carbon, solar, battery, grid and on-site "
+        "dispatch, "
         "time-of-use cost)"
     )

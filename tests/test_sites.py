@@ -242,3 +242,28 @@ def test_battery_needs_power_and_energy():
         _sc(battery_mw=10)
     issue = info.value.issues[0]
     assert issue.path == "sites[0]" and "battery_mwh" in issue.expected
+
+
+def test_site_json_has_energy_by_source_and_report_shows_the_mix(tmp_path):
+    data = yaml.safe_load(BASE)
+    data["sites"][0].update(
+        grid_power=[{"from": "2026-01", "mw": 10}],
+        onsite_power=[{"from": "2025-01", "mw": 10}],
+        solar_mw=[{"from": "2026-01", "mw": 60}],
+        battery_mw=10,
+        battery_mwh=40,
+    )
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = CliRunner().invoke(app, ["site", str(path), "--site", "a", "--json"])
+    assert out.exit_code == 0, out.output
+    res = json.loads(out.output)
+    assert sum(res["battery_energy_mwh"]) > 0
+    ds = simulate(parse_scenario(path.read_text())).sel(site="a")
+    direct_solar = ds["solar_energy_mwh"].values - ds["solar_to_battery_mwh"].values
+    sources = np.array(res["grid_energy_mwh"]) + res["onsite_energy_mwh"] + direct_solar + res["battery_energy_mwh"]
+    np.testing.assert_allclose(sources, ds["energy_mwh"].values, rtol=1e-9)  # the sources add up to the load
+    report = tmp_path / "r.html"
+    out = CliRunner().invoke(app, ["run", str(path), "--db", str(tmp_path / "x.duckdb"), "--report", str(report)])
+    assert out.exit_code == 0, out.output
+    assert "Facility energy by source" in report.read_text()

@@ -277,6 +277,8 @@ def site(
     res["grid_power_mw"] = [float(x) for x in ds["grid_power_mw"].values]
     res["onsite_power_mw"] = [float(x) for x in ds["onsite_power_mw"].values]
     res["it_capacity_mw"] = [float(x) for x in ds["it_capacity_mw"].values]
+    for key in ("grid_energy_mwh", "onsite_energy_mwh", "solar_energy_mwh", "battery_energy_mwh"):
+        res[key] = [float(x) for x in ds[key].values]
     if as_json:
         _print_json(res)
         return

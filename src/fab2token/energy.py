@@ -71,6 +71,7 @@ class HourlyResult:
     unserved_energy_mwh: Array
     solar_energy_mwh: Array
     battery_energy_mwh: Array
+    solar_to_battery_mwh: Array
     grid_cost_usd: Array
     water_m3: Array
     carbon_tco2: Array
@@ -122,7 +123,7 @@ def battery_dispatch(
     """A battery charged by solar that would otherwise be curtailed and discharged into the shortfall that on-site
     generation would otherwise meet (or that would go unserved), one cycle a day.
 
-    ``surplus_mw`` and ``shortfall_mw`` are (month, hour, site) with the hour axis a whole number of days;
+    ``surplus_mw`` and ``shortfall_mw`` (non-negative) are (month, hour, site), the hour axis a whole number of days;
     ``power_mw`` is (month, site); ``energy_mwh`` and ``rte`` (round-trip efficiency) are per site. Each day the
     battery stores min(surplus within its power, energy capacity / rte), delivers up to that times ``rte`` into the
     day's shortfall within its power, and takes from the surplus only what it delivers / ``rte``. Both are spread
@@ -133,8 +134,8 @@ def battery_dispatch(
     """
     m, h, n = surplus_mw.shape
     days = h // 24
-    offer = np.minimum(np.maximum(surplus_mw, 0.0), power_mw[:, None, :]).reshape(m, days, 24, n)
-    need = np.minimum(np.maximum(shortfall_mw, 0.0), power_mw[:, None, :]).reshape(m, days, 24, n)
+    offer = np.minimum(surplus_mw, power_mw[:, None, :]).reshape(m, days, 24, n)  # both inputs are >= 0
+    need = np.minimum(shortfall_mw, power_mw[:, None, :]).reshape(m, days, 24, n)
     offer_day, need_day = offer.sum(axis=2), need.sum(axis=2)  # MWh per day, (month, day, site)
     stored = np.minimum(offer_day, energy_mwh[None, None, :] / rte[None, None, :])
     delivered = np.minimum(stored * rte[None, None, :], need_day)
@@ -178,7 +179,9 @@ def hourly_energy(
         solar_h = solar_mw[:, None, :] * cf[None, None, :] * solar_profile()[hour_of_day][None, :, None]
         from_solar = np.minimum(load, solar_h)
         solar_h = np.where(valid, solar_h, 0.0)  # no sun in the padding hours past a month's end
-    from_grid = np.minimum(load - from_solar, grid_mw[:, None, :])
+    residual = load - from_solar  # what is left to serve, updated down the merit order
+    from_grid = np.minimum(residual, grid_mw[:, None, :])
+    residual -= from_grid
     from_battery = to_battery = np.zeros_like(load)
     if battery_mw is not None and solar_mw is not None and np.any(battery_mw > 0) and np.any(solar_mw > 0):
         rte = np.array(
@@ -190,11 +193,10 @@ def hourly_energy(
             ]
         )
         mwh = np.array([s.battery_mwh for s in sites])
-        from_battery, to_battery = battery_dispatch(
-            solar_h - from_solar, load - from_solar - from_grid, battery_mw, mwh, rte
-        )
-    from_onsite = np.minimum(load - from_solar - from_grid - from_battery, onsite_mw[:, None, :])
-    unserved = load - from_solar - from_grid - from_battery - from_onsite
+        from_battery, to_battery = battery_dispatch(solar_h - from_solar, residual, battery_mw, mwh, rte)
+        residual -= from_battery
+    from_onsite = np.minimum(residual, onsite_mw[:, None, :])
+    unserved = residual - from_onsite
     if price_usd_per_mwh_by_hour is None:
         grid_cost = np.full(from_grid.shape[::2], np.nan)
     else:
@@ -211,6 +213,7 @@ def hourly_energy(
         unserved_energy_mwh=unserved.sum(axis=1),
         solar_energy_mwh=(from_solar + to_battery).sum(axis=1),
         battery_energy_mwh=from_battery.sum(axis=1),
+        solar_to_battery_mwh=to_battery.sum(axis=1),
         grid_cost_usd=grid_cost,
         water_m3=it_energy * 1000.0 * p["wue"] / 1000.0,  # MWh -> kWh, L -> m3
         carbon_tco2=(grid_e * p["grid_co2"] + onsite_e * p["onsite_co2"]) / 1000.0,

@@ -66,6 +66,20 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
         f = go.Figure()
         for site in ds["site"].values:
             sel = ds.sel(site=site)
+            parts = {
+                "grid": sel["grid_energy_mwh"].values,
+                "on-site": sel["onsite_energy_mwh"].values,
+                "solar, direct": sel["solar_energy_mwh"].values - sel["solar_to_battery_mwh"].values,
+                "battery (solar, after losses)": sel["battery_energy_mwh"].values,
+            }
+            for label, vals in parts.items():
+                if float(np.nansum(vals)) > 0:
+                    f.add_bar(x=months, y=vals, name=f"{site}: {label}")
+        f.update_layout(barmode="stack")
+        figs["energy_mix"] = _layout(f, "Facility energy by source, per site", "MWh")
+        f = go.Figure()
+        for site in ds["site"].values:
+            sel = ds.sel(site=site)
             f.add_scatter(x=months, y=sel["pue_mean"].values, name=f"{site}: PUE mean")
             f.add_scatter(x=months, y=sel["pue_p99"].values, name=f"{site}: PUE p99", line={"dash": "dot"})
         figs["pue"] = _layout(f, "PUE by month (hourly model: mean and 99th percentile)", "PUE")

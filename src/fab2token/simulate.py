@@ -177,6 +177,7 @@ def simulate(sc: Scenario) -> xr.Dataset:
             "onsite_energy_mwh": (ms, hourly.onsite_energy_mwh, {"units": "MWh"}),
             "solar_energy_mwh": (ms, hourly.solar_energy_mwh, {"units": "MWh"}),
             "battery_energy_mwh": (ms, hourly.battery_energy_mwh, {"units": "MWh"}),
+            "solar_to_battery_mwh": (ms, hourly.solar_to_battery_mwh, {"units": "MWh"}),
             "pue_mean": (ms, hourly.pue_mean, {"units": "ratio"}),
             "pue_p99": (ms, hourly.pue_p99, {"units": "ratio"}),
             "water_m3": (ms, hourly.water_m3, {"units": "m3"}),
