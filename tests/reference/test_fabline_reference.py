@@ -4,7 +4,7 @@ Source: Kovács, Tassel, Kolbe and Dafoe (WSC 2022), as reproduced in later work
 HV/LM, FIFO, 730 days — mean cycle time Lot_3 ≈ 68 days and Lot_4 ≈ 39 days; ≈ 19,600 Lot_3 and ≈ 19,960 Lot_4
 lots completed; HotLot_4 ≈ 18–19.5 days. Tolerances from the issue: ±5 % on cycle time, ±2 % on lots completed.
 
-The full 730-day run takes ~2 minutes here, so it is marked ``slow`` (``pytest -m slow``) and left out of CI's
+The full 730-day run takes ~70 s per seed here, so it is marked ``slow`` (``pytest -m slow``) and left out of CI's
 ``make test``; a 90-day run (hot lots released early complete within it) runs in CI. Lots completed include the
 initial WIP under its product and priority class — the published counts must, since 19,600 of 20,337 Lot_3
 releases would otherwise leave only ~26 days of work in process against a 68-day cycle time.
