@@ -7,8 +7,9 @@ The model (deploy.all_in_it_kw): published server power per accelerator where kn
    A100, https://www.nvidia.com/en-us/data-center/dgx-a100/) and DGX B200 (14.3 kW max for 8 x 1000 W B200,
    https://www.nvidia.com/en-us/data-center/dgx-b200/); both figures are in catalog/accelerators.csv with sources.
    Tolerance ±12 %: the fallback scales host power (CPUs, NICs, fans) with GPU power, which it does not do — so a
-   low-power GPU generation is under-predicted (A100: −10.4 %). The tolerance was set knowing that gap; the test
-   pins the known bias (sign included) so a change to the factor that worsens it fails.
+   low-power GPU generation is under-predicted (A100: −10.4 %), and a rack where two GPUs share one host CPU is
+   over-predicted (GB200 NVL72: +31 %). The bands were set knowing these gaps; the test pins the known biases
+   (sign included) so a change to the factor that worsens them fails.
 2. A 100k-H100 cluster: SemiAnalysis, "100,000 H100 Clusters: Power, Network Topology, Ethernet vs InfiniBand,
    Reliability, Failures, Checkpointing" (2024-06-17, https://semianalysis.com/2024/06/17/100000-h100-clusters-power-network/)
    gives ~150 MW of critical IT power. Ours: 138.9 MW (−7.4 %). Tolerance ±10 %: the published figure is a rounded
@@ -27,12 +28,19 @@ from fab2token.deploy import accelerator_all_in_it_kw, all_in_it_kw
 
 @pytest.mark.parametrize(
     ("name", "published_server_kw", "rel_low", "rel_high"),
-    [("A100-SXM-80GB", 6.5, -0.12, 0.0), ("B200", 14.3, -0.12, 0.12)],
+    [
+        ("A100-SXM-80GB", 6.5, -0.12, 0.0),
+        ("B200", 14.3, -0.12, 0.12),
+        # GB200 NVL72: ~120 kW per rack of 72 GPUs (ServeTheHome, GTC 2024), i.e. 13.33 kW per 8 GPUs. Two GPUs
+        # share one Grace CPU, so the x 1.821 fallback over-predicts by ~31 %; the catalog now carries the rack
+        # figure, so runs never use the fallback for GB200. Pinned so the known error stays visible.
+        ("GB200", 120.0 / 72 * 8, 0.25, 0.35),
+    ],
 )
 def test_board_power_fallback_predicts_published_8_gpu_servers(name, published_server_kw, rel_low, rel_high):
     spec = catalog.lookup("accelerators", name)
     # the catalog's own server power is the published figure (per accelerator) this test predicts
-    assert spec["server_power_w_per_accelerator"] * 8 / 1000 == pytest.approx(published_server_kw, rel=1e-9)
+    assert spec["server_power_w_per_accelerator"] * 8 / 1000 == pytest.approx(published_server_kw, rel=1e-4)
     server_kw = float(all_in_it_kw(spec["board_power_w"], math.nan, network_storage_overhead_frac=0.0)) * 8
     rel = server_kw / published_server_kw - 1.0
     assert rel_low <= rel <= rel_high, f"{name}: {server_kw:.2f} kW vs {published_server_kw} kW ({rel:+.1%})"
