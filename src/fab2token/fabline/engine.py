@@ -510,33 +510,8 @@ def simulate_fab(
             if job:
                 t_job[tool] = []
                 done_at = now + t_extra[tool]
-                for lot in job:  # advance(lot, done_at), inlined on this hot path
-                    route = l_route[lot]
-                    step = l_step[lot]
-                    rw = s_rwk[route][step]
-                    if rw >= 0 and rand() < s_rwkp[route][step]:
-                        step = rw
-                    else:
-                        step += 1
-                    n = route_len[route]
-                    samp = s_samp[route]
-                    while step < n and samp[step] < 1.0 and rand() >= samp[step]:
-                        step += 1
-                    if step >= n:
-                        completed.append(
-                            (l_order[lot], l_prio[lot], l_release[lot], done_at, l_due[lot], l_pieces[lot])
-                        )
-                        continue
-                    l_step[lot] = step
-                    heappush(
-                        events,
-                        (
-                            done_at + (transport_lo + transport_span * rand() if moves else 0.0),
-                            next(counter),
-                            ARRIVE,
-                            lot,
-                        ),
-                    )
+                for lot in job:
+                    advance(lot, done_at)
             pms_here = piece_pm_of[tool]
             if pms_here is not None:
                 for ppm in pms_here:  # [next threshold, every, mean, half-width]
@@ -552,18 +527,7 @@ def simulate_fab(
                 if qlen[fi]:
                     dispatch_family(fi, now)
         elif code == ARRIVE:
-            fi = s_fam[l_route[arg]][l_step[arg]]
-            if plain[fi] and not queue[fi]:  # enqueue()'s first case, inlined: an idle tool takes the lot at once
-                stack = idle[fi]
-                while stack:
-                    tool = stack.pop()
-                    if not (t_busy[tool] or t_down[tool]):
-                        start_job(tool, [arg], now)
-                        break
-                else:
-                    enqueue(arg, now)
-            else:
-                enqueue(arg, now)
+            enqueue(arg, now)
         elif code == _LOT_DONE:
             advance(arg, now)
         elif code == _RELEASE:
