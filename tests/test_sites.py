@@ -267,3 +267,35 @@ def test_site_json_has_energy_by_source_and_report_shows_the_mix(tmp_path):
     out = CliRunner().invoke(app, ["run", str(path), "--db", str(tmp_path / "x.duckdb"), "--report", str(report)])
     assert out.exit_code == 0, out.output
     assert "Facility energy by source" in report.read_text()
+
+
+def test_onsite_cost_and_carbon_from_heat_rate_and_fuel():
+    s = _sc(onsite_heat_rate_mmbtu_per_mwh=9.0, onsite_fuel_usd_per_mmbtu=3.5).sites[0]
+    assert s.onsite_usd_per_mwh == pytest.approx(31.5)
+    assert s.onsite_kgco2_per_mwh == pytest.approx(9.0 * 53.06)  # natural gas by default (EPA factor)
+    s = _sc(onsite_heat_rate_mmbtu_per_mwh=10.0, onsite_fuel_kgco2_per_mmbtu=73.96).sites[0]  # e.g. diesel
+    assert s.onsite_kgco2_per_mwh == pytest.approx(739.6) and s.onsite_usd_per_mwh == 0.0
+    s = _sc(onsite_heat_rate_mmbtu_per_mwh=10.0, onsite_kgco2_per_mwh=100).sites[0]  # an explicit figure wins
+    assert s.onsite_kgco2_per_mwh == 100
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"onsite_fuel_usd_per_mmbtu": 3.5}, "onsite_heat_rate_mmbtu_per_mwh"),
+        (
+            {"onsite_heat_rate_mmbtu_per_mwh": 9, "onsite_fuel_usd_per_mmbtu": 3.5, "onsite_usd_per_mwh": 40},
+            "not both",
+        ),
+        (
+            {"onsite_heat_rate_mmbtu_per_mwh": 9, "onsite_kgco2_per_mwh": 400, "onsite_fuel_kgco2_per_mmbtu": 50},
+            "not both",
+        ),
+        ({"onsite_heat_rate_mmbtu_per_mwh": -1}, "greater than 0"),
+    ],
+)
+def test_onsite_fuel_bad_input_names_the_site_and_the_fields(fields, words):
+    with pytest.raises(ScenarioError) as info:
+        _sc(**fields)
+    issue = info.value.issues[0]
+    assert issue.path.startswith("sites[0]") and words in (issue.expected + " " + issue.path)

@@ -259,6 +259,9 @@ class Site(_Model):
     onsite_power: list[PowerStep] = Field(default_factory=list)
     onsite_usd_per_mwh: USDPerMWh = 0.0
     onsite_kgco2_per_mwh: float = Field(default=0.0, ge=0)
+    onsite_heat_rate_mmbtu_per_mwh: float | None = Field(default=None, gt=0)
+    onsite_fuel_usd_per_mmbtu: float | None = Field(default=None, ge=0)
+    onsite_fuel_kgco2_per_mmbtu: float | None = Field(default=None, ge=0)
     grid_kgco2_per_mwh: float = Field(default=0.0, ge=0)
     mw_per_acre: float | None = Field(default=None, gt=0)
     wue_l_per_kwh: float = Field(default=0.0, ge=0)
@@ -278,6 +281,31 @@ class Site(_Model):
     battery_mwh: float = Field(default=0.0, ge=0)
     battery_round_trip_frac: float | None = Field(default=None, gt=0, le=1)
     battery_capex_usd_per_kwh: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _onsite_cost_and_emissions_from_fuel(self) -> Site:
+        """With a heat rate, on-site energy costs heat rate x fuel price and emits heat rate x the fuel's CO2 factor
+        (natural gas by default, ``catalog/overheads.csv``); giving both ways for the same figure is an error."""
+        fuel = ("onsite_fuel_usd_per_mmbtu", "onsite_fuel_kgco2_per_mmbtu")
+        if self.onsite_heat_rate_mmbtu_per_mwh is None:
+            given = [f for f in fuel if getattr(self, f) is not None]
+            if given:
+                raise ValueError(f"{given[0]} needs onsite_heat_rate_mmbtu_per_mwh (MMBtu of fuel per MWh)")
+            return self
+        hr = self.onsite_heat_rate_mmbtu_per_mwh
+        if self.onsite_fuel_usd_per_mmbtu is not None:
+            if "onsite_usd_per_mwh" in self.model_fields_set:
+                raise ValueError("give onsite_usd_per_mwh or onsite_fuel_usd_per_mmbtu with a heat rate, not both")
+            object.__setattr__(self, "onsite_usd_per_mwh", hr * self.onsite_fuel_usd_per_mmbtu)  # frozen model
+        if "onsite_kgco2_per_mwh" in self.model_fields_set:
+            if self.onsite_fuel_kgco2_per_mmbtu is not None:
+                raise ValueError("give onsite_kgco2_per_mwh or onsite_fuel_kgco2_per_mmbtu, not both")
+        else:
+            factor = self.onsite_fuel_kgco2_per_mmbtu
+            if factor is None:
+                factor = catalog.overhead("natural_gas_kgco2_per_mmbtu")
+            object.__setattr__(self, "onsite_kgco2_per_mwh", hr * factor)
+        return self
 
     @model_validator(mode="after")
     def _battery_has_power_and_energy(self) -> Site:
