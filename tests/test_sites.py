@@ -266,7 +266,8 @@ def test_site_json_has_energy_by_source_and_report_shows_the_mix(tmp_path):
     report = tmp_path / "r.html"
     out = CliRunner().invoke(app, ["run", str(path), "--db", str(tmp_path / "x.duckdb"), "--report", str(report)])
     assert out.exit_code == 0, out.output
-    assert "Facility energy by source" in report.read_text()
+    html = report.read_text()
+    assert "Facility energy by source" in html and "a: battery MW" in html and "a: solar MW (nameplate)" in html
 
 
 def test_onsite_cost_and_carbon_from_heat_rate_and_fuel():

@@ -62,7 +62,12 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
             sel = ds.sel(site=site)
             f.add_scatter(x=months, y=sel["grid_power_mw"].values, name=f"{site}: grid MW", stackgroup=str(site))
             f.add_scatter(x=months, y=sel["onsite_power_mw"].values, name=f"{site}: on-site MW", stackgroup=str(site))
-        figs["power_stack"] = _layout(f, "Power available per site: grid and on-site (facility MW)", "MW")
+            for var, label in (("solar_power_mw", "solar MW (nameplate)"), ("battery_power_mw", "battery MW")):
+                if var in sel and float(np.nansum(sel[var].values)) > 0:
+                    f.add_scatter(x=months, y=sel[var].values, name=f"{site}: {label}", line={"dash": "dot"})
+        figs["power_stack"] = _layout(
+            f, "Power per site: firm grid and on-site (stacked), solar and battery (dotted), facility MW", "MW"
+        )
         f = go.Figure()
         for site in ds["site"].values:
             sel = ds.sel(site=site)

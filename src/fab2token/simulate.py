@@ -101,6 +101,7 @@ def simulate(sc: Scenario) -> xr.Dataset:
         peak = (hod >= start_h) & (hod < end_h) if start_h <= end_h else (hod >= start_h) | (hod < end_h)
         price_h = np.where(peak, e.electricity_peak_usd_per_mwh, e.electricity_usd_per_mwh)
     solar = sites.solar_power_mw(sc.sites, axis)
+    battery_mw = sites.battery_power_mw(sc.sites, axis)
     hourly = energy_mod.hourly_energy(
         sc.sites,
         axis,
@@ -110,7 +111,7 @@ def simulate(sc: Scenario) -> xr.Dataset:
         e.it_utilisation_frac,
         solar_mw=solar,
         price_usd_per_mwh_by_hour=price_h,
-        battery_mw=sites.battery_power_mw(sc.sites, axis),
+        battery_mw=battery_mw,
     )
     facility = it_power * hourly.pue_p99
     energy = hourly.facility_energy_mwh
@@ -173,6 +174,8 @@ def simulate(sc: Scenario) -> xr.Dataset:
             "capex_datacenter_usd": (ms, capex_dc, {"units": "USD"}),
             "opex_usd": (ms, opex, {"units": "USD"}),
             "onsite_power_mw": (ms, power.onsite_mw, {"units": "MW"}),
+            "solar_power_mw": (ms, solar, {"units": "MW", "note": "nameplate"}),
+            "battery_power_mw": (ms, battery_mw, {"units": "MW"}),
             "grid_energy_mwh": (ms, hourly.grid_energy_mwh, {"units": "MWh"}),
             "onsite_energy_mwh": (ms, hourly.onsite_energy_mwh, {"units": "MWh"}),
             "solar_energy_mwh": (ms, hourly.solar_energy_mwh, {"units": "MWh"}),
