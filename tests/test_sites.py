@@ -300,3 +300,26 @@ def test_onsite_fuel_bad_input_names_the_site_and_the_fields(fields, words):
         _sc(**fields)
     issue = info.value.issues[0]
     assert issue.path.startswith("sites[0]") and words in (issue.expected + " " + issue.path)
+
+
+def test_firm_ppa_replaces_grid_carbon_and_is_priced_take_or_pay():
+    base = simulate(_sc(grid_kgco2_per_mwh=400)).sel(site="a")
+    ppa = simulate(_sc(grid_kgco2_per_mwh=400, ppa_mw=5, ppa_usd_per_mwh=70)).sel(site="a")
+    hours = np.array([744, 672, 744, 720, 744, 720, 744, 744, 720, 744, 720, 744])
+    grid = base["grid_energy_mwh"].values
+    used = np.minimum(grid, 5 * hours)  # the demo load runs above 5 MW once the fleet is in; below it early on
+    np.testing.assert_allclose(ppa["ppa_energy_mwh"].values, used, rtol=1e-9)
+    np.testing.assert_allclose(ppa["grid_energy_mwh"].values, grid)  # PPA energy comes through the grid connection
+    np.testing.assert_allclose(ppa["carbon_tco2"].values, (grid - used) * 0.4, rtol=1e-9)
+    # take-or-pay: every PPA hour is paid at 70, the rest of the grid draw at the tariff (100)
+    extra = ppa["opex_usd"].values - base["opex_usd"].values
+    np.testing.assert_allclose(extra, 5 * hours * 70 - used * 100, rtol=1e-9)
+
+
+def test_ppa_pay_as_used_and_its_price_is_required():
+    big = simulate(_sc(ppa_mw=1000, ppa_usd_per_mwh=70, ppa_take_or_pay=False)).sel(site="a")
+    base = simulate(_sc()).sel(site="a")
+    np.testing.assert_allclose(big["opex_usd"].values, base["opex_usd"].values * 0.7, rtol=1e-9)
+    with pytest.raises(ScenarioError) as info:
+        _sc(ppa_mw=5)
+    assert info.value.issues[0].path == "sites[0]" and "ppa_usd_per_mwh" in info.value.issues[0].expected

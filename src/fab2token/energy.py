@@ -72,6 +72,7 @@ class HourlyResult:
     solar_energy_mwh: Array
     battery_energy_mwh: Array
     solar_to_battery_mwh: Array
+    ppa_energy_mwh: Array
     grid_cost_usd: Array
     water_m3: Array
     carbon_tco2: Array
@@ -159,6 +160,7 @@ def hourly_energy(
     solar_mw: Array | None = None,
     price_usd_per_mwh_by_hour: Array | None = None,
     battery_mw: Array | None = None,
+    ppa_mw: Array | None = None,
 ) -> HourlyResult:
     """Energy, water and carbon of the installed IT load, hour by hour, aggregated per month and site.
 
@@ -166,6 +168,9 @@ def hourly_energy(
     runs flat; a diurnal inference profile is open work). Merit order each hour: solar (behind the meter), grid,
     battery, on-site generation, else unserved. ``battery_mw`` (month, site) is the battery's power where it is
     in service; its energy and round-trip efficiency come from the sites. See :func:`battery_dispatch`.
+    ``ppa_mw`` (month, site) is a firm, carbon-free PPA (e.g. nuclear) delivered through the grid connection: it
+    covers grid draw up to its MW at the site's PPA price; take-or-pay PPAs are paid for in full every hour.
+    ``grid_energy_mwh`` counts all energy through the grid connection, PPA included.
     """
     p = _site_arrays(sites)
     temp = hourly_ambient_c(p["monthly"], p["range"], axis, noise_c, seed)
@@ -197,10 +202,17 @@ def hourly_energy(
         residual -= from_battery
     from_onsite = np.minimum(residual, onsite_mw[:, None, :])
     unserved = residual - from_onsite
+    from_ppa = np.zeros_like(load) if ppa_mw is None else np.minimum(from_grid, ppa_mw[:, None, :])
+    tariff = from_grid - from_ppa
     if price_usd_per_mwh_by_hour is None:
         grid_cost = np.full(from_grid.shape[::2], np.nan)
     else:
-        grid_cost = (from_grid * price_usd_per_mwh_by_hour[hour_of_day][None, :, None]).sum(axis=1)
+        grid_cost = (tariff * price_usd_per_mwh_by_hour[hour_of_day][None, :, None]).sum(axis=1)
+    ppa_e = from_ppa.sum(axis=1)
+    if ppa_mw is not None:
+        take_or_pay = np.array([s.ppa_take_or_pay for s in sites])
+        paid = np.where(take_or_pay[None, :], ppa_mw * valid.sum(axis=1), ppa_e)
+        grid_cost = grid_cost + paid * np.array([s.ppa_usd_per_mwh for s in sites])[None, :]
     it_energy = (it_load_mw * utilisation_frac) * valid.sum(axis=1)
     mean, p99 = pue_stats(pue_h)
     grid_e, onsite_e = from_grid.sum(axis=1), from_onsite.sum(axis=1)
@@ -214,8 +226,9 @@ def hourly_energy(
         solar_energy_mwh=(from_solar + to_battery).sum(axis=1),
         battery_energy_mwh=from_battery.sum(axis=1),
         solar_to_battery_mwh=to_battery.sum(axis=1),
+        ppa_energy_mwh=ppa_e,
         grid_cost_usd=grid_cost,
         water_m3=it_energy * 1000.0 * p["wue"] / 1000.0,  # MWh -> kWh, L -> m3
-        carbon_tco2=(grid_e * p["grid_co2"] + onsite_e * p["onsite_co2"]) / 1000.0,
+        carbon_tco2=((grid_e - ppa_e) * p["grid_co2"] + onsite_e * p["onsite_co2"]) / 1000.0,
         ambient_mean_c=np.nanmean(temp, axis=1),
     )

@@ -277,6 +277,9 @@ class Site(_Model):
     hall_block_mw: float | None = Field(default=None, gt=0)
     solar_mw: list[PowerStep] = Field(default_factory=list)
     solar_capacity_factor: float = Field(default=0.2, ge=0, le=0.3)
+    ppa_mw: MW = 0.0
+    ppa_usd_per_mwh: USDPerMWh = 0.0
+    ppa_take_or_pay: bool = True
     battery_mw: MW = 0.0
     battery_mwh: float = Field(default=0.0, ge=0)
     battery_round_trip_frac: float | None = Field(default=None, gt=0, le=1)
@@ -305,6 +308,12 @@ class Site(_Model):
             if factor is None:
                 factor = catalog.overhead("natural_gas_kgco2_per_mmbtu")
             object.__setattr__(self, "onsite_kgco2_per_mwh", hr * factor)
+        return self
+
+    @model_validator(mode="after")
+    def _ppa_has_a_price(self) -> Site:
+        if self.ppa_mw > 0 and "ppa_usd_per_mwh" not in self.model_fields_set:
+            raise ValueError(f"a PPA of {self.ppa_mw} MW needs its price: ppa_usd_per_mwh (USD/MWh)")
         return self
 
     @model_validator(mode="after")

@@ -29,6 +29,7 @@ __all__ = [
     "fat_tree_endpoints",
     "solar_power_mw",
     "battery_power_mw",
+    "ppa_power_mw",
     "phase_capex_usd",
 ]
 
@@ -126,10 +127,19 @@ def solar_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
     return out
 
 
+def _from_energisation(sites: Sequence[Site], axis: NDArray[np.int64], field: str) -> Array:
+    energised = axis[:, None] >= np.array([energisation_month(s) for s in sites])[None, :]
+    return np.where(energised, np.array([getattr(s, field) for s in sites], dtype=float)[None, :], 0.0)
+
+
 def battery_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
     """Battery power [MW] per site and month: in service from energisation. Shape (month, site)."""
-    energised = axis[:, None] >= np.array([energisation_month(s) for s in sites])[None, :]
-    return np.where(energised, np.array([s.battery_mw for s in sites])[None, :], 0.0)
+    return _from_energisation(sites, axis, "battery_mw")
+
+
+def ppa_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
+    """Firm PPA power [MW] per site and month: in force from energisation. Shape (month, site)."""
+    return _from_energisation(sites, axis, "ppa_mw")
 
 
 def phase_capex_usd(sites: Sequence[Site], axis: NDArray[np.int64], first_it_mw: Array) -> Array:
