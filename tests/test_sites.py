@@ -323,3 +323,41 @@ def test_ppa_pay_as_used_and_its_price_is_required():
     with pytest.raises(ScenarioError) as info:
         _sc(ppa_mw=5)
     assert info.value.issues[0].path == "sites[0]" and "ppa_usd_per_mwh" in info.value.issues[0].expected
+
+
+def test_curtailment_event_cuts_grid_pauses_work_and_earns_its_credit():
+    base = simulate(_sc()).sel(site="a")
+    ev = simulate(
+        _sc(curtailments=[{"start": "2026-07-15 14:00", "hours": 4, "mw": "20 MW", "credit_usd_per_mwh": 500}])
+    ).sel(site="a")
+    jul = 6
+    facility_mw = float(base["it_power_mw"].values[jul]) * 1.2  # flat PUE (no ambient given), utilisation 1
+    assert facility_mw > 0
+    cut = ev["curtailed_mwh"].values
+    assert cut[jul] == pytest.approx(4 * facility_mw) and np.allclose(np.delete(cut, jul), 0)
+    np.testing.assert_allclose(ev["unserved_energy_mwh"].values, cut)  # no battery or on-site power: work pauses
+    np.testing.assert_allclose(ev["energy_mwh"].values, base["energy_mwh"].values - cut)
+    np.testing.assert_allclose(
+        ev["opex_usd"].values, base["opex_usd"].values - cut * 100 - cut * 500, rtol=1e-9
+    )  # energy not bought, and the credit earned
+
+
+def test_curtailment_across_a_month_end_falls_to_onsite_power_then_pauses_work():
+    site = dict(onsite_power=[{"from": "2025-01", "mw": 20}], onsite_usd_per_mwh=200)
+    ev = simulate(_sc(**site, curtailments=[{"start": "2026-07-31 22:00", "hours": 4, "mw": 20}])).sel(site="a")
+    base = simulate(_sc(**site)).sel(site="a")
+    cut = ev["curtailed_mwh"].values
+    it = base["it_power_mw"].values
+    assert cut[6] > 0 and cut[7] > 0 and cut[6] / cut[7] == pytest.approx(it[6] / it[7])  # 2 h in July, 2 in August
+    assert np.allclose(np.delete(cut, [6, 7]), 0)
+    more_onsite = ev["onsite_energy_mwh"].values - base["onsite_energy_mwh"].values
+    # what the grid did not deliver came from on-site headroom, else was unserved
+    np.testing.assert_allclose(more_onsite + ev["unserved_energy_mwh"].values, cut, rtol=1e-9, atol=1e-9)
+    assert np.all(more_onsite >= -1e-9)
+
+
+def test_curtailment_bad_start_names_the_event():
+    with pytest.raises(ScenarioError) as info:
+        _sc(curtailments=[{"start": "2026-13-01 10:00", "hours": 2, "mw": 5}])
+    issue = info.value.issues[0]
+    assert issue.path == "sites[0].curtailments[0].start" and "YYYY-MM-DD HH:00" in issue.expected

@@ -73,6 +73,7 @@ class HourlyResult:
     battery_energy_mwh: Array
     solar_to_battery_mwh: Array
     ppa_energy_mwh: Array
+    curtailed_mwh: Array
     grid_cost_usd: Array
     water_m3: Array
     carbon_tco2: Array
@@ -161,6 +162,7 @@ def hourly_energy(
     price_usd_per_mwh_by_hour: Array | None = None,
     battery_mw: Array | None = None,
     ppa_mw: Array | None = None,
+    curtailment: tuple[Array, Array] | None = None,
 ) -> HourlyResult:
     """Energy, water and carbon of the installed IT load, hour by hour, aggregated per month and site.
 
@@ -170,7 +172,10 @@ def hourly_energy(
     in service; its energy and round-trip efficiency come from the sites. See :func:`battery_dispatch`.
     ``ppa_mw`` (month, site) is a firm, carbon-free PPA (e.g. nuclear) delivered through the grid connection: it
     covers grid draw up to its MW at the site's PPA price; take-or-pay PPAs are paid for in full every hour.
-    ``grid_energy_mwh`` counts all energy through the grid connection, PPA included.
+    ``grid_energy_mwh`` counts all energy through the grid connection, PPA included. ``curtailment`` is (cut MW,
+    credit USD/MWh), each (month, hour, site), from :func:`fab2token.sites.curtailment_hours`: grid import is cut in
+    those hours, the battery and on-site generation cover what they can, the rest is unserved (work paused), and
+    each MWh not drawn earns the credit (netted from the grid cost).
     """
     p = _site_arrays(sites)
     temp = hourly_ambient_c(p["monthly"], p["range"], axis, noise_c, seed)
@@ -186,6 +191,12 @@ def hourly_energy(
         solar_h = np.where(valid, solar_h, 0.0)  # no sun in the padding hours past a month's end
     residual = load - from_solar  # what is left to serve, updated down the merit order
     from_grid = np.minimum(residual, grid_mw[:, None, :])
+    curtailed = np.zeros_like(load)
+    if curtailment is not None:
+        cut, credit_h = curtailment
+        capped = np.minimum(from_grid, np.maximum(grid_mw[:, None, :] - cut, 0.0))
+        curtailed = from_grid - capped
+        from_grid = capped
     residual -= from_grid
     from_battery = to_battery = np.zeros_like(load)
     if battery_mw is not None and solar_mw is not None and np.any(battery_mw > 0) and np.any(solar_mw > 0):
@@ -209,24 +220,30 @@ def hourly_energy(
     else:
         grid_cost = (tariff * price_usd_per_mwh_by_hour[hour_of_day][None, :, None]).sum(axis=1)
     ppa_e = from_ppa.sum(axis=1)
+    if curtailment is not None:
+        grid_cost = grid_cost - (curtailed * curtailment[1]).sum(axis=1)
     if ppa_mw is not None:
         take_or_pay = np.array([s.ppa_take_or_pay for s in sites])
         paid = np.where(take_or_pay[None, :], ppa_mw * valid.sum(axis=1), ppa_e)
         grid_cost = grid_cost + paid * np.array([s.ppa_usd_per_mwh for s in sites])[None, :]
-    it_energy = (it_load_mw * utilisation_frac) * valid.sum(axis=1)
+    load_e, unserved_e = load.sum(axis=1), unserved.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        served = np.where(load_e > 0, 1.0 - unserved_e / load_e, 1.0)  # share of the month's energy supplied
+    it_energy = (it_load_mw * utilisation_frac) * valid.sum(axis=1) * served
     mean, p99 = pue_stats(pue_h)
     grid_e, onsite_e = from_grid.sum(axis=1), from_onsite.sum(axis=1)
     return HourlyResult(
         pue_mean=mean,
         pue_p99=p99,
-        facility_energy_mwh=load.sum(axis=1),
+        facility_energy_mwh=load_e - unserved_e,  # what was supplied: paused work uses none
         grid_energy_mwh=grid_e,
         onsite_energy_mwh=onsite_e,
-        unserved_energy_mwh=unserved.sum(axis=1),
+        unserved_energy_mwh=unserved_e,
         solar_energy_mwh=(from_solar + to_battery).sum(axis=1),
         battery_energy_mwh=from_battery.sum(axis=1),
         solar_to_battery_mwh=to_battery.sum(axis=1),
         ppa_energy_mwh=ppa_e,
+        curtailed_mwh=curtailed.sum(axis=1),
         grid_cost_usd=grid_cost,
         water_m3=it_energy * 1000.0 * p["wue"] / 1000.0,  # MWh -> kWh, L -> m3
         carbon_tco2=((grid_e - ppa_e) * p["grid_co2"] + onsite_e * p["onsite_co2"]) / 1000.0,

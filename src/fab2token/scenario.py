@@ -241,6 +241,31 @@ class Phase(_Model):
     capex_usd_per_mw: USDPerMW = 0.0
 
 
+def _hour(value: Any) -> str:
+    if isinstance(value, _dt.datetime):
+        return value.strftime("%Y-%m-%dT%H")
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{1,2})(:00)?(:00)?\s*", value)
+        if m:
+            try:
+                when = _dt.datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]))
+            except ValueError:
+                pass
+            else:
+                return when.strftime("%Y-%m-%dT%H")
+    raise ValueError("expected a date and hour written YYYY-MM-DD HH:00, e.g. '2026-07-15 14:00'")
+
+
+class Curtailment(_Model):
+    """A grid curtailment or demand-response event: grid import cut by ``mw`` for ``hours`` from ``start`` (a
+    date and hour); each MWh not drawn earns ``credit_usd_per_mwh``."""
+
+    start: Annotated[str, BeforeValidator(_hour)]
+    hours: int = Field(gt=0, le=8784)
+    mw: MW
+    credit_usd_per_mwh: USDPerMWh = 0.0
+
+
 class Site(_Model):
     """A datacenter site: power (grid and on-site), cooling, land, network and construction.
 
@@ -277,6 +302,7 @@ class Site(_Model):
     hall_block_mw: float | None = Field(default=None, gt=0)
     solar_mw: list[PowerStep] = Field(default_factory=list)
     solar_capacity_factor: float = Field(default=0.2, ge=0, le=0.3)
+    curtailments: list[Curtailment] = Field(default_factory=list)
     ppa_mw: MW = 0.0
     ppa_usd_per_mwh: USDPerMWh = 0.0
     ppa_take_or_pay: bool = True

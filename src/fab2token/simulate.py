@@ -113,6 +113,7 @@ def simulate(sc: Scenario) -> xr.Dataset:
         price_usd_per_mwh_by_hour=price_h,
         battery_mw=battery_mw,
         ppa_mw=sites.ppa_power_mw(sc.sites, axis),
+        curtailment=sites.curtailment_hours(sc.sites, axis, energy_mod.MAX_HOURS),
     )
     facility = it_power * hourly.pue_p99
     energy = hourly.facility_energy_mwh
@@ -182,6 +183,8 @@ def simulate(sc: Scenario) -> xr.Dataset:
             "solar_energy_mwh": (ms, hourly.solar_energy_mwh, {"units": "MWh"}),
             "battery_energy_mwh": (ms, hourly.battery_energy_mwh, {"units": "MWh"}),
             "ppa_energy_mwh": (ms, hourly.ppa_energy_mwh, {"units": "MWh", "note": "within grid_energy_mwh"}),
+            "curtailed_mwh": (ms, hourly.curtailed_mwh, {"units": "MWh", "note": "grid energy not drawn in events"}),
+            "unserved_energy_mwh": (ms, hourly.unserved_energy_mwh, {"units": "MWh", "note": "work paused"}),
             "solar_to_battery_mwh": (ms, hourly.solar_to_battery_mwh, {"units": "MWh"}),
             "pue_mean": (ms, hourly.pue_mean, {"units": "ratio"}),
             "pue_p99": (ms, hourly.pue_p99, {"units": "ratio"}),

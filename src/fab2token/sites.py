@@ -30,6 +30,7 @@ __all__ = [
     "solar_power_mw",
     "battery_power_mw",
     "ppa_power_mw",
+    "curtailment_hours",
     "phase_capex_usd",
 ]
 
@@ -135,6 +136,27 @@ def _from_energisation(sites: Sequence[Site], axis: NDArray[np.int64], field: st
 def battery_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
     """Battery power [MW] per site and month: in service from energisation. Shape (month, site)."""
     return _from_energisation(sites, axis, "battery_mw")
+
+
+def curtailment_hours(sites: Sequence[Site], axis: NDArray[np.int64], max_hours: int) -> tuple[Array, Array] | None:
+    """Grid import cut [MW] and demand-response credit [USD/MWh] per hour, each (month, ``max_hours``, site), from
+    the sites' curtailment events (overlapping cuts add; the later-listed event's credit applies). None when no
+    site has an event. Events outside the horizon are dropped. One vectorised pass per event, none per hour."""
+    if not any(s.curtailments for s in sites):
+        return None
+    cut = np.zeros((axis.size, max_hours, len(sites)))
+    credit = np.zeros_like(cut)
+    for j, site in enumerate(sites):
+        for ev in site.curtailments:
+            t = np.datetime64(ev.start, "h") + np.arange(ev.hours)
+            month = t.astype("datetime64[M]")
+            mnum = month.astype(np.int64) + 1970 * 12  # months since year 0, as month_number()
+            hour = (t - month.astype("datetime64[h]")).astype(np.int64)
+            idx = mnum - axis[0]
+            keep = (idx >= 0) & (idx < axis.size)
+            np.add.at(cut, (idx[keep], hour[keep], j), ev.mw)
+            credit[idx[keep], hour[keep], j] = ev.credit_usd_per_mwh
+    return cut, credit
 
 
 def ppa_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
