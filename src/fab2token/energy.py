@@ -191,7 +191,7 @@ def hourly_energy(
         solar_h = np.where(valid, solar_h, 0.0)  # no sun in the padding hours past a month's end
     residual = load - from_solar  # what is left to serve, updated down the merit order
     from_grid = np.minimum(residual, grid_mw[:, None, :])
-    curtailed = np.zeros_like(load)
+    curtailed = None
     if curtailment is not None:
         cut, credit_h = curtailment
         capped = np.minimum(from_grid, np.maximum(grid_mw[:, None, :] - cut, 0.0))
@@ -213,16 +213,18 @@ def hourly_energy(
         residual -= from_battery
     from_onsite = np.minimum(residual, onsite_mw[:, None, :])
     unserved = residual - from_onsite
-    from_ppa = np.zeros_like(load) if ppa_mw is None else np.minimum(from_grid, ppa_mw[:, None, :])
-    tariff = from_grid - from_ppa
+    has_ppa = ppa_mw is not None and bool(np.any(ppa_mw > 0))
+    from_ppa = np.minimum(from_grid, ppa_mw[:, None, :]) if ppa_mw is not None and has_ppa else None
+    tariff = from_grid if from_ppa is None else from_grid - from_ppa
     if price_usd_per_mwh_by_hour is None:
         grid_cost = np.full(from_grid.shape[::2], np.nan)
     else:
         grid_cost = (tariff * price_usd_per_mwh_by_hour[hour_of_day][None, :, None]).sum(axis=1)
-    ppa_e = from_ppa.sum(axis=1)
-    if curtailment is not None:
+    zero = np.zeros(from_grid.shape[::2])
+    ppa_e = zero if from_ppa is None else from_ppa.sum(axis=1)
+    if curtailed is not None and curtailment is not None:
         grid_cost = grid_cost - (curtailed * curtailment[1]).sum(axis=1)
-    if ppa_mw is not None:
+    if ppa_mw is not None and has_ppa:
         take_or_pay = np.array([s.ppa_take_or_pay for s in sites])
         paid = np.where(take_or_pay[None, :], ppa_mw * valid.sum(axis=1), ppa_e)
         grid_cost = grid_cost + paid * np.array([s.ppa_usd_per_mwh for s in sites])[None, :]
@@ -243,7 +245,7 @@ def hourly_energy(
         battery_energy_mwh=from_battery.sum(axis=1),
         solar_to_battery_mwh=to_battery.sum(axis=1),
         ppa_energy_mwh=ppa_e,
-        curtailed_mwh=curtailed.sum(axis=1),
+        curtailed_mwh=zero if curtailed is None else curtailed.sum(axis=1),
         grid_cost_usd=grid_cost,
         water_m3=it_energy * 1000.0 * p["wue"] / 1000.0,  # MWh -> kWh, L -> m3
         carbon_tco2=((grid_e - ppa_e) * p["grid_co2"] + onsite_e * p["onsite_co2"]) / 1000.0,
