@@ -9,8 +9,9 @@ import numpy as np
 import yaml
 
 from benchmarks.common import best_time
-from fab2token.energy import hourly_energy
+from fab2token.energy import MAX_HOURS, hourly_energy
 from fab2token.scenario import parse_scenario
+from fab2token.sites import curtailment_hours
 from fab2token.timeline import hours_in_month, month_axis
 
 SITES, YEARS = 100, 10
@@ -35,6 +36,12 @@ def main() -> None:
             "pue_per_degree_c": 0.008,
             "battery_mw": 20,
             "battery_mwh": 80,
+            "ppa_mw": 30,
+            "ppa_usd_per_mwh": 70,
+            "curtailments": [
+                {"start": f"{2026 + y}-07-15 14:00", "hours": 4, "mw": 50, "credit_usd_per_mwh": 300}
+                for y in range(YEARS)
+            ],
         }
         for k in range(SITES)
     ]
@@ -51,17 +58,29 @@ def main() -> None:
     onsite = np.full((axis.size, SITES), 30.0)
     solar = np.full((axis.size, SITES), 150.0)  # enough to exceed the load at midday: the battery has work
     battery = np.full((axis.size, SITES), 20.0)
+    ppa = np.full((axis.size, SITES), 30.0)
+    curtail = curtailment_hours(sc.sites, axis, MAX_HOURS)
     price = np.where((np.arange(24) >= 14) & (np.arange(24) < 20), 150.0, 60.0)
     t = best_time(
         lambda: hourly_energy(
-            sc.sites, axis, load, grid, onsite, 0.9, solar_mw=solar, price_usd_per_mwh_by_hour=price, battery_mw=battery
+            sc.sites,
+            axis,
+            load,
+            grid,
+            onsite,
+            0.9,
+            solar_mw=solar,
+            price_usd_per_mwh_by_hour=price,
+            battery_mw=battery,
+            ppa_mw=ppa,
+            curtailment=curtail,
         ),
         repeat=3,
     )
     site_hours = hours_in_month(axis).sum() * SITES
     print(
         f"hourly engine: {SITES} sites x {YEARS} years = {site_hours / 1e6:.2f}M site-hours in {t:.2f} s "
-        f"({site_hours / t / 1e6:.1f}M site-hours/s; PUE, water, carbon, solar, battery, grid and on-site "
-        "dispatch, "
+        f"({site_hours / t / 1e6:.1f}M site-hours/s; PUE, water, carbon, solar, battery, PPA, "
+        "curtailment events, grid and on-site dispatch, "
         "time-of-use cost)"
     )
