@@ -361,3 +361,19 @@ def test_curtailment_bad_start_names_the_event():
         _sc(curtailments=[{"start": "2026-13-01 10:00", "hours": 2, "mw": 5}])
     issue = info.value.issues[0]
     assert issue.path == "sites[0].curtailments[0].start" and "YYYY-MM-DD HH:00" in issue.expected
+
+
+def test_diurnal_utilisation_profile_shapes_energy_and_time_of_use_cost():
+    data = yaml.safe_load(BASE)
+    profile = [0.5] * 12 + [1.0] * 12  # half load overnight and in the morning, full from noon
+    data["economics"].update(it_utilisation_by_hour=profile, electricity_peak_usd_per_mwh=300, peak_hours=[14, 20])
+    day = simulate(parse_scenario(yaml.safe_dump(data))).sel(site="a")
+    flat = simulate(_sc()).sel(site="a")
+    np.testing.assert_allclose(day["energy_mwh"].values, flat["energy_mwh"].values * 0.75, rtol=1e-9)
+    # the peak hours (14-20) all run at full load: 6 x 1.0 x 300 + 6 x 1.0 x 100 + 12 x 0.5 x 100 per 18 load-hours
+    per_mwh = (6 * 300 + 6 * 100 + 12 * 0.5 * 100) / 18
+    np.testing.assert_allclose(day["opex_usd"].values, day["grid_energy_mwh"].values * per_mwh, rtol=1e-9)
+    data["economics"]["it_utilisation_frac"] = 0.8
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(yaml.safe_dump(data))
+    assert info.value.issues[0].path == "economics" and "not both" in info.value.issues[0].expected

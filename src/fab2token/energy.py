@@ -155,7 +155,7 @@ def hourly_energy(
     it_load_mw: Array,
     grid_mw: Array,
     onsite_mw: Array,
-    utilisation_frac: float = 1.0,
+    utilisation_frac: float | Array = 1.0,
     noise_c: float = 0.0,
     seed: int = 0,
     solar_mw: Array | None = None,
@@ -167,7 +167,8 @@ def hourly_energy(
     """Energy, water and carbon of the installed IT load, hour by hour, aggregated per month and site.
 
     ``it_load_mw``, ``grid_mw`` and ``onsite_mw`` are (month, site); the IT load is flat within a month (training
-    runs flat; a diurnal inference profile is open work). Merit order each hour: solar (behind the meter), grid,
+    runs flat); ``utilisation_frac`` is one fraction or 24 values, one per hour of the day (e.g. a diurnal inference
+    profile). Merit order each hour: solar (behind the meter), grid,
     battery, on-site generation, else unserved. ``battery_mw`` (month, site) is the battery's power where it is
     in service; its energy and round-trip efficiency come from the sites. See :func:`battery_dispatch`.
     ``ppa_mw`` (month, site) is a firm, carbon-free PPA (e.g. nuclear) delivered through the grid connection: it
@@ -181,8 +182,10 @@ def hourly_energy(
     temp = hourly_ambient_c(p["monthly"], p["range"], axis, noise_c, seed)
     pue_h = p["pue"] + p["slope"] * np.maximum(0.0, temp - p["ref"])
     valid = ~np.isnan(pue_h)
-    load = np.where(valid, it_load_mw[:, None, :] * utilisation_frac * pue_h, 0.0)  # facility MW each hour
     hour_of_day = np.arange(MAX_HOURS) % 24
+    util = np.asarray(utilisation_frac, dtype=float)
+    util_h = util[hour_of_day][None, :, None] if util.ndim else util  # a 24-hour profile or one fraction
+    load = np.where(valid, it_load_mw[:, None, :] * util_h * pue_h, 0.0)  # facility MW each hour
     from_solar = np.zeros_like(load)
     if solar_mw is not None and np.any(solar_mw > 0):  # behind the meter, first in the merit order
         cf = np.array([s.solar_capacity_factor for s in sites])
@@ -231,7 +234,8 @@ def hourly_energy(
     load_e, unserved_e = load.sum(axis=1), unserved.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         served = np.where(load_e > 0, 1.0 - unserved_e / load_e, 1.0)  # share of the month's energy supplied
-    it_energy = (it_load_mw * utilisation_frac) * valid.sum(axis=1) * served
+    util_hours = np.where(valid, util_h, 0.0).sum(axis=1) if util.ndim else util * valid.sum(axis=1)
+    it_energy = it_load_mw * util_hours * served  # MWh of IT energy supplied
     mean, p99 = pue_stats(pue_h)
     grid_e, onsite_e = from_grid.sum(axis=1), from_onsite.sum(axis=1)
     return HourlyResult(

@@ -190,7 +190,7 @@ def _data(sc: Scenario) -> _Data:
     for j, o in enumerate(sc.targets.accelerator_options, start=1):
         avail[j] = step_schedule([c.from_ for c in o.available], [c.per_month for c in o.available], axis)
     e = sc.economics
-    energy = kw / 1000.0 * e.it_utilisation_frac * pue * hours * e.electricity_usd_per_mwh
+    energy = kw / 1000.0 * float(np.mean(e.utilisation_by_hour())) * pue * hours * e.electricity_usd_per_mwh
     return _Data(
         months=months,
         sites=sites,

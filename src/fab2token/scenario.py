@@ -371,8 +371,21 @@ class Economics(_Model):
     datacenter_capex_usd_per_mw: USDPerMW
     facility_opex_usd_per_mw_year: USDPerMWYear = 0.0
     it_utilisation_frac: float = Field(default=1.0, gt=0, le=1)
+    it_utilisation_by_hour: list[Annotated[float, Field(gt=0, le=1)]] | None = Field(
+        default=None, min_length=24, max_length=24
+    )
     electricity_peak_usd_per_mwh: USDPerMWh | None = None
     peak_hours: list[int] = Field(default_factory=lambda: [14, 20], min_length=2, max_length=2)
+
+    @model_validator(mode="after")
+    def _one_utilisation(self) -> Economics:
+        if self.it_utilisation_by_hour is not None and "it_utilisation_frac" in self.model_fields_set:
+            raise ValueError("give it_utilisation_frac (flat) or it_utilisation_by_hour (24 values), not both")
+        return self
+
+    def utilisation_by_hour(self) -> list[float]:
+        """IT utilisation for each hour of the day (the flat fraction repeated when no profile is given)."""
+        return list(self.it_utilisation_by_hour or [self.it_utilisation_frac] * 24)
 
 
 class TrainingRun(_Model):

@@ -108,7 +108,7 @@ def simulate(sc: Scenario) -> xr.Dataset:
         it_power,
         power.grid_mw,
         power.onsite_mw,
-        e.it_utilisation_frac,
+        np.array(e.utilisation_by_hour()),
         solar_mw=solar,
         price_usd_per_mwh_by_hour=price_h,
         battery_mw=battery_mw,
