@@ -298,7 +298,7 @@ def infer(
         raise ModelError("count, input_tokens and output_tokens must be positive")
     domain = int(acc["scaleup_domain"]) if _known(acc["scaleup_domain"]) else 8
     if tp is None:  # every candidate degree at once (vectorised); keep the best tokens/s per accelerator
-        candidates = np.array([t for t in (1, 2, 4, 8, 16, 32, 64, 72) if t <= min(count, max(domain, 1))] or [1.0])
+        candidates = np.array([t for t in (1, 2, 4, 8, 16, 32, 64, 72) if t <= min(count, max(domain, 1))] or [1])
         res = serve(
             m, acc, candidates, precision, input_tokens, output_tokens, tpot_ms / 1e3, ttft_ms / 1e3, kv_precision
         )

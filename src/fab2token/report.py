@@ -49,11 +49,11 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
 
     f = go.Figure()
     for site in ds["site"].values:
-        sel = {"site": site}
+        one = {"site": site}
         f.add_scatter(
-            x=months, y=ds["it_capacity_mw"].sel(sel).values, name=f"{site}: IT MW available", line={"dash": "dash"}
+            x=months, y=ds["it_capacity_mw"].sel(one).values, name=f"{site}: IT MW available", line={"dash": "dash"}
         )
-        f.add_scatter(x=months, y=ds["it_power_mw"].sel(sel).values, name=f"{site}: IT MW used")
+        f.add_scatter(x=months, y=ds["it_power_mw"].sel(one).values, name=f"{site}: IT MW used")
     figs["power"] = _layout(f, "IT power available vs used, per site", "MW (IT)")
 
     if "pue_mean" in ds:
@@ -114,7 +114,7 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
     ):
         vals = ds[name].values
         if np.isfinite(vals).any():
-            f.add_scatter(x=months, y=np.where(np.isfinite(vals), vals, None), name=label)
+            f.add_scatter(x=months, y=np.where(np.isfinite(vals), vals, np.nan), name=label)
     f.add_bar(x=months, y=ds["accelerators_delivered"].values, name="accelerators delivered", opacity=0.45)
     figs["supply_steps"] = _layout(f, "Supply chain: what each step allows per month", "accelerators / month")
 
@@ -233,7 +233,7 @@ def _month_end(label: str) -> str:
 
 def _fmt(v: Any) -> str:
     if isinstance(v, float | np.floating):
-        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.3g}"
+        return f"{v:,.0f}" if abs(float(v)) >= 100 else f"{v:,.3g}"
     return html.escape(str(v))
 
 

@@ -102,7 +102,7 @@ def save_run(
         columns=["run_id", "month", "variable", "label"],
     )
     var_df = pd.DataFrame(
-        [(run_id, n, ",".join(v.dims), str(v.attrs.get("units", ""))) for n, v in ds.data_vars.items()],
+        [(run_id, n, ",".join(str(d) for d in v.dims), str(v.attrs.get("units", ""))) for n, v in ds.data_vars.items()],
         columns=["run_id", "variable", "dims", "units"],
     )
     attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in ds.attrs.items()}

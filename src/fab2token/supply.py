@@ -94,7 +94,8 @@ def gross_dies_per_wafer(
     params, inverse = np.unique(np.stack(flat, axis=-1), axis=0, return_inverse=True)
     out = np.empty(len(params), dtype=np.int64)
     for lo in range(0, len(params), _CHUNK):  # bounded memory; each chunk is fully vectorised
-        out[lo : lo + _CHUNK] = _count_grid(*params[lo : lo + _CHUNK].T, offset_steps)
+        w_, h_, d_, e_, s_ = params[lo : lo + _CHUNK].T
+        out[lo : lo + _CHUNK] = _count_grid(w_, h_, d_, e_, s_, offset_steps)
     return out[inverse.reshape(-1)].reshape(shape)
 
 

@@ -16,7 +16,7 @@ __all__ = ["ureg", "to_unit"]
 
 @lru_cache(maxsize=1)
 def _registry() -> pint.UnitRegistry:
-    reg = pint.UnitRegistry()
+    reg: pint.UnitRegistry = pint.UnitRegistry()
     # Money is a dimension of its own; one currency, no exchange rates.
     reg.define("USD = [currency] = usd = dollar = $")
     reg.define("kUSD = 1e3 USD")
@@ -54,7 +54,7 @@ def to_unit(value: Any, unit: str) -> float:
         raise ValueError(f"expected a number or a quantity in {unit} such as '10 {unit}'")
     text = value.strip().replace("^", "**")
     try:
-        q = ureg.Quantity(text)
+        q: Any = ureg.Quantity(text)
     except Exception as exc:  # pint raises many kinds; all mean "not a quantity"
         raise ValueError(f"expected a quantity in {unit} such as '10 {unit}' ({exc})") from None
     if isinstance(q, int | float):
