@@ -377,3 +377,28 @@ def test_diurnal_utilisation_profile_shapes_energy_and_time_of_use_cost():
     with pytest.raises(ScenarioError) as info:
         parse_scenario(yaml.safe_dump(data))
     assert info.value.issues[0].path == "economics" and "not both" in info.value.issues[0].expected
+
+
+def _tou(peak: float, **site):
+    data = yaml.safe_load(BASE)
+    data["sites"][0].update(site)
+    data["economics"].update(electricity_peak_usd_per_mwh=peak, peak_hours=[14, 20], it_utilisation_frac=0.5)
+    return simulate(parse_scenario(yaml.safe_dump(data))).sel(site="a")
+
+
+def test_battery_arbitrage_charges_off_peak_and_discharges_at_peak_when_it_pays():
+    battery = dict(battery_mw=5, battery_mwh=20, battery_round_trip_frac=0.8)
+    base, arb = _tou(300), _tou(300, **battery)
+    out, into = arb["battery_energy_mwh"].values, arb["grid_to_battery_mwh"].values
+    days = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    assert out.sum() > 0 and np.all(out <= 20 * days + 1e-6)
+    np.testing.assert_allclose(into, out / 0.8, rtol=1e-9)  # losses: the round-trip efficiency
+    np.testing.assert_allclose(arb["grid_energy_mwh"].values, base["grid_energy_mwh"].values + into - out)
+    # charged only in off-peak hours (100), discharged only into peak purchases (300)
+    np.testing.assert_allclose(arb["opex_usd"].values, base["opex_usd"].values + 100 * into - 300 * out, rtol=1e-9)
+    np.testing.assert_allclose(arb["energy_mwh"].values, base["energy_mwh"].values)  # the load itself is unchanged
+
+
+def test_battery_arbitrage_skipped_when_the_spread_does_not_cover_the_losses():
+    arb = _tou(110, battery_mw=5, battery_mwh=20, battery_round_trip_frac=0.8)  # 110 x 0.8 < 100
+    assert arb["battery_energy_mwh"].values.sum() == 0 and arb["grid_to_battery_mwh"].values.sum() == 0

@@ -72,6 +72,7 @@ class HourlyResult:
     solar_energy_mwh: Array
     battery_energy_mwh: Array
     solar_to_battery_mwh: Array
+    grid_to_battery_mwh: Array
     ppa_energy_mwh: Array
     curtailed_mwh: Array
     grid_cost_usd: Array
@@ -126,7 +127,8 @@ def battery_dispatch(
     generation would otherwise meet (or that would go unserved), one cycle a day.
 
     ``surplus_mw`` and ``shortfall_mw`` (non-negative) are (month, hour, site), the hour axis a whole number of days;
-    ``power_mw`` is (month, site); ``energy_mwh`` and ``rte`` (round-trip efficiency) are per site. Each day the
+    ``power_mw`` is (month, site) or (month, hour, site); ``energy_mwh`` is per site or (month, day, site); ``rte``
+    (round-trip efficiency) is per site. Each day the
     battery stores min(surplus within its power, energy capacity / rte), delivers up to that times ``rte`` into the
     day's shortfall within its power, and takes from the surplus only what it delivers / ``rte``. Both are spread
     over the day's hours in proportion to what each hour offers or needs. The day is treated as a periodic steady
@@ -136,10 +138,12 @@ def battery_dispatch(
     """
     m, h, n = surplus_mw.shape
     days = h // 24
-    offer = np.minimum(surplus_mw, power_mw[:, None, :]).reshape(m, days, 24, n)  # both inputs are >= 0
-    need = np.minimum(shortfall_mw, power_mw[:, None, :]).reshape(m, days, 24, n)
+    p = power_mw[:, None, :] if power_mw.ndim == 2 else power_mw
+    cap = energy_mwh if energy_mwh.ndim == 3 else energy_mwh[None, None, :]
+    offer = np.minimum(surplus_mw, p).reshape(m, days, 24, n)  # both inputs are >= 0
+    need = np.minimum(shortfall_mw, p).reshape(m, days, 24, n)
     offer_day, need_day = offer.sum(axis=2), need.sum(axis=2)  # MWh per day, (month, day, site)
-    stored = np.minimum(offer_day, energy_mwh[None, None, :] / rte[None, None, :])
+    stored = np.minimum(offer_day, cap / rte[None, None, :])
     delivered = np.minimum(stored * rte[None, None, :], need_day)
     with np.errstate(invalid="ignore", divide="ignore"):
         out_frac = np.where(need_day > 0, delivered / need_day, 0.0)
@@ -195,14 +199,18 @@ def hourly_energy(
     residual = load - from_solar  # what is left to serve, updated down the merit order
     from_grid = np.minimum(residual, grid_mw[:, None, :])
     curtailed = None
+    grid_h = grid_mw[:, None, :]  # grid import limit each hour
     if curtailment is not None:
         cut, credit_h = curtailment
-        capped = np.minimum(from_grid, np.maximum(grid_mw[:, None, :] - cut, 0.0))
+        grid_h = np.maximum(grid_h - cut, 0.0)
+        capped = np.minimum(from_grid, grid_h)
         curtailed = from_grid - capped
         from_grid = capped
     residual -= from_grid
     from_battery = to_battery = np.zeros_like(load)
-    if battery_mw is not None and solar_mw is not None and np.any(battery_mw > 0) and np.any(solar_mw > 0):
+    has_battery = battery_mw is not None and bool(np.any(battery_mw > 0))
+    rte = mwh = np.zeros(len(sites))
+    if has_battery:
         rte = np.array(
             [
                 s.battery_round_trip_frac
@@ -212,10 +220,29 @@ def hourly_energy(
             ]
         )
         mwh = np.array([s.battery_mwh for s in sites])
+    if has_battery and solar_mw is not None and np.any(solar_mw > 0):
         from_battery, to_battery = battery_dispatch(solar_h - from_solar, residual, battery_mw, mwh, rte)
         residual -= from_battery
     from_onsite = np.minimum(residual, onsite_mw[:, None, :])
     unserved = residual - from_onsite
+    to_battery_from_grid = None
+    if has_battery and price_usd_per_mwh_by_hour is not None:
+        # time-of-use arbitrage with what the solar cycle left of the battery: charge from spare grid capacity in the
+        # cheapest hours, discharge into grid purchases in the dearest, where price x round-trip efficiency pays
+        price_hod = np.asarray(price_usd_per_mwh_by_hour, dtype=float)[hour_of_day]
+        hi, lo = price_hod.max(), price_hod.min()
+        worth = hi * rte > lo
+        if hi > lo and worth.any():
+            m_, h_, n_ = load.shape
+            power_left = np.maximum(battery_mw[:, None, :] - from_battery - to_battery, 0.0) * worth[None, None, :]
+            cheap = valid & (price_hod == lo)[None, :, None]
+            offer = np.where(cheap, np.maximum(grid_h - from_grid, 0.0), 0.0)
+            need = np.where((price_hod == hi)[None, :, None], from_grid, 0.0)
+            energy_left = np.maximum(mwh[None, None, :] - from_battery.reshape(m_, h_ // 24, 24, n_).sum(axis=2), 0.0)
+            out2, in2 = battery_dispatch(offer, need, power_left, energy_left, rte)
+            from_grid = from_grid + in2 - out2
+            from_battery = from_battery + out2
+            to_battery_from_grid = in2
     has_ppa = ppa_mw is not None and bool(np.any(ppa_mw > 0))
     from_ppa = np.minimum(from_grid, ppa_mw[:, None, :]) if ppa_mw is not None and has_ppa else None
     tariff = from_grid if from_ppa is None else from_grid - from_ppa
@@ -250,6 +277,7 @@ def hourly_energy(
         solar_to_battery_mwh=to_battery.sum(axis=1),
         ppa_energy_mwh=ppa_e,
         curtailed_mwh=zero if curtailed is None else curtailed.sum(axis=1),
+        grid_to_battery_mwh=zero if to_battery_from_grid is None else to_battery_from_grid.sum(axis=1),
         grid_cost_usd=grid_cost,
         water_m3=it_energy * 1000.0 * p["wue"] / 1000.0,  # MWh -> kWh, L -> m3
         carbon_tco2=((grid_e - ppa_e) * p["grid_co2"] + onsite_e * p["onsite_co2"]) / 1000.0,

@@ -186,6 +186,7 @@ def simulate(sc: Scenario) -> xr.Dataset:
             "curtailed_mwh": (ms, hourly.curtailed_mwh, {"units": "MWh", "note": "grid energy not drawn in events"}),
             "unserved_energy_mwh": (ms, hourly.unserved_energy_mwh, {"units": "MWh", "note": "work paused"}),
             "solar_to_battery_mwh": (ms, hourly.solar_to_battery_mwh, {"units": "MWh"}),
+            "grid_to_battery_mwh": (ms, hourly.grid_to_battery_mwh, {"units": "MWh", "note": "within grid_energy_mwh"}),
             "pue_mean": (ms, hourly.pue_mean, {"units": "ratio"}),
             "pue_p99": (ms, hourly.pue_p99, {"units": "ratio"}),
             "water_m3": (ms, hourly.water_m3, {"units": "m3"}),
