@@ -148,8 +148,9 @@ def battery_dispatch(
     with np.errstate(invalid="ignore", divide="ignore"):
         out_frac = np.where(need_day > 0, delivered / need_day, 0.0)
         in_frac = np.where(offer_day > 0, delivered / rte[None, None, :] / offer_day, 0.0)
-    discharge = (need * out_frac[:, :, None, :]).reshape(m, h, n)
-    charge = (offer * in_frac[:, :, None, :]).reshape(m, h, n)
+    need *= out_frac[:, :, None, :]  # in place: these are this function's own arrays
+    offer *= in_frac[:, :, None, :]
+    discharge, charge = need.reshape(m, h, n), offer.reshape(m, h, n)
     return discharge, charge
 
 
@@ -184,7 +185,10 @@ def hourly_energy(
     """
     p = _site_arrays(sites)
     temp = hourly_ambient_c(p["monthly"], p["range"], axis, noise_c, seed)
-    pue_h = p["pue"] + p["slope"] * np.maximum(0.0, temp - p["ref"])
+    pue_h = temp - p["ref"]  # PUE = pue + slope x max(0, T - ref), in place
+    np.maximum(pue_h, 0.0, out=pue_h)
+    pue_h *= p["slope"]
+    pue_h += p["pue"]
     valid = ~np.isnan(pue_h)
     hour_of_day = np.arange(MAX_HOURS) % 24
     util = np.asarray(utilisation_frac, dtype=float)
@@ -249,7 +253,7 @@ def hourly_energy(
     if price_usd_per_mwh_by_hour is None:
         grid_cost = np.full(from_grid.shape[::2], np.nan)
     else:
-        grid_cost = (tariff * price_usd_per_mwh_by_hour[hour_of_day][None, :, None]).sum(axis=1)
+        grid_cost = np.einsum("mhs,h->ms", tariff, np.asarray(price_usd_per_mwh_by_hour, float)[hour_of_day])
     zero = np.zeros(from_grid.shape[::2])
     ppa_e = zero if from_ppa is None else from_ppa.sum(axis=1)
     if curtailed is not None and curtailment is not None:
