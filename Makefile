@@ -1,5 +1,5 @@
 # fab2token — `make demo` runs the bundled example, `make test` runs the whole suite.
-PY ?= python3.11
+PY ?= $(shell command -v python3.11 >/dev/null 2>&1 && echo python3.11 || echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
