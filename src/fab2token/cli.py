@@ -272,12 +272,9 @@ def site(
         raise _SE([InputIssue(str(scenario), "--site", name, f"one of the scenario's sites: {', '.join(names)}")])
     ds = simulate(sc).sel(site=name)
     res: dict[str, Any] = {"site": name, "months": [str(m) for m in ds["month"].values]}
-    for key in SITE_KEYS:
-        res[key] = [float(x) for x in ds[key].values]
-    res["grid_power_mw"] = [float(x) for x in ds["grid_power_mw"].values]
-    res["onsite_power_mw"] = [float(x) for x in ds["onsite_power_mw"].values]
-    res["it_capacity_mw"] = [float(x) for x in ds["it_capacity_mw"].values]
-    for key in ("grid_energy_mwh", "onsite_energy_mwh", "solar_energy_mwh", "battery_energy_mwh"):
+    extra = ("grid_power_mw", "onsite_power_mw", "it_capacity_mw")
+    extra += ("grid_energy_mwh", "onsite_energy_mwh", "solar_energy_mwh", "battery_energy_mwh")
+    for key in SITE_KEYS + extra:
         res[key] = [float(x) for x in ds[key].values]
     if as_json:
         _print_json(res)

@@ -23,7 +23,15 @@ from . import catalog
 from .scenario import Site
 from .timeline import hours_in_month
 
-__all__ = ["HourlyResult", "hourly_ambient_c", "hourly_energy", "solar_profile", "MAX_HOURS"]
+__all__ = [
+    "HourlyClimate",
+    "HourlyResult",
+    "hourly_ambient_c",
+    "hourly_climate",
+    "hourly_energy",
+    "solar_profile",
+    "MAX_HOURS",
+]
 
 Array = NDArray[np.float64]
 MAX_HOURS = 744
@@ -95,11 +103,30 @@ def _site_arrays(sites: Sequence[Site]) -> dict[str, Array]:
     }
 
 
-def hourly_pue(sites: Sequence[Site], axis: NDArray[np.int64], noise_c: float = 0.0, seed: int = 0) -> Array:
-    """PUE hour by hour, shape (month, 744, site) (NaN on padding)."""
+@dataclass(frozen=True)
+class HourlyClimate:
+    """Ambient temperature and PUE hour by hour, each (month, 744, site) (NaN on padding), and the PUE's monthly
+    mean and 99th percentile, each (month, site). Computed once per run: capacity is sized on ``pue_p99`` before
+    deployment, and the same hours then drive :func:`hourly_energy`."""
+
+    temp_c: Array
+    pue: Array
+    pue_mean: Array
+    pue_p99: Array
+
+
+def hourly_climate(
+    sites: Sequence[Site], axis: NDArray[np.int64], noise_c: float = 0.0, seed: int = 0
+) -> HourlyClimate:
+    """Temperature and PUE(t) = pue + slope x max(0, T - ref) for every hour, and their monthly statistics."""
     p = _site_arrays(sites)
     temp = hourly_ambient_c(p["monthly"], p["range"], axis, noise_c, seed)
-    return p["pue"] + p["slope"] * np.maximum(0.0, temp - p["ref"])
+    pue_h = temp - p["ref"]  # computed in place: these arrays are month x 744 x site
+    np.maximum(pue_h, 0.0, out=pue_h)
+    pue_h *= p["slope"]
+    pue_h += p["pue"]
+    mean, p99 = pue_stats(pue_h)
+    return HourlyClimate(temp, pue_h, mean, p99)
 
 
 def pue_stats(pue_h: Array) -> tuple[Array, Array]:
@@ -164,6 +191,7 @@ def hourly_energy(
     noise_c: float = 0.0,
     seed: int = 0,
     solar_mw: Array | None = None,
+    climate: HourlyClimate | None = None,
     price_usd_per_mwh_by_hour: Array | None = None,
     battery_mw: Array | None = None,
     ppa_mw: Array | None = None,
@@ -184,11 +212,9 @@ def hourly_energy(
     each MWh not drawn earns the credit (netted from the grid cost).
     """
     p = _site_arrays(sites)
-    temp = hourly_ambient_c(p["monthly"], p["range"], axis, noise_c, seed)
-    pue_h = temp - p["ref"]  # PUE = pue + slope x max(0, T - ref), in place
-    np.maximum(pue_h, 0.0, out=pue_h)
-    pue_h *= p["slope"]
-    pue_h += p["pue"]
+    if climate is None:
+        climate = hourly_climate(sites, axis, noise_c, seed)
+    pue_h = climate.pue
     valid = ~np.isnan(pue_h)
     hour_of_day = np.arange(MAX_HOURS) % 24
     util = np.asarray(utilisation_frac, dtype=float)
@@ -202,13 +228,14 @@ def hourly_energy(
         solar_h = np.where(valid, solar_h, 0.0)  # no sun in the padding hours past a month's end
     residual = load - from_solar  # what is left to serve, updated down the merit order
     from_grid = np.minimum(residual, grid_mw[:, None, :])
-    curtailed = None
+    curtailed = dr_credit = None
     grid_h = grid_mw[:, None, :]  # grid import limit each hour
     if curtailment is not None:
         cut, credit_h = curtailment
         grid_h = np.maximum(grid_h - cut, 0.0)
         capped = np.minimum(from_grid, grid_h)
         curtailed = from_grid - capped
+        dr_credit = (curtailed * credit_h).sum(axis=1)
         from_grid = capped
     residual -= from_grid
     from_battery = to_battery = np.zeros_like(load)
@@ -256,8 +283,8 @@ def hourly_energy(
         grid_cost = np.einsum("mhs,h->ms", tariff, np.asarray(price_usd_per_mwh_by_hour, float)[hour_of_day])
     zero = np.zeros(from_grid.shape[::2])
     ppa_e = zero if from_ppa is None else from_ppa.sum(axis=1)
-    if curtailed is not None and curtailment is not None:
-        grid_cost = grid_cost - (curtailed * curtailment[1]).sum(axis=1)
+    if dr_credit is not None:
+        grid_cost = grid_cost - dr_credit
     if ppa_mw is not None and has_ppa:
         take_or_pay = np.array([s.ppa_take_or_pay for s in sites])
         paid = np.where(take_or_pay[None, :], ppa_mw * valid.sum(axis=1), ppa_e)
@@ -267,11 +294,10 @@ def hourly_energy(
         served = np.where(load_e > 0, 1.0 - unserved_e / load_e, 1.0)  # share of the month's energy supplied
     util_hours = np.where(valid, util_h, 0.0).sum(axis=1) if util.ndim else util * valid.sum(axis=1)
     it_energy = it_load_mw * util_hours * served  # MWh of IT energy supplied
-    mean, p99 = pue_stats(pue_h)
     grid_e, onsite_e = from_grid.sum(axis=1), from_onsite.sum(axis=1)
     return HourlyResult(
-        pue_mean=mean,
-        pue_p99=p99,
+        pue_mean=climate.pue_mean,
+        pue_p99=climate.pue_p99,
         facility_energy_mwh=load_e - unserved_e,  # what was supplied: paused work uses none
         grid_energy_mwh=grid_e,
         onsite_energy_mwh=onsite_e,
@@ -285,5 +311,5 @@ def hourly_energy(
         grid_cost_usd=grid_cost,
         water_m3=it_energy * 1000.0 * p["wue"] / 1000.0,  # MWh -> kWh, L -> m3
         carbon_tco2=((grid_e - ppa_e) * p["grid_co2"] + onsite_e * p["onsite_co2"]) / 1000.0,
-        ambient_mean_c=np.nanmean(temp, axis=1),
+        ambient_mean_c=np.nanmean(climate.temp_c, axis=1),
     )

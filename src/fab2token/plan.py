@@ -119,7 +119,7 @@ def _data(sc: Scenario) -> _Data:
     # the simulation's physics: grid (after the interconnection queue) + on-site, capped by land, from
     # energisation on; IT capacity sized for the month's 99th-percentile PUE
     facility = site_power(sc.sites, axis).facility_mw
-    _, pue_p99 = energy_mod.pue_stats(energy_mod.hourly_pue(sc.sites, axis))
+    pue_p99 = energy_mod.hourly_climate(sc.sites, axis).pue_p99
     grid_it = xr.DataArray((facility / pue_p99).T, dims=("site", "month"), coords={"site": sites, "month": months})
     energ = np.array([energisation_month(s) for s in sc.sites])
     buildable = xr.DataArray(
@@ -589,7 +589,7 @@ def plan_to_scenario_data(sc: Scenario, res: PlanResult) -> dict[str, Any]:
     # the simulator counts whole accelerators and whole serving replicas: give each site a margin of one replica
     kw = accelerator_all_in_it_kw(sc.accelerator_spec())
     replica = (sc.workloads.inference.tp or 8) if sc.workloads.inference is not None else 1
-    _, pue_p99 = energy_mod.pue_stats(energy_mod.hourly_pue(sc.sites, axis))
+    pue_p99 = energy_mod.hourly_climate(sc.sites, axis).pue_p99
     for j, s in enumerate(data["sites"]):
         built = cap.sel(site=s["name"]).values
         mw = np.where(built > 1e-9, built + replica * kw / 1000.0, 0.0) * pue_p99[:, j]

@@ -84,7 +84,8 @@ def simulate(sc: Scenario) -> xr.Dataset:
     power = sites.site_power(sc.sites, axis)
     grid = power.grid_mw
     # capacity is sized for the hottest hours: facility power / the month's 99th-percentile PUE
-    _, pue_p99 = energy_mod.pue_stats(energy_mod.hourly_pue(sc.sites, axis))
+    climate = energy_mod.hourly_climate(sc.sites, axis)
+    pue_p99 = climate.pue_p99
     it_cap = sites.usable_it_power_mw(power.facility_mw, pue_p99)
     accel_cap = np.floor(it_cap * 1000.0 / kw + 1e-9)
     installed, backlog, supply_or_power = _deploy.deploy(chain["accelerators_delivered"], accel_cap)
@@ -110,6 +111,7 @@ def simulate(sc: Scenario) -> xr.Dataset:
         power.onsite_mw,
         np.array(e.utilisation_by_hour()),
         solar_mw=solar,
+        climate=climate,
         price_usd_per_mwh_by_hour=price_h,
         battery_mw=battery_mw,
         ppa_mw=sites.ppa_power_mw(sc.sites, axis),
@@ -130,7 +132,7 @@ def simulate(sc: Scenario) -> xr.Dataset:
         capex_dc = capex_dc + sites.phase_capex_usd(sc.sites, axis, first_mw)
     battery_usd = np.array([s.battery_mwh * 1000.0 * s.battery_capex_usd_per_kwh for s in sc.sites])
     if battery_usd.any():  # a site's battery is paid in the month it enters service (energisation)
-        in_service = sites.battery_power_mw(sc.sites, axis) > 0
+        in_service = battery_mw > 0
         starts = in_service & ~np.vstack([np.zeros((1, len(sc.sites)), dtype=bool), in_service[:-1]])
         capex_dc = capex_dc + starts * battery_usd[None, :]
     capex_acc = chain["accelerators_delivered"] * e.accelerator_price_usd
