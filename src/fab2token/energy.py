@@ -201,8 +201,7 @@ def hourly_energy(
 
     ``it_load_mw``, ``grid_mw`` and ``onsite_mw`` are (month, site); the IT load is flat within a month (training
     runs flat); ``utilisation_frac`` is one fraction or 24 values, one per hour of the day (e.g. a diurnal inference
-    profile). Merit order each hour: solar (behind the meter), grid,
-    battery, on-site generation, else unserved. ``battery_mw`` (month, site) is the battery's power where it is
+    profile). Merit order each hour: solar (behind the meter), grid, battery, on-site generation, else unserved. ``battery_mw`` (month, site) is the battery's power where it is
     in service; its energy and round-trip efficiency come from the sites. See :func:`battery_dispatch`.
     ``ppa_mw`` (month, site) is a firm, carbon-free PPA (e.g. nuclear) delivered through the grid connection: it
     covers grid draw up to its MW at the site's PPA price; take-or-pay PPAs are paid for in full every hour.
@@ -217,6 +216,7 @@ def hourly_energy(
     pue_h = climate.pue
     valid = ~np.isnan(pue_h)
     hour_of_day = np.arange(MAX_HOURS) % 24
+    price_hod = None if price_usd_per_mwh_by_hour is None else np.asarray(price_usd_per_mwh_by_hour, float)[hour_of_day]
     util = np.asarray(utilisation_frac, dtype=float)
     util_h = util[hour_of_day][None, :, None] if util.ndim else util  # a 24-hour profile or one fraction
     load = np.where(valid, it_load_mw[:, None, :] * util_h * pue_h, 0.0)  # facility MW each hour
@@ -257,10 +257,9 @@ def hourly_energy(
     from_onsite = np.minimum(residual, onsite_mw[:, None, :])
     unserved = residual - from_onsite
     to_battery_from_grid = None
-    if has_battery and price_usd_per_mwh_by_hour is not None:
+    if has_battery and price_hod is not None:
         # time-of-use arbitrage with what the solar cycle left of the battery: charge from spare grid capacity in the
         # cheapest hours, discharge into grid purchases in the dearest, where price x round-trip efficiency pays
-        price_hod = np.asarray(price_usd_per_mwh_by_hour, dtype=float)[hour_of_day]
         hi, lo = price_hod.max(), price_hod.min()
         worth = hi * rte > lo
         if hi > lo and worth.any():
@@ -277,10 +276,10 @@ def hourly_energy(
     has_ppa = ppa_mw is not None and bool(np.any(ppa_mw > 0))
     from_ppa = np.minimum(from_grid, ppa_mw[:, None, :]) if ppa_mw is not None and has_ppa else None
     tariff = from_grid if from_ppa is None else from_grid - from_ppa
-    if price_usd_per_mwh_by_hour is None:
+    if price_hod is None:
         grid_cost = np.full(from_grid.shape[::2], np.nan)
     else:
-        grid_cost = np.einsum("mhs,h->ms", tariff, np.asarray(price_usd_per_mwh_by_hour, float)[hour_of_day])
+        grid_cost = np.einsum("mhs,h->ms", tariff, price_hod)
     zero = np.zeros(from_grid.shape[::2])
     ppa_e = zero if from_ppa is None else from_ppa.sum(axis=1)
     if dr_credit is not None:
