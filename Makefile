@@ -4,13 +4,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench fast clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH (or run: make PY=python3 ...)"; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	-$(BIN)/python -m fab2token.fabline.build  # optional: the fab line's compiled kernel (plain Python if it fails)
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -27,5 +28,8 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,peers]' || echo "peer tools not installed: their comparisons are skipped"
 	$(BIN)/python -m benchmarks
 
+fast: $(STAMP)  # rebuild the fab line's compiled kernel after editing kernel.py
+	$(BIN)/python -m fab2token.fabline.build
+
 clean:
-	rm -rf $(VENV) demo.duckdb demo-report.html .pytest_cache
+	rm -rf $(VENV) demo.duckdb demo-report.html .pytest_cache src/fab2token/fabline/_kernel_c*.so

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from fab2token.fabline import load_fab, simulate_fab
+from fab2token.fabline.engine import compiled_kernel
 
 HVLM = Path(__file__).resolve().parents[2] / "shared" / "data" / "smt2020" / "HVLM"
 
@@ -21,10 +22,18 @@ def main() -> None:
         return
     days = float(os.environ.get("FABLINE_DAYS", "60"))
     model = load_fab(HVLM)
-    res = simulate_fab(model, days=days, dispatch="fifo", seed=1)
-    rate = res.events_processed / res.wall_s
-    print(
-        f"HV/LM, {days:g} days, FIFO: {res.events_processed:,} events in {res.wall_s:.1f} s = {rate:,.0f} events/s, "
-        f"{days / res.wall_s:.1f} simulated days per wall second; 730 days projected at "
-        f"{730 / (days / res.wall_s):.0f} s (goal: 60 s)"
-    )
+    kernels = [("compiled (Cython)", True), ("plain Python", False)] if compiled_kernel() else [("plain Python", False)]
+    if len(kernels) == 1:
+        print("compiled kernel not built (`python -m fab2token.fabline.build`): plain Python only")
+    walls = {}
+    for name, compiled in kernels:
+        res = simulate_fab(model, days=days, dispatch="fifo", seed=1, compiled=compiled)
+        rate = res.events_processed / res.wall_s
+        walls[name] = res.wall_s
+        print(
+            f"HV/LM, {days:g} days, FIFO, {name}: {res.events_processed:,} events in {res.wall_s:.1f} s = "
+            f"{rate:,.0f} events/s, {days / res.wall_s:.1f} simulated days per wall second; 730 days projected at "
+            f"{730 / (days / res.wall_s):.0f} s (goal: 60 s)"
+        )
+    if len(walls) == 2:
+        print(f"compiled / plain wall time: {walls['compiled (Cython)'] / walls['plain Python']:.2f}")

@@ -166,3 +166,31 @@ def test_fabline_report_and_supply_feed(tmp_path):
     months, wafers = fabline_supply(str(out), "o")
     # 24 lots a day of 25 wafers over 40 days (the last, released at 39.96 days, is done 30 minutes later)
     assert months == 0 and wafers == pytest.approx(40 * 24 * 25 / 40 * 365.25 / 12, rel=1e-9)
+
+
+@needs_smt
+@pytest.mark.parametrize("dispatch", ["fifo", "cr"])
+def test_compiled_kernel_is_bit_identical_to_plain_python(dispatch):
+    from fab2token.fabline.engine import compiled_kernel
+
+    if compiled_kernel() is None:
+        pytest.skip("compiled kernel not built (python -m fab2token.fabline.build)")
+    model = load_fab(HVLM)  # batching, setups, downs, PMs, rework, sampling: every branch of the event loop
+    fast = simulate_fab(model, days=8, dispatch=dispatch, seed=3, compiled=True)
+    plain = simulate_fab(model, days=8, dispatch=dispatch, seed=3, compiled=False)
+    assert len(fast.completed) > 0
+    assert fast.completed == plain.completed
+    assert fast.wip_by_day == plain.wip_by_day
+    assert fast.utilisation == plain.utilisation and fast.mean_queue == plain.mean_queue
+    assert fast.events_processed == plain.events_processed
+
+
+def test_a_stale_compiled_kernel_is_never_used(tmp_path, monkeypatch):
+    from fab2token.fabline import engine
+
+    monkeypatch.setattr(engine, "kernel_sha256", lambda: "not the source it was built from")
+    assert engine.compiled_kernel() is None
+    fab = _fab(tmp_path, ONE_TOOL)
+    assert len(simulate_fab(fab, days=1).completed) == 24  # 0, 60, ..., 1380 min; falls back to plain Python
+    with pytest.raises(RuntimeError, match="fab2token.fabline.build"):
+        simulate_fab(fab, days=1, compiled=True)
