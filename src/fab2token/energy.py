@@ -3,9 +3,10 @@
 Hours are laid out as (month, hour-of-month, site) with months padded to 744 hours and the padding masked, so
 every quantity is one vectorised expression over months x hours x sites (x draws): no loop over hours.
 
-Ambient temperature (°C) per site: the month's mean (``ambient_c``, twelve values) plus a diurnal cosine of
-half the site's ``diurnal_range_c`` peaking at 15:00, plus optional day-to-day noise (``noise_c``, reproducible with
-``seed``). PUE(t) = PUE + ``pue_per_degree_c`` x max(0, T - ``pue_reference_c``). Water = WUE x IT energy.
+Ambient temperature (°C) per site: the month's mean plus a diurnal cosine of half the daily range peaking at
+15:00, plus a day-to-day normal offset (reproducible with ``seed``). Means, ranges and spread come from a region of
+``catalog/climate.csv`` (``climate:``, see :mod:`fab2token.climate`) or from the site's own ``ambient_c``,
+``diurnal_range_c`` and the run's ``noise_c``; ``weather_csv`` replaces all of it with a typical year of hours. PUE(t) = PUE + ``pue_per_degree_c`` x max(0, T - ``pue_reference_c``). Water = WUE x IT energy.
 Solar (behind the meter) serves the load first, with a half-sine daylight profile whose daily mean is the site's
 capacity factor (no latitude or season: a stated simplification); the grid serves the rest up to its capacity and
 on-site generation covers the remainder up to its own. Grid energy may be priced by the hour of day.
@@ -20,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import catalog
+from . import climate as climate_mod
 from .scenario import Site
 from .timeline import hours_in_month
 
@@ -45,7 +47,12 @@ def _layout(axis: NDArray[np.int64]) -> tuple[NDArray[np.bool_], Array, NDArray[
 
 
 def hourly_ambient_c(
-    monthly_mean_c: Array, diurnal_range_c: Array, axis: NDArray[np.int64], noise_c: float = 0.0, seed: int = 0
+    monthly_mean_c: Array,
+    diurnal_range_c: Array,
+    axis: NDArray[np.int64],
+    noise_c: float | Array = 0.0,
+    seed: int = 0,
+    typical_year: Sequence[Array | None] | None = None,
 ) -> Array:
     """Hourly ambient temperature [°C], shape (month, 744, site); padded hours hold NaN.
 
@@ -53,17 +60,27 @@ def hourly_ambient_c(
     ----------
     monthly_mean_c : array (12, site)
         Mean temperature of each calendar month [°C].
-    diurnal_range_c : array (site,)
-        Mean daily maximum minus minimum [°C].
+    diurnal_range_c : array (site,) or (12, site)
+        Mean daily maximum minus minimum [°C], for the year or per calendar month.
+    noise_c : float or array (12, site)
+        Standard deviation of a day-to-day offset (one normal draw per day and site, reproducible with ``seed``).
+    typical_year : per site, None or an (12, 744) array of hours by calendar month
+        (:func:`fab2token.climate.typical_year_by_month`): that site uses its hourly file, repeated every year.
     """
     valid, _, month_of_year = _layout(axis)
+    n_sites = monthly_mean_c.shape[-1]
+    rng_c = np.broadcast_to(np.asarray(diurnal_range_c, dtype=float), (12, n_sites))
     hour_of_day = np.arange(MAX_HOURS) % 24
     wave = np.cos(2.0 * np.pi * (hour_of_day - 15.0) / 24.0)  # (744,)
-    t = monthly_mean_c[month_of_year][:, None, :] + 0.5 * diurnal_range_c[None, None, :] * wave[None, :, None]
-    if noise_c > 0:
+    t = monthly_mean_c[month_of_year][:, None, :] + 0.5 * rng_c[month_of_year][:, None, :] * wave[None, :, None]
+    sd = np.broadcast_to(np.asarray(noise_c, dtype=float), (12, n_sites))
+    if (sd > 0).any():
         rng = np.random.default_rng(seed)
-        days = rng.normal(0.0, noise_c, size=(axis.size, MAX_HOURS // 24, t.shape[-1]))
+        days = rng.normal(0.0, 1.0, size=(axis.size, MAX_HOURS // 24, n_sites)) * sd[month_of_year][:, None, :]
         t = t + np.repeat(days, 24, axis=1)
+    for j, year in enumerate(typical_year or ()):
+        if year is not None:
+            t[:, :, j] = year[month_of_year]
     return np.where(valid[:, :, None], t, np.nan)
 
 
@@ -90,10 +107,7 @@ class HourlyResult:
 
 
 def _site_arrays(sites: Sequence[Site]) -> dict[str, Array]:
-    monthly = np.array([s.ambient_c if s.ambient_c is not None else [s.pue_reference_c] * 12 for s in sites]).T
     return {
-        "monthly": monthly,
-        "range": np.array([s.diurnal_range_c if s.ambient_c is not None else 0.0 for s in sites]),
         "pue": np.array([s.pue for s in sites]),
         "slope": np.array([s.pue_per_degree_c for s in sites]),
         "ref": np.array([s.pue_reference_c for s in sites]),
@@ -101,6 +115,32 @@ def _site_arrays(sites: Sequence[Site]) -> dict[str, Array]:
         "grid_co2": np.array([s.grid_kgco2_per_mwh for s in sites]),
         "onsite_co2": np.array([s.onsite_kgco2_per_mwh for s in sites]),
     }
+
+
+def _site_weather(sites: Sequence[Site], noise_c: float) -> tuple[Array, Array, Array, list[Array | None]]:
+    """Per site: monthly mean, daily range and day-to-day spread, each (12, site), and the hourly file if any.
+
+    ``climate: REGION`` takes all three from ``catalog/climate.csv`` (spread fitted to the published 10 % design
+    dry bulb, :mod:`fab2token.climate`); ``ambient_c`` takes the site's twelve means, its ``diurnal_range_c`` and
+    the run's ``noise_c``; ``weather_csv`` uses the file's hours; a site with none of these runs at
+    ``pue_reference_c`` all year."""
+    mean, rng, sd, files = [], [], [], []
+    for s in sites:
+        year = None
+        if s.climate is not None:
+            n = climate_mod.region_normals(s.climate)
+            m, r, d = n.mean_c, n.range_c, n.sigma_c
+        elif s.ambient_c is not None:
+            m, r, d = np.array(s.ambient_c), np.full(12, s.diurnal_range_c), np.full(12, noise_c)
+        else:
+            m, r, d = np.full(12, s.pue_reference_c), np.zeros(12), np.zeros(12)
+            if s.weather_csv is not None:
+                year = climate_mod.typical_year_by_month(climate_mod.read_weather_csv(s.weather_csv), MAX_HOURS)
+        mean.append(m)
+        rng.append(r)
+        sd.append(d)
+        files.append(year)
+    return np.array(mean).T, np.array(rng).T, np.array(sd).T, files
 
 
 @dataclass(frozen=True)
@@ -120,7 +160,8 @@ def hourly_climate(
 ) -> HourlyClimate:
     """Temperature and PUE(t) = pue + slope x max(0, T - ref) for every hour, and their monthly statistics."""
     p = _site_arrays(sites)
-    temp = hourly_ambient_c(p["monthly"], p["range"], axis, noise_c, seed)
+    mean, rng, sd, files = _site_weather(sites, noise_c)
+    temp = hourly_ambient_c(mean, rng, axis, sd, seed, files)
     pue_h = temp - p["ref"]  # computed in place: these arrays are month x 744 x site
     np.maximum(pue_h, 0.0, out=pue_h)
     pue_h *= p["slope"]

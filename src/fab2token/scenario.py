@@ -296,6 +296,8 @@ class Site(_Model):
     fabric_tiers: int = Field(default=3, ge=1, le=4)
     ambient_c: list[float] | None = Field(default=None, min_length=12, max_length=12)
     diurnal_range_c: float = Field(default=10.0, ge=0)
+    climate: str | None = None
+    weather_csv: str | None = None
     pue_reference_c: float = 20.0
     pue_per_degree_c: float = Field(default=0.0, ge=0)
     phases: list[Phase] = Field(default_factory=list)
@@ -310,6 +312,23 @@ class Site(_Model):
     battery_mwh: float = Field(default=0.0, ge=0)
     battery_round_trip_frac: float | None = Field(default=None, gt=0, le=1)
     battery_capex_usd_per_kwh: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _one_weather_source(self) -> Site:
+        """Ambient temperature comes from one of ``ambient_c`` (twelve monthly means), ``climate`` (a region of
+        ``catalog/climate.csv``) or ``weather_csv`` (a typical year of hourly dry bulb), never two."""
+        given = [f for f in ("ambient_c", "climate", "weather_csv") if getattr(self, f) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of ambient_c, climate or weather_csv, not {' and '.join(given)}")
+        if self.climate is not None:
+            from .climate import climate_regions
+
+            if self.climate not in climate_regions():
+                raise ValueError(
+                    f"climate {self.climate!r} is not a region of catalog/climate.csv; known: "
+                    f"{', '.join(climate_regions())} (or give ambient_c or weather_csv)"
+                )
+        return self
 
     @model_validator(mode="after")
     def _onsite_cost_and_emissions_from_fuel(self) -> Site:
@@ -534,6 +553,28 @@ def _semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
                         f"steps must be in increasing month order (after {steps[i - 1].from_})",
                     )
                 )
+
+    for i, site in enumerate(sc.sites):
+        if site.weather_csv is None:
+            continue
+        from .climate import read_weather_csv
+
+        path = Path(site.weather_csv)
+        if not path.is_absolute():  # relative to the scenario file
+            path = Path(file).resolve().parent / path
+        try:
+            read_weather_csv(path)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            issues.append(
+                InputIssue(
+                    file,
+                    f"sites[{i}].weather_csv",
+                    site.weather_csv,
+                    f"a readable CSV with a dry_bulb_c column of 8760 hourly values ({exc})",
+                )
+            )
+            continue
+        object.__setattr__(site, "weather_csv", str(path))  # frozen model: the engine reads the resolved path
 
     for table, rows in sc.catalog.items():
         if table not in catalog.TABLES:

@@ -35,6 +35,9 @@ TABLES: dict[str, str] = {
     "cooling": "kind",
 }
 
+LONG_TABLES: tuple[str, ...] = ("climate",)
+"""Tables with several rows per name (one per month), read with :func:`table_rows`; not scenario-overridable."""
+
 _TEXT_COLUMNS = {
     "kind",
     "name",
@@ -47,6 +50,9 @@ _TEXT_COLUMNS = {
     "foundry",
     "parameter",
     "unit",
+    "region",
+    "station",
+    "range_kind",
 }
 
 
@@ -60,8 +66,8 @@ def _parse(column: str, text: str) -> Any:
 
 @cache
 def _read(table: str) -> tuple[tuple[str, ...], tuple[dict[str, Any], ...]]:
-    if table not in TABLES:
-        raise CatalogError(f"unknown catalog table {table!r}; known tables: {', '.join(TABLES)}")
+    if table not in TABLES and table not in LONG_TABLES:
+        raise CatalogError(f"unknown catalog table {table!r}; known tables: {', '.join((*TABLES, *LONG_TABLES))}")
     path = resources.files(__package__).joinpath(f"{table}.csv")
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh)
