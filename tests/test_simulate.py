@@ -59,9 +59,10 @@ def test_supply_matches_hand_calculation():
 def test_nothing_runs_before_energisation(result):
     _, ds = result
     assert float(ds["it_capacity_mw"].sel(site="alpha", month="2026-02")) == 0.0
-    p99 = float(ds["pue_p99"].sel(site="alpha", month="2026-03"))  # March is cool: no heat penalty
-    assert p99 == pytest.approx(1.2)
-    assert float(ds["it_capacity_mw"].sel(site="alpha", month="2026-03")) == pytest.approx(20 / 1.2)
+    # Ashburn in March: warm afternoons lift the 99th-percentile PUE a little above 1.2; capacity is sized on it
+    p99 = float(ds["pue_p99"].sel(site="alpha", month="2026-03"))
+    assert 1.2 <= p99 < 1.25
+    assert float(ds["it_capacity_mw"].sel(site="alpha", month="2026-03")) == pytest.approx(20 / p99)
     assert float(ds["it_capacity_mw"].sel(site="beta", month="2027-08")) == 0.0
     # beta: 30 MW grid + 10 MW on-site, within its 45 MW of land
     assert float(ds["it_capacity_mw"].sel(site="beta", month="2027-09")) == pytest.approx(40 / 1.4)
@@ -89,9 +90,9 @@ def test_binding_constraint_follows_backlog(result):
 def test_energy_and_costs(result):
     sc, ds = result
     e = sc.economics
-    # energy = IT power x utilisation x PUE x hours; March has 744 hours
+    # energy = IT power x utilisation x the month's mean hourly PUE x hours (flat load); March has 744 hours
     mar = ds.sel(month="2026-03")
-    np.testing.assert_allclose(mar["energy_mwh"].values, mar["it_power_mw"].values * 0.8 * mar["pue"].values * 744)
+    np.testing.assert_allclose(mar["energy_mwh"].values, mar["it_power_mw"].values * 0.8 * mar["pue_mean"].values * 744)
     capex_dc = float(ds["capex_datacenter_usd"].sum())
     assert capex_dc == pytest.approx((40 / 1.2 + 40 / 1.4) * e.datacenter_capex_usd_per_mw)
     assert float(ds["capex_accelerators_usd"].sum()) == pytest.approx(

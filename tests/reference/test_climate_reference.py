@@ -39,7 +39,7 @@ ASHRAE_CDH = {
     "us-texas-houston": (16641, 7139),
     "us-utah-salt-lake-city": (7963, 3837),
     "uae-abu-dhabi": (49047, 31115),
-    "us-arizona-phoenix": (38385, 24726),  # no monthly design data transcribed: spread 0, deterministic cosine
+    "us-arizona-phoenix": (38385, 24726),
 }
 YEARS = 30
 
