@@ -274,6 +274,7 @@ def site(
     res: dict[str, Any] = {"site": name, "months": [str(m) for m in ds["month"].values]}
     extra = ("grid_power_mw", "onsite_power_mw", "it_capacity_mw")
     extra += ("grid_energy_mwh", "onsite_energy_mwh", "solar_energy_mwh", "battery_energy_mwh")
+    extra += ("optics_power_kw", "optics_capex_usd")
     for key in SITE_KEYS + extra:
         res[key] = [float(x) for x in ds[key].values]
     if as_json:

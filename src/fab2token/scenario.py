@@ -294,6 +294,8 @@ class Site(_Model):
     max_rack_kw: float | None = Field(default=None, gt=0)
     switch_radix: int = Field(default=64, ge=4)
     fabric_tiers: int = Field(default=3, ge=1, le=4)
+    scale_up_domain: int = Field(default=8, ge=1)
+    fabric_optics: Literal["multimode", "singlemode"] = "multimode"
     ambient_c: list[float] | None = Field(default=None, min_length=12, max_length=12)
     diurnal_range_c: float = Field(default=10.0, ge=0)
     climate: str | None = None
@@ -496,6 +498,14 @@ class Targets(_Model):
     accelerator_options: list[AcceleratorOption] = Field(default_factory=list)
 
 
+class Campus(_Model):
+    """Sites joined into one training fabric: each member links to the campus core at ``inter_site_gbps``."""
+
+    name: str = Field(min_length=1)
+    sites: list[str] = Field(min_length=2)
+    inter_site_gbps: float = Field(gt=0)
+
+
 class Scenario(_Model):
     """A whole scenario file, validated."""
 
@@ -507,6 +517,7 @@ class Scenario(_Model):
     economics: Economics
     workloads: Workloads = Field(default_factory=Workloads)
     targets: Targets = Field(default_factory=Targets)
+    campuses: list[Campus] = Field(default_factory=list)
     catalog: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
 
     def accelerator_spec(self) -> dict[str, Any]:
@@ -575,6 +586,16 @@ def _semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
             )
             continue
         object.__setattr__(site, "weather_csv", str(path))  # frozen model: the engine reads the resolved path
+
+    known_sites = [s.name for s in sc.sites]
+    for i, campus in enumerate(sc.campuses):
+        for j, name in enumerate(campus.sites):
+            if name not in known_sites:
+                issues.append(
+                    InputIssue(file, f"campuses[{i}].sites[{j}]", name, f"one of the sites: {', '.join(known_sites)}")
+                )
+        if len(set(campus.sites)) != len(campus.sites):
+            issues.append(InputIssue(file, f"campuses[{i}].sites", campus.sites, "each site once"))
 
     for table, rows in sc.catalog.items():
         if table not in catalog.TABLES:

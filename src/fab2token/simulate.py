@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from . import deploy as _deploy
-from . import economics, sites, supplychain, workloads
+from . import economics, network, sites, supplychain, workloads
 from . import energy as energy_mod
 from .scenario import Scenario, month_number
 from .timeline import month_axis, month_labels
@@ -140,7 +140,20 @@ def simulate(sc: Scenario) -> xr.Dataset:
     opex = hourly.grid_cost_usd + it_built * e.facility_opex_usd_per_mw_year / 12.0 + onsite_cost
     radix = np.array([s.switch_radix for s in sc.sites])
     tiers = np.array([s.fabric_tiers for s in sc.sites])
-    max_cluster = np.minimum(installed, sites.fat_tree_endpoints(radix, tiers)[None, :])
+    domain = np.array([s.scale_up_domain for s in sc.sites])
+    max_cluster = network.site_max_cluster(installed, sites.fat_tree_endpoints(radix, tiers)[None, :], domain)
+    optics_w = np.zeros(len(sc.sites))
+    optics_usd = np.zeros(len(sc.sites))
+    for j, site_ in enumerate(sc.sites):  # per site (a handful), not per month
+        o = network.optics_per_accelerator(site_.fabric_tiers, site_.fabric_optics, sc.catalog.get("optics"))
+        optics_w[j] = float(o["power_w"])
+        optics_usd[j] = float(np.nan_to_num(o["usd"]))  # 0 until the catalog or scenario gives prices
+    new_installs = np.diff(installed, axis=0, prepend=0.0).clip(min=0.0)
+    index = {s.name: j for j, s in enumerate(sc.sites)}
+    largest = max_cluster.max(axis=1)
+    for campus in sc.campuses:
+        members = max_cluster[:, [index[n] for n in campus.sites]]
+        largest = np.maximum(largest, network.campus_max_cluster(members, campus.inter_site_gbps))
 
     wl = workloads.schedule_workloads(sc, axis, installed.sum(axis=1), float(np.mean(pue)))
 
@@ -194,6 +207,9 @@ def simulate(sc: Scenario) -> xr.Dataset:
             "water_m3": (ms, hourly.water_m3, {"units": "m3"}),
             "carbon_tco2": (ms, hourly.carbon_tco2, {"units": "tCO2"}),
             "max_cluster_accelerators": (ms, max_cluster, {"units": "accelerators"}),
+            "largest_cluster_accelerators": (m, largest, {"units": "accelerators"}),
+            "optics_power_kw": (ms, installed * optics_w[None, :] / 1000.0, {"units": "kW"}),
+            "optics_capex_usd": (ms, new_installs * optics_usd[None, :], {"units": "USD"}),
             "training_accelerators": (m, wl["training_accelerators"], {"units": "accelerators"}),
             "training_active": (("run", "month"), wl["training_active"]),
             **{
@@ -240,7 +256,9 @@ def summarise(ds: xr.Dataset, run_id: str | None = None) -> Summary:
         it_power_mw_end=float(ds["it_power_mw"].isel(last).sum()),
         facility_power_mw_end=float(ds["facility_power_mw"].isel(last).sum()),
         energy_mwh_total=float(ds["energy_mwh"].sum()),
-        capex_usd_total=float(ds["capex_accelerators_usd"].sum() + ds["capex_datacenter_usd"].sum()),
+        capex_usd_total=float(
+            ds["capex_accelerators_usd"].sum() + ds["capex_datacenter_usd"].sum() + ds["optics_capex_usd"].sum()
+        ),
         opex_usd_total=float(ds["opex_usd"].sum()),
         binding_constraint_by_month=[str(b) for b in ds["binding_constraint"].values],
         training_runs=json.loads(ds.attrs.get("training_runs", "[]")),

@@ -33,6 +33,7 @@ TABLES: dict[str, str] = {
     "overheads": "parameter",
     "models": "name",
     "cooling": "kind",
+    "optics": "name",
 }
 
 LONG_TABLES: tuple[str, ...] = ("climate",)
@@ -53,6 +54,7 @@ _TEXT_COLUMNS = {
     "region",
     "station",
     "range_kind",
+    "placement",
 }
 
 
