@@ -170,3 +170,20 @@ def test_accelerator_options_are_chosen_when_power_binds():
     assert short.get("training big", 0.0) < h100_only.unmet[0]["shortfall_frac"]
     bought = [r for r in both.build if r["kind"] == "accelerators" and r["accelerator"] == "B200"]
     assert bought
+
+
+def test_time_of_use_prices_and_weather_price_energy_as_the_simulation_does():
+    # peak price in 6 of 24 hours at flat utilisation: the planner's energy price is the hour-weighted mean, and a
+    # hot climate raises the PUE it pays for (the month's mean hourly PUE, as in the simulation)
+    base = plan(_sc())
+    data = yaml.safe_load(TWO_SITES.replace("CHEAP_MW", "11.0").replace("DEMAND", "2.0e8"))
+    data["economics"].update(electricity_peak_usd_per_mwh=300, peak_hours=[14, 20])
+    tou = plan(parse_scenario(yaml.safe_dump(data)))
+    mean_price = (18 * 100 + 6 * 300) / 24
+    assert tou.cost_breakdown_usd["electricity"] == pytest.approx(
+        base.cost_breakdown_usd["electricity"] * mean_price / 100, rel=1e-6
+    )
+    for site in data["sites"]:
+        site.update(climate="us-arizona-phoenix", pue_per_degree_c=0.01, pue_reference_c=18)
+    hot = plan(parse_scenario(yaml.safe_dump(data)))
+    assert hot.cost_breakdown_usd["electricity"] > tou.cost_breakdown_usd["electricity"]

@@ -119,7 +119,8 @@ def _data(sc: Scenario) -> _Data:
     # the simulation's physics: grid (after the interconnection queue) + on-site, capped by land, from
     # energisation on; IT capacity sized for the month's 99th-percentile PUE
     facility = site_power(sc.sites, axis).facility_mw
-    pue_p99 = energy_mod.hourly_climate(sc.sites, axis).pue_p99
+    clim = energy_mod.hourly_climate(sc.sites, axis)
+    pue_p99 = clim.pue_p99
     grid_it = xr.DataArray((facility / pue_p99).T, dims=("site", "month"), coords={"site": sites, "month": months})
     energ = np.array([energisation_month(s) for s in sc.sites])
     buildable = xr.DataArray(
@@ -190,7 +191,12 @@ def _data(sc: Scenario) -> _Data:
     for j, o in enumerate(sc.targets.accelerator_options, start=1):
         avail[j] = step_schedule([c.from_ for c in o.available], [c.per_month for c in o.available], axis)
     e = sc.economics
-    energy = kw / 1000.0 * float(np.mean(e.utilisation_by_hour())) * pue * hours * e.electricity_usd_per_mwh
+    # energy as the simulation bills it: the month's mean hourly PUE (weather), and the hour-of-day prices
+    # weighted by the utilisation profile (time-of-use); solar, batteries, PPAs and curtailments are not modelled
+    util_h = np.array(e.utilisation_by_hour())
+    price = float(np.dot(util_h, e.price_by_hour()) / max(util_h.sum(), 1e-12))
+    pue_mean = xr.DataArray(clim.pue_mean.T, dims=("site", "month"), coords={"site": sites, "month": months})
+    energy = kw / 1000.0 * float(util_h.mean()) * pue_mean * hours * price
     return _Data(
         months=months,
         sites=sites,

@@ -408,6 +408,15 @@ class Economics(_Model):
         """IT utilisation for each hour of the day (the flat fraction repeated when no profile is given)."""
         return list(self.it_utilisation_by_hour or [self.it_utilisation_frac] * 24)
 
+    def price_by_hour(self) -> list[float]:
+        """Grid energy price for each hour of the day: the peak price in ``peak_hours`` [start, end) (which may
+        wrap midnight) when one is given, else the flat price."""
+        if self.electricity_peak_usd_per_mwh is None:
+            return [self.electricity_usd_per_mwh] * 24
+        start_h, end_h = self.peak_hours
+        peak = [(start_h <= h < end_h) if start_h <= end_h else (h >= start_h or h < end_h) for h in range(24)]
+        return [self.electricity_peak_usd_per_mwh if p else self.electricity_usd_per_mwh for p in peak]
+
 
 class TrainingRun(_Model):
     """A training run: starts in the first month from ``start`` with ``accelerators`` free, holds them until done."""

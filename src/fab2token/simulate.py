@@ -95,12 +95,7 @@ def simulate(sc: Scenario) -> xr.Dataset:
 
     it_power = installed * kw / 1000.0
     e = sc.economics
-    price_h = np.full(24, e.electricity_usd_per_mwh)
-    if e.electricity_peak_usd_per_mwh is not None:  # time-of-use: peak hours [start, end), may wrap midnight
-        start_h, end_h = e.peak_hours
-        hod = np.arange(24)
-        peak = (hod >= start_h) & (hod < end_h) if start_h <= end_h else (hod >= start_h) | (hod < end_h)
-        price_h = np.where(peak, e.electricity_peak_usd_per_mwh, e.electricity_usd_per_mwh)
+    price_h = np.array(e.price_by_hour())
     solar = sites.solar_power_mw(sc.sites, axis)
     battery_mw = sites.battery_power_mw(sc.sites, axis)
     hourly = energy_mod.hourly_energy(
