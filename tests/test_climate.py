@@ -12,11 +12,14 @@ from fab2token.climate import (
     daily_sigma,
     read_weather_csv,
     region_normals,
+    relative_humidity_pct,
     typical_year_by_month,
+    wet_bulb_c,
 )
 from fab2token.energy import MAX_HOURS, hourly_ambient_c, hourly_climate
 from fab2token.errors import ScenarioError
 from fab2token.scenario import parse_scenario
+from fab2token.simulate import simulate
 from tests.test_sites import BASE  # a valid one-site scenario text
 
 
@@ -114,3 +117,56 @@ def test_read_weather_csv_returns_the_year(tmp_path):
     f.write_text("hour,dry_bulb_c\n" + "".join(f"{i},{i % 30}\n" for i in range(8760)))
     year = read_weather_csv(f)
     assert year.shape == (8760,) and year[31] == 1.0
+
+
+def _psychrometric_wet_bulb(t: float, rh: float, p_hpa: float = 1013.25) -> float:
+    """Wet bulb by the psychrometer equation e = e_s(Tw) - P (T - Tw) 0.00066 (1 + 0.00115 Tw), solved by bisection."""
+
+    def es(x: float) -> float:
+        return 6.1094 * np.exp(17.625 * x / (243.04 + x))
+
+    e = rh / 100.0 * es(t)
+    lo, hi = -40.0, t
+    for _ in range(80):
+        mid = 0.5 * (lo + hi)
+        if es(mid) - p_hpa * (t - mid) * 0.00066 * (1 + 0.00115 * mid) > e:
+            hi = mid
+        else:
+            lo = mid
+    return 0.5 * (lo + hi)
+
+
+def test_stull_wet_bulb_within_its_published_error_band():
+    # Stull (2011): errors of -1 to +0.65 °C against psychrometric wet bulb over RH 5-99 %, -20..50 °C. Our reference
+    # (Magnus saturation pressure, constant psychrometer coefficient) is itself approximate by ~0.1 °C, hence the
+    # 0.1 °C margin; checked over 0-40 °C (at 45 °C and 30 % the two references part by 0.75 °C)
+    for t in (0.0, 10.0, 20.0, 30.0, 35.0, 40.0):
+        for rh in (10.0, 30.0, 50.0, 70.0, 95.0):
+            err = float(wet_bulb_c(t, rh)) - _psychrometric_wet_bulb(t, rh)
+            assert -1.0 - 0.1 <= err <= 0.65 + 0.1, (t, rh, err)
+    assert float(relative_humidity_pct(25.0, 25.0)) == pytest.approx(100.0)
+    assert float(relative_humidity_pct(20.0, 30.0)) == pytest.approx(100.0)  # dew point above air: saturated
+
+
+def test_wue_rises_with_wet_bulb_above_its_reference():
+    flat = simulate(parse_scenario(_text(climate="us-texas-houston", wue_l_per_kwh=0.2)))
+    wet = parse_scenario(
+        _text(climate="us-texas-houston", wue_l_per_kwh=0.2, wue_per_degree_c=0.1, wue_reference_wet_bulb_c=-60.0)
+    )
+    ds = simulate(wet)
+    # with the reference far below any wet bulb, water = IT energy x (WUE + slope x (mean wet bulb + 60)), hour-weighted
+    axis = 2026 * 12 + np.arange(12)
+    twb = hourly_climate(wet.sites, axis).wet_bulb_c[..., 0]
+    mean_wb = np.nanmean(twb, axis=1)
+    it_e = (flat["water_m3"].values[:, 0]) / 0.2  # MWh of IT energy supplied (flat load within each month)
+    np.testing.assert_allclose(ds["water_m3"].values[:, 0], it_e * (0.2 + 0.1 * (mean_wb + 60.0)), rtol=1e-9)
+    july = ds["water_m3"].values[6, 0] / max(it_e[6], 1e-9)
+    january = ds["water_m3"].values[0, 0] / max(it_e[0], 1e-9) if it_e[0] > 0 else july
+    assert july >= january
+
+
+def test_wue_slope_needs_a_reference_and_a_humidity():
+    with pytest.raises(ScenarioError, match="wue_reference_wet_bulb_c"):
+        parse_scenario(_text(climate="us-texas-houston", wue_per_degree_c=0.1))
+    with pytest.raises(ScenarioError, match="dew_point_c"):
+        parse_scenario(_text(wue_per_degree_c=0.1, wue_reference_wet_bulb_c=18.0))

@@ -22,7 +22,7 @@ from functools import cache
 from pathlib import Path
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from .catalog import table_rows
 
@@ -33,6 +33,8 @@ __all__ = [
     "daily_sigma",
     "read_weather_csv",
     "TYPICAL_YEAR_HOURS",
+    "relative_humidity_pct",
+    "wet_bulb_c",
 ]
 
 Array = NDArray[np.float64]
@@ -148,3 +150,28 @@ def typical_year_by_month(hourly: Array, max_hours: int) -> Array:
         idx = np.where(h < n, h, n - 24 + (h - n) % 24)
         out[m] = hourly[starts[m] + idx]
     return out
+
+
+def relative_humidity_pct(temp_c: ArrayLike, dew_point_c: ArrayLike) -> Array:
+    """Relative humidity (%) from air and dew-point temperature, Magnus form with Alduchov and Eskridge's
+    coefficients (a = 17.625, b = 243.04 °C; J. Appl. Meteor. 35, 601-609, 1996). A dew point above the air
+    temperature is taken as saturation."""
+    t = np.asarray(temp_c, dtype=float)
+    td = np.minimum(np.asarray(dew_point_c, dtype=float), t)
+    a, b = 17.625, 243.04
+    return 100.0 * np.exp(a * td / (b + td) - a * t / (b + t))
+
+
+def wet_bulb_c(temp_c: ArrayLike, rh_pct: ArrayLike) -> Array:
+    """Wet-bulb temperature (°C) at sea-level pressure from air temperature and relative humidity: Stull's
+    empirical fit (J. Appl. Meteor. Climatol. 50, 2267-2269, 2011), valid for RH 5-99 % and -20..50 °C with errors
+    of -1 to +0.65 °C (mean absolute error under 0.3 °C); RH is clipped to that range."""
+    t = np.asarray(temp_c, dtype=float)
+    rh = np.clip(np.asarray(rh_pct, dtype=float), 5.0, 99.0)
+    return (
+        t * np.arctan(0.151977 * np.sqrt(rh + 8.313659))
+        + np.arctan(t + rh)
+        - np.arctan(rh - 1.676331)
+        + 0.00391838 * rh**1.5 * np.arctan(0.023101 * rh)
+        - 4.686035
+    )

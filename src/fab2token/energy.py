@@ -153,6 +153,7 @@ class HourlyClimate:
     pue: Array
     pue_mean: Array
     pue_p99: Array
+    wet_bulb_c: Array | None = None  # computed only when a site's WUE depends on it
 
 
 def hourly_climate(
@@ -166,8 +167,41 @@ def hourly_climate(
     np.maximum(pue_h, 0.0, out=pue_h)
     pue_h *= p["slope"]
     pue_h += p["pue"]
-    mean, p99 = pue_stats(pue_h)
-    return HourlyClimate(temp, pue_h, mean, p99)
+    pmean, p99 = pue_stats(pue_h)
+    wet = None
+    if any(s.wue_per_degree_c > 0 for s in sites):
+        dew = np.array(
+            [
+                s.dew_point_c
+                if s.dew_point_c is not None
+                else (climate_mod.region_normals(s.climate).dew_point_c if s.climate is not None else [np.nan] * 12)
+                for s in sites
+            ]
+        ).T  # (12, site): the month's mean dew point, held through the day
+        dew_h = dew[axis % 12][:, None, :]
+        wet = climate_mod.wet_bulb_c(temp, climate_mod.relative_humidity_pct(temp, dew_h))
+    return HourlyClimate(temp, pue_h, pmean, p99, wet)
+
+
+def _water_m3(
+    sites: Sequence[Site],
+    climate: HourlyClimate,
+    it_load_mw: Array,
+    util_h: Array | float,
+    valid: NDArray[np.bool_],
+    served: Array,
+    it_energy: Array,
+    wue: Array,
+) -> Array:
+    """Water (m3) = IT energy supplied x WUE; WUE(t) = ``wue_l_per_kwh`` + ``wue_per_degree_c`` x max(0, wet bulb
+    - ``wue_reference_wet_bulb_c``) hour by hour where a site sets the slope, else the constant."""
+    if climate.wet_bulb_c is None:
+        return it_energy * wue  # MWh x L/kWh = m3
+    slope = np.array([s.wue_per_degree_c for s in sites])
+    ref = np.array([s.wue_reference_wet_bulb_c if s.wue_reference_wet_bulb_c is not None else 0.0 for s in sites])
+    excess = np.where(valid, np.maximum(np.nan_to_num(climate.wet_bulb_c - ref, nan=0.0), 0.0), 0.0)
+    extra = (it_load_mw[:, None, :] * util_h * excess).sum(axis=1) * served * slope  # MWh x L/kWh above the constant
+    return it_energy * wue + extra
 
 
 def pue_stats(pue_h: Array) -> tuple[Array, Array]:
@@ -349,7 +383,7 @@ def hourly_energy(
         curtailed_mwh=zero if curtailed is None else curtailed.sum(axis=1),
         grid_to_battery_mwh=zero if to_battery_from_grid is None else to_battery_from_grid.sum(axis=1),
         grid_cost_usd=grid_cost,
-        water_m3=it_energy * 1000.0 * p["wue"] / 1000.0,  # MWh -> kWh, L -> m3
+        water_m3=_water_m3(sites, climate, it_load_mw, util_h, valid, served, it_energy, p["wue"]),
         carbon_tco2=((grid_e - ppa_e) * p["grid_co2"] + onsite_e * p["onsite_co2"]) / 1000.0,
         ambient_mean_c=np.nanmean(climate.temp_c, axis=1),
     )

@@ -290,6 +290,9 @@ class Site(_Model):
     grid_kgco2_per_mwh: float = Field(default=0.0, ge=0)
     mw_per_acre: float | None = Field(default=None, gt=0)
     wue_l_per_kwh: float = Field(default=0.0, ge=0)
+    wue_per_degree_c: float = Field(default=0.0, ge=0)
+    wue_reference_wet_bulb_c: float | None = None
+    dew_point_c: list[float] | None = Field(default=None, min_length=12, max_length=12)
     rack_kw: float | None = Field(default=None, gt=0)
     max_rack_kw: float | None = Field(default=None, gt=0)
     switch_radix: int = Field(default=64, ge=4)
@@ -322,6 +325,13 @@ class Site(_Model):
         given = [f for f in ("ambient_c", "climate", "weather_csv") if getattr(self, f) is not None]
         if len(given) > 1:
             raise ValueError(f"give one of ambient_c, climate or weather_csv, not {' and '.join(given)}")
+        if self.wue_per_degree_c > 0:
+            if self.wue_reference_wet_bulb_c is None:
+                raise ValueError("wue_per_degree_c needs wue_reference_wet_bulb_c (°C wet bulb above which it applies)")
+            if self.climate is None and self.dew_point_c is None:
+                raise ValueError(
+                    "wue_per_degree_c needs the air's humidity: a climate region, or dew_point_c (twelve monthly means)"
+                )
         if self.climate is not None:
             from .climate import climate_regions
 
