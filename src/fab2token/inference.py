@@ -5,9 +5,16 @@ Model of one serving replica (``tp`` accelerators holding the whole model) in st
 and chunked prefill: ``B`` requests decode together; as ``B / O`` of them finish each step, as many new requests
 join, so each step also prefills ``B I / O`` prompt tokens. One step then takes
 
-    max(compute, memory) + tensor-parallel all-reduces
-    compute = [B (2 N + 4 L H Dh c) + (B I / O)(2 N + 2 L H Dh I)] / (tp x peak x compute efficiency)
-    memory  = [weights touched + B c KV-bytes-per-token] / (tp x HBM bandwidth x bandwidth efficiency)
+    max(GEMM compute, weight reads) + max(attention compute, KV-cache reads) + tensor-parallel all-reduces
+    GEMM compute      = (B + B I / O) 2 N / (tp x peak x compute efficiency)
+    weight reads      = weights touched / (tp x HBM bandwidth x bandwidth efficiency)
+    attention compute = [B 4 L H Dh c + (B I / O) 2 L H Dh I] / (tp x peak x compute efficiency)
+    KV-cache reads    = B c KV-bytes-per-token / (tp x HBM bandwidth x bandwidth efficiency)
+
+The roofline is applied per operator class, not to the step's totals: the weight GEMMs and the attention kernels
+run one after the other, each bound by its own compute or memory, so a step whose GEMMs are compute-bound and whose
+attention is memory-bound pays both (the per-operator roofline of LLM-Viewer, Yuan et al., "LLM Inference
+Unveiled: Survey and Roofline Model Insights", arXiv:2402.16363, 2024).
 
 with ``c = I + O / 2`` the mean context while decoding. TPOT is the step time; a new request's prompt is spread
 over ``O / B`` steps, so TTFT = max(1, O / B) x TPOT; output tokens/s = B / TPOT. Throughput rises with ``B``, so the
@@ -69,16 +76,20 @@ def step_time_s(
     t = _a(tp)
     c = i + o / 2.0
     prefill_tokens = b * i / o if prefill_in_step else 0.0 * b
-    flops = b * (2.0 * n + 4.0 * lhd * c) + prefill_tokens * (2.0 * n + 2.0 * lhd * i)
-    compute = flops / (t * _a(peak_flop_per_s) * _a(compute_eff))
-    mem_bytes = _a(weight_bytes_touched) + b * c * _a(kv_bytes_per_token)
-    memory = mem_bytes / (t * _a(hbm_bytes_per_s) * _a(bw_eff))
+    denom_c = t * _a(peak_flop_per_s) * _a(compute_eff)
+    denom_m = t * _a(hbm_bytes_per_s) * _a(bw_eff)
+    gemm_c = (b + prefill_tokens) * 2.0 * n / denom_c
+    gemm_m = _a(weight_bytes_touched) / denom_m
+    attn_c = (b * 4.0 * lhd * c + prefill_tokens * 2.0 * lhd * i) / denom_c
+    attn_m = b * c * _a(kv_bytes_per_token) / denom_m
+    compute, memory = gemm_c + attn_c, gemm_m + attn_m
     # two all-reduces per layer of the step's activations (attention and MLP outputs), ring algorithm
     tokens = b + prefill_tokens
     comm = np.where(
         t > 1, 2.0 * _a(layers) * 2.0 * (t - 1) / t * tokens * _a(hidden) * 2.0 / _a(scaleup_bytes_per_s), 0.0
     )
-    return {"step_s": np.maximum(compute, memory) + comm, "compute_s": compute, "memory_s": memory, "comm_s": comm}
+    step = np.maximum(gemm_c, gemm_m) + np.maximum(attn_c, attn_m) + comm
+    return {"step_s": step, "compute_s": compute, "memory_s": memory, "comm_s": comm}
 
 
 def moe_weight_bytes_touched(
