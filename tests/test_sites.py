@@ -402,3 +402,27 @@ def test_battery_arbitrage_charges_off_peak_and_discharges_at_peak_when_it_pays(
 def test_battery_arbitrage_skipped_when_the_spread_does_not_cover_the_losses():
     arb = _tou(110, battery_mw=5, battery_mwh=20, battery_round_trip_frac=0.8)  # 110 x 0.8 < 100
     assert arb["battery_energy_mwh"].values.sum() == 0 and arb["grid_to_battery_mwh"].values.sum() == 0
+
+
+def test_hourly_engine_in_blocks_of_months_equals_one_block(monkeypatch):
+    # the engine runs 12 months at a time (memory reuse); months are independent, so results must not change
+    from fab2token import energy
+    from tests.conftest import EXAMPLES
+
+    data = yaml.safe_load((EXAMPLES / "small.yaml").read_text())
+    data["sites"][0].update(
+        battery_mw=5,
+        battery_mwh=20,
+        ppa_mw=5,
+        ppa_usd_per_mwh=60,
+        solar_mw=[{"from": "2026-01", "mw": 30}],
+        curtailments=[{"start": "2026-12-31 22:00", "hours": 5, "mw": 10, "credit_usd_per_mwh": 200}],
+    )
+    data["economics"].update(electricity_peak_usd_per_mwh=200)
+    sc = parse_scenario(yaml.safe_dump(data))
+    assert sc.horizon.months > 12
+    blocked = simulate(sc)
+    monkeypatch.setattr(energy, "BLOCK_MONTHS", 10_000)
+    whole = simulate(sc)
+    for name in ("energy_mwh", "grid_energy_mwh", "battery_energy_mwh", "curtailed_mwh", "water_m3", "opex_usd"):
+        np.testing.assert_allclose(blocked[name].values, whole[name].values, rtol=1e-12, atol=1e-9, err_msg=name)
