@@ -27,5 +27,7 @@ def test_report_is_self_contained_and_has_the_figures():
         "Supply funnel",
         "what each step allows",
         "Die yield over the ramp",
+        "Largest training cluster",
+        "and ambient temperature",
     ):
         assert title in page

@@ -87,7 +87,17 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
             sel = ds.sel(site=site)
             f.add_scatter(x=months, y=sel["pue_mean"].values, name=f"{site}: PUE mean")
             f.add_scatter(x=months, y=sel["pue_p99"].values, name=f"{site}: PUE p99", line={"dash": "dot"})
-        figs["pue"] = _layout(f, "PUE by month (hourly model: mean and 99th percentile)", "PUE")
+        if "ambient_mean_c" in ds:
+            for site in ds["site"].values:
+                f.add_scatter(
+                    x=months,
+                    y=ds["ambient_mean_c"].sel(site=site).values,
+                    name=f"{site}: ambient °C (mean)",
+                    yaxis="y2",
+                    line={"dash": "dash", "width": 1},
+                )
+            f.update_layout(yaxis2={"title": "°C", "overlaying": "y", "side": "right"})
+        figs["pue"] = _layout(f, "PUE by month (hourly model: mean and 99th percentile) and ambient temperature", "PUE")
         f = go.Figure()
         for site in ds["site"].values:
             sel = ds.sel(site=site)
@@ -96,6 +106,21 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
         _layout(f, "Water and carbon per site", "water (m3)")
         f.update_layout(yaxis2={"title": "tCO2", "overlaying": "y", "side": "right"})
         figs["water_carbon"] = f
+
+    if "max_cluster_accelerators" in ds:
+        f = go.Figure()
+        for site in ds["site"].values:
+            f.add_scatter(x=months, y=ds["max_cluster_accelerators"].sel(site=site).values, name=f"{site}: one site")
+        if "largest_cluster_accelerators" in ds:
+            f.add_scatter(
+                x=months,
+                y=ds["largest_cluster_accelerators"].values,
+                name="largest (sites and campuses)",
+                line={"dash": "dot", "width": 3},
+            )
+        figs["cluster"] = _layout(
+            f, "Largest training cluster (non-blocking fabric, whole scale-up domains)", "accelerators"
+        )
 
     figs["binding"] = _strips(
         months,

@@ -203,6 +203,7 @@ def simulate(sc: Scenario) -> xr.Dataset:
             "carbon_tco2": (ms, hourly.carbon_tco2, {"units": "tCO2"}),
             "max_cluster_accelerators": (ms, max_cluster, {"units": "accelerators"}),
             "largest_cluster_accelerators": (m, largest, {"units": "accelerators"}),
+            "ambient_mean_c": (ms, hourly.ambient_mean_c, {"units": "degC"}),
             "optics_power_kw": (ms, installed * optics_w[None, :] / 1000.0, {"units": "kW"}),
             "optics_capex_usd": (ms, new_installs * optics_usd[None, :], {"units": "USD"}),
             "training_accelerators": (m, wl["training_accelerators"], {"units": "accelerators"}),
