@@ -10,7 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from fab2token.cli import app
-from fab2token.energy import hourly_ambient_c, pue_stats
+from fab2token.energy import hourly_ambient_c, pue_stats, solar_profile
 from fab2token.errors import ScenarioError
 from fab2token.scenario import parse_scenario
 from fab2token.simulate import simulate
@@ -426,3 +426,27 @@ def test_hourly_engine_in_blocks_of_months_equals_one_block(monkeypatch):
     whole = simulate(sc)
     for name in ("energy_mwh", "grid_energy_mwh", "battery_energy_mwh", "curtailed_mwh", "water_m3", "opex_usd"):
         np.testing.assert_allclose(blocked[name].values, whole[name].values, rtol=1e-12, atol=1e-9, err_msg=name)
+
+
+def test_solar_shaped_ppa_delivers_daylight_energy_and_is_paid_as_generated():
+    base = simulate(_sc(grid_kgco2_per_mwh=400)).sel(site="a")
+    sol = simulate(
+        _sc(grid_kgco2_per_mwh=400, ppa_mw=5, ppa_usd_per_mwh=40, ppa_shape="solar", ppa_capacity_factor=0.25)
+    ).sel(site="a")
+    hours = np.array([744, 672, 744, 720, 744, 720, 744, 744, 720, 744, 720, 744])
+    grid = base["grid_energy_mwh"].values
+    full = grid / hours > 5 * 0.25 * float(solar_profile().max())  # load above the PPA's midday peak all month
+    assert full.any()
+    generated = 5 * 0.25 * hours  # the profile's daily mean is 1: MW x capacity factor x hours
+    np.testing.assert_allclose(sol["ppa_energy_mwh"].values[full], generated[full], rtol=1e-9)
+    np.testing.assert_allclose(sol["carbon_tco2"].values[full], (grid[full] - generated[full]) * 0.4, rtol=1e-9)
+    # take-or-pay on a solar PPA: every generated MWh at 40, the tariff (100) saved on what the site used
+    extra = sol["opex_usd"].values - base["opex_usd"].values
+    np.testing.assert_allclose(extra, generated * 40 - sol["ppa_energy_mwh"].values * 100, rtol=1e-9)
+
+
+def test_solar_ppa_needs_its_capacity_factor_and_a_firm_one_has_none():
+    with pytest.raises(ScenarioError, match="ppa_capacity_factor"):
+        _sc(ppa_mw=5, ppa_usd_per_mwh=40, ppa_shape="solar")
+    with pytest.raises(ScenarioError, match="solar only"):
+        _sc(ppa_mw=5, ppa_usd_per_mwh=40, ppa_capacity_factor=0.2)

@@ -279,8 +279,10 @@ def hourly_energy(
     runs flat); ``utilisation_frac`` is one fraction or 24 values, one per hour of the day (e.g. a diurnal inference
     profile). Merit order each hour: solar (behind the meter), grid, battery, on-site generation, else unserved. ``battery_mw`` (month, site) is the battery's power where it is
     in service; its energy and round-trip efficiency come from the sites. See :func:`battery_dispatch`.
-    ``ppa_mw`` (month, site) is a firm, carbon-free PPA (e.g. nuclear) delivered through the grid connection: it
-    covers grid draw up to its MW at the site's PPA price; take-or-pay PPAs are paid for in full every hour.
+    ``ppa_mw`` (month, site) is a carbon-free PPA delivered through the grid connection: firm (e.g. nuclear, its MW
+    every hour) or solar-shaped (``ppa_shape: solar``, its MW x ``ppa_capacity_factor`` x the daylight profile,
+    as generated); it covers grid draw up to what it delivers that hour, at the site's PPA price; take-or-pay PPAs
+    are paid for all they deliver (firm: every hour in full), as-used ones for what the site drew.
     ``grid_energy_mwh`` counts all energy through the grid connection, PPA included. ``curtailment`` is (cut MW,
     credit USD/MWh), each (month, hour, site), from :func:`fab2token.sites.curtailment_hours`: grid import is cut in
     those hours, the battery and on-site generation cover what they can, the rest is unserved (work paused), and
@@ -410,7 +412,13 @@ def _hourly_energy_block(
             from_battery = out2 if from_battery is to_battery else np.add(from_battery, out2, out=from_battery)
             to_battery_from_grid = in2
     has_ppa = ppa_mw is not None and bool(np.any(ppa_mw > 0))
-    from_ppa = np.minimum(from_grid, ppa_mw[:, None, :]) if ppa_mw is not None and has_ppa else None
+    from_ppa = ppa_shape = None
+    if ppa_mw is not None and has_ppa:  # MW the PPA delivers each hour: its MW (firm) or a solar day's shape
+        ppa_shape = np.stack(
+            [np.ones(24) if s.ppa_shape == "firm" else (s.ppa_capacity_factor or 0.0) * solar_profile() for s in sites],
+            axis=1,
+        )[hour_of_day]  # (744, site)
+        from_ppa = np.minimum(from_grid, ppa_mw[:, None, :] * ppa_shape[None, :, :])
     if price_hod is None:
         grid_cost = np.full(from_grid.shape[::2], np.nan)
     else:  # tariff energy = grid draw less what the PPA covers, priced by the hour
@@ -423,7 +431,8 @@ def _hourly_energy_block(
         grid_cost = grid_cost - dr_credit
     if ppa_mw is not None and has_ppa:
         take_or_pay = np.array([s.ppa_take_or_pay for s in sites])
-        paid = np.where(take_or_pay[None, :], ppa_mw * valid.sum(axis=1), ppa_e)
+        generated = ppa_mw * np.einsum("mhs,hs->ms", valid.astype(float), ppa_shape)  # MWh the PPA produced
+        paid = np.where(take_or_pay[None, :], generated, ppa_e)  # take-or-pay: all of it; else what was used
         grid_cost = grid_cost + paid * np.array([s.ppa_usd_per_mwh for s in sites])[None, :]
     load_e, unserved_e = load.sum(axis=1), unserved.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):

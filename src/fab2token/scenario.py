@@ -313,6 +313,8 @@ class Site(_Model):
     ppa_mw: MW = 0.0
     ppa_usd_per_mwh: USDPerMWh = 0.0
     ppa_take_or_pay: bool = True
+    ppa_shape: Literal["firm", "solar"] = "firm"
+    ppa_capacity_factor: float | None = Field(default=None, gt=0, le=0.35)
     battery_mw: MW = 0.0
     battery_mwh: float = Field(default=0.0, ge=0)
     battery_round_trip_frac: float | None = Field(default=None, gt=0, le=1)
@@ -371,6 +373,10 @@ class Site(_Model):
     def _ppa_has_a_price(self) -> Site:
         if self.ppa_mw > 0 and "ppa_usd_per_mwh" not in self.model_fields_set:
             raise ValueError(f"a PPA of {self.ppa_mw} MW needs its price: ppa_usd_per_mwh (USD/MWh)")
+        if self.ppa_shape == "solar" and self.ppa_capacity_factor is None:
+            raise ValueError("a solar-shaped PPA needs ppa_capacity_factor (its annual capacity factor, e.g. 0.25)")
+        if self.ppa_shape == "firm" and self.ppa_capacity_factor is not None:
+            raise ValueError("ppa_capacity_factor applies to ppa_shape: solar only (a firm PPA delivers its MW)")
         return self
 
     @model_validator(mode="after")
