@@ -418,7 +418,9 @@ def _hourly_energy_block(
             [np.ones(24) if s.ppa_shape == "firm" else (s.ppa_capacity_factor or 0.0) * solar_profile() for s in sites],
             axis=1,
         )[hour_of_day]  # (744, site)
-        from_ppa = np.minimum(from_grid, ppa_mw[:, None, :] * ppa_shape[None, :, :])
+        firm = all(s.ppa_shape == "firm" for s in sites)
+        ppa_h = ppa_mw[:, None, :] if firm else ppa_mw[:, None, :] * ppa_shape[None, :, :]
+        from_ppa = np.minimum(from_grid, ppa_h)
     if price_hod is None:
         grid_cost = np.full(from_grid.shape[::2], np.nan)
     else:  # tariff energy = grid draw less what the PPA covers, priced by the hour
@@ -431,7 +433,7 @@ def _hourly_energy_block(
         grid_cost = grid_cost - dr_credit
     if ppa_mw is not None and has_ppa:
         take_or_pay = np.array([s.ppa_take_or_pay for s in sites])
-        generated = ppa_mw * np.einsum("mhs,hs->ms", valid.astype(float), ppa_shape)  # MWh the PPA produced
+        generated = ppa_mw * (valid[:, :, 0].astype(float) @ ppa_shape)  # MWh produced (padding is per month)
         paid = np.where(take_or_pay[None, :], generated, ppa_e)  # take-or-pay: all of it; else what was used
         grid_cost = grid_cost + paid * np.array([s.ppa_usd_per_mwh for s in sites])[None, :]
     load_e, unserved_e = load.sum(axis=1), unserved.sum(axis=1)
