@@ -120,8 +120,12 @@ def test_site_command_json_keys(tmp_path):
         "water_m3",
         "carbon_tco2",
         "max_cluster_accelerators",
+        "optics_power_kw",
+        "optics_capex_usd",
     ):
         assert len(d[key]) == 12
+    installed = np.array(d["it_power_mw"]) > 0
+    assert all(w > 0 for w, on in zip(d["optics_power_kw"], installed, strict=True) if on)
     bad = CliRunner().invoke(app, ["site", str(p), "--site", "zz"])
     assert bad.exit_code == 2 and "one of the scenario's sites" in bad.stderr
 
