@@ -187,3 +187,25 @@ def test_time_of_use_prices_and_weather_price_energy_as_the_simulation_does():
         site.update(climate="us-arizona-phoenix", pue_per_degree_c=0.01, pue_reference_c=18)
     hot = plan(parse_scenario(yaml.safe_dump(data)))
     assert hot.cost_breakdown_usd["electricity"] > tou.cost_breakdown_usd["electricity"]
+
+
+def test_behind_the_meter_solar_saves_energy_hour_of_day_by_hour_of_day():
+    # solar at the dear site: electricity is each site's facility energy at the tariff, less what solar serves hour
+    # of day by hour of day within the site's own load (the midday surplus is not counted); cheaper energy there
+    # draws accelerators to it
+    from fab2token.energy import solar_profile
+
+    base = plan(_sc())
+    data = yaml.safe_load(TWO_SITES.replace("CHEAP_MW", "11.0").replace("DEMAND", "2.0e8"))
+    data["sites"][1].update(solar_mw=[{"from": "2026-01", "mw": 200}], solar_capacity_factor=0.25)
+    res = plan(parse_scenario(yaml.safe_dump(data)))
+    inst = res.series["installed"].sum("accelerator")
+    n_cheap, n_dear = (float(inst.sel(site=s_).values[0]) for s_ in ("cheap", "dear"))
+    kw, hours = 1.275 * 1.089, 744.0
+    load_dear = n_dear * kw / 1000.0 * 1.5  # facility MW (PUE 1.5, flat utilisation 1)
+    used = np.minimum(200 * 0.25 * solar_profile(), load_dear).sum() * 31  # MWh of solar used over March
+    expected = (n_cheap * 1.1 + n_dear * 1.5) * kw / 1000.0 * hours * 100.0 - used * 100.0
+    assert res.cost_breakdown_usd["electricity"] == pytest.approx(expected, rel=1e-6)
+    assert 0 < used < 200 * 0.25 * 24 * 31  # the midday surplus above the load is not counted
+    n_dear_base = float(base.series["installed"].sum("accelerator").sel(site="dear").values[0])
+    assert n_dear >= n_dear_base

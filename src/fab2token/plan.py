@@ -38,7 +38,7 @@ from . import energy as energy_mod
 from .deploy import accelerator_all_in_it_kw
 from .errors import ModelError
 from .scenario import Scenario, month_label, month_number
-from .sites import energisation_month, site_power
+from .sites import energisation_month, site_power, solar_power_mw
 from .supplychain import chain, inputs_from_scenario
 from .timeline import hours_in_month, month_axis, month_labels, step_schedule
 from .training import train
@@ -109,6 +109,10 @@ class _Data:
     capex_per_mw: float
     energy_usd_per_acc_month: xr.DataArray  # (accelerator, site, month)
     fixed_opex_per_mw_month: float
+    # behind-the-meter solar, by hour of day: None when no site has any
+    solar_mwh: xr.DataArray | None = None  # (site, month, hod) MWh solar makes at that hour over the month
+    load_mwh_per_acc: xr.DataArray | None = None  # (accelerator, site, month, hod) facility MWh per accelerator
+    price_hod: xr.DataArray | None = None  # (hod,) USD/MWh
 
 
 def _data(sc: Scenario) -> _Data:
@@ -192,11 +196,24 @@ def _data(sc: Scenario) -> _Data:
         avail[j] = step_schedule([c.from_ for c in o.available], [c.per_month for c in o.available], axis)
     e = sc.economics
     # energy as the simulation bills it: the month's mean hourly PUE (weather), and the hour-of-day prices
-    # weighted by the utilisation profile (time-of-use); solar, batteries, PPAs and curtailments are not modelled
+    # weighted by the utilisation profile (time-of-use); behind-the-meter solar below; batteries, PPAs and
+    # curtailment events are not modelled in the LP
     util_h = np.array(e.utilisation_by_hour())
     price = float(np.dot(util_h, e.price_by_hour()) / max(util_h.sum(), 1e-12))
     pue_mean = xr.DataArray(clim.pue_mean.T, dims=("site", "month"), coords={"site": sites, "month": months})
     energy = kw / 1000.0 * float(util_h.mean()) * pue_mean * hours * price
+    solar_mwh = load_mwh = price_hod = None
+    solar = solar_power_mw(sc.sites, axis)  # (month, site) nameplate MW in service
+    if np.any(solar > 0):  # used hour of day by hour of day: min(solar, load), as the simulation serves it
+        hod = {"hod": np.arange(24)}
+        days = hours / 24.0
+        cf = xr.DataArray([s.solar_capacity_factor for s in sc.sites], dims="site", coords={"site": sites})
+        shape = xr.DataArray(energy_mod.solar_profile(), dims="hod", coords=hod)
+        solar_da = xr.DataArray(solar.T, dims=("site", "month"), coords={"site": sites, "month": months})
+        solar_mwh = (solar_da * cf * shape * days).transpose("site", "month", "hod")
+        util_da = xr.DataArray(util_h, dims="hod", coords=hod)
+        load_mwh = (kw / 1000.0 * util_da * pue_mean * days).transpose("accelerator", "site", "month", "hod")
+        price_hod = xr.DataArray(np.array(e.price_by_hour()), dims="hod", coords=hod)
     return _Data(
         months=months,
         sites=sites,
@@ -234,6 +251,9 @@ def _data(sc: Scenario) -> _Data:
         capex_per_mw=e.datacenter_capex_usd_per_mw,
         energy_usd_per_acc_month=energy.transpose("accelerator", "site", "month"),
         fixed_opex_per_mw_month=e.facility_opex_usd_per_mw_year / 12.0,
+        solar_mwh=solar_mwh,
+        load_mwh_per_acc=load_mwh,
+        price_hod=price_hod,
     )
 
 
@@ -327,11 +347,21 @@ def build_model(
         total = in_use[0] if len(in_use) == 1 else in_use[0] + in_use[1]
         m.add_constraints(total - n <= 0, name="accelerators_in_use")
 
+    solar_saving = 0
+    if d.solar_mwh is not None:  # solar used at each hour of day: within what it makes and what the site draws
+        has_sun = d.solar_mwh > 0
+        sol_used = m.add_variables(lower=0, upper=d.solar_mwh, coords=d.solar_mwh.indexes.values(), name="solar_used")
+        m.add_constraints(
+            sol_used - (n * d.load_mwh_per_acc).sum("accelerator") <= 0, name="solar_within_load", mask=has_sun
+        )
+        m.add_constraints(sol_used <= 0, name="no_sun", mask=~has_sun)
+        solar_saving = (sol_used * d.price_hod).sum(["site", "hod"])
     cost = (
         (
             (delivered * d.price).sum("accelerator")
             + (b * d.capex_per_mw).sum("site")
             + (n * d.energy_usd_per_acc_month).sum(["accelerator", "site"])
+            - solar_saving
             + (cap * d.fixed_opex_per_mw_month).sum("site")
         )
         * d.df
@@ -428,7 +458,8 @@ def _cost_breakdown(d: _Data, sol: xr.Dataset) -> dict[str, float]:
     return {
         "accelerators": float((sol["delivered"] * d.price * d.df).sum()),
         "datacenter_capex": float((sol["it_mw_built"] * d.capex_per_mw * d.df).sum()),
-        "electricity": float((sol["installed"] * d.energy_usd_per_acc_month * d.df).sum()),
+        "electricity": float((sol["installed"] * d.energy_usd_per_acc_month * d.df).sum())
+        - (float((sol["solar_used"] * d.price_hod * d.df).sum()) if "solar_used" in sol else 0.0),
         "fixed_opex": float((cap * d.fixed_opex_per_mw_month * d.df).sum()),
     }
 
