@@ -209,3 +209,18 @@ def test_behind_the_meter_solar_saves_energy_hour_of_day_by_hour_of_day():
     assert 0 < used < 200 * 0.25 * 24 * 31  # the midday surplus above the load is not counted
     n_dear_base = float(base.series["installed"].sum("accelerator").sel(site="dear").values[0])
     assert n_dear >= n_dear_base
+
+
+@pytest.mark.parametrize("take_or_pay", [True, False])
+def test_firm_ppa_priced_in_the_plan_like_the_simulation(take_or_pay):
+    data = yaml.safe_load(TWO_SITES.replace("CHEAP_MW", "11.0").replace("DEMAND", "2.0e8"))
+    data["sites"][1].update(ppa_mw=5, ppa_usd_per_mwh=40, ppa_take_or_pay=take_or_pay)
+    res = plan(parse_scenario(yaml.safe_dump(data)))
+    inst = res.series["installed"].sum("accelerator")
+    n_cheap, n_dear = (float(inst.sel(site=s_).values[0]) for s_ in ("cheap", "dear"))
+    kw, hours = 1.275 * 1.089, 744.0
+    dear_mwh = n_dear * kw / 1000.0 * 1.5 * hours
+    used = min(5 * hours, dear_mwh)  # the PPA covers the dear site's draw up to its 5 MW
+    tariff = (n_cheap * 1.1 * kw / 1000.0 * hours + dear_mwh - used) * 100.0
+    paid = 5 * hours * 40 if take_or_pay else used * 40
+    assert res.cost_breakdown_usd["electricity"] == pytest.approx(tariff + paid, rel=1e-6)

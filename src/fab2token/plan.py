@@ -38,7 +38,7 @@ from . import energy as energy_mod
 from .deploy import accelerator_all_in_it_kw
 from .errors import ModelError
 from .scenario import Scenario, month_label, month_number
-from .sites import energisation_month, site_power, solar_power_mw
+from .sites import energisation_month, ppa_power_mw, site_power, solar_power_mw
 from .supplychain import chain, inputs_from_scenario
 from .timeline import hours_in_month, month_axis, month_labels, step_schedule
 from .training import train
@@ -113,6 +113,10 @@ class _Data:
     solar_mwh: xr.DataArray | None = None  # (site, month, hod) MWh solar makes at that hour over the month
     load_mwh_per_acc: xr.DataArray | None = None  # (accelerator, site, month, hod) facility MWh per accelerator
     price_hod: xr.DataArray | None = None  # (hod,) USD/MWh
+    # PPAs through the grid connection, by hour of day: None when no site has one
+    ppa_mwh: xr.DataArray | None = None  # (site, month, hod) MWh the PPA delivers at that hour over the month
+    ppa_price: xr.DataArray | None = None  # (site,) USD/MWh
+    ppa_take_or_pay: xr.DataArray | None = None  # (site,) bool
 
 
 def _data(sc: Scenario) -> _Data:
@@ -196,24 +200,39 @@ def _data(sc: Scenario) -> _Data:
         avail[j] = step_schedule([c.from_ for c in o.available], [c.per_month for c in o.available], axis)
     e = sc.economics
     # energy as the simulation bills it: the month's mean hourly PUE (weather), and the hour-of-day prices
-    # weighted by the utilisation profile (time-of-use); behind-the-meter solar below; batteries, PPAs and
+    # weighted by the utilisation profile (time-of-use); behind-the-meter solar and PPAs below; batteries and
     # curtailment events are not modelled in the LP
     util_h = np.array(e.utilisation_by_hour())
     price = float(np.dot(util_h, e.price_by_hour()) / max(util_h.sum(), 1e-12))
     pue_mean = xr.DataArray(clim.pue_mean.T, dims=("site", "month"), coords={"site": sites, "month": months})
     energy = kw / 1000.0 * float(util_h.mean()) * pue_mean * hours * price
-    solar_mwh = load_mwh = price_hod = None
+    solar_mwh = load_mwh = price_hod = ppa_mwh = ppa_price = ppa_top = None
     solar = solar_power_mw(sc.sites, axis)  # (month, site) nameplate MW in service
-    if np.any(solar > 0):  # used hour of day by hour of day: min(solar, load), as the simulation serves it
+    ppa = ppa_power_mw(sc.sites, axis)  # (month, site) PPA MW in force
+    if np.any(solar > 0) or np.any(ppa > 0):  # hour of day by hour of day, as the simulation serves them
         hod = {"hod": np.arange(24)}
         days = hours / 24.0
-        cf = xr.DataArray([s.solar_capacity_factor for s in sc.sites], dims="site", coords={"site": sites})
-        shape = xr.DataArray(energy_mod.solar_profile(), dims="hod", coords=hod)
-        solar_da = xr.DataArray(solar.T, dims=("site", "month"), coords={"site": sites, "month": months})
-        solar_mwh = (solar_da * cf * shape * days).transpose("site", "month", "hod")
+        per_site = {"site": sites}
         util_da = xr.DataArray(util_h, dims="hod", coords=hod)
         load_mwh = (kw / 1000.0 * util_da * pue_mean * days).transpose("accelerator", "site", "month", "hod")
         price_hod = xr.DataArray(np.array(e.price_by_hour()), dims="hod", coords=hod)
+        profile = xr.DataArray(energy_mod.solar_profile(), dims="hod", coords=hod)
+        if np.any(solar > 0):
+            cf = xr.DataArray([s.solar_capacity_factor for s in sc.sites], dims="site", coords=per_site)
+            solar_da = xr.DataArray(solar.T, dims=("site", "month"), coords={"site": sites, "month": months})
+            solar_mwh = (solar_da * cf * profile * days).transpose("site", "month", "hod")
+        if np.any(ppa > 0):
+            shape = xr.concat(
+                [
+                    xr.ones_like(profile) if s.ppa_shape == "firm" else (s.ppa_capacity_factor or 0.0) * profile
+                    for s in sc.sites
+                ],
+                dim=xr.DataArray(sites, dims="site", name="site"),
+            )
+            ppa_da = xr.DataArray(ppa.T, dims=("site", "month"), coords={"site": sites, "month": months})
+            ppa_mwh = (ppa_da * shape * days).transpose("site", "month", "hod")
+            ppa_price = xr.DataArray([s.ppa_usd_per_mwh for s in sc.sites], dims="site", coords=per_site)
+            ppa_top = xr.DataArray([s.ppa_take_or_pay for s in sc.sites], dims="site", coords=per_site)
     return _Data(
         months=months,
         sites=sites,
@@ -254,6 +273,9 @@ def _data(sc: Scenario) -> _Data:
         solar_mwh=solar_mwh,
         load_mwh_per_acc=load_mwh,
         price_hod=price_hod,
+        ppa_mwh=ppa_mwh,
+        ppa_price=ppa_price,
+        ppa_take_or_pay=ppa_top,
     )
 
 
@@ -347,15 +369,21 @@ def build_model(
         total = in_use[0] if len(in_use) == 1 else in_use[0] + in_use[1]
         m.add_constraints(total - n <= 0, name="accelerators_in_use")
 
-    solar_saving = 0
-    if d.solar_mwh is not None:  # solar used at each hour of day: within what it makes and what the site draws
-        has_sun = d.solar_mwh > 0
+    solar_saving = 0  # behind-the-meter solar and PPAs serve each site's draw hour of day by hour of day
+    offsets = []
+    if d.solar_mwh is not None:
         sol_used = m.add_variables(lower=0, upper=d.solar_mwh, coords=d.solar_mwh.indexes.values(), name="solar_used")
-        m.add_constraints(
-            sol_used - (n * d.load_mwh_per_acc).sum("accelerator") <= 0, name="solar_within_load", mask=has_sun
-        )
-        m.add_constraints(sol_used <= 0, name="no_sun", mask=~has_sun)
+        offsets.append(sol_used)
         solar_saving = (sol_used * d.price_hod).sum(["site", "hod"])
+    if d.ppa_mwh is not None:
+        ppa_used = m.add_variables(lower=0, upper=d.ppa_mwh, coords=d.ppa_mwh.indexes.values(), name="ppa_used")
+        offsets.append(ppa_used)
+        # an as-used PPA saves the tariff less its price; a take-or-pay one saves the tariff and is paid in full
+        pay_as_used = d.ppa_price.where(~d.ppa_take_or_pay, 0.0)
+        solar_saving = solar_saving + (ppa_used * (d.price_hod - pay_as_used)).sum(["site", "hod"])
+    if offsets:
+        served = offsets[0] if len(offsets) == 1 else offsets[0] + offsets[1]
+        m.add_constraints(served - (n * d.load_mwh_per_acc).sum("accelerator") <= 0, name="offsets_within_load")
     cost = (
         (
             (delivered * d.price).sum("accelerator")
@@ -376,7 +404,9 @@ def build_model(
     elif objective == "max-compute":
         if budget_usd is None:
             raise ModelError("objective max-compute needs targets.budget_usd")
-        m.add_constraints(cost <= budget_usd, name="budget")
+        # take-or-pay PPAs are a fixed cost (linopy objectives and constraints take no constants): off the budget
+        fixed = float((_ppa_fixed_usd(d) * d.df).sum()) if d.ppa_mwh is not None else 0.0
+        m.add_constraints(cost <= budget_usd - fixed, name="budget")
         flops = (n * (d.peak * d.hours * 3600.0 / 1e21)).sum()  # peak zettaFLOPs installed: the compute bought
         m.add_objective(-flops + penalty)
     else:
@@ -458,10 +488,28 @@ def _cost_breakdown(d: _Data, sol: xr.Dataset) -> dict[str, float]:
     return {
         "accelerators": float((sol["delivered"] * d.price * d.df).sum()),
         "datacenter_capex": float((sol["it_mw_built"] * d.capex_per_mw * d.df).sum()),
-        "electricity": float((sol["installed"] * d.energy_usd_per_acc_month * d.df).sum())
-        - (float((sol["solar_used"] * d.price_hod * d.df).sum()) if "solar_used" in sol else 0.0),
+        "electricity": _electricity_usd(d, sol),
         "fixed_opex": float((cap * d.fixed_opex_per_mw_month * d.df).sum()),
     }
+
+
+def _ppa_fixed_usd(d: _Data) -> xr.DataArray | float:
+    """Per month: what take-or-pay PPAs cost whatever is used (all they deliver, at their price)."""
+    if d.ppa_mwh is None:
+        return 0.0
+    return (d.ppa_mwh * d.ppa_price * d.ppa_take_or_pay).sum(["site", "hod"])
+
+
+def _electricity_usd(d: _Data, sol: xr.Dataset) -> float:
+    """Discounted electricity: facility energy at the tariff, less solar and PPA energy at the tariff, plus what the
+    PPAs cost (take-or-pay: all they deliver; as-used: what was used)."""
+    total = (sol["installed"] * d.energy_usd_per_acc_month).sum(["accelerator", "site"]) + _ppa_fixed_usd(d)
+    if "solar_used" in sol:
+        total = total - (sol["solar_used"] * d.price_hod).sum(["site", "hod"])
+    if "ppa_used" in sol:
+        pay_as_used = d.ppa_price.where(~d.ppa_take_or_pay, 0.0)
+        total = total - (sol["ppa_used"] * (d.price_hod - pay_as_used)).sum(["site", "hod"])
+    return float((total * d.df).sum())
 
 
 def _build_table(d: _Data, sol: xr.Dataset) -> list[dict[str, Any]]:
