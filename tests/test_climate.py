@@ -170,3 +170,23 @@ def test_wue_slope_needs_a_reference_and_a_humidity():
         parse_scenario(_text(climate="us-texas-houston", wue_per_degree_c=0.1))
     with pytest.raises(ScenarioError, match="dew_point_c"):
         parse_scenario(_text(wue_per_degree_c=0.1, wue_reference_wet_bulb_c=18.0))
+
+
+def test_catalog_climate_command():
+    import json
+
+    from typer.testing import CliRunner
+
+    from fab2token.cli import app
+
+    runner = CliRunner()
+    listing = runner.invoke(app, ["catalog", "climate", "--json"])
+    assert listing.exit_code == 0, listing.output
+    rows = json.loads(listing.stdout)
+    assert len(rows) == len(climate_regions()) and all("https://" in r["source"] for r in rows)
+    one = runner.invoke(app, ["catalog", "climate", "--region", "uae-dubai", "--json"])
+    d = json.loads(one.stdout)
+    assert d["region"] == "uae-dubai" and len(d["dry_bulb_mean_c"]) == 12 and d["dry_bulb_10pct_c"][0] is None
+    bad = runner.invoke(app, ["catalog", "climate", "--region", "atlantis"])
+    assert bad.exit_code == 2 and "us-virginia-ashburn" in bad.output
+    assert runner.invoke(app, ["catalog", "optics"]).exit_code == 0
