@@ -38,7 +38,7 @@ from . import energy as energy_mod
 from .deploy import accelerator_all_in_it_kw
 from .errors import ModelError
 from .scenario import Scenario, month_label, month_number
-from .sites import energisation_month, ppa_power_mw, site_power, solar_power_mw
+from .sites import battery_power_mw, energisation_month, ppa_power_mw, site_power, solar_power_mw
 from .supplychain import chain, inputs_from_scenario
 from .timeline import hours_in_month, month_axis, month_labels, step_schedule
 from .training import train
@@ -117,6 +117,11 @@ class _Data:
     ppa_mwh: xr.DataArray | None = None  # (site, month, hod) MWh the PPA delivers at that hour over the month
     ppa_price: xr.DataArray | None = None  # (site,) USD/MWh
     ppa_take_or_pay: xr.DataArray | None = None  # (site,) bool
+    # site batteries, one daily cycle: None when no site has one
+    battery_mwh_per_hod: xr.DataArray | None = None  # (site, month) MWh a battery can move in one hour of day
+    battery_day_mwh: xr.DataArray | None = None  # (site, month) MWh it can take in over a month's days
+    battery_rte: xr.DataArray | None = None  # (site,)
+    grid_mwh_per_hod: xr.DataArray | None = None  # (site, month) grid import MWh in one hour of day over the month
 
 
 def _data(sc: Scenario) -> _Data:
@@ -126,7 +131,8 @@ def _data(sc: Scenario) -> _Data:
     pue = xr.DataArray([s.pue for s in sc.sites], dims="site", coords={"site": sites})
     # the simulation's physics: grid (after the interconnection queue) + on-site, capped by land, from
     # energisation on; IT capacity sized for the month's 99th-percentile PUE
-    facility = site_power(sc.sites, axis).facility_mw
+    power = site_power(sc.sites, axis)
+    facility = power.facility_mw
     clim = energy_mod.hourly_climate(sc.sites, axis)
     pue_p99 = clim.pue_p99
     grid_it = xr.DataArray((facility / pue_p99).T, dims=("site", "month"), coords={"site": sites, "month": months})
@@ -200,16 +206,18 @@ def _data(sc: Scenario) -> _Data:
         avail[j] = step_schedule([c.from_ for c in o.available], [c.per_month for c in o.available], axis)
     e = sc.economics
     # energy as the simulation bills it: the month's mean hourly PUE (weather), and the hour-of-day prices
-    # weighted by the utilisation profile (time-of-use); behind-the-meter solar and PPAs below; batteries and
-    # curtailment events are not modelled in the LP
+    # weighted by the utilisation profile (time-of-use); behind-the-meter solar, PPAs and batteries below by hour
+    # of day; curtailment events are not modelled in the LP
     util_h = np.array(e.utilisation_by_hour())
     price = float(np.dot(util_h, e.price_by_hour()) / max(util_h.sum(), 1e-12))
     pue_mean = xr.DataArray(clim.pue_mean.T, dims=("site", "month"), coords={"site": sites, "month": months})
     energy = kw / 1000.0 * float(util_h.mean()) * pue_mean * hours * price
     solar_mwh = load_mwh = price_hod = ppa_mwh = ppa_price = ppa_top = None
+    batt_h = batt_day = batt_rte = grid_h = None
     solar = solar_power_mw(sc.sites, axis)  # (month, site) nameplate MW in service
     ppa = ppa_power_mw(sc.sites, axis)  # (month, site) PPA MW in force
-    if np.any(solar > 0) or np.any(ppa > 0):  # hour of day by hour of day, as the simulation serves them
+    battery = battery_power_mw(sc.sites, axis)  # (month, site) battery MW in service
+    if np.any(solar > 0) or np.any(ppa > 0) or np.any(battery > 0):  # hour of day by hour of day
         hod = {"hod": np.arange(24)}
         days = hours / 24.0
         per_site = {"site": sites}
@@ -233,6 +241,19 @@ def _data(sc: Scenario) -> _Data:
             ppa_mwh = (ppa_da * shape * days).transpose("site", "month", "hod")
             ppa_price = xr.DataArray([s.ppa_usd_per_mwh for s in sc.sites], dims="site", coords=per_site)
             ppa_top = xr.DataArray([s.ppa_take_or_pay for s in sc.sites], dims="site", coords=per_site)
+        if np.any(battery > 0):
+            sm = {"site": sites, "month": months}
+            batt_h = xr.DataArray(battery.T, dims=("site", "month"), coords=sm) * days
+            rte = [
+                s.battery_round_trip_frac
+                if s.battery_round_trip_frac is not None
+                else catalog.overhead("battery_round_trip_frac")
+                for s in sc.sites
+            ]
+            batt_rte = xr.DataArray(rte, dims="site", coords=per_site)
+            e_mwh = xr.DataArray([s.battery_mwh for s in sc.sites], dims="site", coords=per_site)
+            batt_day = (e_mwh / batt_rte * days).where(batt_h > 0, 0.0)  # a day's charge, as the simulation caps it
+            grid_h = xr.DataArray(power.grid_mw.T, dims=("site", "month"), coords=sm) * days
     return _Data(
         months=months,
         sites=sites,
@@ -276,6 +297,10 @@ def _data(sc: Scenario) -> _Data:
         ppa_mwh=ppa_mwh,
         ppa_price=ppa_price,
         ppa_take_or_pay=ppa_top,
+        battery_mwh_per_hod=batt_h,
+        battery_day_mwh=batt_day,
+        battery_rte=batt_rte,
+        grid_mwh_per_hod=grid_h,
     )
 
 
@@ -381,8 +406,30 @@ def build_model(
         # an as-used PPA saves the tariff less its price; a take-or-pay one saves the tariff and is paid in full
         pay_as_used = d.ppa_price.where(~d.ppa_take_or_pay, 0.0)
         solar_saving = solar_saving + (ppa_used * (d.price_hod - pay_as_used)).sum(["site", "hod"])
+    if d.battery_mwh_per_hod is not None:  # one daily cycle: charged from solar or spare grid, discharged into load
+        hod = d.load_mwh_per_acc.indexes["hod"]
+        bc = [site, month, hod]
+        upper = d.battery_mwh_per_hod.expand_dims(hod=hod).transpose("site", "month", "hod")
+        dis = m.add_variables(lower=0, upper=upper, coords=bc, name="battery_discharge")
+        chg_g = m.add_variables(lower=0, upper=upper, coords=bc, name="battery_from_grid")
+        charge = chg_g
+        if d.solar_mwh is not None:
+            chg_s = m.add_variables(lower=0, upper=upper, coords=bc, name="battery_from_solar")
+            m.add_constraints(chg_s + offsets[0] - d.solar_mwh <= 0, name="solar_split")  # offsets[0]: solar used
+            charge = chg_s + chg_g
+        m.add_constraints(charge - upper <= 0, name="battery_charge_power")
+        m.add_constraints(charge.sum("hod") - d.battery_day_mwh <= 0, name="battery_energy")
+        m.add_constraints(dis.sum("hod") - d.battery_rte * charge.sum("hod") <= 0, name="battery_round_trip")
+        load = (n * d.load_mwh_per_acc).sum("accelerator")
+        # grid-charging needs spare grid import in that hour: draw (load less solar and discharge) + charge <= grid
+        draw = load - dis if d.solar_mwh is None else load - dis - offsets[0]
+        m.add_constraints(chg_g + draw - d.grid_mwh_per_hod <= 0, name="battery_grid_headroom")
+        offsets.append(dis)
+        solar_saving = solar_saving + ((dis - chg_g) * d.price_hod).sum(["site", "hod"])
     if offsets:
-        served = offsets[0] if len(offsets) == 1 else offsets[0] + offsets[1]
+        served = offsets[0]
+        for extra in offsets[1:]:
+            served = served + extra
         m.add_constraints(served - (n * d.load_mwh_per_acc).sum("accelerator") <= 0, name="offsets_within_load")
     cost = (
         (
@@ -509,6 +556,8 @@ def _electricity_usd(d: _Data, sol: xr.Dataset) -> float:
     if "ppa_used" in sol:
         pay_as_used = d.ppa_price.where(~d.ppa_take_or_pay, 0.0)
         total = total - (sol["ppa_used"] * (d.price_hod - pay_as_used)).sum(["site", "hod"])
+    if "battery_discharge" in sol:
+        total = total - ((sol["battery_discharge"] - sol["battery_from_grid"]) * d.price_hod).sum(["site", "hod"])
     return float((total * d.df).sum())
 
 
