@@ -253,7 +253,8 @@ def _data(sc: Scenario) -> _Data:
             batt_rte = xr.DataArray(rte, dims="site", coords=per_site)
             e_mwh = xr.DataArray([s.battery_mwh for s in sc.sites], dims="site", coords=per_site)
             batt_day = (e_mwh / batt_rte * days).where(batt_h > 0, 0.0)  # a day's charge, as the simulation caps it
-            grid_h = xr.DataArray(power.grid_mw.T, dims=("site", "month"), coords=sm) * days
+            # firm supply in one hour of day over the month (grid and on-site): grid-charging needs spare of it
+            grid_h = xr.DataArray((power.grid_mw + power.onsite_mw).T, dims=("site", "month"), coords=sm) * days
     return _Data(
         months=months,
         sites=sites,
@@ -397,11 +398,15 @@ def build_model(
     solar_saving = 0  # behind-the-meter solar and PPAs serve each site's draw hour of day by hour of day
     offsets = []
     if d.solar_mwh is not None:
-        sol_used = m.add_variables(lower=0, upper=d.solar_mwh, coords=d.solar_mwh.indexes.values(), name="solar_used")
+        sol_used = m.add_variables(
+            lower=0, upper=d.solar_mwh, coords=d.solar_mwh.indexes.values(), name="solar_used", mask=d.solar_mwh > 0
+        ).fillna(0)  # only where the sun shines on a site with solar
         offsets.append(sol_used)
         solar_saving = (sol_used * d.price_hod).sum(["site", "hod"])
     if d.ppa_mwh is not None:
-        ppa_used = m.add_variables(lower=0, upper=d.ppa_mwh, coords=d.ppa_mwh.indexes.values(), name="ppa_used")
+        ppa_used = m.add_variables(
+            lower=0, upper=d.ppa_mwh, coords=d.ppa_mwh.indexes.values(), name="ppa_used", mask=d.ppa_mwh > 0
+        ).fillna(0)
         offsets.append(ppa_used)
         # an as-used PPA saves the tariff less its price; a take-or-pay one saves the tariff and is paid in full
         pay_as_used = d.ppa_price.where(~d.ppa_take_or_pay, 0.0)
@@ -410,27 +415,41 @@ def build_model(
         hod = d.load_mwh_per_acc.indexes["hod"]
         bc = [site, month, hod]
         upper = d.battery_mwh_per_hod.expand_dims(hod=hod).transpose("site", "month", "hod")
-        dis = m.add_variables(lower=0, upper=upper, coords=bc, name="battery_discharge")
-        chg_g = m.add_variables(lower=0, upper=upper, coords=bc, name="battery_from_grid")
+        has = upper > 0  # sites and months with a battery in service
+        dis = m.add_variables(lower=0, upper=upper, coords=bc, name="battery_discharge", mask=has).fillna(0)
+        chg_g = m.add_variables(lower=0, upper=upper, coords=bc, name="battery_from_grid", mask=has).fillna(0)
         charge = chg_g
         if d.solar_mwh is not None:
-            chg_s = m.add_variables(lower=0, upper=upper, coords=bc, name="battery_from_solar")
-            m.add_constraints(chg_s + offsets[0] - d.solar_mwh <= 0, name="solar_split")  # offsets[0]: solar used
+            chg_s = m.add_variables(lower=0, upper=upper, coords=bc, name="battery_from_solar", mask=has).fillna(0)
+            m.add_constraints(  # offsets[0]: solar used
+                chg_s + offsets[0] - d.solar_mwh <= 0, name="solar_split", mask=has & (d.solar_mwh > 0)
+            )
             charge = chg_s + chg_g
-        m.add_constraints(charge - upper <= 0, name="battery_charge_power")
-        m.add_constraints(charge.sum("hod") - d.battery_day_mwh <= 0, name="battery_energy")
-        m.add_constraints(dis.sum("hod") - d.battery_rte * charge.sum("hod") <= 0, name="battery_round_trip")
+        m.add_constraints(charge - upper <= 0, name="battery_charge_power", mask=has)
+        in_service = d.battery_mwh_per_hod > 0
+        m.add_constraints(charge.sum("hod") - d.battery_day_mwh <= 0, name="battery_energy", mask=in_service)
+        m.add_constraints(
+            dis.sum("hod") - d.battery_rte * charge.sum("hod") <= 0, name="battery_round_trip", mask=in_service
+        )
         load = (n * d.load_mwh_per_acc).sum("accelerator")
         # grid-charging needs spare grid import in that hour: draw (load less solar and discharge) + charge <= grid
         draw = load - dis if d.solar_mwh is None else load - dis - offsets[0]
-        m.add_constraints(chg_g + draw - d.grid_mwh_per_hod <= 0, name="battery_grid_headroom")
+        m.add_constraints(chg_g + draw - d.grid_mwh_per_hod <= 0, name="battery_grid_headroom", mask=has)
         offsets.append(dis)
         solar_saving = solar_saving + ((dis - chg_g) * d.price_hod).sum(["site", "hod"])
     if offsets:
         served = offsets[0]
         for extra in offsets[1:]:
             served = served + extra
-        m.add_constraints(served - (n * d.load_mwh_per_acc).sum("accelerator") <= 0, name="offsets_within_load")
+        any_offset = d.load_mwh_per_acc.isel(accelerator=0) < 0  # all False: then mark where something can serve
+        for cap_ in (d.solar_mwh, d.ppa_mwh):
+            if cap_ is not None:
+                any_offset = any_offset | (cap_ > 0)
+        if d.battery_mwh_per_hod is not None:
+            any_offset = any_offset | (d.battery_mwh_per_hod > 0)
+        m.add_constraints(
+            served - (n * d.load_mwh_per_acc).sum("accelerator") <= 0, name="offsets_within_load", mask=any_offset
+        )
     cost = (
         (
             (delivered * d.price).sum("accelerator")
