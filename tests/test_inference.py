@@ -128,3 +128,30 @@ def test_infer_tp_larger_than_count_exits_2():
         app, ["infer", "--model", "llama-2-70b", "--accelerator", "H100", "--count", "4", "--tp", "8"]
     )
     assert res.exit_code == 2 and "exceeds" in res.stderr
+
+
+def test_engine_efficiency_scales_step_time_and_memory_bound_throughput():
+    kw = dict(precision="fp8", input_tokens=512, output_tokens=256, tpot_ms=1e9, ttft_ms=1e9)
+    bare = infer("llama-3-8b", "H100", 1, tp=1, engine_efficiency=1.0, **kw)
+    half = infer("llama-3-8b", "H100", 1, tp=1, engine_efficiency=0.5, **kw)
+    # no latency SLO: the batch is the memory limit either way, so tokens/s halves exactly and TPOT doubles
+    assert half.batch == bare.batch
+    assert half.tokens_per_s == pytest.approx(bare.tokens_per_s / 2)
+    assert half.tpot_ms == pytest.approx(bare.tpot_ms * 2)
+    default = infer("llama-3-8b", "H100", 1, tp=1, **kw)
+    assert default.tokens_per_s < bare.tokens_per_s
+    # under a TPOT SLO a slower engine also fits a smaller batch
+    slo = dict(kw, tpot_ms=15.0)
+    assert (
+        infer("llama-3-8b", "H100", 1, tp=1, engine_efficiency=0.5, **slo).batch
+        < infer("llama-3-8b", "H100", 1, tp=1, engine_efficiency=1.0, **slo).batch
+    )
+
+
+@pytest.mark.parametrize("bad", ["0", "1.5", "-0.2"])
+def test_infer_engine_efficiency_out_of_range_exits_2(bad):
+    res = CliRunner().invoke(
+        app,
+        ["infer", "--model", "llama-3-8b", "--accelerator", "H100", "--count", "1", "--engine-efficiency", bad],
+    )
+    assert res.exit_code == 2 and "engine efficiency" in res.stderr

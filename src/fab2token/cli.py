@@ -488,6 +488,12 @@ def infer(
     input_tokens: Annotated[int, typer.Option("--input-tokens", help="Prompt tokens per request.")] = 1024,
     output_tokens: Annotated[int, typer.Option("--output-tokens", help="Generated tokens per request.")] = 256,
     usd_per_accelerator_hour: Annotated[float | None, typer.Option("--usd-per-accelerator-hour")] = None,
+    engine_efficiency: Annotated[
+        float | None,
+        typer.Option(
+            "--engine-efficiency", help="Share of the roofline the engine achieves (default: catalog; 1 = roofline)."
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Highest serving throughput that meets the latency SLOs, KV cache and $ per million tokens."""
@@ -505,6 +511,7 @@ def infer(
         tpot_ms=tpot_ms,
         ttft_ms=ttft_ms,
         usd_per_accelerator_hour=usd_per_accelerator_hour,
+        engine_efficiency=engine_efficiency,
     ).to_dict()
     if as_json:
         _print_json(res)
