@@ -167,6 +167,7 @@ INFER_KEYS = (
     "usd_per_million_tokens",
     "meets_slo",
     "reason",
+    "engine_efficiency",
 )
 
 
@@ -193,6 +194,7 @@ class InferResult:
     usd_per_million_tokens: float
     meets_slo: bool
     reason: str
+    engine_efficiency: float
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -397,4 +399,7 @@ def infer(
         usd_per_million_tokens=usd_per_m,
         meets_slo=batch >= 1,
         reason=reason,
+        engine_efficiency=(
+            catalog.overhead("serving_engine_efficiency_frac") if engine_efficiency is None else engine_efficiency
+        ),
     )
