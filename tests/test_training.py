@@ -18,6 +18,7 @@ from fab2token.training import (
     memory_per_accelerator_gb,
     min_data_parallel_to_fit,
     pipeline_bubble_frac,
+    recompute_flops_per_token,
     train,
     young_daly_interval_s,
 )
@@ -157,3 +158,49 @@ def test_train_cli_unknown_model_exits_2():
         app, ["train", "--model", "gpt-9", "--tokens", "1e12", "--accelerator", "H100", "--count", "8"]
     )
     assert res.exit_code == 2 and "models catalog" in res.stderr
+
+
+def test_interleaved_schedule_shrinks_the_bubble_by_the_virtual_stages():
+    p, m = 16.0, 32.0
+    plain = float(pipeline_bubble_frac(p, m))
+    two = float(pipeline_bubble_frac(p, m, 2))
+    assert plain == pytest.approx(15 / 47) and two == pytest.approx(15 / 79)
+    # idle time relative to useful time, (p - 1) / (v m), halves
+    assert two / (1 - two) == pytest.approx(plain / (1 - plain) / 2)
+
+
+def test_recomputation_costs_compute_in_order_none_selective_full():
+    m = model_spec("llama-3-70b")
+    args = (m["params_active"], m["layers"], m["heads"], m["head_dim"], 8192)
+    none, sel, full = (float(recompute_flops_per_token(r, *args)) for r in ("none", "selective", "full"))
+    assert none == 0.0 < sel < full
+    assert full == pytest.approx(float(flops_per_token_training(*args)) / 3)  # one more forward pass
+    with pytest.raises(ModelError, match="recompute"):
+        recompute_flops_per_token("some", *args)
+    kw = dict(model="llama-3-70b", tokens=1e12, accelerator="H100", count=1024, tp=8, pp=4)
+    mfus = [train(**kw, recompute=r).mfu for r in ("none", "selective", "full")]
+    assert mfus[0] > mfus[1] > mfus[2]
+    assert mfus[0] / mfus[2] < 4 / 3 + 1e-9  # full recompute stretches compute by at most one forward pass
+    assert train(**kw, recompute="none", virtual_stages=2).mfu > mfus[0]
+
+
+def test_virtual_stages_need_a_pipeline_and_exit_2_from_the_cli():
+    with pytest.raises(ModelError, match="virtual_stages"):
+        train("llama-3-8b", 1e12, "H100", 8, tp=8, pp=1, virtual_stages=2)
+    res = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--model",
+            "llama-3-8b",
+            "--tokens",
+            "1e12",
+            "--accelerator",
+            "H100",
+            "--count",
+            "8",
+            "--virtual-stages",
+            "0",
+        ],
+    )
+    assert res.exit_code == 2 and "virtual_stages" in res.stderr

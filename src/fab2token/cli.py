@@ -425,6 +425,9 @@ def train(
     pp: Annotated[int, typer.Option("--pp", help="Pipeline parallel degree.")] = 1,
     zero_stage: Annotated[int, typer.Option("--zero-stage", help="ZeRO stage 0-3 over data parallel.")] = 1,
     recompute: Annotated[str, typer.Option("--recompute", help="none | selective | full")] = "selective",
+    virtual_stages: Annotated[
+        int, typer.Option("--virtual-stages", help="Model chunks per device (interleaved pipeline; 1 = plain 1F1B).")
+    ] = 1,
     precision: Annotated[str, typer.Option("--precision", help="bf16 | fp8 (peak rate used for MFU)")] = "bf16",
     failure_rate: Annotated[
         float | None, typer.Option("--failure-rate", help="Interruptions per accelerator-hour.")
@@ -449,6 +452,7 @@ def train(
         pp=pp,
         zero_stage=zero_stage,
         recompute=recompute,
+        virtual_stages=virtual_stages,
         precision=precision,
         failure_rate_per_accelerator_hour=failure_rate,
         checkpoint_write_s=checkpoint_write_s,

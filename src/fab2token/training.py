@@ -16,7 +16,7 @@ from numpy.typing import ArrayLike, NDArray
 from . import catalog
 from .deploy import all_in_it_kw
 from .errors import ModelError
-from .modelarch import flops_per_token_training, model_spec
+from .modelarch import flops_per_token_forward, flops_per_token_training, model_spec
 
 __all__ = [
     "RECIPES",
@@ -24,6 +24,7 @@ __all__ = [
     "memory_per_accelerator_gb",
     "min_data_parallel_to_fit",
     "pipeline_bubble_frac",
+    "recompute_flops_per_token",
     "estimate_mfu",
     "young_daly_interval_s",
     "goodput_frac",
@@ -130,11 +131,33 @@ def min_data_parallel_to_fit(
     return np.where(one["total_gb"] <= capacity_gb, 1.0, np.maximum(need, 1.0))
 
 
-def pipeline_bubble_frac(pp: ArrayLike, microbatches: ArrayLike) -> Array:
-    """Idle fraction of a 1F1B pipeline: ``(p - 1) / (m + p - 1)`` (Narayanan et al., SC 2021)."""
+def pipeline_bubble_frac(pp: ArrayLike, microbatches: ArrayLike, virtual_stages: ArrayLike = 1) -> Array:
+    """Idle fraction of a 1F1B pipeline: ``(p - 1) / (v m + p - 1)``; the interleaved schedule with ``v`` model chunks
+    per device shrinks the bubble by ``v`` (Narayanan et al., SC 2021, section 2.2.2)."""
     p = np.asarray(pp, dtype=float)
     m = np.asarray(microbatches, dtype=float)
-    return (p - 1.0) / (m + p - 1.0)
+    v = np.asarray(virtual_stages, dtype=float)
+    return (p - 1.0) / (v * m + p - 1.0)
+
+
+def recompute_flops_per_token(
+    recompute: str,
+    params_active: ArrayLike,
+    layers: ArrayLike,
+    heads: ArrayLike,
+    head_dim: ArrayLike,
+    seq_len: ArrayLike,
+) -> Array:
+    """Extra forward FLOPs per token that activation recomputation costs: ``full`` re-runs the whole forward pass,
+    ``selective`` only the attention core (QK^T, softmax, AV; Korthikanti et al. 2023), ``none`` nothing."""
+    fwd = flops_per_token_forward(params_active, layers, heads, head_dim, seq_len)
+    if recompute == "full":
+        return fwd
+    if recompute == "selective":
+        return fwd - 2.0 * np.asarray(params_active, dtype=float)
+    if recompute == "none":
+        return 0.0 * fwd
+    raise ModelError(f"unknown recompute mode {recompute!r}; expected none, selective or full")
 
 
 def estimate_mfu(
@@ -153,10 +176,13 @@ def estimate_mfu(
     scaleout_gb_per_s: ArrayLike,
     micro_batch: ArrayLike = 1,
     dp_overlap_frac: ArrayLike = 0.9,
+    recompute_flops: ArrayLike = 0.0,
+    virtual_stages: ArrayLike = 1,
 ) -> dict[str, Array]:
     """MFU from a simple parallelism model (state its limits: see README "Compute model").
 
-    Step time = compute at the achievable matmul rate, stretched by the pipeline bubble; plus tensor-parallel
+    Step time = compute (model FLOPs plus ``recompute_flops`` per token, from :func:`recompute_flops_per_token`) at
+    the achievable matmul rate, stretched by the pipeline bubble (``virtual_stages`` > 1: interleaved); plus tensor-parallel
     communication (4 all-reduces of the layer activations per layer and micro-batch, forward and backward, over the
     scale-up link, not overlapped); plus the data-parallel gradient all-reduce over the scale-out network, of which
     ``dp_overlap_frac`` hides behind the backward pass.
@@ -169,8 +195,9 @@ def estimate_mfu(
     microbatches = np.maximum(tokens_per_step / (dp * mb_tokens), 1.0)
     step_flops = np.asarray(flops_per_token, dtype=float) * tokens_per_step
     peak = np.asarray(peak_flop_per_s, dtype=float)
-    compute_s = step_flops / (n * peak * np.asarray(compute_efficiency, dtype=float))
-    bubble = pipeline_bubble_frac(p, microbatches)
+    hw_flops = step_flops + np.asarray(recompute_flops, dtype=float) * tokens_per_step
+    compute_s = hw_flops / (n * peak * np.asarray(compute_efficiency, dtype=float))
+    bubble = pipeline_bubble_frac(p, microbatches, virtual_stages)
     compute_s = compute_s / (1.0 - bubble)
     act_bytes = mb_tokens * np.asarray(hidden, dtype=float) * 2.0
     layers_per_stage = np.asarray(layers, dtype=float) / p
@@ -295,6 +322,7 @@ def train(
     recipe: str = "mixed-adam",
     recompute: str = "selective",
     precision: str = "bf16",
+    virtual_stages: int = 1,
     failure_rate_per_accelerator_hour: float | None = None,
     checkpoint_write_s: float = 60.0,
     restart_s: float = 600.0,
@@ -323,6 +351,10 @@ def train(
         )
     if count <= 0 or tokens <= 0:
         raise ModelError("count and tokens must be positive")
+    if virtual_stages < 1 or (virtual_stages > 1 and pp < 2):
+        raise ModelError(
+            f"virtual_stages must be >= 1, and above 1 only with pipeline parallelism (pp >= 2); got {virtual_stages} with pp={pp}"
+        )
     seq = float(seq_len or min(m["context"], 8192))
     fpt = float(flops_per_token_training(m["params_active"], m["layers"], m["heads"], m["head_dim"], seq))
     flops = fpt * tokens
@@ -386,6 +418,10 @@ def train(
             acc["scaleup_gb_per_s"] if _known(acc["scaleup_gb_per_s"]) else 450.0,
             acc["scaleout_gb_per_s"] if _known(acc["scaleout_gb_per_s"]) else 50.0,
             micro_batch,
+            recompute_flops=recompute_flops_per_token(
+                recompute, m["params_active"], m["layers"], m["heads"], m["head_dim"], seq
+            ),
+            virtual_stages=virtual_stages,
         )
         mfu_used, source = float(est["mfu"]), "estimated"
     else:
