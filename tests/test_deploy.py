@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fab2token.deploy import all_in_it_kw, deploy
 
@@ -34,3 +36,55 @@ def test_all_in_power_uses_server_power_when_known():
     # unknown server power: board power x server overhead factor
     assert float(all_in_it_kw(1000, float("nan"))) == pytest.approx(1.0 * 1.821 * 1.089)
     assert float(all_in_it_kw(1000, float("nan"), 2.0, 0.0)) == pytest.approx(2.0)
+
+
+def _deploy_loop(delivered, capacity):
+    """Reference: month by month, new and waiting accelerators go to sites in order where a hall has room."""
+    months, sites = capacity.shape
+    room = np.zeros(sites)
+    housed = np.zeros(sites)
+    waiting = 0.0
+    installed = np.zeros((months, sites))
+    for t in range(months):
+        room = np.maximum(room, capacity[t])
+        waiting += delivered[t]
+        for s in range(sites):
+            put = min(waiting, room[s] - housed[s])
+            housed[s] += put
+            waiting -= put
+        installed[t] = np.minimum(housed, capacity[t])
+    return installed
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 4).flatmap(
+        lambda sites: st.tuples(
+            st.lists(st.floats(0, 50), min_size=6, max_size=6),
+            st.lists(st.lists(st.floats(0, 60), min_size=sites, max_size=sites), min_size=6, max_size=6),
+        )
+    )
+)
+def test_closed_form_matches_a_month_by_month_loop(case):
+    delivered, capacity = np.array(case[0]), np.array(case[1])  # capacities may shrink (hot months)
+    installed, backlog, _ = deploy(delivered, capacity)
+    np.testing.assert_allclose(installed, _deploy_loop(delivered, capacity), atol=1e-6)
+    np.testing.assert_allclose(installed.sum(-1) + backlog, np.cumsum(delivered), atol=1e-6)
+
+
+def test_accelerators_do_not_move_when_an_earlier_site_gains_power():
+    delivered = np.array([30.0, 0.0, 0.0])
+    # site a has room for 10 at first, 40 later; site b takes the overflow and keeps it
+    capacity = np.array([[10.0, 50.0], [40.0, 50.0], [40.0, 50.0]])
+    installed, backlog, _ = deploy(delivered, capacity)
+    np.testing.assert_allclose(installed, [[10, 20], [10, 20], [10, 20]])
+    np.testing.assert_allclose(backlog, [0, 0, 0])
+
+
+def test_a_hot_month_idles_accelerators_in_place():
+    delivered = np.array([20.0, 0.0, 0.0])
+    capacity = np.array([[20.0, 30.0], [15.0, 30.0], [20.0, 30.0]])  # site a loses 5 in the hot month
+    installed, backlog, binding = deploy(delivered, capacity)
+    np.testing.assert_allclose(installed, [[20, 0], [15, 0], [20, 0]])
+    np.testing.assert_allclose(backlog, [0, 5, 0])
+    assert list(binding) == ["supply", "power", "supply"]

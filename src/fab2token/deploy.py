@@ -80,25 +80,31 @@ def deploy(
     Returns
     -------
     installed : ndarray (..., month, site)
-        Powered accelerators: ``min(cumulative delivered, total capacity)`` filled into sites in order.
+        Powered accelerators per site: those housed there, up to what the site can power that month.
     backlog : ndarray (..., month)
-        Delivered but not installed (waiting for power).
+        Delivered but not powered (waiting for power, or housed where a hot month cut the power).
     binding : ndarray of str (..., month)
         ``"power"`` where accelerators wait for power, else ``"supply"`` (chips ran out first).
 
     Notes
     -----
-    Vectorised with cumulative sums, no loop over months: with capacities that never shrink, installing
-    as soon as power allows gives ``installed = min(cumulative delivered, capacity)``. Sites fill in the order
-    listed; when an earlier site gains power while a later one holds part of the fleet, the count per site
-    may shift between sites (the fleet is treated as fungible across sites).
+    Accelerators never move once housed. A site's room is the most it has ever been able to power (its capacity's
+    running maximum: halls once built stay built); deliveries fill the rooms in site order, as soon as there is room.
+    Vectorised, no loop over months: with ``R_k`` the room of the first ``k`` sites and ``A`` the total housed,
+    ``min(cumulative delivered, R_all)``, the accelerators housed beyond site ``k`` can only grow, and they grow only
+    when the first ``k`` are full, so they are ``max(0, running max of A - R_k)``; site ``k`` holds the difference of
+    two such counts. Powered = min(housed, this month's capacity): a hot month idles some housed accelerators
+    in place rather than moving them to a cooler site (a property test checks this against a month-by-month loop).
     """
     cum = np.cumsum(delivered, axis=-1)
-    total_cap = capacity.sum(axis=-1)
-    installed_total = np.minimum(cum, total_cap)
-    before = np.cumsum(capacity, axis=-1) - capacity  # capacity of earlier sites
-    installed = np.clip(installed_total[..., None] - before, 0.0, capacity)
-    backlog = cum - installed_total
+    room = np.maximum.accumulate(capacity, axis=-2)
+    room_first = np.cumsum(room, axis=-1)  # R_k: room of sites 1..k, (..., month, site)
+    housed_total = np.minimum(cum, room_first[..., -1])
+    beyond = np.maximum(np.maximum.accumulate(housed_total[..., None] - room_first, axis=-2), 0.0)
+    held_first = housed_total[..., None] - beyond  # housed in sites 1..k
+    housed = np.diff(held_first, axis=-1, prepend=0.0)
+    installed = np.minimum(housed, capacity)
+    backlog = cum - installed.sum(axis=-1)
     tol = 1e-9 * np.maximum(cum, 1.0)
     binding = np.where(backlog > tol, BINDING_POWER, BINDING_SUPPLY)
     return installed, backlog, binding
