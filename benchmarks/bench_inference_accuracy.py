@@ -111,7 +111,7 @@ def _ratios(engine: float | None) -> list[tuple[str, str, int, int, int, float]]
 
 
 def main() -> None:
-    from tests.reference.test_inference_reference import OUTPUT_TOKENS, mean_input_tokens
+    from tests.reference.test_inference_reference import OUTPUT_TOKENS, mean_input_tokens, mlperf_infer
 
     from fab2token import catalog
 
@@ -142,16 +142,7 @@ def main() -> None:
     isl, se = mean_input_tokens()
     print(f"MLPerf llama2-70b (out of sample; mean prompt {isl:.0f} +- {se:.0f} tokens, output {OUTPUT_TOKENS}):")
     for label, acc, pub, tpot, ttft in MLPERF:
-        res = infer(
-            "llama-2-70b",
-            acc,
-            8,
-            precision="fp8",
-            input_tokens=round(isl),
-            output_tokens=round(OUTPUT_TOKENS),
-            tpot_ms=tpot,
-            ttft_ms=ttft,
-        )
+        res = mlperf_infer(acc, isl, tpot, ttft)
         print(
             f"  {label:16s} {acc}: ours {res.tokens_per_s_per_accelerator:6,.0f} /GPU (TP{res.tp}, batch "
             f"{res.batch:,.0f})  published {pub:6,.0f}  ratio {res.tokens_per_s_per_accelerator / pub:4.2f}"

@@ -325,20 +325,14 @@ def infer(
     if count <= 0 or input_tokens <= 0 or output_tokens <= 0:
         raise ModelError("count, input_tokens and output_tokens must be positive")
     domain = int(acc["scaleup_domain"]) if _known(acc["scaleup_domain"]) else 8
+
+    def at(degrees: ArrayLike) -> dict[str, Array]:
+        slo = (tpot_ms / 1e3, ttft_ms / 1e3)
+        return serve(m, acc, degrees, precision, input_tokens, output_tokens, *slo, kv_precision, engine_efficiency)
+
     if tp is None:  # every candidate degree at once (vectorised); keep the best tokens/s per accelerator
         candidates = np.array([t for t in (1, 2, 4, 8, 16, 32, 64, 72) if t <= min(count, max(domain, 1))] or [1])
-        res = serve(
-            m,
-            acc,
-            candidates,
-            precision,
-            input_tokens,
-            output_tokens,
-            tpot_ms / 1e3,
-            ttft_ms / 1e3,
-            kv_precision,
-            engine_efficiency,
-        )
+        res = at(candidates)
         per_acc = res["tokens_per_s"] * np.floor(count / candidates) / count
         fits = res["max_batch"] >= 1
         tp = int(
@@ -348,18 +342,7 @@ def infer(
         )
     if tp > count:
         raise ModelError(f"tensor parallel degree {tp} exceeds the {count} accelerators given")
-    res = serve(
-        m,
-        acc,
-        tp,
-        precision,
-        input_tokens,
-        output_tokens,
-        tpot_ms / 1e3,
-        ttft_ms / 1e3,
-        kv_precision,
-        engine_efficiency,
-    )
+    res = at(tp)
     replicas = count // tp
     batch = float(res["batch"])
     max_b = float(res["max_batch"])

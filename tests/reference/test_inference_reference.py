@@ -54,6 +54,21 @@ def mean_input_tokens() -> tuple[float, float]:
     return float(np.mean(means)), float(np.sqrt(np.sum(np.square(ses))) / len(ses))
 
 
+def mlperf_infer(accelerator: str, input_tokens: float, tpot_ms: float, ttft_ms: float, **kw):
+    """The benchmark's setting: Llama 2 70B, FP8, one 8-GPU node, MLPerf's output length."""
+    return infer(
+        "llama-2-70b",
+        accelerator,
+        8,
+        precision="fp8",
+        input_tokens=round(input_tokens),
+        output_tokens=round(OUTPUT_TOKENS),
+        tpot_ms=tpot_ms,
+        ttft_ms=ttft_ms,
+        **kw,
+    )
+
+
 def test_sample_gives_a_mean_prompt_length_with_a_small_error():
     m, se = mean_input_tokens()
     assert 150 < m < 300
@@ -66,40 +81,20 @@ def test_llama2_70b_fp8_throughput_within_25_percent_of_mlperf_v51(accelerator, 
     tpot, ttft = SLO_MS[scenario]
     published = PUBLISHED_PER_GPU[(accelerator, scenario)]
     for isl in (m - 3 * se, m, m + 3 * se):  # robust to the prompt-length estimate
-        r = infer(
-            "llama-2-70b",
-            accelerator,
-            8,
-            precision="fp8",
-            input_tokens=round(isl),
-            output_tokens=round(OUTPUT_TOKENS),
-            tpot_ms=tpot,
-            ttft_ms=ttft,
-        )
+        r = mlperf_infer(accelerator, isl, tpot, ttft)
         assert r.meets_slo
         assert r.tokens_per_s_per_accelerator == pytest.approx(published, rel=0.25), (isl, r)
 
 
 def test_the_chosen_tensor_parallel_degree_matches_nvidias_configuration():
     m, _ = mean_input_tokens()
-    kw = dict(precision="fp8", input_tokens=round(m), output_tokens=round(OUTPUT_TOKENS), tpot_ms=1e9, ttft_ms=1e9)
-    assert infer("llama-2-70b", "H100", 8, **kw).tp == 2
-    assert infer("llama-2-70b", "H200", 8, **kw).tp == 1
+    assert mlperf_infer("H100", m, 1e9, 1e9).tp == 2
+    assert mlperf_infer("H200", m, 1e9, 1e9).tp == 1
 
 
 def test_bare_roofline_is_outside_the_band_so_the_engine_efficiency_matters():
     m, _ = mean_input_tokens()
-    r = infer(
-        "llama-2-70b",
-        "H200",
-        8,
-        precision="fp8",
-        input_tokens=round(m),
-        output_tokens=round(OUTPUT_TOKENS),
-        tpot_ms=1e9,
-        ttft_ms=1e9,
-        engine_efficiency=1.0,
-    )
+    r = mlperf_infer("H200", m, 1e9, 1e9, engine_efficiency=1.0)
     assert r.tokens_per_s_per_accelerator > 1.25 * PUBLISHED_PER_GPU[("H200", "offline")]
 
 
