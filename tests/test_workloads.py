@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
+from fab2token import catalog
 from fab2token.errors import ScenarioError
 from fab2token.scenario import load_scenario, parse_scenario
 from fab2token.simulate import simulate, summarise
@@ -126,3 +127,21 @@ def test_unknown_workload_model_is_a_validation_error(small_dict, write_yaml):
     with pytest.raises(ScenarioError) as info:
         load_scenario(write_yaml(d))
     assert info.value.issues[0].path == "workloads.training[0].model"
+
+
+def test_scenario_can_override_the_serving_engine_efficiency():
+    inference = {
+        "model": "llama-3-8b",
+        "precision": "fp8",
+        "tpot_ms": 1e6,  # no latency bound: capacity scales exactly with the engine efficiency
+        "ttft_ms": 1e9,
+        "demand": [{"from": "2026-01", "tokens_per_s": 1e9}],
+    }
+    default = simulate(_scenario({"inference": inference}))["inference_capacity_tokens_per_s"].values
+    data = yaml.safe_load(BASE)
+    data["workloads"] = {"inference": inference}
+    data["catalog"] = {"overheads": {"serving_engine_efficiency_frac": {"value": 1.0}}}
+    bare = simulate(parse_scenario(yaml.safe_dump(data)))["inference_capacity_tokens_per_s"].values
+    frac = catalog.overhead("serving_engine_efficiency_frac")
+    assert bare[-1] > 0
+    np.testing.assert_allclose(default, bare * frac, rtol=1e-9)

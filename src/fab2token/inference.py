@@ -322,6 +322,9 @@ def infer(
     overrides = overrides or {}
     m = model_spec(model, overrides.get("models"))
     acc = catalog.lookup("accelerators", accelerator, overrides.get("accelerators"))
+    if engine_efficiency is None:  # the catalog's, or a scenario's catalog.overheads override of it
+        row = catalog.lookup("overheads", "serving_engine_efficiency_frac", overrides.get("overheads"))
+        engine_efficiency = float(row["value"])
     if count <= 0 or input_tokens <= 0 or output_tokens <= 0:
         raise ModelError("count, input_tokens and output_tokens must be positive")
     domain = int(acc["scaleup_domain"]) if _known(acc["scaleup_domain"]) else 8
@@ -382,7 +385,5 @@ def infer(
         usd_per_million_tokens=usd_per_m,
         meets_slo=batch >= 1,
         reason=reason,
-        engine_efficiency=(
-            catalog.overhead("serving_engine_efficiency_frac") if engine_efficiency is None else engine_efficiency
-        ),
+        engine_efficiency=engine_efficiency,
     )
