@@ -323,8 +323,7 @@ def infer(
     m = model_spec(model, overrides.get("models"))
     acc = catalog.lookup("accelerators", accelerator, overrides.get("accelerators"))
     if engine_efficiency is None:  # the catalog's, or a scenario's catalog.overheads override of it
-        row = catalog.lookup("overheads", "serving_engine_efficiency_frac", overrides.get("overheads"))
-        engine_efficiency = float(row["value"])
+        engine_efficiency = catalog.overhead("serving_engine_efficiency_frac", overrides.get("overheads"))
     if count <= 0 or input_tokens <= 0 or output_tokens <= 0:
         raise ModelError("count, input_tokens and output_tokens must be positive")
     domain = int(acc["scaleup_domain"]) if _known(acc["scaleup_domain"]) else 8

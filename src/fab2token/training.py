@@ -51,21 +51,28 @@ def state_bytes_per_param(recipe: str) -> tuple[float, float, float]:
     return RECIPES[recipe]
 
 
+RECOMPUTE_MODES = ("none", "selective", "full")
+
+
+def _check_recompute(recompute: str) -> None:
+    if recompute not in RECOMPUTE_MODES:
+        raise ModelError(f"unknown recompute mode {recompute!r}; expected {', '.join(RECOMPUTE_MODES)}")
+
+
 def _activations_gb(
     seq_len: Array, micro_batch: Array, hidden: Array, heads: Array, layers: Array, tp: Array, recompute: str
 ) -> Array:
     """Activation memory of the first pipeline stage [GB] (Korthikanti et al., "Reducing Activation Recomputation
     in Large Transformer Models", MLSys 2023, eqs. 2-5, with sequence parallelism). Under 1F1B scheduling the first
     stage holds ``pp`` micro-batches of ``L/pp`` layers, i.e. ``L`` layers' worth."""
+    _check_recompute(recompute)
     sbh = seq_len * micro_batch * hidden
     if recompute == "none":
         per_layer = sbh * (34.0 + 5.0 * heads * seq_len / hidden) / tp
     elif recompute == "selective":
         per_layer = sbh * 34.0 / tp
-    elif recompute == "full":
+    else:  # full
         per_layer = 2.0 * sbh / tp
-    else:
-        raise ModelError(f"unknown recompute mode {recompute!r}; expected none, selective or full")
     return per_layer * layers / 1e9
 
 
@@ -150,14 +157,13 @@ def recompute_flops_per_token(
 ) -> Array:
     """Extra forward FLOPs per token that activation recomputation costs: ``full`` re-runs the whole forward pass,
     ``selective`` only the attention core (QK^T, softmax, AV; Korthikanti et al. 2023), ``none`` nothing."""
+    _check_recompute(recompute)
     fwd = flops_per_token_forward(params_active, layers, heads, head_dim, seq_len)
     if recompute == "full":
         return fwd
     if recompute == "selective":
         return fwd - 2.0 * np.asarray(params_active, dtype=float)
-    if recompute == "none":
-        return 0.0 * fwd
-    raise ModelError(f"unknown recompute mode {recompute!r}; expected none, selective or full")
+    return 0.0 * fwd  # none
 
 
 def estimate_mfu(

@@ -142,9 +142,9 @@ def lookup(table: str, name: str, overrides: Mapping[str, Mapping[str, Any]] | N
     return rows[canonical]
 
 
-def overhead(parameter: str) -> float:
-    """A value from ``overheads.csv``."""
-    return float(lookup("overheads", parameter)["value"])
+def overhead(parameter: str, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> float:
+    """A value from ``overheads.csv``, with a scenario's ``catalog.overheads`` overrides applied."""
+    return float(lookup("overheads", parameter, overrides)["value"])
 
 
 def compute_efficiency(row: Mapping[str, Any], fp8: bool = False) -> float:
