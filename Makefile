@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
-	-$(BIN)/python -m fab2token.fabline.build  # optional: the fab line's compiled kernel (plain Python if it fails)
+	-$(BIN)/python -m fab2token.supply.fabline.build  # optional: the fab line's compiled kernel (plain Python if it fails)
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -29,7 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 fast: $(STAMP)  # rebuild the fab line's compiled kernel after editing kernel.py
-	$(BIN)/python -m fab2token.fabline.build
+	$(BIN)/python -m fab2token.supply.fabline.build
 
 clean:
-	rm -rf $(VENV) demo.duckdb demo-report.html .pytest_cache src/fab2token/fabline/_kernel_c*.so
+	rm -rf $(VENV) demo.duckdb demo-report.html .pytest_cache src/fab2token/supply/fabline/_kernel_c*.so

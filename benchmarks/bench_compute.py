@@ -10,9 +10,9 @@ import numpy as np
 
 from benchmarks.common import best_time
 from fab2token import catalog
-from fab2token.inference import infer, serve, step_time_s
-from fab2token.modelarch import flops_per_token_training, model_spec
-from fab2token.training import estimate_mfu, goodput_frac, memory_per_accelerator_gb, young_daly_interval_s
+from fab2token.workloads.architecture import flops_per_token_training, model_spec
+from fab2token.workloads.inference import infer, serve, step_time_s
+from fab2token.workloads.training import estimate_mfu, goodput_frac, memory_per_accelerator_gb, young_daly_interval_s
 
 N = 100_000
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from fab2token.fabline import load_fab, simulate_fab
-from fab2token.fabline.engine import compiled_kernel
+from fab2token.supply.fabline import load_fab, simulate_fab
+from fab2token.supply.fabline.engine import compiled_kernel
 
 HVLM = Path(__file__).resolve().parents[2] / "shared" / "data" / "smt2020" / "HVLM"
 
@@ -24,7 +24,7 @@ def main() -> None:
     model = load_fab(HVLM)
     kernels = [("compiled (Cython)", True), ("plain Python", False)] if compiled_kernel() else [("plain Python", False)]
     if len(kernels) == 1:
-        print("compiled kernel not built (`python -m fab2token.fabline.build`): plain Python only")
+        print("compiled kernel not built (`python -m fab2token.supply.fabline.build`): plain Python only")
     walls = {}
     for name, compiled in kernels:
         res = simulate_fab(model, days=days, dispatch="fifo", seed=1, compiled=compiled)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fab2token.inference import infer
+from fab2token.workloads.inference import infer
 
 # (model, accelerator, tp, [(isl, osl, published tokens/s)])
 PUBLISHED = [

@@ -9,10 +9,10 @@ import numpy as np
 import yaml
 
 from benchmarks.common import best_time
-from fab2token.energy import MAX_HOURS, hourly_energy
-from fab2token.scenario import parse_scenario
-from fab2token.sites import curtailment_hours
-from fab2token.timeline import hours_in_month, month_axis
+from fab2token.scenario.models import parse_scenario
+from fab2token.scenario.timeline import hours_in_month, month_axis
+from fab2token.sites.energy import MAX_HOURS, hourly_energy
+from fab2token.sites.power import curtailment_hours
 
 SITES, YEARS = 100, 10
 

@@ -12,8 +12,8 @@ import time
 import numpy as np
 
 from benchmarks.common import best_time
-from fab2token import supply
-from fab2token.supplychain import SupplyInputs, chain
+from fab2token.supply import dies as supply
+from fab2token.supply.chain import SupplyInputs, chain
 
 DRAWS, MONTHS = 10_000, 120
 

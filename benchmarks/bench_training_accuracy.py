@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from fab2token import catalog
-from fab2token.modelarch import flops_per_token_training, model_spec, param_counts
-from fab2token.training import estimate_mfu, recompute_flops_per_token
+from fab2token.workloads.architecture import flops_per_token_training, model_spec, param_counts
+from fab2token.workloads.training import estimate_mfu, recompute_flops_per_token
 
 VOCAB, SEQ = 51200, 2048
 # params (B), heads, hidden, layers, TP, PP, GPUs, batch (sequences), achieved teraFLOP/s per GPU

@@ -8,8 +8,8 @@ import json
 import duckdb
 from typer.testing import CliRunner
 
-from fab2token.cli import app
-from fab2token.simulate import SUMMARY_KEYS
+from fab2token.cli.main import app
+from fab2token.engine.simulate import SUMMARY_KEYS
 
 runner = CliRunner()
 

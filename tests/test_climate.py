@@ -7,7 +7,10 @@ import pytest
 import yaml
 
 from fab2token import catalog
-from fab2token.climate import (
+from fab2token.engine.simulate import simulate
+from fab2token.errors import ScenarioError
+from fab2token.scenario.models import parse_scenario
+from fab2token.sites.climate import (
     climate_regions,
     daily_sigma,
     read_weather_csv,
@@ -16,10 +19,7 @@ from fab2token.climate import (
     typical_year_by_month,
     wet_bulb_c,
 )
-from fab2token.energy import MAX_HOURS, hourly_ambient_c, hourly_climate
-from fab2token.errors import ScenarioError
-from fab2token.scenario import parse_scenario
-from fab2token.simulate import simulate
+from fab2token.sites.energy import MAX_HOURS, hourly_ambient_c, hourly_climate
 from tests.test_sites import BASE  # a valid one-site scenario text
 
 
@@ -177,7 +177,7 @@ def test_catalog_climate_command():
 
     from typer.testing import CliRunner
 
-    from fab2token.cli import app
+    from fab2token.cli.main import app
 
     runner = CliRunner()
     listing = runner.invoke(app, ["catalog", "climate", "--json"])

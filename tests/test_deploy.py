@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fab2token.deploy import all_in_it_kw, deploy
+from fab2token.deploy.placement import all_in_it_kw, deploy
 
 
 def test_installs_up_to_capacity_and_names_binding():

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from fab2token.cli import app
+from fab2token.cli.main import app
 from fab2token.errors import ScenarioError
-from fab2token.fabline import load_fab, load_fab_yaml, simulate_fab
-from fab2token.fabline.loader import FabFormatError
+from fab2token.supply.fabline import load_fab, load_fab_yaml, simulate_fab
+from fab2token.supply.fabline.loader import FabFormatError
 from tests.conftest import SHARED
 
 HVLM = SHARED / "data" / "smt2020" / "HVLM"
@@ -161,7 +161,7 @@ def test_fabline_report_and_supply_feed(tmp_path):
     out.write_text(res.stdout)
     page = (tmp_path / "f.html").read_text()
     assert "Cycle-time distribution" in page and "WIP over time" in page and 'src="http' not in page
-    from fab2token.supplychain import fabline_supply
+    from fab2token.supply.chain import fabline_supply
 
     months, wafers = fabline_supply(str(out), "o")
     # 24 lots a day of 25 wafers over 40 days (the last, released at 39.96 days, is done 30 minutes later)
@@ -171,10 +171,10 @@ def test_fabline_report_and_supply_feed(tmp_path):
 @needs_smt
 @pytest.mark.parametrize("dispatch", ["fifo", "cr"])
 def test_compiled_kernel_is_bit_identical_to_plain_python(dispatch):
-    from fab2token.fabline.engine import compiled_kernel
+    from fab2token.supply.fabline.engine import compiled_kernel
 
     if compiled_kernel() is None:
-        pytest.skip("compiled kernel not built (python -m fab2token.fabline.build)")
+        pytest.skip("compiled kernel not built (python -m fab2token.supply.fabline.build)")
     model = load_fab(HVLM)  # batching, setups, downs, PMs, rework, sampling: every branch of the event loop
     fast = simulate_fab(model, days=8, dispatch=dispatch, seed=3, compiled=True)
     plain = simulate_fab(model, days=8, dispatch=dispatch, seed=3, compiled=False)
@@ -186,11 +186,11 @@ def test_compiled_kernel_is_bit_identical_to_plain_python(dispatch):
 
 
 def test_a_stale_compiled_kernel_is_never_used(tmp_path, monkeypatch):
-    from fab2token.fabline import engine
+    from fab2token.supply.fabline import engine
 
     monkeypatch.setattr(engine, "kernel_sha256", lambda: "not the source it was built from")
     assert engine.compiled_kernel() is None
     fab = _fab(tmp_path, ONE_TOOL)
     assert len(simulate_fab(fab, days=1).completed) == 24  # 0, 60, ..., 1380 min; falls back to plain Python
-    with pytest.raises(RuntimeError, match="fab2token.fabline.build"):
+    with pytest.raises(RuntimeError, match="fab2token.supply.fabline.build"):
         simulate_fab(fab, days=1, compiled=True)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from fab2token.cli import app
-from fab2token.inference import INFER_KEYS, best_batch, infer, step_time_s
-from fab2token.modelarch import kv_cache_bytes_per_token
+from fab2token.cli.main import app
+from fab2token.workloads.architecture import kv_cache_bytes_per_token
+from fab2token.workloads.inference import INFER_KEYS, best_batch, infer, step_time_s
 
 
 def test_kv_cache_bytes_gqa_and_mla():

@@ -11,11 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from fab2token.cli import app
-from fab2token.inference import infer
-from fab2token.plan import PLAN_KEYS, plan, plan_to_scenario_data
-from fab2token.scenario import parse_scenario
-from fab2token.simulate import simulate, summarise
+from fab2token.cli.main import app
+from fab2token.engine.simulate import simulate, summarise
+from fab2token.plan.model import PLAN_KEYS, plan, plan_to_scenario_data
+from fab2token.scenario.models import parse_scenario
+from fab2token.workloads.inference import infer
 
 # One month, two sites energised from the start, plenty of wafers, demand for inference only.
 TWO_SITES = """
@@ -193,7 +193,7 @@ def test_behind_the_meter_solar_saves_energy_hour_of_day_by_hour_of_day():
     # solar at the dear site: electricity is each site's facility energy at the tariff, less what solar serves hour
     # of day by hour of day within the site's own load (the midday surplus is not counted); cheaper energy there
     # draws accelerators to it
-    from fab2token.energy import solar_profile
+    from fab2token.sites.energy import solar_profile
 
     base = plan(_sc())
     data = yaml.safe_load(TWO_SITES.replace("CHEAP_MW", "11.0").replace("DEMAND", "2.0e8"))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from fab2token.report import render_report
-from fab2token.scenario import load_scenario
-from fab2token.simulate import simulate, summarise
+from fab2token.engine.simulate import simulate, summarise
+from fab2token.io.report import render_report
+from fab2token.scenario.models import load_scenario
 
 
 def test_report_is_self_contained_and_has_the_figures():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fab2token import supply
-from fab2token.scenario import load_scenario, parse_scenario
-from fab2token.simulate import SUMMARY_KEYS, simulate, summarise
+from fab2token.engine.simulate import SUMMARY_KEYS, simulate, summarise
+from fab2token.scenario.models import load_scenario, parse_scenario
+from fab2token.supply import dies as supply
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +111,8 @@ def test_summary_has_every_key(result):
 
 
 def test_hours_in_month_follow_the_calendar():
-    from fab2token.scenario import month_number
-    from fab2token.timeline import hours_in_month
+    from fab2token.scenario.models import month_number
+    from fab2token.scenario.timeline import hours_in_month
 
     months = np.array([month_number(m) for m in ("2026-01", "2026-02", "2028-02", "2026-04")])
     np.testing.assert_array_equal(hours_in_month(months), [744, 672, 696, 720])

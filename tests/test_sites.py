@@ -9,12 +9,12 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from fab2token.cli import app
-from fab2token.energy import hourly_ambient_c, pue_stats, solar_profile
+from fab2token.cli.main import app
+from fab2token.engine.simulate import simulate
 from fab2token.errors import ScenarioError
-from fab2token.scenario import parse_scenario
-from fab2token.simulate import simulate
-from fab2token.sites import fat_tree_endpoints
+from fab2token.scenario.models import parse_scenario
+from fab2token.sites.energy import hourly_ambient_c, pue_stats, solar_profile
+from fab2token.sites.power import fat_tree_endpoints
 
 BASE = """
 horizon: {start: 2026-01, months: 12}
@@ -184,7 +184,7 @@ def test_solar_serves_daytime_load_and_cuts_grid_energy_and_carbon():
 
 
 def test_battery_dispatch_by_hand():
-    from fab2token.energy import battery_dispatch
+    from fab2token.sites.energy import battery_dispatch
 
     surplus = np.zeros((1, 24, 1))
     shortfall = np.zeros((1, 24, 1))
@@ -198,7 +198,7 @@ def test_battery_dispatch_by_hand():
 
 
 def test_battery_dispatch_respects_power_energy_and_losses():
-    from fab2token.energy import battery_dispatch
+    from fab2token.sites.energy import battery_dispatch
 
     rng = np.random.default_rng(7)
     surplus = rng.uniform(0, 30, (3, 72, 4)) * (rng.random((3, 72, 4)) < 0.4)
@@ -410,7 +410,7 @@ def test_battery_arbitrage_skipped_when_the_spread_does_not_cover_the_losses():
 
 def test_hourly_engine_in_blocks_of_months_equals_one_block(monkeypatch):
     # the engine runs 12 months at a time (memory reuse); months are independent, so results must not change
-    from fab2token import energy
+    from fab2token.sites import energy
     from tests.conftest import EXAMPLES
 
     data = yaml.safe_load((EXAMPLES / "small.yaml").read_text())

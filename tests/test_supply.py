@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fab2token import supply
 from fab2token.errors import ModelError
+from fab2token.supply import dies as supply
 
 
 def _brute_force(w, h, diameter=300.0, edge=3.0, scribe=0.1, n=40):

@@ -7,7 +7,7 @@ import pytest
 
 from fab2token.api import SUPPLY_KEYS, supply_lookup
 from fab2token.errors import ModelError, ScenarioError
-from fab2token.supplychain import assemble, fab_ramp_fraction
+from fab2token.supply.chain import assemble, fab_ramp_fraction
 
 
 def test_assemble_without_limits_passes_dies_through():

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from fab2token.cli import app
+from fab2token.cli.main import app
 from fab2token.errors import ModelError
-from fab2token.modelarch import chinchilla_optimal, flops_per_token_training, model_spec, param_counts
-from fab2token.training import (
+from fab2token.workloads.architecture import chinchilla_optimal, flops_per_token_training, model_spec, param_counts
+from fab2token.workloads.training import (
     TRAIN_KEYS,
     goodput_frac,
     memory_per_accelerator_gb,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import xarray as xr
 
-from . import report, store
-from .scenario import Scenario, load_scenario
-from .simulate import Summary, simulate, summarise
+from fab2token.engine.simulate import Summary, simulate, summarise
+from fab2token.io import report, store
+from fab2token.scenario.models import Scenario, load_scenario
 
 __all__ = ["RunResult", "run_file", "supply_lookup", "SUPPLY_KEYS"]
 
@@ -73,10 +73,10 @@ def supply_lookup(
     import numpy as np
     from pydantic import ValidationError
 
-    from .errors import InputIssue, ScenarioError
-    from .scenario import Supply, _expected, _loc
-    from .supplychain import chain, inputs_from_supply
-    from .timeline import month_axis, month_labels
+    from fab2token.errors import InputIssue, ScenarioError
+    from fab2token.scenario.models import Supply, _expected, _loc
+    from fab2token.scenario.timeline import month_axis, month_labels
+    from fab2token.supply.chain import chain, inputs_from_supply
 
     try:
         sup = Supply.model_validate(supply_section)

@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fab2token import supply
-from fab2token.supplychain import assemble
+from fab2token.supply import dies as supply
+from fab2token.supply.chain import assemble
 
 sizes = st.floats(min_value=3.0, max_value=33.0)
 

@@ -25,8 +25,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fab2token.climate import region_normals
-from fab2token.energy import hourly_ambient_c
+from fab2token.sites.climate import region_normals
+from fab2token.sites.energy import hourly_ambient_c
 
 # ASHRAE annual CDH (°C·h) above 23.3 °C and 26.7 °C: sums of the monthly values in each station's file
 ASHRAE_CDH = {

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import pytest
 
-from fab2token.modelarch import chinchilla_optimal, flops_per_token_training, model_spec
-from fab2token.training import train
+from fab2token.workloads.architecture import chinchilla_optimal, flops_per_token_training, model_spec
+from fab2token.workloads.training import train
 
 
 def test_llama3_405b_flops():
@@ -83,7 +83,7 @@ def test_chinchilla_compute_optimal_point():
 )
 def test_parameter_counts_from_architecture(name, total, active):
     # architecture-derived counts (not the catalog's published totals) within 1 % / 2 %
-    from fab2token import modelarch
+    from fab2token.workloads import architecture as modelarch
 
     m = model_spec(name)
     t, a = modelarch.param_counts(**{k: m[k] for k in modelarch._ARCH})

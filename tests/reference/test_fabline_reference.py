@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 
-from fab2token.fabline import load_fab, simulate_fab
+from fab2token.supply.fabline import load_fab, simulate_fab
 from tests.conftest import SHARED
 
 HVLM = SHARED / "data" / "smt2020" / "HVLM"

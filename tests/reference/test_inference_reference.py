@@ -29,7 +29,7 @@ from statistics import median
 import numpy as np
 import pytest
 
-from fab2token.inference import infer
+from fab2token.workloads.inference import infer
 
 DATA = Path(__file__).parent / "data" / "mlperf_llama2_openorca_lengths_sample.csv"
 OUTPUT_TOKENS = 294.45  # MLPerf's reference tokens per sample

@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 import yaml
 
-from fab2token import energy
-from fab2token.scenario import parse_scenario
-from fab2token.timeline import month_axis
+from fab2token.scenario.models import parse_scenario
+from fab2token.scenario.timeline import month_axis
+from fab2token.sites import energy
 
 # (installed base, thousands; watts per server) for volume, mid-range and high-end servers, 2005
 KOOMEY_2005 = {

@@ -23,7 +23,7 @@ import math
 import pytest
 
 from fab2token import catalog
-from fab2token.deploy import accelerator_all_in_it_kw, all_in_it_kw
+from fab2token.deploy.placement import accelerator_all_in_it_kw, all_in_it_kw
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ import math
 import numpy as np
 import pytest
 
-from fab2token import supply
+from fab2token.supply import dies as supply
 
 
 def test_closed_form_reproduces_textbook_examples():

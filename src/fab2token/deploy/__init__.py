@@ -1,0 +1,1 @@
+"""Stage 3, deploy: accelerators placed into sites within power, space and network limits (:mod:`.placement`)."""

@@ -1,0 +1,1 @@
+"""Stage 5, economics: every cost rule, used by the simulation's bills and the planner's objective alike."""

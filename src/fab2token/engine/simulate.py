@@ -1,0 +1,270 @@
+"""The monthly engine: scenario in, results Dataset (month x site) and summary out."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import xarray as xr
+
+from fab2token.deploy import placement as _deploy
+from fab2token.economics import costs as economics
+from fab2token.scenario.models import Scenario, month_number
+from fab2token.scenario.timeline import month_axis, month_labels
+from fab2token.sites import energy as energy_mod
+from fab2token.sites import network
+from fab2token.sites import power as sites
+from fab2token.supply import chain as supplychain
+from fab2token.workloads import schedule as workloads
+
+__all__ = ["simulate", "Summary", "summarise", "SUMMARY_KEYS"]
+
+SUMMARY_KEYS = (
+    "run_id",
+    "scenario",
+    "accelerator",
+    "months",
+    "month_labels",
+    "accelerators_delivered_total",
+    "accelerators_installed_end",
+    "accelerators_backlog_end",
+    "it_power_mw_end",
+    "facility_power_mw_end",
+    "energy_mwh_total",
+    "capex_usd_total",
+    "opex_usd_total",
+    "binding_constraint_by_month",
+    "training_runs",
+    "inference_unmet_tokens_per_s_by_month",
+)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Headline numbers of a run; the keys of ``fab2token run --json``."""
+
+    run_id: str | None
+    scenario: str
+    accelerator: str
+    months: int
+    month_labels: list[str]
+    accelerators_delivered_total: float
+    accelerators_installed_end: float
+    accelerators_backlog_end: float
+    it_power_mw_end: float
+    facility_power_mw_end: float
+    energy_mwh_total: float
+    capex_usd_total: float
+    opex_usd_total: float
+    binding_constraint_by_month: list[str]
+    training_runs: list[dict[str, object]]
+    inference_unmet_tokens_per_s_by_month: list[float]
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _supply_chain(sc: Scenario, axis: np.ndarray) -> dict[str, np.ndarray]:
+    out = supplychain.chain(supplychain.inputs_from_scenario(sc, axis))
+    # whole accelerators: floor of the cumulative expected output, so fractions carry to the next month
+    out["accelerators_delivered"] = np.diff(np.floor(np.cumsum(out["accelerators_delivered"]) + 1e-9), prepend=0.0)
+    return out
+
+
+def simulate(sc: Scenario) -> xr.Dataset:
+    """Run the monthly engine on a validated scenario.
+
+    Returns
+    -------
+    xarray.Dataset
+        Dimensions ``month`` (``YYYY-MM`` labels) and ``site``. See README.md for every variable.
+    """
+    axis = month_axis(sc.horizon.start, sc.horizon.months)
+    chain = _supply_chain(sc, axis)
+    kw = _deploy.accelerator_all_in_it_kw(sc.accelerator_spec())
+
+    pue = np.array([s.pue for s in sc.sites])
+    power = sites.site_power(sc.sites, axis)
+    grid = power.grid_mw
+    # capacity is sized for the hottest hours: facility power / the month's 99th-percentile PUE
+    climate = energy_mod.hourly_climate(sc.sites, axis)
+    pue_p99 = climate.pue_p99
+    it_cap = sites.usable_it_power_mw(power.facility_mw, pue_p99)
+    accel_cap = np.floor(it_cap * 1000.0 / kw + 1e-9)
+    installed, backlog, supply_or_power = _deploy.deploy(chain["accelerators_delivered"], accel_cap)
+    binding = _deploy.classify_binding(
+        supply_or_power, power, pue_p99 > pue[None, :] + 1e-12, sites.grid_power_mw_scheduled(sc.sites, axis)
+    )
+
+    it_power = installed * kw / 1000.0
+    e = sc.economics
+    price_h = np.array(e.price_by_hour())
+    solar = sites.solar_power_mw(sc.sites, axis)
+    battery_mw = sites.battery_power_mw(sc.sites, axis)
+    hourly = energy_mod.hourly_energy(
+        sc.sites,
+        axis,
+        it_power,
+        power.grid_mw,
+        power.onsite_mw,
+        np.array(e.utilisation_by_hour()),
+        solar_mw=solar,
+        climate=climate,
+        price_usd_per_mwh_by_hour=price_h,
+        battery_mw=battery_mw,
+        ppa_mw=sites.ppa_power_mw(sc.sites, axis),
+        curtailment=sites.curtailment_hours(sc.sites, axis, energy_mod.MAX_HOURS),
+    )
+    facility = it_power * hourly.pue_p99
+    energy = hourly.facility_energy_mwh
+    # capex and fixed opex follow what is built (facility power at the design PUE), not the weather
+    it_built = sites.usable_it_power_mw(power.facility_mw, pue[None, :])
+    capex_dc = economics.datacenter_capex_usd(it_built, e.datacenter_capex_usd_per_mw)
+    with_phases = np.array([bool(s.phases) for s in sc.sites])
+    if with_phases.any():  # the first energised capacity is paid over the construction phases, at their rates
+        first_idx = np.argmax(it_built > 0, axis=0)
+        first_mw = np.where(it_built.max(axis=0) > 0, it_built[first_idx, np.arange(len(sc.sites))], 0.0)
+        capex_dc[first_idx, np.arange(len(sc.sites))] -= np.where(
+            with_phases, first_mw * e.datacenter_capex_usd_per_mw, 0.0
+        )
+        capex_dc = capex_dc + sites.phase_capex_usd(sc.sites, axis, first_mw)
+    battery_usd = np.array([s.battery_mwh * 1000.0 * s.battery_capex_usd_per_kwh for s in sc.sites])
+    if battery_usd.any():  # a site's battery is paid in the month it enters service (energisation)
+        in_service = battery_mw > 0
+        starts = in_service & ~np.vstack([np.zeros((1, len(sc.sites)), dtype=bool), in_service[:-1]])
+        capex_dc = capex_dc + starts * battery_usd[None, :]
+    capex_acc = chain["accelerators_delivered"] * e.accelerator_price_usd
+    onsite_cost = hourly.onsite_energy_mwh * np.array([s.onsite_usd_per_mwh for s in sc.sites])
+    opex = hourly.grid_cost_usd + it_built * e.facility_opex_usd_per_mw_year / 12.0 + onsite_cost
+    radix = np.array([s.switch_radix for s in sc.sites])
+    tiers = np.array([s.fabric_tiers for s in sc.sites])
+    domain = np.array([s.scale_up_domain for s in sc.sites])
+    max_cluster = network.site_max_cluster(installed, sites.fat_tree_endpoints(radix, tiers)[None, :], domain)
+    optics_w = np.zeros(len(sc.sites))
+    optics_usd = np.zeros(len(sc.sites))
+    for j, site_ in enumerate(sc.sites):  # per site (a handful), not per month
+        o = network.optics_per_accelerator(site_.fabric_tiers, site_.fabric_optics, sc.catalog.get("optics"))
+        optics_w[j] = float(o["power_w"])
+        optics_usd[j] = float(np.nan_to_num(o["usd"]))  # 0 until the catalog or scenario gives prices
+    new_installs = np.diff(installed, axis=0, prepend=0.0).clip(min=0.0)
+    index = {s.name: j for j, s in enumerate(sc.sites)}
+    largest = max_cluster.max(axis=1)
+    for campus in sc.campuses:
+        members = max_cluster[:, [index[n] for n in campus.sites]]
+        largest = np.maximum(largest, network.campus_max_cluster(members, campus.inter_site_gbps))
+
+    wl = workloads.schedule_workloads(sc, axis, installed.sum(axis=1), float(np.mean(pue)))
+
+    m = ("month",)
+    ms = ("month", "site")
+    ds = xr.Dataset(
+        {
+            "wafers_out": (m, chain["wafers_out"], {"units": "wafers/month"}),
+            "gross_dies_per_wafer": (m, chain["gross_dies_per_wafer"], {"units": "dies"}),
+            "d0_per_cm2": (m, chain["d0_per_cm2"], {"units": "defects/cm2"}),
+            "die_yield": (m, chain["die_yield"], {"units": "fraction"}),
+            "good_dies": (m, chain["good_dies"], {"units": "dies/month"}),
+            "lower_sku_dies": (m, chain["lower_sku_dies"], {"units": "dies/month"}),
+            "units_from_wafers": (m, chain["units_from_wafers"], {"units": "accelerators/month"}),
+            "units_from_packaging": (m, chain["units_from_packaging"], {"units": "accelerators/month"}),
+            "units_from_hbm": (m, chain["units_from_hbm"], {"units": "accelerators/month"}),
+            "die_inventory": (m, chain["die_inventory"], {"units": "accelerators"}),
+            "supply_limiting_step": (m, chain["limiting_step"].astype(str)),
+            "cost_usd_per_accelerator": (m, chain["cost_usd_per_accelerator"], {"units": "USD"}),
+            "cost_wafer_usd_per_accelerator": (m, chain["cost_wafer_usd_per_accelerator"], {"units": "USD"}),
+            "cost_packaging_usd_per_accelerator": (m, chain["cost_packaging_usd_per_accelerator"], {"units": "USD"}),
+            "cost_hbm_usd_per_accelerator": (m, chain["cost_hbm_usd_per_accelerator"], {"units": "USD"}),
+            "fab_capex_usd": (m, chain.get("fab_capex_usd", np.zeros(axis.size)), {"units": "USD"}),
+            "accelerators_delivered": (m, chain["accelerators_delivered"], {"units": "accelerators/month"}),
+            "accelerators_backlog": (m, backlog, {"units": "accelerators"}),
+            "binding_constraint": (m, binding.astype(str)),
+            "grid_power_mw": (ms, grid, {"units": "MW"}),
+            "it_capacity_mw": (ms, it_cap, {"units": "MW"}),
+            "accelerator_capacity": (ms, accel_cap, {"units": "accelerators"}),
+            "accelerators_installed": (ms, installed, {"units": "accelerators"}),
+            "it_power_mw": (ms, it_power, {"units": "MW"}),
+            "facility_power_mw": (ms, facility, {"units": "MW"}),
+            "energy_mwh": (ms, energy, {"units": "MWh"}),
+            "capex_accelerators_usd": (m, capex_acc, {"units": "USD"}),
+            "capex_datacenter_usd": (ms, capex_dc, {"units": "USD"}),
+            "opex_usd": (ms, opex, {"units": "USD"}),
+            "onsite_power_mw": (ms, power.onsite_mw, {"units": "MW"}),
+            "solar_power_mw": (ms, solar, {"units": "MW", "note": "nameplate"}),
+            "battery_power_mw": (ms, battery_mw, {"units": "MW"}),
+            "grid_energy_mwh": (ms, hourly.grid_energy_mwh, {"units": "MWh"}),
+            "onsite_energy_mwh": (ms, hourly.onsite_energy_mwh, {"units": "MWh"}),
+            "solar_energy_mwh": (ms, hourly.solar_energy_mwh, {"units": "MWh"}),
+            "battery_energy_mwh": (ms, hourly.battery_energy_mwh, {"units": "MWh"}),
+            "ppa_energy_mwh": (ms, hourly.ppa_energy_mwh, {"units": "MWh", "note": "within grid_energy_mwh"}),
+            "curtailed_mwh": (ms, hourly.curtailed_mwh, {"units": "MWh", "note": "grid energy not drawn in events"}),
+            "unserved_energy_mwh": (ms, hourly.unserved_energy_mwh, {"units": "MWh", "note": "work paused"}),
+            "solar_to_battery_mwh": (ms, hourly.solar_to_battery_mwh, {"units": "MWh"}),
+            "grid_to_battery_mwh": (ms, hourly.grid_to_battery_mwh, {"units": "MWh", "note": "within grid_energy_mwh"}),
+            "pue_mean": (ms, hourly.pue_mean, {"units": "ratio"}),
+            "pue_p99": (ms, hourly.pue_p99, {"units": "ratio"}),
+            "water_m3": (ms, hourly.water_m3, {"units": "m3"}),
+            "carbon_tco2": (ms, hourly.carbon_tco2, {"units": "tCO2"}),
+            "max_cluster_accelerators": (ms, max_cluster, {"units": "accelerators"}),
+            "largest_cluster_accelerators": (m, largest, {"units": "accelerators"}),
+            "ambient_mean_c": (ms, hourly.ambient_mean_c, {"units": "degC"}),
+            "optics_power_kw": (ms, installed * optics_w[None, :] / 1000.0, {"units": "kW"}),
+            "optics_capex_usd": (ms, new_installs * optics_usd[None, :], {"units": "USD"}),
+            "training_accelerators": (m, wl["training_accelerators"], {"units": "accelerators"}),
+            "training_active": (("run", "month"), wl["training_active"]),
+            **{
+                name: (m, wl[name], {"units": "tokens/s"})
+                for name in (
+                    "inference_demand_tokens_per_s",
+                    "inference_capacity_tokens_per_s",
+                    "inference_served_tokens_per_s",
+                    "inference_unmet_tokens_per_s",
+                )
+                if name in wl
+            },
+        },
+        coords={
+            "month": month_labels(axis),
+            "site": [s.name for s in sc.sites],
+            "pue": ("site", pue),
+            "run": [r["name"] for r in wl["runs"]],
+        },
+        attrs={
+            "scenario": sc.name,
+            "accelerator": sc.accelerator_spec()["name"],
+            "all_in_it_kw_per_accelerator": kw,
+            "start_month_number": int(month_number(sc.horizon.start)),
+            "training_runs": json.dumps(wl["runs"]),
+            "inference_tokens_per_s_per_accelerator": float(wl.get("inference_tokens_per_s_per_accelerator", 0.0)),
+        },
+    )
+    return ds
+
+
+def summarise(ds: xr.Dataset, run_id: str | None = None) -> Summary:
+    """Headline numbers of a results Dataset."""
+    last = {"month": -1}
+    return Summary(
+        run_id=run_id,
+        scenario=str(ds.attrs.get("scenario", "")),
+        accelerator=str(ds.attrs.get("accelerator", "")),
+        months=int(ds.sizes["month"]),
+        month_labels=[str(m) for m in ds["month"].values],
+        accelerators_delivered_total=float(ds["accelerators_delivered"].sum()),
+        accelerators_installed_end=float(ds["accelerators_installed"].isel(last).sum()),
+        accelerators_backlog_end=float(ds["accelerators_backlog"].isel(last)),
+        it_power_mw_end=float(ds["it_power_mw"].isel(last).sum()),
+        facility_power_mw_end=float(ds["facility_power_mw"].isel(last).sum()),
+        energy_mwh_total=float(ds["energy_mwh"].sum()),
+        capex_usd_total=float(
+            ds["capex_accelerators_usd"].sum() + ds["capex_datacenter_usd"].sum() + ds["optics_capex_usd"].sum()
+        ),
+        opex_usd_total=float(ds["opex_usd"].sum()),
+        binding_constraint_by_month=[str(b) for b in ds["binding_constraint"].values],
+        training_runs=json.loads(ds.attrs.get("training_runs", "[]")),
+        inference_unmet_tokens_per_s_by_month=(
+            [float(x) for x in ds["inference_unmet_tokens_per_s"].values]
+            if "inference_unmet_tokens_per_s" in ds
+            else []
+        ),
+    )

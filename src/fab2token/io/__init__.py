@@ -1,0 +1,1 @@
+"""Results out: the DuckDB store (:mod:`.store`) and the offline HTML report (:mod:`.report`)."""

@@ -1,0 +1,817 @@
+"""The scenario file: pydantic models, and the one place where input is validated.
+
+A scenario is a YAML file. Quantities may carry units (``"150 MW"``, ``"0.09 USD/kWh"``); plain numbers take
+the unit in the field name. Every problem is reported with the file, the field path (``sites[1].grid_power[0].mw``),
+the bad value and what was expected, all at once.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from fab2token import catalog
+from fab2token.errors import CatalogError, InputIssue, ScenarioError
+from fab2token.units import to_unit
+
+__all__ = [
+    "Scenario",
+    "Horizon",
+    "Supply",
+    "Fab",
+    "Packaging",
+    "HBM",
+    "WaferStep",
+    "StackStep",
+    "PowerStep",
+    "Site",
+    "Economics",
+    "TrainingRun",
+    "Inference",
+    "Workloads",
+    "Targets",
+    "TrainingTarget",
+    "load_scenario",
+    "parse_scenario",
+    "month_number",
+    "month_label",
+]
+
+_YM = re.compile(r"^(\d{4})-(\d{1,2})$")
+
+
+def _year_month(value: Any) -> str:
+    if isinstance(value, _dt.date):
+        return f"{value.year:04d}-{value.month:02d}"
+    if isinstance(value, str):
+        m = _YM.match(value.strip())
+        if m and 1 <= int(m.group(2)) <= 12:
+            return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
+    raise ValueError("expected a month written YYYY-MM, e.g. '2026-01'")
+
+
+def month_number(ym: str) -> int:
+    """Months since year 0 for a ``YYYY-MM`` label (so differences are month counts)."""
+    y, m = ym.split("-")
+    return int(y) * 12 + int(m) - 1
+
+
+def month_label(n: int) -> str:
+    """Inverse of :func:`month_number`."""
+    return f"{n // 12:04d}-{n % 12 + 1:02d}"
+
+
+def _quantity(unit: str) -> Callable[[Any], float]:
+    def convert(value: Any) -> float:
+        out = to_unit(value, unit)
+        if not math.isfinite(out):
+            raise ValueError(f"expected a finite quantity in {unit}")
+        return out
+
+    return convert
+
+
+YearMonth = Annotated[str, BeforeValidator(_year_month)]
+MW = Annotated[float, BeforeValidator(_quantity("MW")), Field(ge=0)]
+USD = Annotated[float, BeforeValidator(_quantity("USD")), Field(ge=0)]
+USDPerMWh = Annotated[float, BeforeValidator(_quantity("USD/MWh")), Field(ge=0)]
+USDPerMW = Annotated[float, BeforeValidator(_quantity("USD/MW")), Field(ge=0)]
+USDPerMWYear = Annotated[float, BeforeValidator(_quantity("USD/MW/year")), Field(ge=0)]
+Acres = Annotated[float, BeforeValidator(_quantity("acre")), Field(gt=0)]
+Millimetres = Annotated[float, BeforeValidator(_quantity("mm"))]
+SquareMillimetres = Annotated[float, BeforeValidator(_quantity("mm**2")), Field(gt=0)]
+PerCm2 = Annotated[float, BeforeValidator(_quantity("1/cm**2")), Field(ge=0)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class Horizon(_Model):
+    """The simulated period: ``months`` consecutive months from ``start``."""
+
+    start: YearMonth
+    months: int = Field(gt=0, le=1200)
+
+
+class WaferStep(_Model):
+    """From month ``from`` on, ``wafers_per_month`` wafer starts each month (until the next step)."""
+
+    from_: YearMonth = Field(alias="from")
+    wafers_per_month: float = Field(ge=0)
+
+
+class PowerStep(_Model):
+    """From month ``from`` on, ``mw`` of grid power (facility power, before PUE) until the next step."""
+
+    from_: YearMonth = Field(alias="from")
+    mw: MW
+
+
+YieldModelName = Literal["poisson", "murphy", "seeds", "bose-einstein", "negative-binomial"]
+
+
+class StackStep(_Model):
+    """From month ``from`` on, ``stacks_per_month`` HBM stacks each month (until the next step)."""
+
+    from_: YearMonth = Field(alias="from")
+    stacks_per_month: float = Field(ge=0)
+
+
+class Fab(_Model):
+    """The wafer fab: starts (a schedule, or a fab built and ramped to a capacity), defects and geometry.
+
+    ``fabline_result`` (a ``fab2token fabline --json`` output file) and ``fabline_order`` take the cycle time and
+    the wafer-out capacity from a simulated fab line instead.
+
+    With ``wafer_starts`` only, those starts happen. With ``capacity_wafers_per_month``, the fab ramps linearly
+    to capacity over ``ramp_months`` after ``construction_months`` + ``tool_install_months`` from
+    ``construction_start`` (an existing fab when ``construction_start`` is omitted); with both, starts are the
+    schedule capped by the fab's capacity.
+    """
+
+    wafer_starts: list[WaferStep] | None = Field(default=None, min_length=1)
+    capacity_wafers_per_month: float | None = Field(default=None, ge=0)
+    construction_start: YearMonth | None = None
+    construction_months: int = Field(default=0, ge=0, le=240)
+    tool_install_months: int = Field(default=0, ge=0, le=120)
+    ramp_months: int = Field(default=0, ge=0, le=120)
+    capex_usd_per_kwspm: USD | None = None
+    cycle_time_months: int = Field(default=3, ge=0, le=36)
+    fabline_result: str | None = None
+    fabline_order: str | None = None
+    yield_model: YieldModelName = "murphy"
+    d0_per_cm2: PerCm2 | None = None
+    d0_launch_per_cm2: PerCm2 | None = None
+    d0_ramp_months: float | None = Field(default=None, gt=0)
+    node_launch: YearMonth | None = None
+    clustering_alpha: float = Field(default=3.0, gt=0)
+    critical_layers: float = Field(default=1.0, ge=1)
+    wafer_diameter_mm: Millimetres = Field(default=300.0, gt=0)
+    edge_exclusion_mm: Millimetres = Field(default=3.0, ge=0)
+    scribe_mm: Millimetres = Field(default=0.1, ge=0)
+    die_aspect_ratio: float = Field(default=1.0, gt=0)
+    wafer_price_usd: USD | None = None
+    kgd_test_yield_frac: float = Field(default=1.0, gt=0, le=1)
+    partial_good_frac: float = Field(default=0.0, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _some_starts(self) -> Fab:
+        if self.wafer_starts is None and self.capacity_wafers_per_month is None and self.fabline_result is None:
+            raise ValueError(
+                "give wafer_starts (a schedule), capacity_wafers_per_month (a fab to ramp) or "
+                "fabline_result (a simulated fab line)"
+            )
+        if (self.fabline_result is None) != (self.fabline_order is None):
+            raise ValueError("fabline_result and fabline_order go together")
+        return self
+
+
+class Packaging(_Model):
+    """Advanced packaging (CoWoS-like): capacity in interposer wafers per month; omitted = not a constraint."""
+
+    capacity_wafers_per_month: list[WaferStep] | None = Field(default=None, min_length=1)
+    interposer_area_mm2: SquareMillimetres | None = None
+    interposer_aspect_ratio: float = Field(default=1.0, gt=0)
+    wafer_diameter_mm: Millimetres = Field(default=300.0, gt=0)
+    edge_exclusion_mm: Millimetres = Field(default=3.0, ge=0)
+    scribe_mm: Millimetres = Field(default=0.1, ge=0)
+    yield_frac: float = Field(default=1.0, gt=0, le=1)
+    cost_usd_per_wafer: USD | None = None
+
+
+class HBM(_Model):
+    """HBM supply: stacks per month, or a share of world supply; omitted = not a constraint."""
+
+    supply_stacks_per_month: list[StackStep] | None = Field(default=None, min_length=1)
+    world_supply_stacks_per_month: list[StackStep] | None = Field(default=None, min_length=1)
+    share_frac: float | None = Field(default=None, ge=0, le=1)
+    stacks_per_accelerator: float | None = Field(default=None, gt=0)
+    stack_yield_frac: float = Field(default=1.0, gt=0, le=1)
+    price_usd_per_stack: USD | None = None
+
+    @model_validator(mode="after")
+    def _one_source(self) -> HBM:
+        if self.supply_stacks_per_month is not None and self.world_supply_stacks_per_month is not None:
+            raise ValueError("give supply_stacks_per_month or world_supply_stacks_per_month with share_frac, not both")
+        if self.world_supply_stacks_per_month is not None and self.share_frac is None:
+            raise ValueError("world_supply_stacks_per_month needs share_frac (this product's share of it)")
+        return self
+
+
+_FAB_SHORTHAND = set(Fab.model_fields) | {"from"}
+
+
+class Supply(_Model):
+    """Which accelerator is built, and the chain that builds it: fab, packaging, HBM.
+
+    For brevity the fab's fields may also be written directly under ``supply`` (e.g. ``supply.wafer_starts``).
+    """
+
+    accelerator: str
+    fab: Fab
+    packaging: Packaging = Field(default_factory=Packaging)
+    hbm: HBM = Field(default_factory=HBM)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            moved = {k: v for k, v in data.items() if k in _FAB_SHORTHAND and k not in cls.model_fields}
+            if moved:
+                data = {k: v for k, v in data.items() if k not in moved}
+                fab = data.get("fab")
+                data["fab"] = {**moved, **fab} if isinstance(fab, dict) else (moved if fab is None else fab)
+        return data
+
+
+class Phase(_Model):
+    """One construction phase (land and permits, shell, electrical, mechanical, fit-out…): its months and the capex
+    per MW of IT capacity spent over them."""
+
+    name: str = Field(min_length=1)
+    months: int = Field(ge=0, le=120)
+    capex_usd_per_mw: USDPerMW = 0.0
+
+
+def _hour(value: Any) -> str:
+    if isinstance(value, _dt.datetime):
+        return value.strftime("%Y-%m-%dT%H")
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{1,2})(:00)?(:00)?\s*", value)
+        if m:
+            try:
+                when = _dt.datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]))
+            except ValueError:
+                pass
+            else:
+                return when.strftime("%Y-%m-%dT%H")
+    raise ValueError("expected a date and hour written YYYY-MM-DD HH:00, e.g. '2026-07-15 14:00'")
+
+
+class Curtailment(_Model):
+    """A grid curtailment or demand-response event: grid import cut by ``mw`` for ``hours`` from ``start`` (a
+    date and hour); each MWh not drawn earns ``credit_usd_per_mwh``."""
+
+    start: Annotated[str, BeforeValidator(_hour)]
+    hours: int = Field(gt=0, le=8784)
+    mw: MW
+    credit_usd_per_mwh: USDPerMWh = 0.0
+
+
+class Site(_Model):
+    """A datacenter site: power (grid and on-site), cooling, land, network and construction.
+
+    Power is facility power (before PUE). Grid steps take effect ``interconnection_queue_months`` after their
+    ``from`` month; nothing is powered before energisation (``construction_start`` + ``construction_months``).
+    """
+
+    name: str = Field(min_length=1)
+    grid_power: list[PowerStep] = Field(min_length=1)
+    cooling: Literal["air", "liquid", "immersion"]
+    pue: float = Field(ge=1.0, le=3.0)
+    land_acres: Acres
+    construction_start: YearMonth
+    construction_months: int = Field(ge=0, le=240)
+    interconnection_queue_months: int = Field(default=0, ge=0, le=240)
+    onsite_power: list[PowerStep] = Field(default_factory=list)
+    onsite_usd_per_mwh: USDPerMWh = 0.0
+    onsite_kgco2_per_mwh: float = Field(default=0.0, ge=0)
+    onsite_heat_rate_mmbtu_per_mwh: float | None = Field(default=None, gt=0)
+    onsite_fuel_usd_per_mmbtu: float | None = Field(default=None, ge=0)
+    onsite_fuel_kgco2_per_mmbtu: float | None = Field(default=None, ge=0)
+    grid_kgco2_per_mwh: float = Field(default=0.0, ge=0)
+    mw_per_acre: float | None = Field(default=None, gt=0)
+    wue_l_per_kwh: float = Field(default=0.0, ge=0)
+    wue_per_degree_c: float = Field(default=0.0, ge=0)
+    wue_reference_wet_bulb_c: float | None = None
+    dew_point_c: list[float] | None = Field(default=None, min_length=12, max_length=12)
+    rack_kw: float | None = Field(default=None, gt=0)
+    max_rack_kw: float | None = Field(default=None, gt=0)
+    switch_radix: int = Field(default=64, ge=4)
+    fabric_tiers: int = Field(default=3, ge=1, le=4)
+    scale_up_domain: int = Field(default=8, ge=1)
+    fabric_optics: Literal["multimode", "singlemode"] = "multimode"
+    ambient_c: list[float] | None = Field(default=None, min_length=12, max_length=12)
+    diurnal_range_c: float = Field(default=10.0, ge=0)
+    climate: str | None = None
+    weather_csv: str | None = None
+    pue_reference_c: float = 20.0
+    pue_per_degree_c: float = Field(default=0.0, ge=0)
+    phases: list[Phase] = Field(default_factory=list)
+    hall_block_mw: float | None = Field(default=None, gt=0)
+    solar_mw: list[PowerStep] = Field(default_factory=list)
+    solar_capacity_factor: float = Field(default=0.2, ge=0, le=0.3)
+    curtailments: list[Curtailment] = Field(default_factory=list)
+    ppa_mw: MW = 0.0
+    ppa_usd_per_mwh: USDPerMWh = 0.0
+    ppa_take_or_pay: bool = True
+    ppa_shape: Literal["firm", "solar"] = "firm"
+    ppa_capacity_factor: float | None = Field(default=None, gt=0, le=0.35)
+    battery_mw: MW = 0.0
+    battery_mwh: float = Field(default=0.0, ge=0)
+    battery_round_trip_frac: float | None = Field(default=None, gt=0, le=1)
+    battery_capex_usd_per_kwh: float = Field(default=0.0, ge=0)
+
+    @model_validator(mode="after")
+    def _one_weather_source(self) -> Site:
+        """Ambient temperature comes from one of ``ambient_c`` (twelve monthly means), ``climate`` (a region of
+        ``catalog/climate.csv``) or ``weather_csv`` (a typical year of hourly dry bulb), never two."""
+        given = [f for f in ("ambient_c", "climate", "weather_csv") if getattr(self, f) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of ambient_c, climate or weather_csv, not {' and '.join(given)}")
+        if self.wue_per_degree_c > 0:
+            if self.wue_reference_wet_bulb_c is None:
+                raise ValueError("wue_per_degree_c needs wue_reference_wet_bulb_c (°C wet bulb above which it applies)")
+            if self.climate is None and self.dew_point_c is None:
+                raise ValueError(
+                    "wue_per_degree_c needs the air's humidity: a climate region, or dew_point_c (twelve monthly means)"
+                )
+        if self.climate is not None:
+            from fab2token.sites.climate import climate_regions
+
+            if self.climate not in climate_regions():
+                raise ValueError(
+                    f"climate {self.climate!r} is not a region of catalog/climate.csv; known: "
+                    f"{', '.join(climate_regions())} (or give ambient_c or weather_csv)"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _onsite_cost_and_emissions_from_fuel(self) -> Site:
+        """With a heat rate, on-site energy costs heat rate x fuel price and emits heat rate x the fuel's CO2 factor
+        (natural gas by default, ``catalog/overheads.csv``); giving both ways for the same figure is an error."""
+        fuel = ("onsite_fuel_usd_per_mmbtu", "onsite_fuel_kgco2_per_mmbtu")
+        if self.onsite_heat_rate_mmbtu_per_mwh is None:
+            given = [f for f in fuel if getattr(self, f) is not None]
+            if given:
+                raise ValueError(f"{given[0]} needs onsite_heat_rate_mmbtu_per_mwh (MMBtu of fuel per MWh)")
+            return self
+        hr = self.onsite_heat_rate_mmbtu_per_mwh
+        if self.onsite_fuel_usd_per_mmbtu is not None:
+            if "onsite_usd_per_mwh" in self.model_fields_set:
+                raise ValueError("give onsite_usd_per_mwh or onsite_fuel_usd_per_mmbtu with a heat rate, not both")
+            object.__setattr__(self, "onsite_usd_per_mwh", hr * self.onsite_fuel_usd_per_mmbtu)  # frozen model
+        if "onsite_kgco2_per_mwh" in self.model_fields_set:
+            if self.onsite_fuel_kgco2_per_mmbtu is not None:
+                raise ValueError("give onsite_kgco2_per_mwh or onsite_fuel_kgco2_per_mmbtu, not both")
+        else:
+            factor = self.onsite_fuel_kgco2_per_mmbtu
+            if factor is None:
+                factor = catalog.overhead("natural_gas_kgco2_per_mmbtu")
+            object.__setattr__(self, "onsite_kgco2_per_mwh", hr * factor)
+        return self
+
+    @model_validator(mode="after")
+    def _ppa_has_a_price(self) -> Site:
+        if self.ppa_mw > 0 and "ppa_usd_per_mwh" not in self.model_fields_set:
+            raise ValueError(f"a PPA of {self.ppa_mw} MW needs its price: ppa_usd_per_mwh (USD/MWh)")
+        if self.ppa_shape == "solar" and self.ppa_capacity_factor is None:
+            raise ValueError("a solar-shaped PPA needs ppa_capacity_factor (its annual capacity factor, e.g. 0.25)")
+        if self.ppa_shape == "firm" and self.ppa_capacity_factor is not None:
+            raise ValueError("ppa_capacity_factor applies to ppa_shape: solar only (a firm PPA delivers its MW)")
+        return self
+
+    @model_validator(mode="after")
+    def _battery_has_power_and_energy(self) -> Site:
+        if (self.battery_mw > 0) != (self.battery_mwh > 0):
+            raise ValueError(
+                f"a battery needs both battery_mw and battery_mwh above zero (got {self.battery_mw} MW, "
+                f"{self.battery_mwh} MWh)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _phases_fix_the_build_time(self) -> Site:
+        if self.phases and sum(ph.months for ph in self.phases) != self.construction_months:
+            raise ValueError(
+                f"construction_months ({self.construction_months}) must equal the sum of the phases' "
+                f"months ({sum(ph.months for ph in self.phases)})"
+            )
+        return self
+
+
+class Economics(_Model):
+    """Prices. Datacenter capex is per MW of IT (critical) capacity, booked when that capacity comes online (or over a
+    site's construction phases, at their own rates, for the capacity energised first). With
+    ``electricity_peak_usd_per_mwh``, grid energy in ``peak_hours`` [start, end) costs the peak price."""
+
+    accelerator_price_usd: USD
+    electricity_usd_per_mwh: USDPerMWh
+    datacenter_capex_usd_per_mw: USDPerMW
+    facility_opex_usd_per_mw_year: USDPerMWYear = 0.0
+    it_utilisation_frac: float = Field(default=1.0, gt=0, le=1)
+    it_utilisation_by_hour: list[Annotated[float, Field(gt=0, le=1)]] | None = Field(
+        default=None, min_length=24, max_length=24
+    )
+    electricity_peak_usd_per_mwh: USDPerMWh | None = None
+    peak_hours: list[int] = Field(default_factory=lambda: [14, 20], min_length=2, max_length=2)
+
+    @model_validator(mode="after")
+    def _one_utilisation(self) -> Economics:
+        if self.it_utilisation_by_hour is not None and "it_utilisation_frac" in self.model_fields_set:
+            raise ValueError("give it_utilisation_frac (flat) or it_utilisation_by_hour (24 values), not both")
+        return self
+
+    def utilisation_by_hour(self) -> list[float]:
+        """IT utilisation for each hour of the day (the flat fraction repeated when no profile is given)."""
+        return list(self.it_utilisation_by_hour or [self.it_utilisation_frac] * 24)
+
+    def price_by_hour(self) -> list[float]:
+        """Grid energy price for each hour of the day: the peak price in ``peak_hours`` [start, end) (which may
+        wrap midnight) when one is given, else the flat price."""
+        if self.electricity_peak_usd_per_mwh is None:
+            return [self.electricity_usd_per_mwh] * 24
+        start_h, end_h = self.peak_hours
+        peak = [(start_h <= h < end_h) if start_h <= end_h else (h >= start_h or h < end_h) for h in range(24)]
+        return [self.electricity_peak_usd_per_mwh if p else self.electricity_usd_per_mwh for p in peak]
+
+
+class TrainingRun(_Model):
+    """A training run: starts in the first month from ``start`` with ``accelerators`` free, holds them until done."""
+
+    name: str = Field(min_length=1)
+    model: str
+    tokens: float = Field(gt=0)
+    accelerators: int = Field(gt=0)
+    start: YearMonth
+    mfu: float | None = Field(default=None, gt=0, le=1)
+    seq_len: int | None = Field(default=None, gt=0)
+    tp: int = Field(default=8, gt=0)
+    pp: int = Field(default=1, gt=0)
+    checkpoint_write_s: float = Field(default=60.0, ge=0)
+    restart_s: float = Field(default=600.0, ge=0)
+
+
+class DemandStep(_Model):
+    """From month ``from`` on, ``tokens_per_s`` of inference demand (output tokens), until the next step."""
+
+    from_: YearMonth = Field(alias="from")
+    tokens_per_s: float = Field(ge=0)
+
+
+class Inference(_Model):
+    """Inference demand served by the accelerators not held by training runs."""
+
+    model: str
+    demand: list[DemandStep] = Field(default_factory=list)
+    precision: Literal["bf16", "fp16", "fp8", "int8", "int4"] = "bf16"
+    tp: int | None = Field(default=None, gt=0)
+    input_tokens: int = Field(default=1024, gt=0)
+    output_tokens: int = Field(default=256, gt=0)
+    tpot_ms: float = Field(default=50.0, gt=0)
+    ttft_ms: float = Field(default=2000.0, gt=0)
+
+
+class Workloads(_Model):
+    """What the fleet runs: training runs (in priority order) and inference demand."""
+
+    training: list[TrainingRun] = Field(default_factory=list)
+    inference: Inference | None = None
+
+
+class TrainingTarget(_Model):
+    """Train ``model`` on ``tokens`` (or a given number of ``flops``) between ``start`` and ``deadline``."""
+
+    name: str = Field(min_length=1)
+    model: str
+    tokens: float | None = Field(default=None, gt=0)
+    flops: float | None = Field(default=None, gt=0)
+    deadline: YearMonth
+    start: YearMonth | None = None
+    mfu: float = Field(default=0.4, gt=0, le=1)
+    site: str | None = None
+    reference_accelerators: int = Field(default=16384, gt=0)
+
+    @model_validator(mode="after")
+    def _size(self) -> TrainingTarget:
+        if self.tokens is None and self.flops is None:
+            raise ValueError("give tokens (with the model) or flops")
+        return self
+
+
+class CountStep(_Model):
+    """From month ``from`` on, ``per_month`` units available each month (until the next step)."""
+
+    from_: YearMonth = Field(alias="from")
+    per_month: float = Field(ge=0)
+
+
+class AcceleratorOption(_Model):
+    """Another accelerator the plan may buy, from a market supply of ``available`` units a month."""
+
+    accelerator: str
+    price_usd: USD
+    available: list[CountStep] = Field(min_length=1)
+
+
+class Targets(_Model):
+    """What a plan must deliver (``fab2token plan``), and the other accelerators it may buy."""
+
+    training: list[TrainingTarget] = Field(default_factory=list)
+    inference_demand: list[DemandStep] = Field(default_factory=list)
+    budget_usd: USD | None = None
+    discount_rate_per_year: float = Field(default=0.0, ge=0, le=1)
+    hall_block_mw: float | None = Field(default=None, gt=0)
+    accelerator_options: list[AcceleratorOption] = Field(default_factory=list)
+
+
+class Campus(_Model):
+    """Sites joined into one training fabric: each member links to the campus core at ``inter_site_gbps``."""
+
+    name: str = Field(min_length=1)
+    sites: list[str] = Field(min_length=2)
+    inter_site_gbps: float = Field(gt=0)
+
+
+class Scenario(_Model):
+    """A whole scenario file, validated."""
+
+    name: str = "scenario"
+    description: str = ""
+    horizon: Horizon
+    supply: Supply
+    sites: list[Site] = Field(min_length=1)
+    economics: Economics
+    workloads: Workloads = Field(default_factory=Workloads)
+    targets: Targets = Field(default_factory=Targets)
+    campuses: list[Campus] = Field(default_factory=list)
+    catalog: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
+
+    def accelerator_spec(self) -> dict[str, Any]:
+        """The catalog row of the scenario's accelerator, with the scenario's overrides applied."""
+        return catalog.lookup("accelerators", self.supply.accelerator, self.catalog.get("accelerators"))
+
+    def process_node_spec(self) -> dict[str, Any]:
+        node = self.accelerator_spec()["process_node"]
+        return catalog.lookup("process_nodes", node, self.catalog.get("process_nodes"))
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _expected(err: Mapping[str, Any]) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "this field is required"
+    if kind == "extra_forbidden":
+        return "unknown field: check its spelling against the scenario format in README.md"
+    msg = str(err["msg"])
+    msg = msg.removeprefix("Value error, ")
+    return msg[0].lower() + msg[1:] if msg else kind
+
+
+def _semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
+    issues: list[InputIssue] = []
+
+    def ordered(steps: list[Any], path: str) -> None:
+        for i in range(1, len(steps)):
+            if month_number(steps[i].from_) <= month_number(steps[i - 1].from_):
+                issues.append(
+                    InputIssue(
+                        file,
+                        f"{path}[{i}].from",
+                        steps[i].from_,
+                        f"steps must be in increasing month order (after {steps[i - 1].from_})",
+                    )
+                )
+
+    for i, site in enumerate(sc.sites):
+        if site.weather_csv is None:
+            continue
+        from fab2token.sites.climate import read_weather_csv
+
+        path = Path(site.weather_csv)
+        if not path.is_absolute():  # relative to the scenario file
+            path = Path(file).resolve().parent / path
+        try:
+            read_weather_csv(path)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            issues.append(
+                InputIssue(
+                    file,
+                    f"sites[{i}].weather_csv",
+                    site.weather_csv,
+                    f"a readable CSV with a dry_bulb_c column of 8760 hourly values ({exc})",
+                )
+            )
+            continue
+        object.__setattr__(site, "weather_csv", str(path))  # frozen model: the engine reads the resolved path
+
+    known_sites = [s.name for s in sc.sites]
+    for i, campus in enumerate(sc.campuses):
+        for j, name in enumerate(campus.sites):
+            if name not in known_sites:
+                issues.append(
+                    InputIssue(file, f"campuses[{i}].sites[{j}]", name, f"one of the sites: {', '.join(known_sites)}")
+                )
+        if len(set(campus.sites)) != len(campus.sites):
+            issues.append(InputIssue(file, f"campuses[{i}].sites", campus.sites, "each site once"))
+
+    for table, rows in sc.catalog.items():
+        if table not in catalog.TABLES:
+            issues.append(
+                InputIssue(file, f"catalog.{table}", table, f"one of the catalog tables: {', '.join(catalog.TABLES)}")
+            )
+            continue
+        allowed = set(catalog.numeric_columns(table)) | {"aliases", "vendor", "process_node", "source", "notes"}
+        for name, fields in rows.items():
+            for field, value in (fields or {}).items():
+                if field not in allowed:
+                    issues.append(
+                        InputIssue(
+                            file,
+                            f"catalog.{table}.{name}.{field}",
+                            value,
+                            f"a column of {table}.csv: {', '.join(sorted(allowed))}",
+                        )
+                    )
+                elif field in catalog.numeric_columns(table) and (
+                    isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+                ):
+                    issues.append(
+                        InputIssue(
+                            file,
+                            f"catalog.{table}.{name}.{field}",
+                            value,
+                            "a non-negative number in the unit of the column name",
+                        )
+                    )
+    if not issues:
+        try:
+            sc.accelerator_spec()
+        except CatalogError as exc:
+            issues.append(
+                InputIssue(
+                    file,
+                    "supply.accelerator",
+                    sc.supply.accelerator,
+                    str(exc).split("; ", 1)[-1].replace("known:", "expected an accelerator from the catalog:"),
+                )
+            )
+    if sc.supply.fab.wafer_starts:
+        ordered(sc.supply.fab.wafer_starts, "supply.fab.wafer_starts")
+    for name in ("supply_stacks_per_month", "world_supply_stacks_per_month"):
+        if getattr(sc.supply.hbm, name):
+            ordered(getattr(sc.supply.hbm, name), f"supply.hbm.{name}")
+    if sc.supply.packaging.capacity_wafers_per_month:
+        ordered(sc.supply.packaging.capacity_wafers_per_month, "supply.packaging.capacity_wafers_per_month")
+    for i, run in enumerate(sc.workloads.training):
+        _check_model(issues, file, sc, f"workloads.training[{i}].model", run.model)
+    if sc.workloads.inference is not None:
+        _check_model(issues, file, sc, "workloads.inference.model", sc.workloads.inference.model)
+        ordered(sc.workloads.inference.demand, "workloads.inference.demand")
+    site_names = {s.name for s in sc.sites}
+    for i, t in enumerate(sc.targets.training):
+        _check_model(issues, file, sc, f"targets.training[{i}].model", t.model)
+        if t.site is not None and t.site not in site_names:
+            issues.append(
+                InputIssue(
+                    file,
+                    f"targets.training[{i}].site",
+                    t.site,
+                    f"one of the scenario's sites: {', '.join(sorted(site_names))}",
+                )
+            )
+    main_acc = None
+    try:
+        main_acc = sc.accelerator_spec()["name"]
+    except CatalogError:
+        pass
+    for i, opt in enumerate(sc.targets.accelerator_options):
+        path = f"targets.accelerator_options[{i}]"
+        try:
+            name = catalog.lookup("accelerators", opt.accelerator, sc.catalog.get("accelerators"))["name"]
+            if name == main_acc:
+                issues.append(
+                    InputIssue(
+                        file,
+                        f"{path}.accelerator",
+                        opt.accelerator,
+                        "an accelerator other than supply.accelerator (that one has its supply chain)",
+                    )
+                )
+        except CatalogError as exc:
+            issues.append(
+                InputIssue(
+                    file,
+                    f"{path}.accelerator",
+                    opt.accelerator,
+                    str(exc).split("; ", 1)[-1].replace("known:", "expected an accelerator from the catalog:"),
+                )
+            )
+        ordered(opt.available, f"{path}.available")
+    if sc.targets.inference_demand:
+        ordered(sc.targets.inference_demand, "targets.inference_demand")
+        if sc.workloads.inference is None:
+            issues.append(
+                InputIssue(
+                    file,
+                    "targets.inference_demand",
+                    "(set)",
+                    "workloads.inference too (model, precision, SLOs) to size the serving rate",
+                )
+            )
+    names = [r.name for r in sc.workloads.training]
+    for i, n in enumerate(names):
+        if n in names[:i]:
+            issues.append(InputIssue(file, f"workloads.training[{i}].name", n, "a unique training run name"))
+    seen: dict[str, int] = {}
+    for i, site in enumerate(sc.sites):
+        if site.name in seen:
+            issues.append(
+                InputIssue(
+                    file, f"sites[{i}].name", site.name, f"a unique site name (sites[{seen[site.name]}] has it already)"
+                )
+            )
+        seen.setdefault(site.name, i)
+        ordered(site.grid_power, f"sites[{i}].grid_power")
+        if site.onsite_power:
+            ordered(site.onsite_power, f"sites[{i}].onsite_power")
+        limit = site.max_rack_kw if site.max_rack_kw is not None else _cooling_max_rack_kw(site.cooling)
+        if site.rack_kw is not None and limit is not None and site.rack_kw > limit:
+            issues.append(
+                InputIssue(
+                    file,
+                    f"sites[{i}].rack_kw",
+                    site.rack_kw,
+                    f"at most {limit:g} kW per rack: the {site.cooling} cooling of site "
+                    f"{site.name!r} supports no denser racks (raise max_rack_kw or change cooling)",
+                )
+            )
+    return issues
+
+
+def _cooling_max_rack_kw(kind: str) -> float | None:
+    value = catalog.lookup("cooling", kind)["max_rack_kw"]
+    return None if value != value else float(value)  # NaN: not published
+
+
+def _check_model(issues: list[InputIssue], file: str, sc: Scenario, path: str, name: str) -> None:
+    try:
+        catalog.lookup("models", name, sc.catalog.get("models"))
+    except CatalogError as exc:
+        issues.append(
+            InputIssue(
+                file, path, name, str(exc).split("; ", 1)[-1].replace("known:", "expected a model from the catalog:")
+            )
+        )
+
+
+def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
+    """Validate scenario YAML text.
+
+    Raises
+    ------
+    ScenarioError
+        Listing every problem found, each with file, field path, value and what was expected.
+    """
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError([InputIssue(file, where, problem, "well-formed YAML")]) from None
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            [InputIssue(file, "", type(data).__name__, "a YAML mapping with horizon, supply, sites and economics")]
+        )
+    try:
+        sc = Scenario.model_validate(data)
+    except ValidationError as exc:
+        issues = [
+            InputIssue(file, _loc(e["loc"]), "(missing)" if e["type"] == "missing" else e.get("input"), _expected(e))
+            for e in exc.errors()
+        ]
+        raise ScenarioError(issues) from None
+    issues = _semantic_issues(file, sc)
+    if issues:
+        raise ScenarioError(issues)
+    return sc
+
+
+def load_scenario(path: str | Path) -> tuple[Scenario, str]:
+    """Read and validate a scenario file; returns the scenario and its text (kept with stored runs)."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(
+            [InputIssue(str(p), "", str(p), f"a readable UTF-8 YAML file ({exc.__class__.__name__})")]
+        ) from None
+    return parse_scenario(text, str(p)), text

@@ -1,0 +1,191 @@
+"""Datacenter sites: power available (grid after the interconnection queue, plus on-site generation), land,
+energisation, network cluster size, and what limits each site month by month.
+
+Per site and month (vectorised over months; one schedule per site is read in a short loop over sites):
+
+    facility MW  = (grid(t - queue) + on-site(t)) from energisation on, capped by land (acres x MW per acre)
+    IT MW        = facility MW / PUE
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from fab2token.scenario.models import Site, month_number
+from fab2token.scenario.timeline import step_schedule
+
+__all__ = [
+    "energisation_month",
+    "grid_power_mw",
+    "grid_power_mw_scheduled",
+    "onsite_power_mw",
+    "land_limit_mw",
+    "SitePower",
+    "site_power",
+    "usable_it_power_mw",
+    "fat_tree_endpoints",
+    "solar_power_mw",
+    "battery_power_mw",
+    "ppa_power_mw",
+    "curtailment_hours",
+    "phase_capex_usd",
+]
+
+Array = NDArray[np.float64]
+
+
+def energisation_month(site: Site) -> int:
+    """Month number at which the site is built and may draw power."""
+    return month_number(site.construction_start) + site.construction_months
+
+
+def _schedule(steps: Sequence[object], axis: NDArray[np.int64], shift: int = 0) -> Array:
+    if not steps:
+        return np.zeros(axis.size)
+    return step_schedule([s.from_ for s in steps], [s.mw for s in steps], axis - shift)  # type: ignore[attr-defined]
+
+
+def grid_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
+    """Grid power [MW] each site may draw each month: the schedule delayed by the interconnection queue, zero
+    before energisation. Shape (month, site)."""
+    out = np.empty((axis.size, len(sites)))
+    for j, site in enumerate(sites):  # one schedule per site: a handful, not a hot loop
+        sched = _schedule(site.grid_power, axis, site.interconnection_queue_months)
+        out[:, j] = np.where(axis >= energisation_month(site), sched, 0.0)
+    return out
+
+
+def grid_power_mw_scheduled(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
+    """Grid power [MW] scheduled for each site ignoring energisation (what construction would unlock)."""
+    out = np.empty((axis.size, len(sites)))
+    for j, site in enumerate(sites):
+        out[:, j] = _schedule(site.grid_power, axis, site.interconnection_queue_months) + _schedule(
+            site.onsite_power, axis
+        )
+    return out
+
+
+def onsite_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
+    """On-site generation capacity [MW] per site and month (zero before energisation). Shape (month, site)."""
+    out = np.empty((axis.size, len(sites)))
+    for j, site in enumerate(sites):
+        out[:, j] = np.where(axis >= energisation_month(site), _schedule(site.onsite_power, axis), 0.0)
+    return out
+
+
+def land_limit_mw(sites: Sequence[Site]) -> Array:
+    """Facility MW each site's land can hold (acres x MW per acre); inf where ``mw_per_acre`` is not given."""
+    return np.array([s.land_acres * s.mw_per_acre if s.mw_per_acre is not None else np.inf for s in sites])
+
+
+class SitePower:
+    """Power available per site and month and what limits it (arrays of shape (month, site))."""
+
+    def __init__(
+        self,
+        grid_mw: Array,
+        onsite_mw: Array,
+        land_mw: Array,
+        energised: NDArray[np.bool_],
+        pue: Array,
+        block_mw: Array | None = None,
+    ):
+        self.grid_mw = grid_mw
+        self.onsite_mw = onsite_mw
+        supply = grid_mw + onsite_mw
+        facility = np.minimum(supply, land_mw[None, :])
+        if block_mw is not None:  # halls come in whole blocks of facility MW
+            blocks = np.where(np.isnan(block_mw), 1.0, block_mw)[None, :]
+            facility = np.where(np.isnan(block_mw)[None, :], facility, np.floor(facility / blocks + 1e-9) * blocks)
+        self.facility_mw = facility
+        self.land_bound = (supply > land_mw[None, :]) & energised
+        self.energised = energised
+        self.it_mw = self.facility_mw / pue[None, :]
+
+
+def site_power(sites: Sequence[Site], axis: NDArray[np.int64]) -> SitePower:
+    """Grid, on-site and land-limited power of every site over the horizon (halls in blocks where given)."""
+    energ = np.array([energisation_month(s) for s in sites])
+    block = np.array([s.hall_block_mw if s.hall_block_mw is not None else np.nan for s in sites])
+    return SitePower(
+        grid_power_mw(sites, axis),
+        onsite_power_mw(sites, axis),
+        land_limit_mw(sites),
+        axis[:, None] >= energ[None, :],
+        np.array([s.pue for s in sites]),
+        block,
+    )
+
+
+def solar_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
+    """Solar nameplate [MW] per site and month (zero before energisation). Shape (month, site)."""
+    out = np.empty((axis.size, len(sites)))
+    for j, site in enumerate(sites):
+        out[:, j] = np.where(axis >= energisation_month(site), _schedule(site.solar_mw, axis), 0.0)
+    return out
+
+
+def _from_energisation(sites: Sequence[Site], axis: NDArray[np.int64], field: str) -> Array:
+    energised = axis[:, None] >= np.array([energisation_month(s) for s in sites])[None, :]
+    return np.where(energised, np.array([getattr(s, field) for s in sites], dtype=float)[None, :], 0.0)
+
+
+def battery_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
+    """Battery power [MW] per site and month: in service from energisation. Shape (month, site)."""
+    return _from_energisation(sites, axis, "battery_mw")
+
+
+def curtailment_hours(sites: Sequence[Site], axis: NDArray[np.int64], max_hours: int) -> tuple[Array, Array] | None:
+    """Grid import cut [MW] and demand-response credit [USD/MWh] per hour, each (month, ``max_hours``, site), from
+    the sites' curtailment events (overlapping cuts add; the later-listed event's credit applies). None when no
+    site has an event. Events outside the horizon are dropped. One vectorised pass per event, none per hour."""
+    if not any(s.curtailments for s in sites):
+        return None
+    cut = np.zeros((axis.size, max_hours, len(sites)))
+    credit = np.zeros_like(cut)
+    for j, site in enumerate(sites):
+        for ev in site.curtailments:
+            t = np.datetime64(ev.start, "h") + np.arange(ev.hours)
+            month = t.astype("datetime64[M]")
+            mnum = month.astype(np.int64) + 1970 * 12  # months since year 0, as month_number()
+            hour = (t - month.astype("datetime64[h]")).astype(np.int64)
+            idx = mnum - axis[0]
+            keep = (idx >= 0) & (idx < axis.size)
+            np.add.at(cut, (idx[keep], hour[keep], j), ev.mw)
+            credit[idx[keep], hour[keep], j] = ev.credit_usd_per_mwh
+    return cut, credit
+
+
+def ppa_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
+    """Firm PPA power [MW] per site and month: in force from energisation. Shape (month, site)."""
+    return _from_energisation(sites, axis, "ppa_mw")
+
+
+def phase_capex_usd(sites: Sequence[Site], axis: NDArray[np.int64], first_it_mw: Array) -> Array:
+    """Capex [USD] of each site's construction phases, spread evenly over each phase's months, for the IT
+    capacity energised first (``first_it_mw``, per site). Shape (month, site)."""
+    out = np.zeros((axis.size, len(sites)))
+    for j, site in enumerate(sites):  # a handful of sites, each a few phases
+        start = month_number(site.construction_start)
+        for ph in site.phases:
+            if ph.months > 0:
+                inside = (axis >= start) & (axis < start + ph.months)
+                out[inside, j] += first_it_mw[j] * ph.capex_usd_per_mw / ph.months
+            start += ph.months
+    return out
+
+
+def usable_it_power_mw(facility_mw: Array, pue: Array) -> Array:
+    """IT (critical) power [MW] a site can feed: facility power divided by PUE."""
+    return facility_mw / pue
+
+
+def fat_tree_endpoints(radix: ArrayLike, tiers: ArrayLike) -> Array:
+    """Hosts a non-blocking folded-Clos (fat-tree) of switches with ``radix`` ports can connect: ``k (k/2)^(t-1)``
+    (k^2/2 for two tiers, k^3/4 for three; Al-Fares, Loukissas and Vahdat, SIGCOMM 2008)."""
+    k = np.asarray(radix, dtype=float)
+    t = np.asarray(tiers, dtype=float)
+    return k * (k / 2.0) ** (t - 1.0)

@@ -1,0 +1,388 @@
+"""Serving: prefill and decode time (roofline), KV cache, the largest batch that fits, and the highest throughput
+that still meets a latency SLO, under continuous batching.
+
+Model of one serving replica (``tp`` accelerators holding the whole model) in steady state with continuous batching
+and chunked prefill: ``B`` requests decode together; as ``B / O`` of them finish each step, as many new requests
+join, so each step also prefills ``B I / O`` prompt tokens. One step then takes
+
+    max(GEMM compute, weight reads) + max(attention compute, KV-cache reads) + tensor-parallel all-reduces
+    GEMM compute      = (B + B I / O) 2 N / (tp x peak x compute efficiency)
+    weight reads      = weights touched / (tp x HBM bandwidth x bandwidth efficiency)
+    attention compute = [B 4 L H Dh c + (B I / O) 2 L H Dh I] / (tp x peak x compute efficiency)
+    KV-cache reads    = B c KV-bytes-per-token / (tp x HBM bandwidth x bandwidth efficiency)
+
+The roofline is applied per operator class, not to the step's totals: the weight GEMMs and the attention kernels
+run one after the other, each bound by its own compute or memory, so a step whose GEMMs are compute-bound and whose
+attention is memory-bound pays both (the per-operator roofline of LLM-Viewer, Yuan et al., "LLM Inference
+Unveiled: Survey and Roofline Model Insights", arXiv:2402.16363, 2024).
+
+with ``c = I + O / 2`` the mean context while decoding. TPOT is the step time; a new request's prompt is spread
+over ``O / B`` steps, so TTFT = max(1, O / B) x TPOT; output tokens/s = B / TPOT. Throughput rises with ``B``, so the
+best batch is the largest one that fits in memory and meets both SLOs (found by vectorised bisection).
+
+Engine efficiency. The roofline above, with the measured GEMM and HBM efficiencies, is what the kernels could do; a
+production engine also runs normalisation, rotary, quantisation, sampling and scheduling work that the roofline
+does not count. Every step time is divided by one ``serving_engine_efficiency_frac`` (``catalog/overheads.csv``),
+fitted once as the inverse geometric mean of roofline / published throughput over NVIDIA's 32 TensorRT-LLM
+configurations (``python -m benchmarks accuracy`` refits and prints it) and checked out of sample against MLPerf
+Inference v5.1 (``tests/reference/test_inference_reference.py``). ``engine_efficiency=1`` gives the bare roofline.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from fab2token import catalog
+from fab2token.errors import ModelError
+from fab2token.workloads.architecture import kv_cache_bytes_per_token, model_spec
+
+__all__ = ["BYTES", "step_time_s", "serve", "best_batch", "InferResult", "infer", "INFER_KEYS", "MEMORY_USABLE_FRAC"]
+
+Array = NDArray[np.float64]
+
+BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
+#: share of HBM a serving engine lets itself use (vLLM's default ``gpu_memory_utilization=0.9``,
+#: https://docs.vllm.ai/en/latest/serving/engine_args.html)
+MEMORY_USABLE_FRAC = 0.9
+
+
+def _a(x: ArrayLike) -> Array:
+    return np.asarray(x, dtype=float)
+
+
+def step_time_s(
+    batch: ArrayLike,
+    input_tokens: ArrayLike,
+    output_tokens: ArrayLike,
+    params_active: ArrayLike,
+    weight_bytes_touched: ArrayLike,
+    kv_bytes_per_token: ArrayLike,
+    layers: ArrayLike,
+    heads: ArrayLike,
+    head_dim: ArrayLike,
+    hidden: ArrayLike,
+    tp: ArrayLike,
+    peak_flop_per_s: ArrayLike,
+    hbm_bytes_per_s: ArrayLike,
+    compute_eff: ArrayLike,
+    bw_eff: ArrayLike,
+    scaleup_bytes_per_s: ArrayLike,
+    prefill_in_step: bool = True,
+) -> dict[str, Array]:
+    """One continuous-batching step [s] and its parts (see the module docstring). All arguments broadcast.
+
+    ``prefill_in_step=False`` gives a pure decode step at context ``input_tokens + output_tokens / 2``.
+    """
+    b, i, o = _a(batch), _a(input_tokens), _a(output_tokens)
+    n, lhd = _a(params_active), _a(layers) * _a(heads) * _a(head_dim)
+    t = _a(tp)
+    c = i + o / 2.0
+    prefill_tokens = b * i / o if prefill_in_step else 0.0 * b
+    denom_c = t * _a(peak_flop_per_s) * _a(compute_eff)
+    denom_m = t * _a(hbm_bytes_per_s) * _a(bw_eff)
+    gemm_c = (b + prefill_tokens) * 2.0 * n / denom_c
+    gemm_m = _a(weight_bytes_touched) / denom_m
+    attn_c = (b * 4.0 * lhd * c + prefill_tokens * 2.0 * lhd * i) / denom_c
+    attn_m = b * c * _a(kv_bytes_per_token) / denom_m
+    compute, memory = gemm_c + attn_c, gemm_m + attn_m
+    # two all-reduces per layer of the step's activations (attention and MLP outputs), ring algorithm
+    tokens = b + prefill_tokens
+    comm = np.where(
+        t > 1, 2.0 * _a(layers) * 2.0 * (t - 1) / t * tokens * _a(hidden) * 2.0 / _a(scaleup_bytes_per_s), 0.0
+    )
+    step = np.maximum(gemm_c, gemm_m) + np.maximum(attn_c, attn_m) + comm
+    return {"step_s": step, "compute_s": compute, "memory_s": memory, "comm_s": comm}
+
+
+def moe_weight_bytes_touched(
+    batch: ArrayLike,
+    total_params: ArrayLike,
+    expert_params_per_layer: ArrayLike,
+    moe_layers: ArrayLike,
+    experts: ArrayLike,
+    active_experts: ArrayLike,
+    bytes_per_param: ArrayLike,
+) -> Array:
+    """Weights read per step: all non-expert weights, and per MoE layer the experts at least one of the ``B x
+    (tokens per step)`` tokens routes to, ``E (1 - (1 - k/E)^B)`` under uniform routing."""
+    e, k, b = _a(experts), _a(active_experts), _a(batch)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        touched = np.where(e > 0, e * (1.0 - (1.0 - k / e) ** b), 0.0)
+    expert_total = _a(moe_layers) * e * _a(expert_params_per_layer)
+    return (_a(total_params) - expert_total + _a(moe_layers) * touched * _a(expert_params_per_layer)) * _a(
+        bytes_per_param
+    )
+
+
+def best_batch(
+    tpot_of: Any, max_batch: Array, tpot_slo_s: Array, ttft_slo_s: Array, output_tokens: Array, iterations: int = 20
+) -> tuple[Array, Array, Array]:
+    """Largest batch <= ``max_batch`` with TPOT <= SLO and TTFT <= SLO; 0 where even batch 1 fails.
+
+    ``tpot_of(batch)`` must be vectorised and non-decreasing in ``batch``. Returns (batch, tpot, ttft).
+    """
+    lo = np.zeros_like(max_batch)
+    hi = np.maximum(np.floor(max_batch), 0.0)
+
+    def ok(b: Array) -> Array:
+        tp = tpot_of(np.maximum(b, 1.0))
+        # TTFT falls with B below O (the prompt is split over fewer steps) and rises with TPOT above it; TPOT only
+        # rises. Above O, TTFT = TPOT, so the TTFT SLO caps B like the TPOT SLO does.
+        return (tp <= tpot_slo_s) & ((b < output_tokens) | (tp <= ttft_slo_s))
+
+    for _ in range(iterations):  # bisection on integers: fixed count, vectorised over configurations
+        mid = np.floor((lo + hi + 1.0) / 2.0)
+        good = ok(mid) & (mid <= hi)
+        lo = np.where(good, mid, lo)
+        hi = np.where(good, hi, mid - 1.0)
+    b = lo
+    tpot = tpot_of(np.maximum(b, 1.0))
+    ttft = np.maximum(1.0, output_tokens / np.maximum(b, 1.0)) * tpot
+    feasible = (b >= 1) & (ttft <= ttft_slo_s)
+    return np.where(feasible, b, 0.0), tpot, ttft
+
+
+INFER_KEYS = (
+    "model",
+    "accelerator",
+    "count",
+    "tp",
+    "replicas",
+    "precision",
+    "batch",
+    "max_batch_memory",
+    "tokens_per_s",
+    "tokens_per_s_per_accelerator",
+    "ttft_ms",
+    "tpot_ms",
+    "kv_cache_gb",
+    "kv_cache_bytes_per_token",
+    "weights_gb_per_accelerator",
+    "bound",
+    "usd_per_million_tokens",
+    "meets_slo",
+    "reason",
+    "engine_efficiency",
+)
+
+
+@dataclass(frozen=True)
+class InferResult:
+    """One serving configuration; the keys of ``fab2token infer --json``."""
+
+    model: str
+    accelerator: str
+    count: int
+    tp: int
+    replicas: int
+    precision: str
+    batch: float
+    max_batch_memory: float
+    tokens_per_s: float
+    tokens_per_s_per_accelerator: float
+    ttft_ms: float
+    tpot_ms: float
+    kv_cache_gb: float
+    kv_cache_bytes_per_token: float
+    weights_gb_per_accelerator: float
+    bound: str
+    usd_per_million_tokens: float
+    meets_slo: bool
+    reason: str
+    engine_efficiency: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _known(v: Any) -> bool:
+    return v is not None and not (isinstance(v, float) and math.isnan(v))
+
+
+def serve(
+    model: dict[str, Any],
+    acc: dict[str, Any],
+    tp: ArrayLike,
+    precision: str,
+    input_tokens: ArrayLike,
+    output_tokens: ArrayLike,
+    tpot_slo_s: ArrayLike,
+    ttft_slo_s: ArrayLike,
+    kv_precision: str | None = None,
+    engine_efficiency: float | None = None,
+) -> dict[str, Array]:
+    """Best serving point per replica for arrays of (tp, input, output, SLO) configurations.
+
+    ``engine_efficiency`` (default: the catalog's ``serving_engine_efficiency_frac``) divides every step time."""
+    if precision not in BYTES:
+        raise ModelError(f"unknown precision {precision!r}; expected one of {', '.join(BYTES)}")
+    wbytes = BYTES[precision]
+    kvb = BYTES[kv_precision or precision]
+    peak_col = "dense_fp8_flop_per_s" if wbytes <= 1.0 else "dense_bf16_flop_per_s"
+    peak = acc[peak_col] if _known(acc[peak_col]) else acc["dense_bf16_flop_per_s"]
+    if not _known(peak) or not _known(acc["hbm_tb_per_s"]) or not _known(acc["hbm_gb"]):
+        raise ModelError(f"accelerator {acc['name']}: peak FLOP/s, HBM size and bandwidth are needed for inference")
+    ce = catalog.compute_efficiency(acc, fp8=peak_col == "dense_fp8_flop_per_s" and _known(acc[peak_col]))
+    be = (
+        acc["hbm_bw_efficiency_frac"]
+        if _known(acc["hbm_bw_efficiency_frac"])
+        else catalog.overhead("hbm_bw_efficiency_default_frac")
+    )
+    engine = catalog.overhead("serving_engine_efficiency_frac") if engine_efficiency is None else engine_efficiency
+    if not 0.0 < engine <= 1.0:
+        raise ModelError(f"engine efficiency must be in (0, 1]; got {engine!r}")
+    scaleup = (acc["scaleup_gb_per_s"] if _known(acc["scaleup_gb_per_s"]) else 100.0) * 1e9
+    tp_a = _a(tp)
+    i, o = _a(input_tokens), _a(output_tokens)
+    kv_tok = float(
+        kv_cache_bytes_per_token(
+            model["layers"], model["kv_heads"], model["head_dim"], kvb, model.get("kv_dim_per_layer", math.nan)
+        )
+    )
+    weights_total = model["params_total"] * wbytes
+    capacity = tp_a * acc["hbm_gb"] * 1e9 * MEMORY_USABLE_FRAC
+    kv_room = capacity - weights_total
+    max_batch = np.where(kv_room > 0, np.floor(kv_room / (kv_tok * (i + o))), 0.0)
+    moe_layers = model["layers"] - model["dense_layers"] if model["experts"] > 0 else 0.0
+    mlp_mult = 3.0 if model["gated_mlp"] > 0 else 2.0
+    expert_params = mlp_mult * model["hidden"] * model["moe_ffn"]
+
+    def parts(b: Array) -> dict[str, Array]:
+        tokens_per_step = b * (1.0 + i / o)
+        touched = moe_weight_bytes_touched(
+            tokens_per_step,
+            model["params_total"],
+            expert_params,
+            moe_layers,
+            model["experts"],
+            model["active_experts"],
+            wbytes,
+        )
+        p = step_time_s(
+            b,
+            i,
+            o,
+            model["params_active"],
+            touched,
+            kv_tok,
+            model["layers"],
+            model["heads"],
+            model["head_dim"],
+            model["hidden"],
+            tp_a,
+            peak,
+            acc["hbm_tb_per_s"] * 1e12,
+            ce,
+            be,
+            scaleup,
+        )
+        return {k: v / engine for k, v in p.items()}
+
+    batch, tpot, ttft = best_batch(lambda b: parts(b)["step_s"], max_batch, _a(tpot_slo_s), _a(ttft_slo_s), o)
+    p = parts(np.maximum(batch, 1.0))
+    tokens_per_s = np.where(batch > 0, batch / tpot, 0.0)
+    return {
+        "batch": batch,
+        "max_batch": max_batch,
+        "tpot_s": tpot,
+        "ttft_s": ttft,
+        "tokens_per_s": tokens_per_s,
+        "kv_bytes_per_token": np.full_like(batch, kv_tok),
+        "kv_gb": batch * (i + o) * kv_tok / 1e9,
+        "weights_gb_per_accelerator": weights_total / tp_a / 1e9 * np.ones_like(batch),
+        "compute_bound": p["compute_s"] >= p["memory_s"],
+    }
+
+
+def infer(
+    model: str,
+    accelerator: str,
+    count: int = 8,
+    tp: int | None = None,
+    precision: str = "bf16",
+    kv_precision: str | None = None,
+    input_tokens: int = 1024,
+    output_tokens: int = 256,
+    tpot_ms: float = 50.0,
+    ttft_ms: float = 2000.0,
+    usd_per_accelerator_hour: float | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+    engine_efficiency: float | None = None,
+) -> InferResult:
+    """Highest-throughput serving of ``model`` on ``count`` accelerators within the TPOT and TTFT SLOs.
+
+    ``tp`` defaults to the degree (a power of two up to the scale-up domain and ``count``) with the highest tokens/s
+    per accelerator. Replicas = count // tp.
+    """
+    overrides = overrides or {}
+    m = model_spec(model, overrides.get("models"))
+    acc = catalog.lookup("accelerators", accelerator, overrides.get("accelerators"))
+    if engine_efficiency is None:  # the catalog's, or a scenario's catalog.overheads override of it
+        engine_efficiency = catalog.overhead("serving_engine_efficiency_frac", overrides.get("overheads"))
+    if count <= 0 or input_tokens <= 0 or output_tokens <= 0:
+        raise ModelError("count, input_tokens and output_tokens must be positive")
+    domain = int(acc["scaleup_domain"]) if _known(acc["scaleup_domain"]) else 8
+
+    def at(degrees: ArrayLike) -> dict[str, Array]:
+        slo = (tpot_ms / 1e3, ttft_ms / 1e3)
+        return serve(m, acc, degrees, precision, input_tokens, output_tokens, *slo, kv_precision, engine_efficiency)
+
+    if tp is None:  # every candidate degree at once (vectorised); keep the best tokens/s per accelerator
+        candidates = np.array([t for t in (1, 2, 4, 8, 16, 32, 64, 72) if t <= min(count, max(domain, 1))] or [1])
+        res = at(candidates)
+        per_acc = res["tokens_per_s"] * np.floor(count / candidates) / count
+        fits = res["max_batch"] >= 1
+        tp = int(
+            candidates[int(np.argmax(per_acc))]
+            if per_acc.max() > 0
+            else (candidates[fits][0] if fits.any() else candidates[-1])
+        )
+    if tp > count:
+        raise ModelError(f"tensor parallel degree {tp} exceeds the {count} accelerators given")
+    res = at(tp)
+    replicas = count // tp
+    batch = float(res["batch"])
+    max_b = float(res["max_batch"])
+    tps = float(res["tokens_per_s"]) * replicas
+    if max_b < 1:
+        reason = (
+            f"weights ({float(res['weights_gb_per_accelerator']):.1f} GB per accelerator at TP={tp}) leave no "
+            f"room for one {input_tokens + output_tokens}-token sequence of KV cache: raise --tp or use fp8"
+        )
+    elif batch < 1:
+        reason = (
+            f"even at batch 1 TPOT is {float(res['tpot_s']) * 1e3:.1f} ms / TTFT {float(res['ttft_s']) * 1e3:.0f}"
+            f" ms, above the SLO (TPOT {tpot_ms:g} ms, TTFT {ttft_ms:g} ms): raise --tp or relax the SLO"
+        )
+    else:
+        limit = "memory (KV cache)" if batch >= max_b else "latency SLO"
+        reason = f"batch limited by {limit}"
+    rate = usd_per_accelerator_hour if usd_per_accelerator_hour is not None else math.nan
+    usd_per_m = count * rate / (tps * 3600.0) * 1e6 if tps > 0 else math.nan
+    return InferResult(
+        model=m["name"],
+        accelerator=acc["name"],
+        count=count,
+        tp=int(tp),
+        replicas=replicas,
+        precision=precision,
+        batch=batch,
+        max_batch_memory=max_b,
+        tokens_per_s=tps,
+        tokens_per_s_per_accelerator=tps / count,
+        ttft_ms=float(res["ttft_s"]) * 1e3,
+        tpot_ms=float(res["tpot_s"]) * 1e3,
+        kv_cache_gb=float(res["kv_gb"]),
+        kv_cache_bytes_per_token=float(res["kv_bytes_per_token"]),
+        weights_gb_per_accelerator=float(res["weights_gb_per_accelerator"]),
+        bound="compute" if bool(res["compute_bound"]) else "memory-bandwidth",
+        usd_per_million_tokens=usd_per_m,
+        meets_slo=batch >= 1,
+        reason=reason,
+        engine_efficiency=engine_efficiency,
+    )

@@ -1,0 +1,154 @@
+"""Workloads on the installed fleet: when training runs can start and finish, and how much inference demand is met.
+
+Training runs are scheduled in the order listed: each starts in the first month, from its earliest ``start``, in
+which enough installed accelerators are free of earlier runs, and holds them for its duration (from
+:func:`fab2token.workloads.training.train`, with failures and checkpoints). The accelerators no run holds serve inference at
+the per-accelerator rate of :func:`fab2token.workloads.inference.infer` under the scenario's SLOs. One loop over runs (a
+handful); every run is vectorised over months.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from fab2token.errors import ModelError
+from fab2token.scenario.models import Scenario, month_label, month_number
+from fab2token.scenario.timeline import hours_in_month, step_schedule
+from fab2token.workloads.inference import InferResult, infer
+from fab2token.workloads.training import train
+
+__all__ = ["schedule_workloads", "serving_rate"]
+
+
+def serving_rate(sc: Scenario, accelerator: str) -> InferResult:
+    """The scenario's inference model served on ``accelerator`` under its SLOs, per accelerator (sized on one
+    scale-up domain's worth of replicas: the rate does not depend on fleet size)."""
+    inf = sc.workloads.inference
+    if inf is None:
+        raise ModelError("the scenario has no workloads.inference section (model, precision, SLOs)")
+    return infer(
+        inf.model,
+        accelerator,
+        count=inf.tp or 8,
+        tp=inf.tp,
+        precision=inf.precision,
+        input_tokens=inf.input_tokens,
+        output_tokens=inf.output_tokens,
+        tpot_ms=inf.tpot_ms,
+        ttft_ms=inf.ttft_ms,
+        overrides=sc.catalog,
+    )
+
+
+def schedule_workloads(
+    sc: Scenario, axis: NDArray[np.int64], installed: NDArray[np.float64], pue: float
+) -> dict[str, Any]:
+    """Schedule the scenario's workloads on ``installed`` accelerators per month (summed over sites)."""
+    n = axis.size
+    free = installed.astype(float).copy()
+    reserved = np.zeros(n)
+    hours = hours_in_month(axis)
+    runs: list[dict[str, Any]] = []
+    active_rows = []
+    accelerator = sc.accelerator_spec()["name"]
+    for run in sc.workloads.training:
+        try:
+            res = train(
+                run.model,
+                run.tokens,
+                accelerator,
+                run.accelerators,
+                mfu=run.mfu,
+                seq_len=run.seq_len,
+                tp=min(run.tp, run.accelerators),
+                pp=run.pp,
+                checkpoint_write_s=run.checkpoint_write_s,
+                restart_s=run.restart_s,
+                pue=pue,
+                overrides=sc.catalog,
+            )
+        except ModelError as exc:  # e.g. failures faster than checkpoint + restart: report, do not abort the run
+            active_rows.append(np.zeros(n))
+            runs.append(
+                {
+                    "name": run.name,
+                    "model": run.model,
+                    "accelerators": run.accelerators,
+                    "status": f"cannot run: {exc}",
+                    "start": None,
+                    "finish": None,
+                    "days": None,
+                    "flops": None,
+                    "months_needed": None,
+                    "interruptions_expected": None,
+                    "goodput": None,
+                    "mfu": None,
+                }
+            )
+            continue
+        run_hours = res.days * 24.0
+        # months needed from each possible start: cumulative hours from that month on
+        cum = np.concatenate([[0.0], np.cumsum(hours)])
+        need_end = np.searchsorted(cum, cum[:-1] + run_hours - 1e-9, side="left")  # index after the last month
+        months_needed = need_end - np.arange(n)
+        # a start works when no month of its window lacks free accelerators: count short months cumulatively
+        short = np.concatenate([[0], np.cumsum(free < run.accelerators)])
+        ends = np.minimum(need_end, n)
+        ok_window = (need_end <= n) & (short[ends] - short[np.arange(n)] == 0)
+        eligible = ok_window & (axis >= month_number(run.start))
+        active = np.zeros(n)
+        if eligible.any():
+            s = int(np.argmax(eligible))
+            e = int(need_end[s])
+            active[s:e] = 1.0
+            free -= active * run.accelerators
+            reserved += active * run.accelerators
+            status, start, finish = "scheduled", month_label(int(axis[s])), month_label(int(axis[e - 1]))
+        else:
+            status, start, finish = "does not fit in the horizon", None, None
+        active_rows.append(active)
+        runs.append(
+            {
+                "name": run.name,
+                "model": res.model,
+                "accelerators": run.accelerators,
+                "status": status,
+                "start": start,
+                "finish": finish,
+                "days": res.days,
+                "flops": res.flops,
+                "months_needed": int(months_needed[0]) if n else 0,
+                "interruptions_expected": res.interruptions_expected,
+                "goodput": res.goodput,
+                "mfu": res.mfu,
+            }
+        )
+    out: dict[str, Any] = {
+        "runs": runs,
+        "training_accelerators": reserved,
+        "training_active": np.array(active_rows).reshape(len(runs), n),
+    }
+    inf = sc.workloads.inference
+    if inf is not None:
+        demand = step_schedule([d.from_ for d in inf.demand], [d.tokens_per_s for d in inf.demand], axis)
+        # per-accelerator rate of one scale-up domain's worth of replicas (independent of fleet size)
+        r = serving_rate(sc, accelerator)
+        per_acc = r.tokens_per_s_per_accelerator if r.meets_slo else 0.0
+        replicas = np.floor(np.maximum(free, 0.0) / r.tp)
+        capacity = replicas * r.tp * per_acc
+        served = np.minimum(demand, capacity)
+        out.update(
+            {
+                "inference_demand_tokens_per_s": demand,
+                "inference_capacity_tokens_per_s": capacity,
+                "inference_served_tokens_per_s": served,
+                "inference_unmet_tokens_per_s": demand - served,
+                "inference_tokens_per_s_per_accelerator": per_acc,
+                "inference_tp": r.tp,
+                "inference_reason": r.reason,
+            }
+        )
+    return out
