@@ -9,16 +9,17 @@ import numpy as np
 import xarray as xr
 
 from fab2token.deploy import placement as _deploy
-from fab2token.economics import costs as economics
+from fab2token.economics import costs
 from fab2token.scenario.models import Scenario, month_number
 from fab2token.scenario.timeline import month_axis, month_labels
 from fab2token.sites import energy as energy_mod
 from fab2token.sites import network
 from fab2token.sites import power as sites
+from fab2token.sites.inputs import SiteInputs, site_inputs
 from fab2token.supply import chain as supplychain
 from fab2token.workloads import schedule as workloads
 
-__all__ = ["simulate", "Summary", "summarise", "SUMMARY_KEYS"]
+__all__ = ["bills", "simulate", "Summary", "summarise", "SUMMARY_KEYS"]
 
 SUMMARY_KEYS = (
     "run_id",
@@ -72,6 +73,50 @@ def _supply_chain(sc: Scenario, axis: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
+def bills(
+    sc: Scenario,
+    si: SiteInputs,
+    it_load_mw: np.ndarray,
+    new_installs: np.ndarray,
+    accelerators_usd: np.ndarray,
+    it_built_mw: np.ndarray | None = None,
+) -> tuple[energy_mod.HourlyResult, dict[str, np.ndarray]]:
+    """The hourly energy of an installed IT load and every cost term of :mod:`fab2token.economics.costs`.
+
+    ``it_load_mw`` (month, site) is the all-in IT power installed, ``new_installs`` (month, site) the accelerators
+    newly installed, ``accelerators_usd`` (month,) what deliveries cost, ``it_built_mw`` (month, site) the IT MW
+    built and paid for (default: all the scenario's facility power at the design PUE). The simulation bills its own
+    fleet with this; the planner's cost-identity test bills the plan's build-out with it.
+    """
+    e = sc.economics
+    built = si.it_built_mw if it_built_mw is None else it_built_mw
+    hourly = energy_mod.hourly_energy(
+        sc.sites,
+        si.axis,
+        it_load_mw,
+        si.power.grid_mw,
+        si.power.onsite_mw,
+        si.utilisation_by_hour,
+        solar_mw=si.solar_mw,
+        climate=si.climate,
+        price_usd_per_mwh_by_hour=si.price_usd_per_mwh_by_hour,
+        battery_mw=si.battery_mw,
+        ppa_mw=si.ppa_mw,
+        curtailment=si.curtailment,
+    )
+    _, optics_usd = costs.optics_usd_per_accelerator(sc.sites, sc.catalog.get("optics"))
+    out = {
+        "accelerators": np.asarray(accelerators_usd, dtype=float),
+        "datacenter_capex": costs.datacenter_capex_usd(sc.sites, si.axis, built, e.datacenter_capex_usd_per_mw),
+        "battery_capex": costs.battery_capex_usd(sc.sites, si.battery_mw),
+        "optics_capex": new_installs * optics_usd[None, :],
+        "electricity": hourly.grid_cost_usd,
+        "onsite_fuel": hourly.onsite_energy_mwh * costs.onsite_usd_per_mwh(sc.sites)[None, :],
+        "fixed_opex": costs.fixed_opex_usd(built, e.facility_opex_usd_per_mw_year),
+    }
+    return hourly, out
+
+
 def simulate(sc: Scenario) -> xr.Dataset:
     """Run the monthly engine on a validated scenario.
 
@@ -84,70 +129,32 @@ def simulate(sc: Scenario) -> xr.Dataset:
     chain = _supply_chain(sc, axis)
     kw = _deploy.accelerator_all_in_it_kw(sc.accelerator_spec())
 
-    pue = np.array([s.pue for s in sc.sites])
-    power = sites.site_power(sc.sites, axis)
+    si = site_inputs(sc, axis)
+    pue = si.pue_design
+    power = si.power
     grid = power.grid_mw
-    # capacity is sized for the hottest hours: facility power / the month's 99th-percentile PUE
-    climate = energy_mod.hourly_climate(sc.sites, axis)
-    pue_p99 = climate.pue_p99
-    it_cap = sites.usable_it_power_mw(power.facility_mw, pue_p99)
+    it_cap = si.it_capacity_mw
     accel_cap = np.floor(it_cap * 1000.0 / kw + 1e-9)
     installed, backlog, supply_or_power = _deploy.deploy(chain["accelerators_delivered"], accel_cap)
     binding = _deploy.classify_binding(
-        supply_or_power, power, pue_p99 > pue[None, :] + 1e-12, sites.grid_power_mw_scheduled(sc.sites, axis)
+        supply_or_power, power, si.climate.pue_p99 > pue[None, :] + 1e-12, si.grid_scheduled_mw
     )
 
     it_power = installed * kw / 1000.0
     e = sc.economics
-    price_h = np.array(e.price_by_hour())
-    solar = sites.solar_power_mw(sc.sites, axis)
-    battery_mw = sites.battery_power_mw(sc.sites, axis)
-    hourly = energy_mod.hourly_energy(
-        sc.sites,
-        axis,
-        it_power,
-        power.grid_mw,
-        power.onsite_mw,
-        np.array(e.utilisation_by_hour()),
-        solar_mw=solar,
-        climate=climate,
-        price_usd_per_mwh_by_hour=price_h,
-        battery_mw=battery_mw,
-        ppa_mw=sites.ppa_power_mw(sc.sites, axis),
-        curtailment=sites.curtailment_hours(sc.sites, axis, energy_mod.MAX_HOURS),
-    )
+    new_installs = np.diff(installed, axis=0, prepend=0.0).clip(min=0.0)
+    capex_acc = chain["accelerators_delivered"] * e.accelerator_price_usd
+    hourly, bill = bills(sc, si, it_power, new_installs, capex_acc)
     facility = it_power * hourly.pue_p99
     energy = hourly.facility_energy_mwh
-    # capex and fixed opex follow what is built (facility power at the design PUE), not the weather
-    it_built = sites.usable_it_power_mw(power.facility_mw, pue[None, :])
-    capex_dc = economics.datacenter_capex_usd(it_built, e.datacenter_capex_usd_per_mw)
-    with_phases = np.array([bool(s.phases) for s in sc.sites])
-    if with_phases.any():  # the first energised capacity is paid over the construction phases, at their rates
-        first_idx = np.argmax(it_built > 0, axis=0)
-        first_mw = np.where(it_built.max(axis=0) > 0, it_built[first_idx, np.arange(len(sc.sites))], 0.0)
-        capex_dc[first_idx, np.arange(len(sc.sites))] -= np.where(
-            with_phases, first_mw * e.datacenter_capex_usd_per_mw, 0.0
-        )
-        capex_dc = capex_dc + sites.phase_capex_usd(sc.sites, axis, first_mw)
-    battery_usd = np.array([s.battery_mwh * 1000.0 * s.battery_capex_usd_per_kwh for s in sc.sites])
-    if battery_usd.any():  # a site's battery is paid in the month it enters service (energisation)
-        in_service = battery_mw > 0
-        starts = in_service & ~np.vstack([np.zeros((1, len(sc.sites)), dtype=bool), in_service[:-1]])
-        capex_dc = capex_dc + starts * battery_usd[None, :]
-    capex_acc = chain["accelerators_delivered"] * e.accelerator_price_usd
-    onsite_cost = hourly.onsite_energy_mwh * np.array([s.onsite_usd_per_mwh for s in sc.sites])
-    opex = hourly.grid_cost_usd + it_built * e.facility_opex_usd_per_mw_year / 12.0 + onsite_cost
+    capex_dc = bill["datacenter_capex"] + bill["battery_capex"]
+    opex = bill["electricity"] + bill["fixed_opex"] + bill["onsite_fuel"]
+    optics_w, _ = costs.optics_usd_per_accelerator(sc.sites, sc.catalog.get("optics"))
+    solar, battery_mw = si.solar_mw, si.battery_mw
     radix = np.array([s.switch_radix for s in sc.sites])
     tiers = np.array([s.fabric_tiers for s in sc.sites])
     domain = np.array([s.scale_up_domain for s in sc.sites])
     max_cluster = network.site_max_cluster(installed, sites.fat_tree_endpoints(radix, tiers)[None, :], domain)
-    optics_w = np.zeros(len(sc.sites))
-    optics_usd = np.zeros(len(sc.sites))
-    for j, site_ in enumerate(sc.sites):  # per site (a handful), not per month
-        o = network.optics_per_accelerator(site_.fabric_tiers, site_.fabric_optics, sc.catalog.get("optics"))
-        optics_w[j] = float(o["power_w"])
-        optics_usd[j] = float(np.nan_to_num(o["usd"]))  # 0 until the catalog or scenario gives prices
-    new_installs = np.diff(installed, axis=0, prepend=0.0).clip(min=0.0)
     index = {s.name: j for j, s in enumerate(sc.sites)}
     largest = max_cluster.max(axis=1)
     for campus in sc.campuses:
@@ -209,7 +216,7 @@ def simulate(sc: Scenario) -> xr.Dataset:
             "largest_cluster_accelerators": (m, largest, {"units": "accelerators"}),
             "ambient_mean_c": (ms, hourly.ambient_mean_c, {"units": "degC"}),
             "optics_power_kw": (ms, installed * optics_w[None, :] / 1000.0, {"units": "kW"}),
-            "optics_capex_usd": (ms, new_installs * optics_usd[None, :], {"units": "USD"}),
+            "optics_capex_usd": (ms, bill["optics_capex"], {"units": "USD"}),
             "training_accelerators": (m, wl["training_accelerators"], {"units": "accelerators"}),
             "training_active": (("run", "month"), wl["training_active"]),
             **{

@@ -31,7 +31,6 @@ __all__ = [
     "battery_power_mw",
     "ppa_power_mw",
     "curtailment_hours",
-    "phase_capex_usd",
 ]
 
 Array = NDArray[np.float64]
@@ -162,20 +161,6 @@ def curtailment_hours(sites: Sequence[Site], axis: NDArray[np.int64], max_hours:
 def ppa_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
     """Firm PPA power [MW] per site and month: in force from energisation. Shape (month, site)."""
     return _from_energisation(sites, axis, "ppa_mw")
-
-
-def phase_capex_usd(sites: Sequence[Site], axis: NDArray[np.int64], first_it_mw: Array) -> Array:
-    """Capex [USD] of each site's construction phases, spread evenly over each phase's months, for the IT
-    capacity energised first (``first_it_mw``, per site). Shape (month, site)."""
-    out = np.zeros((axis.size, len(sites)))
-    for j, site in enumerate(sites):  # a handful of sites, each a few phases
-        start = month_number(site.construction_start)
-        for ph in site.phases:
-            if ph.months > 0:
-                inside = (axis >= start) & (axis < start + ph.months)
-                out[inside, j] += first_it_mw[j] * ph.capex_usd_per_mw / ph.months
-            start += ph.months
-    return out
 
 
 def usable_it_power_mw(facility_mw: Array, pue: Array) -> Array:
