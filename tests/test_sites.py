@@ -220,6 +220,7 @@ def test_battery_moves_curtailed_solar_into_the_night_and_displaces_onsite_gener
         grid_power=[{"from": "2026-01", "mw": 10}],
         onsite_power=[{"from": "2025-01", "mw": 10}],
         onsite_kgco2_per_mwh=500,
+        onsite_usd_per_mwh=120,  # dearer than the grid: it runs after it (economic dispatch)
         solar_mw=[{"from": "2026-01", "mw": 60}],
         solar_capacity_factor=0.25,
     )
@@ -253,6 +254,7 @@ def test_site_json_has_energy_by_source_and_report_shows_the_mix(tmp_path):
     data["sites"][0].update(
         grid_power=[{"from": "2026-01", "mw": 10}],
         onsite_power=[{"from": "2025-01", "mw": 10}],
+        onsite_usd_per_mwh=120,
         solar_mw=[{"from": "2026-01", "mw": 60}],
         battery_mw=10,
         battery_mwh=40,
@@ -454,3 +456,17 @@ def test_solar_ppa_needs_its_capacity_factor_and_a_firm_one_has_none():
         _sc(ppa_mw=5, ppa_usd_per_mwh=40, ppa_shape="solar")
     with pytest.raises(ScenarioError, match="solar only"):
         _sc(ppa_mw=5, ppa_usd_per_mwh=40, ppa_capacity_factor=0.2)
+
+
+def test_onsite_generation_cheaper_than_the_tariff_runs_before_the_grid():
+    # economic dispatch: at 30 USD/MWh on-site beats the 100 USD/MWh tariff in every hour, so the grid takes only
+    # what the on-site capacity cannot; at 120 USD/MWh the grid goes first (the order before this rule existed)
+    site = dict(grid_power=[{"from": "2026-01", "mw": 10}], onsite_power=[{"from": "2025-01", "mw": 10}])
+    cheap = simulate(_sc(**site, onsite_usd_per_mwh=30)).sel(site="a")
+    dear = simulate(_sc(**site, onsite_usd_per_mwh=120)).sel(site="a")
+    np.testing.assert_allclose(cheap["energy_mwh"], dear["energy_mwh"])
+    load = cheap["energy_mwh"].values
+    hours = 24 * np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    np.testing.assert_allclose(cheap["onsite_energy_mwh"], np.minimum(load, 10 * hours), rtol=1e-9)
+    np.testing.assert_allclose(dear["grid_energy_mwh"], np.minimum(load, 10 * hours), rtol=1e-9)
+    assert float(cheap["opex_usd"].sum()) < float(dear["opex_usd"].sum())

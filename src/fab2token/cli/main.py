@@ -544,8 +544,8 @@ def plan(
     """Cheapest build-out that meets the targets, and what each binding constraint is worth."""
     import yaml
 
-    from fab2token.plan.model import plan as _plan
-    from fab2token.plan.model import plan_to_scenario_data
+    from fab2token.plan import plan as _plan
+    from fab2token.plan import plan_to_scenario_data
 
     sc, _ = load_scenario(scenario)
     res = _plan(sc, objective=objective, milp=milp, time_limit_s=time_limit)

@@ -10,16 +10,16 @@ import xarray as xr
 
 from fab2token.deploy import placement as _deploy
 from fab2token.economics import costs
+from fab2token.economics.bills import bills
 from fab2token.scenario.models import Scenario, month_number
 from fab2token.scenario.timeline import month_axis, month_labels
-from fab2token.sites import energy as energy_mod
 from fab2token.sites import network
 from fab2token.sites import power as sites
-from fab2token.sites.inputs import SiteInputs, site_inputs
+from fab2token.sites.inputs import site_inputs
 from fab2token.supply import chain as supplychain
 from fab2token.workloads import schedule as workloads
 
-__all__ = ["bills", "simulate", "Summary", "summarise", "SUMMARY_KEYS"]
+__all__ = ["simulate", "Summary", "summarise", "SUMMARY_KEYS"]
 
 SUMMARY_KEYS = (
     "run_id",
@@ -71,50 +71,6 @@ def _supply_chain(sc: Scenario, axis: np.ndarray) -> dict[str, np.ndarray]:
     # whole accelerators: floor of the cumulative expected output, so fractions carry to the next month
     out["accelerators_delivered"] = np.diff(np.floor(np.cumsum(out["accelerators_delivered"]) + 1e-9), prepend=0.0)
     return out
-
-
-def bills(
-    sc: Scenario,
-    si: SiteInputs,
-    it_load_mw: np.ndarray,
-    new_installs: np.ndarray,
-    accelerators_usd: np.ndarray,
-    it_built_mw: np.ndarray | None = None,
-) -> tuple[energy_mod.HourlyResult, dict[str, np.ndarray]]:
-    """The hourly energy of an installed IT load and every cost term of :mod:`fab2token.economics.costs`.
-
-    ``it_load_mw`` (month, site) is the all-in IT power installed, ``new_installs`` (month, site) the accelerators
-    newly installed, ``accelerators_usd`` (month,) what deliveries cost, ``it_built_mw`` (month, site) the IT MW
-    built and paid for (default: all the scenario's facility power at the design PUE). The simulation bills its own
-    fleet with this; the planner's cost-identity test bills the plan's build-out with it.
-    """
-    e = sc.economics
-    built = si.it_built_mw if it_built_mw is None else it_built_mw
-    hourly = energy_mod.hourly_energy(
-        sc.sites,
-        si.axis,
-        it_load_mw,
-        si.power.grid_mw,
-        si.power.onsite_mw,
-        si.utilisation_by_hour,
-        solar_mw=si.solar_mw,
-        climate=si.climate,
-        price_usd_per_mwh_by_hour=si.price_usd_per_mwh_by_hour,
-        battery_mw=si.battery_mw,
-        ppa_mw=si.ppa_mw,
-        curtailment=si.curtailment,
-    )
-    _, optics_usd = costs.optics_usd_per_accelerator(sc.sites, sc.catalog.get("optics"))
-    out = {
-        "accelerators": np.asarray(accelerators_usd, dtype=float),
-        "datacenter_capex": costs.datacenter_capex_usd(sc.sites, si.axis, built, e.datacenter_capex_usd_per_mw),
-        "battery_capex": costs.battery_capex_usd(sc.sites, si.battery_mw),
-        "optics_capex": new_installs * optics_usd[None, :],
-        "electricity": hourly.grid_cost_usd,
-        "onsite_fuel": hourly.onsite_energy_mwh * costs.onsite_usd_per_mwh(sc.sites)[None, :],
-        "fixed_opex": costs.fixed_opex_usd(built, e.facility_opex_usd_per_mw_year),
-    }
-    return hourly, out
 
 
 def simulate(sc: Scenario) -> xr.Dataset:

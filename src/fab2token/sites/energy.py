@@ -277,7 +277,8 @@ def hourly_energy(
 
     ``it_load_mw``, ``grid_mw`` and ``onsite_mw`` are (month, site); the IT load is flat within a month (training
     runs flat); ``utilisation_frac`` is one fraction or 24 values, one per hour of the day (e.g. a diurnal inference
-    profile). Merit order each hour: solar (behind the meter), grid, battery, on-site generation, else unserved. ``battery_mw`` (month, site) is the battery's power where it is
+    profile). Merit order each hour: solar (behind the meter), grid, battery, on-site generation, else unserved;
+    on-site generation cheaper than that hour's tariff (``onsite_usd_per_mwh``) runs before the grid instead. ``battery_mw`` (month, site) is the battery's power where it is
     in service; its energy and round-trip efficiency come from the sites. See :func:`battery_dispatch`.
     ``ppa_mw`` (month, site) is a carbon-free PPA delivered through the grid connection: firm (e.g. nuclear, its MW
     every hour) or solar-shaped (``ppa_shape: solar``, its MW x ``ppa_capacity_factor`` x the daylight profile,
@@ -364,6 +365,14 @@ def _hourly_energy_block(
         from_solar = np.minimum(load, solar_h)
         solar_h = np.where(valid, solar_h, 0.0)  # no sun in the padding hours past a month's end
     residual = load - from_solar  # what is left to serve, updated down the merit order
+    onsite_h = np.broadcast_to(onsite_mw[:, None, :], load.shape)  # on-site capacity left each hour
+    early = None  # on-site generation cheaper than the hour's tariff runs before the grid (economic dispatch)
+    if price_hod is not None and np.any(onsite_mw > 0):
+        cheaper = np.array([s.onsite_usd_per_mwh for s in sites])[None, :] < price_hod[:, None]  # (744, site)
+        if cheaper.any():
+            early = np.where(cheaper[None, :, :], np.minimum(residual, onsite_h), 0.0)
+            residual = residual - early
+            onsite_h = onsite_h - early
     from_grid = np.minimum(residual, grid_mw[:, None, :])
     curtailed = dr_credit = None
     grid_h = grid_mw[:, None, :]  # grid import limit each hour
@@ -391,8 +400,10 @@ def _hourly_energy_block(
     if has_battery and solar_mw is not None and np.any(solar_mw > 0):
         from_battery, to_battery = battery_dispatch(solar_h - from_solar, residual, battery_mw, mwh, rte)
         residual -= from_battery
-    from_onsite = np.minimum(residual, onsite_mw[:, None, :])
+    from_onsite = np.minimum(residual, onsite_h)
     unserved = residual - from_onsite
+    if early is not None:
+        from_onsite = from_onsite + early
     to_battery_from_grid = None
     if has_battery and price_hod is not None:
         # time-of-use arbitrage with what the solar cycle left of the battery: charge from spare grid capacity in the

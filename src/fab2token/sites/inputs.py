@@ -47,6 +47,12 @@ class SiteInputs:
     utilisation_by_hour: Array  # (24,) average IT draw / all-in IT power
     hours: Array  # (month,) hours in each month
 
+    @property
+    def pue_by_hod(self) -> Array:
+        """Mean PUE at each hour of day over the month's days, (month, 24, site)."""
+        m, h, n = self.climate.pue.shape
+        return np.nanmean(self.climate.pue.reshape(m, h // 24, 24, n), axis=1)
+
     def dataset(self) -> xr.Dataset:
         """The coefficients as named arrays over ``site``, ``month`` and ``hod`` (hour of day)."""
         ms = ("month", "site")

@@ -1,0 +1,320 @@
+"""Solving the plan: the model of :mod:`fab2token.plan.model` on the data of :mod:`fab2token.plan.data`, with
+HiGHS, and its answer as tables: what to build, what is unmet, what binds and what one more unit is worth (duals),
+and the cost of the plan term by term (:func:`plan_bills`, the same terms the simulation bills)."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import linopy
+import numpy as np
+import xarray as xr
+
+from fab2token.economics.costs import COST_TERMS
+from fab2token.errors import ModelError
+from fab2token.plan.data import PlanData, plan_data
+from fab2token.plan.model import build_model, ppa_fixed_usd
+from fab2token.scenario.models import Scenario
+
+__all__ = ["PlanResult", "PLAN_KEYS", "plan", "plan_bills", "simulated_bills"]
+
+PLAN_KEYS = ("status", "objective_usd", "build", "binding", "unmet", "variables", "constraints", "build_s", "solve_s")
+
+
+@dataclass
+class PlanResult:
+    """The plan; the keys of ``fab2token plan --json`` (plus tables for the report)."""
+
+    status: str
+    objective_usd: float
+    build: list[dict[str, Any]]
+    binding: list[dict[str, Any]]
+    unmet: list[dict[str, Any]]
+    variables: int
+    constraints: int
+    build_s: float
+    solve_s: float
+    cost_breakdown_usd: dict[str, float] = field(default_factory=dict)
+    mip_gap: float | None = None
+    duals: dict[str, Any] = field(default_factory=dict)
+    series: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self, full: bool = False) -> dict[str, Any]:
+        d = asdict(self)
+        if not full:
+            d.pop("duals")
+            d.pop("series")
+        return d
+
+
+@contextlib.contextmanager
+def _quiet_stdout() -> Any:
+    """Silence the solver's C-level banner on file descriptor 1 (it would corrupt ``--json`` output)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+_DUAL_UNITS = {
+    "grid_capacity": ("USD per IT MW-month", "power at site {site}"),
+    "packaging_capacity": ("USD per packaging wafer", "advanced packaging"),
+    "hbm_capacity": ("USD per HBM stack", "HBM supply"),
+    "wafers": ("USD per wafer", "wafer starts"),
+    "option_supply": ("USD per accelerator", "market supply of {accelerator}"),
+    "not_before_energisation": ("USD per IT MW-month", "energisation date at site {site}"),
+}
+
+
+def plan(sc: Scenario, objective: str = "min-cost", milp: bool = False, time_limit_s: float = 60.0) -> PlanResult:
+    """Solve the scenario's planning problem; see the module docstring."""
+    if not sc.targets.training and not sc.targets.inference_demand and objective == "min-cost":
+        raise ModelError("nothing to plan: the scenario has no targets (targets.training or targets.inference_demand)")
+    t0 = time.perf_counter()
+    d = plan_data(sc)
+    block = sc.targets.hall_block_mw if milp else None
+    if milp and block is None:
+        raise ModelError("--milp needs targets.hall_block_mw (halls are built in blocks of that many IT MW)")
+    m = build_model(d, objective, sc.targets.budget_usd, block)
+    build_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    options = {"time_limit": float(time_limit_s), "output_flag": False, "log_to_console": False}
+    with _quiet_stdout():
+        status, condition = m.solve(solver_name="highs", io_api="direct", **options)
+    solve_s = time.perf_counter() - t1
+    if status != "ok" and condition not in ("optimal", "time_limit"):
+        return PlanResult(
+            status=f"{status}: {condition}",
+            objective_usd=math.nan,
+            build=[],
+            binding=[],
+            unmet=[],
+            variables=int(m.nvars),
+            constraints=int(m.ncons),
+            build_s=build_s,
+            solve_s=solve_s,
+        )
+    sol = m.solution
+    gap = None
+    if milp:
+        try:
+            gap = float(m.solver_model.getInfo().mip_gap)
+        except Exception:  # solver-specific attribute; the plan stands without it
+            gap = None
+        # duals of a MILP are those of the LP with the integer decisions fixed; report none rather than mislead
+    build = _build_table(d, sol)
+    unmet = _unmet(d, sol)
+    duals = {} if milp else _duals(m, d)
+    binding = [] if milp else _binding(duals, d)
+    series = {name: sol[name] for name in sol.data_vars}
+    bills = plan_bills(d, sol)
+    cost = {t: float((bills[t] * d.df).sum()) for t in COST_TERMS}
+    return PlanResult(
+        status=str(condition),
+        objective_usd=sum(cost.values()),
+        build=build,
+        binding=binding,
+        unmet=unmet,
+        variables=int(m.nvars),
+        constraints=int(m.ncons),
+        build_s=build_s,
+        solve_s=solve_s,
+        cost_breakdown_usd=cost,
+        mip_gap=gap,
+        duals=duals,
+        series=series,
+    )
+
+
+def plan_bills(d: PlanData, sol: xr.Dataset) -> dict[str, xr.DataArray]:
+    """The plan's cost per month, undiscounted, in the terms of :data:`fab2token.economics.costs.COST_TERMS`."""
+    cap = sol["it_mw_built"].cumsum("month")
+    zero = xr.zeros_like(d.df)
+    electricity = (sol["installed"] * d.energy_usd_per_acc_month).sum(["accelerator", "site"]) + ppa_fixed_usd(d)
+    if "solar_used" in sol:
+        electricity = electricity - (sol["solar_used"] * d.price_hod).sum(["site", "hod"])
+    if "ppa_used" in sol:
+        pay_as_used = d.ppa_price.where(~d.ppa_take_or_pay, 0.0)
+        electricity = electricity - (sol["ppa_used"] * (d.price_hod - pay_as_used)).sum(["site", "hod"])
+    if "battery_discharge" in sol:
+        electricity = electricity - (
+            (sol["battery_discharge"].fillna(0) - sol["battery_from_grid"].fillna(0)) * d.price_hod
+        ).sum(["site", "hod"])
+    fuel = zero
+    if "onsite_used" in sol:
+        used = sol["onsite_used"].fillna(0)
+        electricity = electricity - (used * d.price_hod).sum(["site", "hod"])
+        fuel = (used * d.onsite_price).sum(["site", "hod"])
+    optics = zero
+    if "installs" in sol:
+        optics = (sol["installs"] * d.optics_usd).sum(["accelerator", "site"])
+    return {
+        "accelerators": (sol["delivered"] * d.price).sum("accelerator"),
+        "datacenter_capex": (sol["it_mw_built"] * d.capex_per_mw).sum("site"),
+        "battery_capex": d.battery_capex_usd,
+        "optics_capex": optics,
+        "electricity": electricity,
+        "onsite_fuel": fuel,
+        "fixed_opex": (cap * d.fixed_opex_per_mw_month).sum("site"),
+    }
+
+
+def _build_table(d: PlanData, sol: xr.Dataset) -> list[dict[str, Any]]:
+    """Non-zero decisions as rows {month, site, kind, amount, unit} (tables, not loops over months)."""
+    frames = []
+    built = sol["it_mw_built"].to_dataframe("amount").reset_index()
+    frames.append(built.assign(kind="it_capacity", unit="MW (IT)"))
+    per_month = {("wafers_out", None): (sol["wafers"], "wafers")}
+    for a in d.accelerators:
+        per_month[("accelerators", a)] = (sol["delivered"].sel(accelerator=a, drop=True), "accelerators")
+    if "hbm" in sol:
+        per_month[("hbm_stacks", None)] = (sol["hbm"] * d.stacks_per_accelerator / d.stack_yield, "stacks")
+    for (kind, acc), (arr, unit) in per_month.items():
+        frames.append(arr.to_dataframe("amount").reset_index().assign(site=None, kind=kind, unit=unit, accelerator=acc))
+    import pandas as pd
+
+    table = pd.concat(frames, ignore_index=True)
+    table = table[table["amount"] > 1e-6][["month", "site", "kind", "amount", "unit", "accelerator"]]
+    table = table.astype(object).where(table.notna(), None)
+    return [dict(r) for r in table.sort_values(["month", "kind"]).to_dict("records")]
+
+
+def _unmet(d: PlanData, sol: xr.Dataset) -> list[dict[str, Any]]:
+    out = []
+    if "training_shortfall" in sol:
+        for r in d.runs:
+            frac = float(sol["training_shortfall"].sel(run=r))
+            if frac > 1e-6:
+                out.append(
+                    {
+                        "target": f"training {r}",
+                        "shortfall_frac": frac,
+                        "shortfall": frac * float(d.run_flops.sel(run=r)),
+                        "unit": "FLOPs",
+                        "text": f"training run {r} gets {1 - frac:.0%} of its FLOPs by its deadline: more "
+                        "accelerators, power or time (a later deadline) are needed",
+                    }
+                )
+    if "inference_shortfall" in sol:
+        short = sol["inference_shortfall"] * d.demand
+        for t in d.months:
+            v = float(short.sel(month=t))
+            if v > 1e-6 * max(float(d.demand.sel(month=t)), 1.0):
+                out.append(
+                    {
+                        "target": f"inference {t}",
+                        "shortfall": v,
+                        "unit": "tokens/s",
+                        "shortfall_frac": v / float(d.demand.sel(month=t)),
+                        "text": f"inference demand in {t} is short by {v:,.0f} tokens/s",
+                    }
+                )
+    return out
+
+
+def _duals(m: linopy.Model, d: PlanData) -> dict[str, xr.DataArray]:
+    out = {}
+    for name in _DUAL_UNITS:
+        if name in m.constraints:
+            out[name] = -m.dual[name]  # value of one more unit of the right-hand side (min problem: dual <= 0)
+    return out
+
+
+def _binding(duals: dict[str, xr.DataArray], d: PlanData) -> list[dict[str, Any]]:
+    """One row per binding capacity (constraint, and site where it has one): the first month it binds and what one
+    more unit is worth, in plain words. The month-by-month values stay in ``PlanResult.duals`` (the heatmap)."""
+    rows = []
+    for name, dual in duals.items():
+        unit, label = _DUAL_UNITS[name]
+        scale = 1.0
+        if name == "packaging_capacity":
+            if math.isfinite(d.units_per_packaging_wafer):
+                scale = d.units_per_packaging_wafer
+            else:
+                unit = "USD per package"
+        elif name == "hbm_capacity":
+            scale = d.stack_yield / d.stacks_per_accelerator
+        val = (dual * scale).fillna(0.0)
+        group = next((g for g in ("site", "accelerator") if g in val.dims), None)
+        for s in val.coords[group].values if group else [None]:
+            vals = (val.sel({group: s}) if group else val).values
+            hot = np.flatnonzero(np.abs(vals) > 1e-6 * max(1.0, float(np.abs(vals).max())))
+            if hot.size == 0:
+                continue
+            first, last = int(hot[0]), int(hot[-1])
+            where = label.format(site=s, accelerator=s)
+            if name == "not_before_energisation":
+                value = float(vals[last])
+                text = (
+                    f"{where} binds: energising one month earlier ({d.months[last]}) is worth ${value:,.0f} per IT "
+                    f"MW it would let you build then"
+                )
+            elif name == "grid_capacity":
+                value = float(vals[first:].sum())
+                text = (
+                    f"{where} binds from {d.months[first]}; one more MW of IT capacity from then on is worth "
+                    f"${value:,.0f} (${value / float(d.pue.sel(site=s)):,.0f} per grid MW)"
+                )
+            else:
+                value = float(vals[first:].sum())
+                per = unit.removeprefix("USD per ")
+                text = (
+                    f"{where} binds from {d.months[first]}; one more {per} a month from then on is worth "
+                    f"${value:,.0f} in total (up to ${float(np.abs(vals).max()):,.0f} in a single month)"
+                )
+            rows.append(
+                {
+                    "constraint": name,
+                    "site": None if s is None else str(s),
+                    "month": d.months[first],
+                    "dual": value,
+                    "unit": unit.replace("-month", ""),
+                    "text": text,
+                    "months_binding": int(hot.size),
+                }
+            )
+    rows.sort(key=lambda r: -abs(r["dual"]))
+    return rows
+
+
+def simulated_bills(sc: Scenario, res: PlanResult) -> dict[str, float]:
+    """What the simulation's billing (:func:`fab2token.economics.bills.bills`, the hourly energy engine included)
+    charges for the plan's own build-out — its installed fleet per type, site and month, its IT MW built and its
+    deliveries — discounted like the plan's ``cost_breakdown_usd``, term by term. The two agree within the LP
+    approximations listed in README ("What the planner approximates")."""
+    from fab2token.economics.bills import bills  # the simulation's billing, imported only when asked for
+    from fab2token.economics.costs import discount_factor
+    from fab2token.scenario.timeline import month_axis
+    from fab2token.sites.inputs import site_inputs
+
+    d = plan_data(sc)
+    axis = month_axis(sc.horizon.start, sc.horizon.months)
+    n = res.series["installed"].fillna(0.0)
+    per_site = ("month", "site")
+    it_load = (n * d.kw / 1000.0).sum("accelerator").transpose(*per_site).values
+    added = n.diff("month").clip(min=0.0).reindex(month=n["month"], fill_value=0.0)
+    added = added + n.isel(month=0).expand_dims(month=n["month"][:1]).reindex(month=n["month"], fill_value=0.0)
+    new_installs = added.sum("accelerator").transpose(*per_site).values
+    acc_usd = (res.series["delivered"] * d.price).sum("accelerator").values
+    built = res.series["it_mw_built"].cumsum("month").transpose(*per_site).values
+    _, terms = bills(sc, site_inputs(sc, axis), it_load, new_installs, acc_usd, built)
+    df = discount_factor(axis.size, sc.targets.discount_rate_per_year)
+    return {t: costs_total(terms[t], df) for t in COST_TERMS}
+
+
+def costs_total(values: Any, df: np.ndarray) -> float:
+    """A (month,) or (month, site) bill, discounted and summed."""
+    v = np.asarray(values, dtype=float)
+    return float((v.reshape(v.shape[0], -1).sum(axis=1) * df).sum())
