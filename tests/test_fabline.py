@@ -194,3 +194,13 @@ def test_a_stale_compiled_kernel_is_never_used(tmp_path, monkeypatch):
     assert len(simulate_fab(fab, days=1).completed) == 24  # 0, 60, ..., 1380 min; falls back to plain Python
     with pytest.raises(RuntimeError, match="fab2token.supply.fabline.build"):
         simulate_fab(fab, days=1, compiled=True)
+
+
+@pytest.mark.parametrize(
+    ("options", "field"), [({"days": 0}, "days"), ({"days": float("nan")}, "days"), ({"dispatch": "magic"}, "dispatch")]
+)
+def test_run_options_are_checked_by_the_api_not_only_the_cli(tmp_path, options, field):
+    with pytest.raises(ScenarioError) as err:
+        simulate_fab(_fab(tmp_path, ONE_TOOL), **options)
+    (issue,) = err.value.issues
+    assert issue.path == field and issue.file == "simulate_fab"

@@ -116,3 +116,14 @@ def test_hours_in_month_follow_the_calendar():
 
     months = np.array([month_number(m) for m in ("2026-01", "2026-02", "2028-02", "2026-04")])
     np.testing.assert_array_equal(hours_in_month(months), [744, 672, 696, 720])
+
+
+def test_stranded_inventory_is_the_paid_for_backlog(result):
+    sc, ds = result
+    s = summarise(ds).to_dict()
+    stranded = ds["stranded_inventory_usd"].values
+    np.testing.assert_allclose(stranded, ds["accelerators_backlog"].values * sc.economics.accelerator_price_usd)
+    assert stranded.max() > 0  # the demo waits for power in some months
+    assert s["stranded_inventory_usd_max"] == pytest.approx(stranded.max())
+    assert s["stranded_inventory_usd_end"] == pytest.approx(stranded[-1])
+    assert s["fab_capex_usd_total"] == pytest.approx(float(ds["fab_capex_usd"].sum()))

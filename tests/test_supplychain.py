@@ -150,3 +150,23 @@ def test_unknown_process_node_asks_for_it():
             {"accelerator": "TPU v5p", "fab": {"wafer_starts": [{"from": "2026-01", "wafers_per_month": 1}]}},
             overrides={"accelerators": {"TPU v5p": {"compute_die_area_mm2": 600}}},
         )
+
+
+def test_packaging_wafer_geometry_sets_interposers_per_wafer():
+    # the packaging wafer's own diameter, edge exclusion and scribe count (they were validated and then ignored)
+    from fab2token.supply.dies import die_dimensions_mm, gross_dies_per_wafer
+
+    def per_wafer(**geometry):
+        sec = _section()
+        sec["packaging"] = {
+            "capacity_wafers_per_month": [{"from": "2026-01", "wafers_per_month": 1}],
+            "interposer_area_mm2": 2000,
+            **geometry,
+        }
+        return supply_lookup(sec, months=1)["units_from_packaging_by_month"][0]
+
+    w, h = die_dimensions_mm(2000.0, 1.0)
+    assert per_wafer() == pytest.approx(float(gross_dies_per_wafer(w, h)))
+    assert per_wafer(wafer_diameter_mm=450) == pytest.approx(float(gross_dies_per_wafer(w, h, 450.0)))
+    assert per_wafer(wafer_diameter_mm=450) > 2 * per_wafer()
+    assert per_wafer(edge_exclusion_mm=20, scribe_mm=2) < per_wafer()

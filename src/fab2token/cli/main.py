@@ -191,14 +191,9 @@ def fabline(
     """Simulate a wafer fab line: cycle times, lots completed, throughput, utilisation, bottlenecks."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from fab2token.errors import InputIssue
-    from fab2token.errors import ScenarioError as _SE
-    from fab2token.supply.fabline import DISPATCH_RULES, load_any, simulate_fab
+    from fab2token.supply.fabline import check_run_options, load_any, simulate_fab
 
-    if dispatch not in DISPATCH_RULES:
-        raise _SE([InputIssue("<command line>", "--dispatch", dispatch, f"one of {', '.join(DISPATCH_RULES)}")])
-    if days <= 0:
-        raise _SE([InputIssue("<command line>", "--days", days, "a positive number of days")])
+    check_run_options(days, dispatch, where="<command line>", prefix="--")
     model = load_any(folder)
     if as_json:
         res = simulate_fab(model, days=days, dispatch=dispatch, seed=seed)

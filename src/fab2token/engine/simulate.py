@@ -35,6 +35,9 @@ SUMMARY_KEYS = (
     "energy_mwh_total",
     "capex_usd_total",
     "opex_usd_total",
+    "fab_capex_usd_total",
+    "stranded_inventory_usd_end",
+    "stranded_inventory_usd_max",
     "binding_constraint_by_month",
     "training_runs",
     "inference_unmet_tokens_per_s_by_month",
@@ -58,6 +61,9 @@ class Summary:
     energy_mwh_total: float
     capex_usd_total: float
     opex_usd_total: float
+    fab_capex_usd_total: float
+    stranded_inventory_usd_end: float
+    stranded_inventory_usd_max: float
     binding_constraint_by_month: list[str]
     training_runs: list[dict[str, object]]
     inference_unmet_tokens_per_s_by_month: list[float]
@@ -141,6 +147,11 @@ def simulate(sc: Scenario) -> xr.Dataset:
             "fab_capex_usd": (m, chain.get("fab_capex_usd", np.zeros(axis.size)), {"units": "USD"}),
             "accelerators_delivered": (m, chain["accelerators_delivered"], {"units": "accelerators/month"}),
             "accelerators_backlog": (m, backlog, {"units": "accelerators"}),
+            "stranded_inventory_usd": (
+                m,
+                backlog * e.accelerator_price_usd,
+                {"units": "USD", "note": "accelerators paid for and not powered (waiting for power or idled)"},
+            ),
             "binding_constraint": (m, binding.astype(str)),
             "grid_power_mw": (ms, grid, {"units": "MW"}),
             "it_capacity_mw": (ms, it_cap, {"units": "MW"}),
@@ -223,6 +234,9 @@ def summarise(ds: xr.Dataset, run_id: str | None = None) -> Summary:
             ds["capex_accelerators_usd"].sum() + ds["capex_datacenter_usd"].sum() + ds["optics_capex_usd"].sum()
         ),
         opex_usd_total=float(ds["opex_usd"].sum()),
+        fab_capex_usd_total=float(ds["fab_capex_usd"].sum()),
+        stranded_inventory_usd_end=float(ds["stranded_inventory_usd"].isel(last)),
+        stranded_inventory_usd_max=float(ds["stranded_inventory_usd"].max()),
         binding_constraint_by_month=[str(b) for b in ds["binding_constraint"].values],
         training_runs=json.loads(ds.attrs.get("training_runs", "[]")),
         inference_unmet_tokens_per_s_by_month=(

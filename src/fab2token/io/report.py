@@ -71,11 +71,11 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
         f = go.Figure()
         for site in ds["site"].values:
             sel = ds.sel(site=site)
-            parts = {
-                "grid": sel["grid_energy_mwh"].values,
+            parts = {  # what reached the load: grid energy that charged the battery is counted as battery output
+                "grid": sel["grid_energy_mwh"].values - sel["grid_to_battery_mwh"].values,
                 "on-site": sel["onsite_energy_mwh"].values,
                 "solar, direct": sel["solar_energy_mwh"].values - sel["solar_to_battery_mwh"].values,
-                "battery (solar, after losses)": sel["battery_energy_mwh"].values,
+                "battery (after losses)": sel["battery_energy_mwh"].values,
             }
             for label, vals in parts.items():
                 if float(np.nansum(vals)) > 0:
@@ -197,17 +197,29 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
         figs["inference"] = _layout(f, "Inference demand vs capacity", "output tokens/s")
 
     f = go.Figure()
-    capex = (ds["capex_accelerators_usd"] + ds["capex_datacenter_usd"].sum("site")).cumsum("month")
+    capex = (
+        ds["capex_accelerators_usd"] + ds["capex_datacenter_usd"].sum("site") + ds["optics_capex_usd"].sum("site")
+    ).cumsum("month")
     f.add_scatter(x=months, y=capex.values / 1e6, name="capex (cumulative)")
+    if "stranded_inventory_usd" in ds and float(ds["stranded_inventory_usd"].max()) > 0:
+        f.add_scatter(
+            x=months,
+            y=ds["stranded_inventory_usd"].values / 1e6,
+            name="stranded: accelerators paid for, waiting for power",
+            line={"dash": "dot"},
+        )
+    if float(ds["fab_capex_usd"].sum()) > 0:
+        f.add_scatter(x=months, y=ds["fab_capex_usd"].cumsum("month").values / 1e6, name="own fab capex (cumulative)")
     f.add_scatter(x=months, y=ds["opex_usd"].sum("site").cumsum("month").values / 1e6, name="opex (cumulative)")
     figs["cost"] = _layout(f, "Cumulative capex and opex", "million USD")
 
     f = go.Figure()
-    stages = ["wafers out", "gross dies", "good dies", "accelerators"]
+    stages = ["wafers out", "gross dies", "yielding dies", "known-good dies", "accelerators"]
     wafers = float(ds["wafers_out"].sum())
     gross = float((ds["wafers_out"] * ds["gross_dies_per_wafer"]).sum())
-    good = float((ds["wafers_out"] * ds["gross_dies_per_wafer"] * ds["die_yield"]).sum())
-    f.add_funnel(y=stages, x=[wafers, gross, good, float(ds["accelerators_delivered"].sum())])
+    yielding = float((ds["wafers_out"] * ds["gross_dies_per_wafer"] * ds["die_yield"]).sum())
+    known_good = float(ds["good_dies"].sum())  # after the known-good-die test
+    f.add_funnel(y=stages, x=[wafers, gross, yielding, known_good, float(ds["accelerators_delivered"].sum())])
     f.update_layout(title="Supply funnel over the horizon", template="plotly_white", height=360)
     figs["funnel"] = f
     return figs

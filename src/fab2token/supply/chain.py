@@ -115,6 +115,9 @@ class SupplyInputs:
     packaging_wafers: Array | None = None
     interposer_area_mm2: Any = math.nan
     interposer_aspect_ratio: Any = 1.0
+    packaging_wafer_diameter_mm: Any = 300.0
+    packaging_edge_exclusion_mm: Any = 3.0
+    packaging_scribe_mm: Any = 0.1
     packaging_yield_frac: Any = 1.0
     packaging_cost_usd_per_wafer: Any = math.nan
     hbm_stacks: Array | None = None
@@ -145,7 +148,12 @@ def chain(inp: SupplyInputs) -> dict[str, Array]:
                 "supply.packaging.interposer_area_mm2 (or catalog.accelerators.<name>.interposer_area_mm2)"
             )
         iw, ih = supply.die_dimensions_mm(inp.interposer_area_mm2, inp.interposer_aspect_ratio)
-        units_per_pkg_wafer = np.asarray(supply.gross_dies_per_wafer(iw, ih), dtype=float)
+        units_per_pkg_wafer = np.asarray(
+            supply.gross_dies_per_wafer(
+                iw, ih, inp.packaging_wafer_diameter_mm, inp.packaging_edge_exclusion_mm, inp.packaging_scribe_mm
+            ),
+            dtype=float,
+        )
         pkg_units = np.asarray(inp.packaging_wafers, dtype=float) * (
             units_per_pkg_wafer[..., None] if np.ndim(units_per_pkg_wafer) else float(units_per_pkg_wafer)
         )
@@ -353,6 +361,9 @@ def inputs_from_supply(
             else spec.get("interposer_area_mm2", math.nan)
         ),
         interposer_aspect_ratio=pkg.interposer_aspect_ratio,
+        packaging_wafer_diameter_mm=pkg.wafer_diameter_mm,
+        packaging_edge_exclusion_mm=pkg.edge_exclusion_mm,
+        packaging_scribe_mm=pkg.scribe_mm,
         packaging_yield_frac=pkg.yield_frac,
         packaging_cost_usd_per_wafer=pkg.cost_usd_per_wafer if pkg.cost_usd_per_wafer is not None else math.nan,
         hbm_stacks=stacks,

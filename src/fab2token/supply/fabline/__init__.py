@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fab2token.supply.fabline.engine import DISPATCH_RULES, FablineResult, simulate_fab
+from fab2token.supply.fabline.engine import DISPATCH_RULES, FablineResult, check_run_options, simulate_fab
 from fab2token.supply.fabline.loader import FabFormatError, FabModel, load_fab
 from fab2token.supply.fabline.ownformat import load_fab_yaml
 
 __all__ = [
     "DISPATCH_RULES",
     "FablineResult",
+    "check_run_options",
     "FabFormatError",
     "FabModel",
     "load_any",

@@ -148,6 +148,28 @@ def _kernel_run(compiled: bool | None) -> Callable[..., dict[str, Any]]:
     return fast or kernel.run
 
 
+def check_run_options(
+    days: float, dispatch: str | DispatchKey, downs_per: str = "group", where: str = "simulate_fab", prefix: str = ""
+) -> None:
+    """The run's options, checked where the run is (the CLI and the API alike): a
+    :class:`~fab2token.errors.ScenarioError` naming the option, the value and what was expected."""
+    from fab2token.errors import InputIssue, ScenarioError
+
+    issues = []
+    if isinstance(dispatch, str) and dispatch not in DISPATCH_RULES:
+        issues.append(
+            InputIssue(where, prefix + "dispatch", dispatch, f"one of {', '.join(DISPATCH_RULES)} or a key function")
+        )
+    elif not isinstance(dispatch, str) and not callable(dispatch):
+        issues.append(InputIssue(where, prefix + "dispatch", dispatch, "a rule name or a key function"))
+    if not isinstance(days, int | float) or not math.isfinite(days) or days <= 0:
+        issues.append(InputIssue(where, prefix + "days", days, "a positive, finite number of days"))
+    if downs_per not in ("group", "tool"):
+        issues.append(InputIssue(where, prefix + "downs_per", downs_per, "group or tool"))
+    if issues:
+        raise ScenarioError(issues)
+
+
 def simulate_fab(
     model: FabModel,
     days: float = 730.0,
@@ -167,6 +189,7 @@ def simulate_fab(
     ``compiled``: ``None`` (default) uses the Cython build of the event loop when it is installed and current, else
     plain Python; ``True`` requires it; ``False`` forces plain Python. Both give bit-identical results.
     """
+    check_run_options(days, dispatch, downs_per)
     key_fn = DISPATCH_RULES[dispatch] if isinstance(dispatch, str) else dispatch
     t0 = time.perf_counter()
     run = _kernel_run(compiled)
