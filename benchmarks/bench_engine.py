@@ -9,7 +9,7 @@ import yaml
 
 from benchmarks.common import best_time
 from fab2token.engine.simulate import simulate
-from fab2token.scenario.models import load_scenario, parse_scenario
+from fab2token.scenario import load_scenario, parse_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import yaml
 
 from fab2token.plan import plan
-from fab2token.scenario.models import parse_scenario
+from fab2token.scenario import parse_scenario
 
 SITES, MONTHS = 50, 120
 

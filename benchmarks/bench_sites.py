@@ -9,7 +9,7 @@ import numpy as np
 import yaml
 
 from benchmarks.common import best_time
-from fab2token.scenario.models import parse_scenario
+from fab2token.scenario import parse_scenario
 from fab2token.scenario.timeline import hours_in_month, month_axis
 from fab2token.sites.energy import MAX_HOURS, hourly_energy
 from fab2token.sites.power import curtailment_hours

@@ -9,7 +9,7 @@ import yaml
 from fab2token import catalog
 from fab2token.engine.simulate import simulate
 from fab2token.errors import ScenarioError
-from fab2token.scenario.models import parse_scenario
+from fab2token.scenario import parse_scenario
 from fab2token.sites.climate import (
     climate_regions,
     daily_sigma,

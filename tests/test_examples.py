@@ -6,7 +6,7 @@ import pytest
 
 from fab2token.engine.simulate import simulate, summarise
 from fab2token.plan import plan
-from fab2token.scenario.models import load_scenario
+from fab2token.scenario import load_scenario
 from fab2token.supply.fabline import load_any, simulate_fab
 from tests.conftest import EXAMPLES
 

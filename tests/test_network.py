@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from fab2token import catalog
 from fab2token.engine.simulate import simulate
 from fab2token.errors import ScenarioError
-from fab2token.scenario.models import parse_scenario
+from fab2token.scenario import parse_scenario
 from fab2token.sites.network import campus_max_cluster, optics_per_accelerator, site_max_cluster
 from tests.conftest import EXAMPLES
 

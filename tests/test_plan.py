@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from fab2token.cli.main import app
 from fab2token.engine.simulate import simulate, summarise
 from fab2token.plan import PLAN_KEYS, plan, plan_to_scenario_data
-from fab2token.scenario.models import parse_scenario
+from fab2token.scenario import parse_scenario
 from fab2token.workloads.inference import infer
 
 # One month, two sites energised from the start, plenty of wafers, demand for inference only.

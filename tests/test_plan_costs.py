@@ -9,7 +9,7 @@ import yaml
 
 from fab2token.economics.costs import COST_TERMS
 from fab2token.plan import plan, simulated_bills
-from fab2token.scenario.models import load_scenario, parse_scenario
+from fab2token.scenario import load_scenario, parse_scenario
 from tests.conftest import EXAMPLES
 
 # Two sites, one month-by-month horizon of six months; the grid at "gas" is small, so on-site generation must run.

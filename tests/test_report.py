@@ -8,7 +8,7 @@ import pytest
 
 from fab2token.engine.simulate import simulate, summarise
 from fab2token.io.report import render_report
-from fab2token.scenario.models import load_scenario
+from fab2token.scenario import load_scenario
 
 
 def test_report_is_self_contained_and_has_the_figures():
@@ -42,7 +42,7 @@ def test_energy_mix_adds_up_to_the_load_and_cost_and_funnel_are_complete(tmp_pat
     import yaml
 
     from fab2token.io.report import figures
-    from fab2token.scenario.models import parse_scenario
+    from fab2token.scenario import parse_scenario
     from tests.conftest import EXAMPLES
 
     data = yaml.safe_load((EXAMPLES / "small.yaml").read_text())

@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from fab2token.errors import ScenarioError
-from fab2token.scenario.models import load_scenario, month_label, month_number, parse_scenario
+from fab2token.scenario import load_scenario, month_label, month_number, parse_scenario
 
 
 def _issues(data, write_yaml) -> list:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fab2token.engine.simulate import SUMMARY_KEYS, simulate, summarise
-from fab2token.scenario.models import load_scenario, parse_scenario
+from fab2token.scenario import load_scenario, parse_scenario
 from fab2token.supply import dies as supply
 
 

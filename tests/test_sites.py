@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from fab2token.cli.main import app
 from fab2token.engine.simulate import simulate
 from fab2token.errors import ScenarioError
-from fab2token.scenario.models import parse_scenario
+from fab2token.scenario import parse_scenario
 from fab2token.sites.energy import hourly_ambient_c, pue_stats, solar_profile
 from fab2token.sites.power import fat_tree_endpoints
 

@@ -8,7 +8,7 @@ import pytest
 
 from fab2token.engine.simulate import simulate, summarise
 from fab2token.io import store
-from fab2token.scenario.models import load_scenario
+from fab2token.scenario import load_scenario
 
 
 @pytest.fixture(scope="module")

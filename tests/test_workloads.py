@@ -11,7 +11,7 @@ import yaml
 from fab2token import catalog
 from fab2token.engine.simulate import simulate, summarise
 from fab2token.errors import ScenarioError
-from fab2token.scenario.models import load_scenario, parse_scenario
+from fab2token.scenario import load_scenario, parse_scenario
 
 BASE = """
 horizon: {start: 2026-01, months: 12}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fab2token.api import RunResult, run_file
 from fab2token.engine.simulate import Summary, simulate, summarise
 from fab2token.errors import CatalogError, Fab2TokenError, ModelError, ScenarioError
-from fab2token.scenario.models import Scenario, load_scenario, parse_scenario
+from fab2token.scenario import Scenario, load_scenario, parse_scenario
 
 __all__ = [
     "CatalogError",

@@ -9,7 +9,7 @@ import xarray as xr
 
 from fab2token.engine.simulate import Summary, simulate, summarise
 from fab2token.io import report, store
-from fab2token.scenario.models import Scenario, load_scenario
+from fab2token.scenario import Scenario, load_scenario
 
 __all__ = ["RunResult", "run_file", "supply_lookup", "SUPPLY_KEYS"]
 
@@ -74,7 +74,9 @@ def supply_lookup(
     from pydantic import ValidationError
 
     from fab2token.errors import InputIssue, ScenarioError
-    from fab2token.scenario.models import Supply, _expected, _loc
+    from fab2token.scenario.checks import expected as _expected
+    from fab2token.scenario.checks import loc as _loc
+    from fab2token.scenario.models import Supply
     from fab2token.scenario.timeline import month_axis, month_labels
     from fab2token.supply.chain import chain, inputs_from_supply
 

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 import yaml
 
-from fab2token.scenario.models import parse_scenario
+from fab2token.scenario import parse_scenario
 from fab2token.scenario.timeline import month_axis
 from fab2token.sites import energy
 

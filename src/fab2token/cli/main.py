@@ -19,7 +19,7 @@ from fab2token import catalog as _catalog
 from fab2token.api import run_file
 from fab2token.errors import Fab2TokenError, ScenarioError
 from fab2token.io import store
-from fab2token.scenario.models import load_scenario
+from fab2token.scenario import load_scenario
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Plan and simulate AI compute infrastructure from wafer to token."

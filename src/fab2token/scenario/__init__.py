@@ -1,17 +1,11 @@
-"""The scenario: pydantic models of the input file, its cross-checks and the time axis (validate once, here)."""
+"""The scenario: pydantic models of the input file (:mod:`.models`, field types in :mod:`.fields`), its cross-checks
+(:mod:`.checks`), reading it (:mod:`.load`) and the time axis (:mod:`.timeline`). Input is validated here, once."""
 
 from __future__ import annotations
 
-from fab2token.scenario.models import (
-    Economics,
-    Scenario,
-    Site,
-    Supply,
-    load_scenario,
-    month_label,
-    month_number,
-    parse_scenario,
-)
+from fab2token.scenario.fields import month_label, month_number
+from fab2token.scenario.load import load_scenario, parse_scenario
+from fab2token.scenario.models import Economics, Scenario, Site, Supply
 
 __all__ = [
     "Economics",

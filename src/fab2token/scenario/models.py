@@ -1,25 +1,31 @@
-"""The scenario file: pydantic models, and the one place where input is validated.
+"""The scenario file's pydantic models: one class per section, field types from :mod:`.fields`.
 
 A scenario is a YAML file. Quantities may carry units (``"150 MW"``, ``"0.09 USD/kWh"``); plain numbers take
-the unit in the field name. Every problem is reported with the file, the field path (``sites[1].grid_power[0].mw``),
-the bad value and what was expected, all at once.
+the unit in the field name. Cross-checks live in :mod:`.checks`, reading and parsing in :mod:`.load`.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import math
-import re
-from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from fab2token import catalog
-from fab2token.errors import CatalogError, InputIssue, ScenarioError
-from fab2token.units import to_unit
+from fab2token.scenario.fields import (
+    MW,
+    USD,
+    Acres,
+    Millimetres,
+    PerCm2,
+    SquareMillimetres,
+    USDPerMW,
+    USDPerMWh,
+    USDPerMWYear,
+    YearMonth,
+    _hour,
+    month_label,
+    month_number,
+)
 
 __all__ = [
     "Scenario",
@@ -38,56 +44,9 @@ __all__ = [
     "Workloads",
     "Targets",
     "TrainingTarget",
-    "load_scenario",
-    "parse_scenario",
     "month_number",
     "month_label",
 ]
-
-_YM = re.compile(r"^(\d{4})-(\d{1,2})$")
-
-
-def _year_month(value: Any) -> str:
-    if isinstance(value, _dt.date):
-        return f"{value.year:04d}-{value.month:02d}"
-    if isinstance(value, str):
-        m = _YM.match(value.strip())
-        if m and 1 <= int(m.group(2)) <= 12:
-            return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
-    raise ValueError("expected a month written YYYY-MM, e.g. '2026-01'")
-
-
-def month_number(ym: str) -> int:
-    """Months since year 0 for a ``YYYY-MM`` label (so differences are month counts)."""
-    y, m = ym.split("-")
-    return int(y) * 12 + int(m) - 1
-
-
-def month_label(n: int) -> str:
-    """Inverse of :func:`month_number`."""
-    return f"{n // 12:04d}-{n % 12 + 1:02d}"
-
-
-def _quantity(unit: str) -> Callable[[Any], float]:
-    def convert(value: Any) -> float:
-        out = to_unit(value, unit)
-        if not math.isfinite(out):
-            raise ValueError(f"expected a finite quantity in {unit}")
-        return out
-
-    return convert
-
-
-YearMonth = Annotated[str, BeforeValidator(_year_month)]
-MW = Annotated[float, BeforeValidator(_quantity("MW")), Field(ge=0)]
-USD = Annotated[float, BeforeValidator(_quantity("USD")), Field(ge=0)]
-USDPerMWh = Annotated[float, BeforeValidator(_quantity("USD/MWh")), Field(ge=0)]
-USDPerMW = Annotated[float, BeforeValidator(_quantity("USD/MW")), Field(ge=0)]
-USDPerMWYear = Annotated[float, BeforeValidator(_quantity("USD/MW/year")), Field(ge=0)]
-Acres = Annotated[float, BeforeValidator(_quantity("acre")), Field(gt=0)]
-Millimetres = Annotated[float, BeforeValidator(_quantity("mm"))]
-SquareMillimetres = Annotated[float, BeforeValidator(_quantity("mm**2")), Field(gt=0)]
-PerCm2 = Annotated[float, BeforeValidator(_quantity("1/cm**2")), Field(ge=0)]
 
 
 class _Model(BaseModel):
@@ -239,21 +198,6 @@ class Phase(_Model):
     name: str = Field(min_length=1)
     months: int = Field(ge=0, le=120)
     capex_usd_per_mw: USDPerMW = 0.0
-
-
-def _hour(value: Any) -> str:
-    if isinstance(value, _dt.datetime):
-        return value.strftime("%Y-%m-%dT%H")
-    if isinstance(value, str):
-        m = re.fullmatch(r"\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{1,2})(:00)?(:00)?\s*", value)
-        if m:
-            try:
-                when = _dt.datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]))
-            except ValueError:
-                pass
-            else:
-                return when.strftime("%Y-%m-%dT%H")
-    raise ValueError("expected a date and hour written YYYY-MM-DD HH:00, e.g. '2026-07-15 14:00'")
 
 
 class Curtailment(_Model):
@@ -552,266 +496,3 @@ class Scenario(_Model):
     def process_node_spec(self) -> dict[str, Any]:
         node = self.accelerator_spec()["process_node"]
         return catalog.lookup("process_nodes", node, self.catalog.get("process_nodes"))
-
-
-def _loc(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _expected(err: Mapping[str, Any]) -> str:
-    kind = err["type"]
-    if kind == "missing":
-        return "this field is required"
-    if kind == "extra_forbidden":
-        return "unknown field: check its spelling against the scenario format in README.md"
-    msg = str(err["msg"])
-    msg = msg.removeprefix("Value error, ")
-    return msg[0].lower() + msg[1:] if msg else kind
-
-
-def _semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
-    issues: list[InputIssue] = []
-
-    def ordered(steps: list[Any], path: str) -> None:
-        for i in range(1, len(steps)):
-            if month_number(steps[i].from_) <= month_number(steps[i - 1].from_):
-                issues.append(
-                    InputIssue(
-                        file,
-                        f"{path}[{i}].from",
-                        steps[i].from_,
-                        f"steps must be in increasing month order (after {steps[i - 1].from_})",
-                    )
-                )
-
-    for i, site in enumerate(sc.sites):
-        if site.weather_csv is None:
-            continue
-        from fab2token.sites.climate import read_weather_csv
-
-        path = Path(site.weather_csv)
-        if not path.is_absolute():  # relative to the scenario file
-            path = Path(file).resolve().parent / path
-        try:
-            read_weather_csv(path)
-        except (OSError, UnicodeDecodeError, ValueError) as exc:
-            issues.append(
-                InputIssue(
-                    file,
-                    f"sites[{i}].weather_csv",
-                    site.weather_csv,
-                    f"a readable CSV with a dry_bulb_c column of 8760 hourly values ({exc})",
-                )
-            )
-            continue
-        object.__setattr__(site, "weather_csv", str(path))  # frozen model: the engine reads the resolved path
-
-    known_sites = [s.name for s in sc.sites]
-    for i, campus in enumerate(sc.campuses):
-        for j, name in enumerate(campus.sites):
-            if name not in known_sites:
-                issues.append(
-                    InputIssue(file, f"campuses[{i}].sites[{j}]", name, f"one of the sites: {', '.join(known_sites)}")
-                )
-        if len(set(campus.sites)) != len(campus.sites):
-            issues.append(InputIssue(file, f"campuses[{i}].sites", campus.sites, "each site once"))
-
-    for table, rows in sc.catalog.items():
-        if table not in catalog.TABLES:
-            issues.append(
-                InputIssue(file, f"catalog.{table}", table, f"one of the catalog tables: {', '.join(catalog.TABLES)}")
-            )
-            continue
-        allowed = set(catalog.numeric_columns(table)) | {"aliases", "vendor", "process_node", "source", "notes"}
-        for name, fields in rows.items():
-            for field, value in (fields or {}).items():
-                if field not in allowed:
-                    issues.append(
-                        InputIssue(
-                            file,
-                            f"catalog.{table}.{name}.{field}",
-                            value,
-                            f"a column of {table}.csv: {', '.join(sorted(allowed))}",
-                        )
-                    )
-                elif field in catalog.numeric_columns(table) and (
-                    isinstance(value, bool) or not isinstance(value, int | float) or value < 0
-                ):
-                    issues.append(
-                        InputIssue(
-                            file,
-                            f"catalog.{table}.{name}.{field}",
-                            value,
-                            "a non-negative number in the unit of the column name",
-                        )
-                    )
-    if not issues:
-        try:
-            sc.accelerator_spec()
-        except CatalogError as exc:
-            issues.append(
-                InputIssue(
-                    file,
-                    "supply.accelerator",
-                    sc.supply.accelerator,
-                    str(exc).split("; ", 1)[-1].replace("known:", "expected an accelerator from the catalog:"),
-                )
-            )
-    if sc.supply.fab.wafer_starts:
-        ordered(sc.supply.fab.wafer_starts, "supply.fab.wafer_starts")
-    for name in ("supply_stacks_per_month", "world_supply_stacks_per_month"):
-        if getattr(sc.supply.hbm, name):
-            ordered(getattr(sc.supply.hbm, name), f"supply.hbm.{name}")
-    if sc.supply.packaging.capacity_wafers_per_month:
-        ordered(sc.supply.packaging.capacity_wafers_per_month, "supply.packaging.capacity_wafers_per_month")
-    for i, run in enumerate(sc.workloads.training):
-        _check_model(issues, file, sc, f"workloads.training[{i}].model", run.model)
-    if sc.workloads.inference is not None:
-        _check_model(issues, file, sc, "workloads.inference.model", sc.workloads.inference.model)
-        ordered(sc.workloads.inference.demand, "workloads.inference.demand")
-    site_names = {s.name for s in sc.sites}
-    for i, t in enumerate(sc.targets.training):
-        _check_model(issues, file, sc, f"targets.training[{i}].model", t.model)
-        if t.site is not None and t.site not in site_names:
-            issues.append(
-                InputIssue(
-                    file,
-                    f"targets.training[{i}].site",
-                    t.site,
-                    f"one of the scenario's sites: {', '.join(sorted(site_names))}",
-                )
-            )
-    main_acc = None
-    try:
-        main_acc = sc.accelerator_spec()["name"]
-    except CatalogError:
-        pass
-    for i, opt in enumerate(sc.targets.accelerator_options):
-        path = f"targets.accelerator_options[{i}]"
-        try:
-            name = catalog.lookup("accelerators", opt.accelerator, sc.catalog.get("accelerators"))["name"]
-            if name == main_acc:
-                issues.append(
-                    InputIssue(
-                        file,
-                        f"{path}.accelerator",
-                        opt.accelerator,
-                        "an accelerator other than supply.accelerator (that one has its supply chain)",
-                    )
-                )
-        except CatalogError as exc:
-            issues.append(
-                InputIssue(
-                    file,
-                    f"{path}.accelerator",
-                    opt.accelerator,
-                    str(exc).split("; ", 1)[-1].replace("known:", "expected an accelerator from the catalog:"),
-                )
-            )
-        ordered(opt.available, f"{path}.available")
-    if sc.targets.inference_demand:
-        ordered(sc.targets.inference_demand, "targets.inference_demand")
-        if sc.workloads.inference is None:
-            issues.append(
-                InputIssue(
-                    file,
-                    "targets.inference_demand",
-                    "(set)",
-                    "workloads.inference too (model, precision, SLOs) to size the serving rate",
-                )
-            )
-    names = [r.name for r in sc.workloads.training]
-    for i, n in enumerate(names):
-        if n in names[:i]:
-            issues.append(InputIssue(file, f"workloads.training[{i}].name", n, "a unique training run name"))
-    seen: dict[str, int] = {}
-    for i, site in enumerate(sc.sites):
-        if site.name in seen:
-            issues.append(
-                InputIssue(
-                    file, f"sites[{i}].name", site.name, f"a unique site name (sites[{seen[site.name]}] has it already)"
-                )
-            )
-        seen.setdefault(site.name, i)
-        ordered(site.grid_power, f"sites[{i}].grid_power")
-        if site.onsite_power:
-            ordered(site.onsite_power, f"sites[{i}].onsite_power")
-        limit = site.max_rack_kw if site.max_rack_kw is not None else _cooling_max_rack_kw(site.cooling)
-        if site.rack_kw is not None and limit is not None and site.rack_kw > limit:
-            issues.append(
-                InputIssue(
-                    file,
-                    f"sites[{i}].rack_kw",
-                    site.rack_kw,
-                    f"at most {limit:g} kW per rack: the {site.cooling} cooling of site "
-                    f"{site.name!r} supports no denser racks (raise max_rack_kw or change cooling)",
-                )
-            )
-    return issues
-
-
-def _cooling_max_rack_kw(kind: str) -> float | None:
-    value = catalog.lookup("cooling", kind)["max_rack_kw"]
-    return None if value != value else float(value)  # NaN: not published
-
-
-def _check_model(issues: list[InputIssue], file: str, sc: Scenario, path: str, name: str) -> None:
-    try:
-        catalog.lookup("models", name, sc.catalog.get("models"))
-    except CatalogError as exc:
-        issues.append(
-            InputIssue(
-                file, path, name, str(exc).split("; ", 1)[-1].replace("known:", "expected a model from the catalog:")
-            )
-        )
-
-
-def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
-    """Validate scenario YAML text.
-
-    Raises
-    ------
-    ScenarioError
-        Listing every problem found, each with file, field path, value and what was expected.
-    """
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError([InputIssue(file, where, problem, "well-formed YAML")]) from None
-    if not isinstance(data, dict):
-        raise ScenarioError(
-            [InputIssue(file, "", type(data).__name__, "a YAML mapping with horizon, supply, sites and economics")]
-        )
-    try:
-        sc = Scenario.model_validate(data)
-    except ValidationError as exc:
-        issues = [
-            InputIssue(file, _loc(e["loc"]), "(missing)" if e["type"] == "missing" else e.get("input"), _expected(e))
-            for e in exc.errors()
-        ]
-        raise ScenarioError(issues) from None
-    issues = _semantic_issues(file, sc)
-    if issues:
-        raise ScenarioError(issues)
-    return sc
-
-
-def load_scenario(path: str | Path) -> tuple[Scenario, str]:
-    """Read and validate a scenario file; returns the scenario and its text (kept with stored runs)."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(
-            [InputIssue(str(p), "", str(p), f"a readable UTF-8 YAML file ({exc.__class__.__name__})")]
-        ) from None
-    return parse_scenario(text, str(p)), text

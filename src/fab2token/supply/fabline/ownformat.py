@@ -97,7 +97,8 @@ def load_fab_yaml(path: str | Path) -> FabModel:
     except (OSError, yaml.YAMLError) as exc:
         raise ScenarioError([InputIssue(file, "", type(exc).__name__, "a readable YAML fab file")]) from None
     except ValidationError as exc:
-        from fab2token.scenario.models import _expected, _loc
+        from fab2token.scenario.checks import expected as _expected
+        from fab2token.scenario.checks import loc as _loc
 
         raise ScenarioError(
             [InputIssue(file, _loc(e["loc"]), e.get("input"), _expected(e)) for e in exc.errors()]

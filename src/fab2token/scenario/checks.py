@@ -1,0 +1,233 @@
+"""Cross-checks of a validated scenario that one field alone cannot make: months in order, names that must exist
+(sites, models, campuses), files a site names, racks within the cooling's limit. Each problem is an
+:class:`~fab2token.errors.InputIssue` with the file, the field path, the value and what was expected."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fab2token import catalog
+from fab2token.errors import CatalogError, InputIssue
+from fab2token.scenario.models import Scenario, month_number
+
+__all__ = ["semantic_issues", "loc", "expected"]
+
+
+def loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def expected(err: Mapping[str, Any]) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "this field is required"
+    if kind == "extra_forbidden":
+        return "unknown field: check its spelling against the scenario format in README.md"
+    msg = str(err["msg"])
+    msg = msg.removeprefix("Value error, ")
+    return msg[0].lower() + msg[1:] if msg else kind
+
+
+def semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
+    issues: list[InputIssue] = []
+
+    def ordered(steps: list[Any], path: str) -> None:
+        for i in range(1, len(steps)):
+            if month_number(steps[i].from_) <= month_number(steps[i - 1].from_):
+                issues.append(
+                    InputIssue(
+                        file,
+                        f"{path}[{i}].from",
+                        steps[i].from_,
+                        f"steps must be in increasing month order (after {steps[i - 1].from_})",
+                    )
+                )
+
+    for i, site in enumerate(sc.sites):
+        if site.weather_csv is None:
+            continue
+        from fab2token.sites.climate import read_weather_csv
+
+        path = Path(site.weather_csv)
+        if not path.is_absolute():  # relative to the scenario file
+            path = Path(file).resolve().parent / path
+        try:
+            read_weather_csv(path)
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            issues.append(
+                InputIssue(
+                    file,
+                    f"sites[{i}].weather_csv",
+                    site.weather_csv,
+                    f"a readable CSV with a dry_bulb_c column of 8760 hourly values ({exc})",
+                )
+            )
+            continue
+        object.__setattr__(site, "weather_csv", str(path))  # frozen model: the engine reads the resolved path
+
+    known_sites = [s.name for s in sc.sites]
+    for i, campus in enumerate(sc.campuses):
+        for j, name in enumerate(campus.sites):
+            if name not in known_sites:
+                issues.append(
+                    InputIssue(file, f"campuses[{i}].sites[{j}]", name, f"one of the sites: {', '.join(known_sites)}")
+                )
+        if len(set(campus.sites)) != len(campus.sites):
+            issues.append(InputIssue(file, f"campuses[{i}].sites", campus.sites, "each site once"))
+
+    for table, rows in sc.catalog.items():
+        if table not in catalog.TABLES:
+            issues.append(
+                InputIssue(file, f"catalog.{table}", table, f"one of the catalog tables: {', '.join(catalog.TABLES)}")
+            )
+            continue
+        allowed = set(catalog.numeric_columns(table)) | {"aliases", "vendor", "process_node", "source", "notes"}
+        for name, fields in rows.items():
+            for field, value in (fields or {}).items():
+                if field not in allowed:
+                    issues.append(
+                        InputIssue(
+                            file,
+                            f"catalog.{table}.{name}.{field}",
+                            value,
+                            f"a column of {table}.csv: {', '.join(sorted(allowed))}",
+                        )
+                    )
+                elif field in catalog.numeric_columns(table) and (
+                    isinstance(value, bool) or not isinstance(value, int | float) or value < 0
+                ):
+                    issues.append(
+                        InputIssue(
+                            file,
+                            f"catalog.{table}.{name}.{field}",
+                            value,
+                            "a non-negative number in the unit of the column name",
+                        )
+                    )
+    if not issues:
+        try:
+            sc.accelerator_spec()
+        except CatalogError as exc:
+            issues.append(
+                InputIssue(
+                    file,
+                    "supply.accelerator",
+                    sc.supply.accelerator,
+                    str(exc).split("; ", 1)[-1].replace("known:", "expected an accelerator from the catalog:"),
+                )
+            )
+    if sc.supply.fab.wafer_starts:
+        ordered(sc.supply.fab.wafer_starts, "supply.fab.wafer_starts")
+    for name in ("supply_stacks_per_month", "world_supply_stacks_per_month"):
+        if getattr(sc.supply.hbm, name):
+            ordered(getattr(sc.supply.hbm, name), f"supply.hbm.{name}")
+    if sc.supply.packaging.capacity_wafers_per_month:
+        ordered(sc.supply.packaging.capacity_wafers_per_month, "supply.packaging.capacity_wafers_per_month")
+    for i, run in enumerate(sc.workloads.training):
+        _check_model(issues, file, sc, f"workloads.training[{i}].model", run.model)
+    if sc.workloads.inference is not None:
+        _check_model(issues, file, sc, "workloads.inference.model", sc.workloads.inference.model)
+        ordered(sc.workloads.inference.demand, "workloads.inference.demand")
+    site_names = {s.name for s in sc.sites}
+    for i, t in enumerate(sc.targets.training):
+        _check_model(issues, file, sc, f"targets.training[{i}].model", t.model)
+        if t.site is not None and t.site not in site_names:
+            issues.append(
+                InputIssue(
+                    file,
+                    f"targets.training[{i}].site",
+                    t.site,
+                    f"one of the scenario's sites: {', '.join(sorted(site_names))}",
+                )
+            )
+    main_acc = None
+    try:
+        main_acc = sc.accelerator_spec()["name"]
+    except CatalogError:
+        pass
+    for i, opt in enumerate(sc.targets.accelerator_options):
+        path = f"targets.accelerator_options[{i}]"
+        try:
+            name = catalog.lookup("accelerators", opt.accelerator, sc.catalog.get("accelerators"))["name"]
+            if name == main_acc:
+                issues.append(
+                    InputIssue(
+                        file,
+                        f"{path}.accelerator",
+                        opt.accelerator,
+                        "an accelerator other than supply.accelerator (that one has its supply chain)",
+                    )
+                )
+        except CatalogError as exc:
+            issues.append(
+                InputIssue(
+                    file,
+                    f"{path}.accelerator",
+                    opt.accelerator,
+                    str(exc).split("; ", 1)[-1].replace("known:", "expected an accelerator from the catalog:"),
+                )
+            )
+        ordered(opt.available, f"{path}.available")
+    if sc.targets.inference_demand:
+        ordered(sc.targets.inference_demand, "targets.inference_demand")
+        if sc.workloads.inference is None:
+            issues.append(
+                InputIssue(
+                    file,
+                    "targets.inference_demand",
+                    "(set)",
+                    "workloads.inference too (model, precision, SLOs) to size the serving rate",
+                )
+            )
+    names = [r.name for r in sc.workloads.training]
+    for i, n in enumerate(names):
+        if n in names[:i]:
+            issues.append(InputIssue(file, f"workloads.training[{i}].name", n, "a unique training run name"))
+    seen: dict[str, int] = {}
+    for i, site in enumerate(sc.sites):
+        if site.name in seen:
+            issues.append(
+                InputIssue(
+                    file, f"sites[{i}].name", site.name, f"a unique site name (sites[{seen[site.name]}] has it already)"
+                )
+            )
+        seen.setdefault(site.name, i)
+        ordered(site.grid_power, f"sites[{i}].grid_power")
+        if site.onsite_power:
+            ordered(site.onsite_power, f"sites[{i}].onsite_power")
+        limit = site.max_rack_kw if site.max_rack_kw is not None else _cooling_max_rack_kw(site.cooling)
+        if site.rack_kw is not None and limit is not None and site.rack_kw > limit:
+            issues.append(
+                InputIssue(
+                    file,
+                    f"sites[{i}].rack_kw",
+                    site.rack_kw,
+                    f"at most {limit:g} kW per rack: the {site.cooling} cooling of site "
+                    f"{site.name!r} supports no denser racks (raise max_rack_kw or change cooling)",
+                )
+            )
+    return issues
+
+
+def _cooling_max_rack_kw(kind: str) -> float | None:
+    value = catalog.lookup("cooling", kind)["max_rack_kw"]
+    return None if value != value else float(value)  # NaN: not published
+
+
+def _check_model(issues: list[InputIssue], file: str, sc: Scenario, path: str, name: str) -> None:
+    try:
+        catalog.lookup("models", name, sc.catalog.get("models"))
+    except CatalogError as exc:
+        issues.append(
+            InputIssue(
+                file, path, name, str(exc).split("; ", 1)[-1].replace("known:", "expected a model from the catalog:")
+            )
+        )
