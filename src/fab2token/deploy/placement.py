@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,8 @@ __all__ = [
     "all_in_it_kw",
     "accelerator_all_in_it_kw",
     "deploy",
+    "place_fleet",
+    "Placement",
     "classify_binding",
     "BINDING_SUPPLY",
     "BINDING_POWER",
@@ -127,3 +130,86 @@ def classify_binding(
         building, BINDING_CONSTRUCTION, np.where(land, BINDING_LAND, np.where(cooling, BINDING_COOLING, BINDING_POWER))
     )
     return np.where(waiting, label, BINDING_SUPPLY)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a fleet of several accelerator types sits, month by month (see :func:`place_fleet`)."""
+
+    housed: NDArray[np.float64]  # (type, month, site) in place at the month's end
+    powered: NDArray[np.float64]  # (type, month, site) housed and powered that month
+    placed: NDArray[np.float64]  # (type, month, site) newly installed that month
+    retired: NDArray[np.float64]  # (type, month) reaching the end of their useful life (leave their site)
+    waiting: NDArray[np.float64]  # (type, month) delivered, not yet housed (no site had spare power)
+
+
+def place_fleet(
+    delivered: NDArray[np.float64],
+    capacity_kw: NDArray[np.float64],
+    kw: NDArray[np.float64],
+    life_months: NDArray[np.float64] | None = None,
+    base: NDArray[np.float64] | None = None,
+    base_retire: NDArray[np.float64] | None = None,
+) -> Placement:
+    """Place deliveries of several accelerator types into sites by the fleet policy below.
+
+    Parameters
+    ----------
+    delivered : (type, month) accelerators delivered each month.
+    capacity_kw : (month, site) all-in IT kW each site can power that month.
+    kw : (type,) all-in IT kW per accelerator of each type.
+    life_months : (type,) months from installation to retirement; ``inf`` (default) never.
+    base : (type, site) the installed base at the start; ``base_retire`` (type, month, site) when it retires.
+
+    Notes
+    -----
+    The policy: accelerators never move once installed. Each month, first those reaching their useful life
+    leave their site; then the waiting accelerators (types in order, each type's oldest first) go into the sites in
+    site order, each site taking whole accelerators up to its spare power *that month* (capacity less what it
+    already houses): a site derated by a hot month or full takes none, and the next site with power to spare does.
+    In a month where a site houses more than it can power, every type there is idled in the same proportion.
+
+    The state (what each site houses) carries from month to month and retirements free room for later
+    deliveries, so this is a recursion over months, each month a few whole-array operations over sites (and a
+    short loop over the handful of types, which take the spare power in turn). With one type, no retirement and
+    capacities that never fall it is exactly the closed form of :func:`deploy` (a property test checks it).
+    """
+    n_types, months = delivered.shape
+    n_sites = capacity_kw.shape[1]
+    kw = np.asarray(kw, dtype=float)
+    life = np.full(n_types, np.inf) if life_months is None else np.asarray(life_months, dtype=float)
+    occ = np.zeros((n_types, n_sites)) if base is None else np.asarray(base, dtype=float).copy()
+    housed = np.zeros((n_types, months, n_sites))
+    placed = np.zeros_like(housed)
+    retired = np.zeros((n_types, months))
+    waiting = np.zeros((n_types, months))
+    queue = np.zeros(n_types)
+    types = np.arange(n_types)
+    finite = np.isfinite(life)
+    age_index = np.where(finite, life, 0).astype(np.int64)
+    for t in range(months):  # the state recursion (see Notes); each step is whole-array work
+        cohort = t - age_index
+        due = np.where((finite & (cohort >= 0))[:, None], placed[types, np.clip(cohort, 0, None), :], 0.0)
+        if base_retire is not None:
+            due = due + base_retire[:, t, :]
+        due = np.minimum(due, occ)
+        occ -= due
+        retired[:, t] = due.sum(axis=1)
+        queue += delivered[:, t]
+        spare = np.maximum(capacity_kw[t] - kw @ occ, 0.0)  # (site,) kW
+        new = np.zeros((n_types, n_sites))
+        for k in types:  # types in order (a handful): whole accelerators of this type into each site's spare power
+            room = np.floor(spare / kw[k] + 1e-9)
+            filled = np.minimum(np.cumsum(room), np.floor(queue[k] + 1e-9))  # site order: the first sites first
+            new[k] = np.diff(filled, prepend=0.0)
+            spare = np.maximum(spare - new[k] * kw[k], 0.0)
+        placed[:, t, :] = new
+        occ += new
+        queue -= new.sum(axis=1)
+        housed[:, t, :] = occ
+        waiting[:, t] = queue
+    load = np.einsum("t,tms->ms", kw, housed)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(load > capacity_kw * (1 + 1e-12), capacity_kw / load, 1.0)
+    powered = np.floor(housed * share[None, :, :] + 1e-9)
+    return Placement(housed=housed, powered=powered, placed=placed, retired=retired, waiting=waiting)

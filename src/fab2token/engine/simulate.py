@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 import xarray as xr
 
 from fab2token.deploy import placement as _deploy
+from fab2token.deploy.fleet import HOURS_PER_YEAR, FleetInputs, fleet_inputs
 from fab2token.economics import costs
 from fab2token.economics.bills import bills
 from fab2token.scenario.models import Scenario, month_number
 from fab2token.scenario.timeline import month_axis, month_labels
 from fab2token.sites import network
 from fab2token.sites import power as sites
-from fab2token.sites.inputs import site_inputs
+from fab2token.sites.inputs import SiteInputs, site_inputs
 from fab2token.supply import chain as supplychain
 from fab2token.workloads import schedule as workloads
 
@@ -41,6 +43,7 @@ SUMMARY_KEYS = (
     "binding_constraint_by_month",
     "training_runs",
     "inference_unmet_tokens_per_s_by_month",
+    "fleet",
 )
 
 
@@ -67,6 +70,7 @@ class Summary:
     binding_constraint_by_month: list[str]
     training_runs: list[dict[str, object]]
     inference_unmet_tokens_per_s_by_month: list[float]
+    fleet: list[dict[str, object]]
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -85,34 +89,15 @@ def simulate(sc: Scenario) -> xr.Dataset:
     Returns
     -------
     xarray.Dataset
-        Dimensions ``month`` (``YYYY-MM`` labels) and ``site``. See README.md for every variable.
+        Dimensions ``month`` (``YYYY-MM`` labels), ``site`` and ``accelerator`` (the fleet's types). See README.md
+        for every variable.
     """
     axis = month_axis(sc.horizon.start, sc.horizon.months)
     chain = _supply_chain(sc, axis)
-    kw = _deploy.accelerator_all_in_it_kw(sc.accelerator_spec())
-
     si = site_inputs(sc, axis)
-    pue = si.pue_design
-    power = si.power
-    grid = power.grid_mw
-    it_cap = si.it_capacity_mw
-    accel_cap = np.floor(it_cap * 1000.0 / kw + 1e-9)
-    installed, backlog, supply_or_power = _deploy.deploy(chain["accelerators_delivered"], accel_cap)
-    binding = _deploy.classify_binding(
-        supply_or_power, power, si.climate.pue_p99 > pue[None, :] + 1e-12, si.grid_scheduled_mw
-    )
-
-    it_power = installed * kw / 1000.0
-    e = sc.economics
-    new_installs = np.diff(installed, axis=0, prepend=0.0).clip(min=0.0)
-    capex_acc = chain["accelerators_delivered"] * e.accelerator_price_usd
-    hourly, bill = bills(sc, si, it_power, new_installs, capex_acc)
-    facility = it_power * hourly.pue_p99
-    energy = hourly.facility_energy_mwh
-    capex_dc = bill["datacenter_capex"] + bill["battery_capex"]
-    opex = bill["electricity"] + bill["fixed_opex"] + bill["onsite_fuel"]
-    optics_w, _ = costs.optics_usd_per_accelerator(sc.sites, sc.catalog.get("optics"))
-    solar, battery_mw = si.solar_mw, si.battery_mw
+    fl = _fleet_stage(sc, axis, chain, si)
+    hourly, bill = bills(sc, si, fl["it_power"], fl["new_installs"], fl["fleet"].purchases_usd.sum(axis=0))
+    installed = fl["installed"]
     radix = np.array([s.switch_radix for s in sc.sites])
     tiers = np.array([s.fabric_tiers for s in sc.sites])
     domain = np.array([s.scale_up_domain for s in sc.sites])
@@ -122,9 +107,65 @@ def simulate(sc: Scenario) -> xr.Dataset:
     for campus in sc.campuses:
         members = max_cluster[:, [index[n] for n in campus.sites]]
         largest = np.maximum(largest, network.campus_max_cluster(members, campus.inter_site_gbps))
+    fi = fl["fleet"]
+    wl = workloads.schedule_workloads(
+        sc, axis, fl["placement"].powered.sum(axis=2), fi.names, float(np.mean(si.pue_design))
+    )
+    return _dataset(sc, axis, chain, si, fl, hourly, bill, max_cluster, largest, wl)
 
-    wl = workloads.schedule_workloads(sc, axis, installed.sum(axis=1), float(np.mean(pue)))
 
+def _fleet_stage(sc: Scenario, axis: np.ndarray, chain: dict[str, np.ndarray], si: SiteInputs) -> dict[str, Any]:
+    """Deliveries of every type placed into the sites' usable power; what waits, what is stranded, what binds."""
+    fi = fleet_inputs(sc, axis, chain["accelerators_delivered"])
+    pl = _deploy.place_fleet(fi.delivered, si.it_capacity_mw * 1000.0, fi.kw, fi.life_months, fi.base, fi.base_retire)
+    waiting_by_type = pl.waiting + (pl.housed - pl.powered).sum(axis=2)  # (type, month) paid for, not powered
+    backlog = waiting_by_type.sum(axis=0)
+    tol = 1e-9 * np.maximum(np.cumsum(fi.delivered.sum(axis=0)), 1.0)
+    supply_or_power = np.where(backlog > tol, _deploy.BINDING_POWER, _deploy.BINDING_SUPPLY)
+    binding = _deploy.classify_binding(
+        supply_or_power, si.power, si.climate.pue_p99 > si.pue_design[None, :] + 1e-12, si.grid_scheduled_mw
+    )
+    monthly_life = np.where(np.isfinite(fi.life_months), fi.life_months, np.inf)
+    depreciation = pl.housed.sum(axis=2) * (np.nan_to_num(fi.book_usd) / monthly_life)[:, None]
+    return {
+        "fleet": fi,
+        "placement": pl,
+        "installed": pl.powered.sum(axis=0),  # (month, site)
+        "it_power": np.einsum("t,tms->ms", fi.kw, pl.powered) / 1000.0,
+        "new_installs": pl.placed.sum(axis=0),
+        "backlog": backlog,
+        "stranded_usd": (waiting_by_type * np.nan_to_num(fi.book_usd)[:, None]).sum(axis=0),
+        "binding": binding,
+        "depreciation_usd": depreciation,
+    }
+
+
+def _dataset(
+    sc: Scenario,
+    axis: np.ndarray,
+    chain: dict[str, np.ndarray],
+    si: SiteInputs,
+    fl: dict[str, Any],
+    hourly: Any,
+    bill: dict[str, np.ndarray],
+    max_cluster: np.ndarray,
+    largest: np.ndarray,
+    wl: dict[str, Any],
+) -> xr.Dataset:
+    """The results Dataset: every stage's output with units (README lists the variables)."""
+    fi, pl = fl["fleet"], fl["placement"]
+    installed, backlog, binding = fl["installed"], fl["backlog"], fl["binding"]
+    it_power, it_cap, power = fl["it_power"], si.it_capacity_mw, si.power
+    kw = float(fi.kw[0])
+    accel_cap = np.floor(it_cap * 1000.0 / kw + 1e-9)
+    facility = it_power * hourly.pue_p99
+    energy = hourly.facility_energy_mwh
+    capex_dc = bill["datacenter_capex"] + bill["battery_capex"]
+    opex = bill["electricity"] + bill["fixed_opex"] + bill["onsite_fuel"]
+    optics_w, _ = costs.optics_usd_per_accelerator(sc.sites, sc.catalog.get("optics"))
+    solar, battery_mw, grid, pue = si.solar_mw, si.battery_mw, power.grid_mw, si.pue_design
+    capex_acc = bill["accelerators"]
+    am, ams = ("accelerator", "month"), ("accelerator", "month", "site")
     m = ("month",)
     ms = ("month", "site")
     ds = xr.Dataset(
@@ -145,11 +186,18 @@ def simulate(sc: Scenario) -> xr.Dataset:
             "cost_packaging_usd_per_accelerator": (m, chain["cost_packaging_usd_per_accelerator"], {"units": "USD"}),
             "cost_hbm_usd_per_accelerator": (m, chain["cost_hbm_usd_per_accelerator"], {"units": "USD"}),
             "fab_capex_usd": (m, chain.get("fab_capex_usd", np.zeros(axis.size)), {"units": "USD"}),
-            "accelerators_delivered": (m, chain["accelerators_delivered"], {"units": "accelerators/month"}),
+            "accelerators_delivered": (m, fi.delivered.sum(axis=0), {"units": "accelerators/month"}),
+            "accelerators_delivered_by_type": (am, fi.delivered, {"units": "accelerators/month"}),
+            "accelerators_installed_by_type": (ams, pl.powered, {"units": "accelerators", "note": "powered"}),
+            "accelerators_housed_by_type": (ams, pl.housed, {"units": "accelerators", "note": "in place"}),
+            "accelerators_waiting_by_type": (am, pl.waiting, {"units": "accelerators", "note": "not yet housed"}),
+            "accelerators_retired_by_type": (am, pl.retired, {"units": "accelerators/month"}),
+            "capex_accelerators_by_type_usd": (am, fi.purchases_usd, {"units": "USD"}),
+            "depreciation_usd": (am, fl["depreciation_usd"], {"units": "USD", "note": "straight line, in service"}),
             "accelerators_backlog": (m, backlog, {"units": "accelerators"}),
             "stranded_inventory_usd": (
                 m,
-                backlog * e.accelerator_price_usd,
+                fl["stranded_usd"],
                 {"units": "USD", "note": "accelerators paid for and not powered (waiting for power or idled)"},
             ),
             "binding_constraint": (m, binding.astype(str)),
@@ -202,10 +250,13 @@ def simulate(sc: Scenario) -> xr.Dataset:
             "site": [s.name for s in sc.sites],
             "pue": ("site", pue),
             "run": [r["name"] for r in wl["runs"]],
+            "accelerator": fi.names,
+            "all_in_it_kw": ("accelerator", fi.kw),
         },
         attrs={
             "scenario": sc.name,
-            "accelerator": sc.accelerator_spec()["name"],
+            "accelerator": fi.names[0],
+            "fleet": json.dumps(_fleet_rows(fi, pl)),
             "all_in_it_kw_per_accelerator": kw,
             "start_month_number": int(month_number(sc.horizon.start)),
             "training_runs": json.dumps(wl["runs"]),
@@ -213,6 +264,31 @@ def simulate(sc: Scenario) -> xr.Dataset:
         },
     )
     return ds
+
+
+def _fleet_rows(fi: FleetInputs, pl: _deploy.Placement) -> list[dict[str, Any]]:
+    """One row per accelerator type for the summary."""
+    rows = []
+    for k, name in enumerate(fi.names):
+        life = fi.life_months[k]
+        per_hour = fi.book_usd[k] / (life / 12.0 * HOURS_PER_YEAR) if np.isfinite(life) else None
+        rows.append(
+            {
+                "accelerator": name,
+                "sources": fi.sources[k],
+                "all_in_it_kw": float(fi.kw[k]),
+                "price_usd": None if np.isnan(fi.price_usd[k]) else float(fi.price_usd[k]),
+                "useful_life_years": float(life / 12.0) if np.isfinite(life) else None,
+                "installed_base": float(fi.base[k].sum()),
+                "delivered_total": float(fi.delivered[k].sum()),
+                "retired_total": float(pl.retired[k].sum()),
+                "installed_end": float(pl.powered[k, -1].sum()) if pl.powered.shape[1] else 0.0,
+                "depreciation_usd_per_accelerator_hour": None
+                if per_hour is None or np.isnan(per_hour)
+                else float(per_hour),
+            }
+        )
+    return rows
 
 
 def summarise(ds: xr.Dataset, run_id: str | None = None) -> Summary:
@@ -244,4 +320,5 @@ def summarise(ds: xr.Dataset, run_id: str | None = None) -> Summary:
             if "inference_unmet_tokens_per_s" in ds
             else []
         ),
+        fleet=json.loads(ds.attrs.get("fleet", "[]")),
     )

@@ -42,6 +42,14 @@ CREATE TABLE IF NOT EXISTS series_month_site (
 CREATE TABLE IF NOT EXISTS series_run_month (
     run_id VARCHAR NOT NULL, run VARCHAR NOT NULL, month VARCHAR NOT NULL, variable VARCHAR NOT NULL, value DOUBLE
 );
+CREATE TABLE IF NOT EXISTS series_accelerator_month (
+    run_id VARCHAR NOT NULL, accelerator VARCHAR NOT NULL, month VARCHAR NOT NULL, variable VARCHAR NOT NULL,
+    value DOUBLE
+);
+CREATE TABLE IF NOT EXISTS series_accelerator_month_site (
+    run_id VARCHAR NOT NULL, accelerator VARCHAR NOT NULL, month VARCHAR NOT NULL, site VARCHAR NOT NULL,
+    variable VARCHAR NOT NULL, value DOUBLE
+);
 CREATE TABLE IF NOT EXISTS labels_month (
     run_id VARCHAR NOT NULL, month VARCHAR NOT NULL, variable VARCHAR NOT NULL, label VARCHAR
 );
@@ -92,6 +100,8 @@ def save_run(
     month_df = _tidy(ds, ("month",), run_id)
     site_df = _tidy(ds, ("month", "site"), run_id)
     run_df = _tidy(ds, ("run", "month"), run_id)
+    acc_df = _tidy(ds, ("accelerator", "month"), run_id)
+    acc_site_df = _tidy(ds, ("accelerator", "month", "site"), run_id)
     label_names = [n for n, v in ds.data_vars.items() if v.dims == ("month",) and v.dtype.kind in "UO"]
     label_df = pd.DataFrame(
         [
@@ -107,6 +117,10 @@ def save_run(
     )
     attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in ds.attrs.items()}
     attrs["site_pue"] = {str(s): float(p) for s, p in zip(ds["site"].values, ds["pue"].values, strict=True)}
+    if "accelerator" in ds.coords:
+        attrs["accelerator_kw"] = {
+            str(a): float(k) for a, k in zip(ds["accelerator"].values, ds["all_in_it_kw"].values, strict=True)
+        }
     con = _connect(db)
     try:
         con.execute("BEGIN TRANSACTION")
@@ -126,6 +140,8 @@ def save_run(
             ("series_month", month_df),
             ("series_month_site", site_df),
             ("series_run_month", run_df),
+            ("series_accelerator_month", acc_df),
+            ("series_accelerator_month_site", acc_site_df),
             ("labels_month", label_df),
             ("variables", var_df),
         ):
@@ -208,6 +224,13 @@ def load_dataset(db: str | Path, run_id: str) -> xr.Dataset:
         m = con.execute("SELECT month, variable, value FROM series_month WHERE run_id = ?", [rid]).df()
         ms = con.execute("SELECT month, site, variable, value FROM series_month_site WHERE run_id = ?", [rid]).df()
         rm = con.execute("SELECT run, month, variable, value FROM series_run_month WHERE run_id = ?", [rid]).df()
+        am = con.execute(
+            "SELECT accelerator, month, variable, value FROM series_accelerator_month WHERE run_id = ?", [rid]
+        ).df()
+        ams = con.execute(
+            "SELECT accelerator, month, site, variable, value FROM series_accelerator_month_site WHERE run_id = ?",
+            [rid],
+        ).df()
         lab = con.execute("SELECT month, variable, label FROM labels_month WHERE run_id = ?", [rid]).df()
         var_rows = con.execute("SELECT variable, dims, units FROM variables WHERE run_id = ?", [rid]).fetchall()
         units = {v: u for v, _, u in var_rows}
@@ -222,9 +245,20 @@ def load_dataset(db: str | Path, run_id: str) -> xr.Dataset:
         parts.append(ms.set_index(["month", "site", "variable"])["value"].unstack("variable").to_xarray())
     if len(rm):
         parts.append(rm.set_index(["run", "month", "variable"])["value"].unstack("variable").to_xarray())
+    if len(am):
+        parts.append(am.set_index(["accelerator", "month", "variable"])["value"].unstack("variable").to_xarray())
+    if len(ams):
+        parts.append(
+            ams.set_index(["accelerator", "month", "site", "variable"])["value"].unstack("variable").to_xarray()
+        )
     if len(lab):
         parts.append(lab.pivot(index="month", columns="variable", values="label").to_xarray())
     ds = xr.merge(parts).reindex(month=months, site=sites)
+    kw_by_type = meta["attrs"].get("accelerator_kw")
+    if kw_by_type:
+        ds = ds.reindex(accelerator=list(kw_by_type)).assign_coords(
+            all_in_it_kw=("accelerator", list(kw_by_type.values()))
+        )
     runs = [r["name"] for r in meta["summary"].get("training_runs", [])]
     ds = ds.reindex(run=runs) if "run" in ds.dims else ds.assign_coords(run=runs)
     for name, dims, _ in var_rows:  # variables with no rows (e.g. per-run series of a run-less scenario)
@@ -235,5 +269,5 @@ def load_dataset(db: str | Path, run_id: str) -> xr.Dataset:
         if units.get(name):
             ds[name].attrs["units"] = units[name]
     ds = ds.assign_coords(pue=("site", [meta["attrs"]["site_pue"][s] for s in sites]))
-    ds.attrs.update({k: v for k, v in meta["attrs"].items() if k != "site_pue"})
+    ds.attrs.update({k: v for k, v in meta["attrs"].items() if k not in ("site_pue", "accelerator_kw")})
     return ds

@@ -187,6 +187,7 @@ def semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
                     "workloads.inference too (model, precision, SLOs) to size the serving rate",
                 )
             )
+    issues.extend(_fleet_issues(file, sc, main_acc, ordered))
     names = [r.name for r in sc.workloads.training]
     for i, n in enumerate(names):
         if n in names[:i]:
@@ -215,6 +216,88 @@ def semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
                 )
             )
     return issues
+
+
+def _accelerator_name(sc: Scenario, name: str) -> str:
+    return str(catalog.lookup("accelerators", name, sc.catalog.get("accelerators"))["name"])
+
+
+def _fleet_issues(file: str, sc: Scenario, main_acc: str | None, ordered: Any) -> list[InputIssue]:
+    """The fleet section: known, distinct accelerator types, each with a source; installed bases at real sites, in
+    service by the horizon's start; training runs on a type the fleet has."""
+    issues: list[InputIssue] = []
+    site_names = {s.name for s in sc.sites}
+    types = {main_acc} if main_acc else set()
+    listed: dict[str, int] = {}
+    for i, ft in enumerate(sc.fleet):
+        path = f"fleet[{i}]"
+        try:
+            name = _accelerator_name(sc, ft.accelerator)
+        except CatalogError as exc:
+            expected = str(exc).split("; ", 1)[-1].replace("known:", "expected an accelerator from the catalog:")
+            issues.append(InputIssue(file, f"{path}.accelerator", ft.accelerator, expected))
+            continue
+        if name in listed:
+            issues.append(
+                InputIssue(
+                    file, f"{path}.accelerator", ft.accelerator, f"one entry per type (fleet[{listed[name]}] is {name})"
+                )
+            )
+        listed.setdefault(name, i)
+        types.add(name)
+        if ft.market is None and not ft.installed and name != main_acc:
+            issues.append(
+                InputIssue(
+                    file,
+                    path,
+                    ft.accelerator,
+                    "a source: market (orders, price), installed (an installed base), or supply.accelerator",
+                )
+            )
+        if ft.market is not None:
+            ordered(ft.market.orders, f"{path}.market.orders")
+        for j, base in enumerate(ft.installed):
+            if base.site not in site_names:
+                issues.append(
+                    InputIssue(
+                        file,
+                        f"{path}.installed[{j}].site",
+                        base.site,
+                        f"one of the scenario's sites: {', '.join(sorted(site_names))}",
+                    )
+                )
+            if month_number(base.since) > month_number(sc.horizon.start):
+                issues.append(
+                    InputIssue(
+                        file,
+                        f"{path}.installed[{j}].since",
+                        base.since,
+                        f"a month no later than the horizon's start ({sc.horizon.start}): later purchases are "
+                        "market orders",
+                    )
+                )
+    for i, run in enumerate(sc.workloads.training):
+        if run.accelerator is None:
+            continue
+        name = _accelerator_name(sc, run.accelerator) if _known_accelerator(sc, run.accelerator) else None
+        if name not in types:
+            issues.append(
+                InputIssue(
+                    file,
+                    f"workloads.training[{i}].accelerator",
+                    run.accelerator,
+                    f"an accelerator type of the fleet: {', '.join(sorted(types))}",
+                )
+            )
+    return issues
+
+
+def _known_accelerator(sc: Scenario, name: str) -> bool:
+    try:
+        _accelerator_name(sc, name)
+    except CatalogError:
+        return False
+    return True
 
 
 def _cooling_max_rack_kw(kind: str) -> float | None:

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from fab2token.units import to_unit
 
@@ -73,3 +73,9 @@ def _hour(value: Any) -> str:
             else:
                 return when.strftime("%Y-%m-%dT%H")
     raise ValueError("expected a date and hour written YYYY-MM-DD HH:00, e.g. '2026-07-15 14:00'")
+
+
+class _Model(BaseModel):
+    """Every scenario section: unknown keys are errors, fields may be written by alias, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from fab2token import catalog
 from fab2token.scenario.fields import (
@@ -23,9 +23,11 @@ from fab2token.scenario.fields import (
     USDPerMWYear,
     YearMonth,
     _hour,
+    _Model,
     month_label,
     month_number,
 )
+from fab2token.scenario.fleet import FleetType
 
 __all__ = [
     "Scenario",
@@ -47,10 +49,6 @@ __all__ = [
     "month_number",
     "month_label",
 ]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
 
 class Horizon(_Model):
@@ -386,6 +384,7 @@ class TrainingRun(_Model):
     tokens: float = Field(gt=0)
     accelerators: int = Field(gt=0)
     start: YearMonth
+    accelerator: str | None = None  # a fleet type; default: supply.accelerator
     mfu: float | None = Field(default=None, gt=0, le=1)
     seq_len: int | None = Field(default=None, gt=0)
     tp: int = Field(default=8, gt=0)
@@ -487,6 +486,7 @@ class Scenario(_Model):
     workloads: Workloads = Field(default_factory=Workloads)
     targets: Targets = Field(default_factory=Targets)
     campuses: list[Campus] = Field(default_factory=list)
+    fleet: list[FleetType] = Field(default_factory=list)
     catalog: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
 
     def accelerator_spec(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from fab2token import catalog
 from fab2token.errors import ModelError
 from fab2token.scenario.models import Scenario, month_label, month_number
 from fab2token.scenario.timeline import hours_in_month, step_schedule
@@ -44,17 +45,27 @@ def serving_rate(sc: Scenario, accelerator: str) -> InferResult:
 
 
 def schedule_workloads(
-    sc: Scenario, axis: NDArray[np.int64], installed: NDArray[np.float64], pue: float
+    sc: Scenario,
+    axis: NDArray[np.int64],
+    installed: NDArray[np.float64],
+    types: list[str] | None = None,
+    pue: float = 1.0,
 ) -> dict[str, Any]:
-    """Schedule the scenario's workloads on ``installed`` accelerators per month (summed over sites)."""
+    """Schedule the scenario's workloads on ``installed`` accelerators per month (summed over sites): (month,) for
+    one type, or (type, month) with ``types`` naming them. A training run uses its ``accelerator`` type (default:
+    the first); inference is served by every type's free accelerators, each at its own serving rate."""
     n = axis.size
-    free = installed.astype(float).copy()
+    free = np.atleast_2d(np.asarray(installed, dtype=float)).copy()
+    types = types or [sc.accelerator_spec()["name"]]
     reserved = np.zeros(n)
     hours = hours_in_month(axis)
     runs: list[dict[str, Any]] = []
     active_rows = []
-    accelerator = sc.accelerator_spec()["name"]
     for run in sc.workloads.training:
+        accelerator = types[0]
+        if run.accelerator is not None:
+            accelerator = catalog.lookup("accelerators", run.accelerator, sc.catalog.get("accelerators"))["name"]
+        k = types.index(accelerator)
         try:
             res = train(
                 run.model,
@@ -75,6 +86,7 @@ def schedule_workloads(
             runs.append(
                 {
                     "name": run.name,
+                    "accelerator": accelerator,
                     "model": run.model,
                     "accelerators": run.accelerators,
                     "status": f"cannot run: {exc}",
@@ -95,7 +107,7 @@ def schedule_workloads(
         need_end = np.searchsorted(cum, cum[:-1] + run_hours - 1e-9, side="left")  # index after the last month
         months_needed = need_end - np.arange(n)
         # a start works when no month of its window lacks free accelerators: count short months cumulatively
-        short = np.concatenate([[0], np.cumsum(free < run.accelerators)])
+        short = np.concatenate([[0], np.cumsum(free[k] < run.accelerators)])
         ends = np.minimum(need_end, n)
         ok_window = (need_end <= n) & (short[ends] - short[np.arange(n)] == 0)
         eligible = ok_window & (axis >= month_number(run.start))
@@ -104,7 +116,7 @@ def schedule_workloads(
             s = int(np.argmax(eligible))
             e = int(need_end[s])
             active[s:e] = 1.0
-            free -= active * run.accelerators
+            free[k] -= active * run.accelerators
             reserved += active * run.accelerators
             status, start, finish = "scheduled", month_label(int(axis[s])), month_label(int(axis[e - 1]))
         else:
@@ -113,6 +125,7 @@ def schedule_workloads(
         runs.append(
             {
                 "name": run.name,
+                "accelerator": accelerator,
                 "model": res.model,
                 "accelerators": run.accelerators,
                 "status": status,
@@ -134,11 +147,14 @@ def schedule_workloads(
     inf = sc.workloads.inference
     if inf is not None:
         demand = step_schedule([d.from_ for d in inf.demand], [d.tokens_per_s for d in inf.demand], axis)
-        # per-accelerator rate of one scale-up domain's worth of replicas (independent of fleet size)
-        r = serving_rate(sc, accelerator)
+        # per-accelerator rate of one scale-up domain's worth of replicas (independent of fleet size), per type
+        rates = [serving_rate(sc, name) for name in types]  # a handful of types
+        capacity = np.zeros(n)
+        for k, r in enumerate(rates):
+            per_k = r.tokens_per_s_per_accelerator if r.meets_slo else 0.0
+            capacity += np.floor(np.maximum(free[k], 0.0) / r.tp) * r.tp * per_k
+        r = rates[0]
         per_acc = r.tokens_per_s_per_accelerator if r.meets_slo else 0.0
-        replicas = np.floor(np.maximum(free, 0.0) / r.tp)
-        capacity = replicas * r.tp * per_acc
         served = np.minimum(demand, capacity)
         out.update(
             {

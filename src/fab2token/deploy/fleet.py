@@ -1,0 +1,115 @@
+"""The fleet's inputs layer: every accelerator type a scenario runs, its all-in power, price, useful life and
+monthly deliveries by source (the own supply chain, market orders after their lead time, the installed base).
+
+The scenario's own type (``supply.accelerator``) comes first, then the ``fleet:`` entries in order; an entry for the
+own type adds to it (an installed base, market orders, a useful life) rather than listing it twice.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from fab2token import catalog
+from fab2token.deploy.placement import accelerator_all_in_it_kw
+from fab2token.scenario.fleet import FleetType
+from fab2token.scenario.models import Scenario, month_number
+from fab2token.scenario.timeline import step_schedule
+
+__all__ = ["FleetInputs", "fleet_inputs", "HOURS_PER_YEAR"]
+
+Array = NDArray[np.float64]
+
+HOURS_PER_YEAR = 365.25 * 24.0  # a Julian year: depreciation per accelerator-hour over a useful life in years
+
+
+@dataclass(frozen=True)
+class FleetInputs:
+    """Per accelerator type (``type`` = the order of :attr:`names`)."""
+
+    names: list[str]
+    specs: list[dict[str, Any]]
+    sources: list[str]  # "supply chain", "market", "installed base", joined with " + "
+    kw: Array  # (type,) all-in IT kW per accelerator
+    price_usd: Array  # (type,) purchase price (own chain: economics.accelerator_price_usd; market: its price)
+    book_usd: Array  # (type,) value depreciated over the useful life (price_usd of the entry, else purchase price)
+    life_months: Array  # (type,) from installation to retirement; inf when no useful life is given
+    delivered: Array  # (type, month)
+    purchases_usd: Array  # (type, month) deliveries x price
+    base: Array  # (type, site) installed at the start
+    base_retire: Array  # (type, month, site) installed base retiring that month
+
+    def index(self, name: str) -> int:
+        return self.names.index(name)
+
+
+def _entry_for(sc: Scenario, name: str) -> FleetType | None:
+    acc = sc.catalog.get("accelerators")
+    return next((f for f in sc.fleet if catalog.lookup("accelerators", f.accelerator, acc)["name"] == name), None)
+
+
+def fleet_inputs(sc: Scenario, axis: NDArray[np.int64], own_delivered: Array) -> FleetInputs:
+    """Resolve the fleet over the horizon ``axis``; ``own_delivered`` (month,) is the own supply chain's output."""
+    acc = sc.catalog.get("accelerators")
+    own = sc.accelerator_spec()
+    names = [own["name"]] + [
+        n for n in (catalog.lookup("accelerators", f.accelerator, acc)["name"] for f in sc.fleet) if n != own["name"]
+    ]
+    specs = [own] + [catalog.lookup("accelerators", n, acc) for n in names[1:]]
+    site_index = {s.name: j for j, s in enumerate(sc.sites)}
+    n_types, months, n_sites = len(names), axis.size, len(sc.sites)
+    delivered = np.zeros((n_types, months))
+    purchases = np.zeros((n_types, months))
+    price = np.full(n_types, math.nan)
+    book = np.full(n_types, math.nan)
+    life = np.full(n_types, np.inf)
+    base = np.zeros((n_types, n_sites))
+    base_retire = np.zeros((n_types, months, n_sites))
+    sources = []
+    delivered[0] = own_delivered
+    price[0] = sc.economics.accelerator_price_usd
+    purchases[0] = own_delivered * price[0]
+    for k, name in enumerate(names):  # a handful of types; each vectorised over months
+        entry = _entry_for(sc, name)
+        src = ["supply chain"] if k == 0 else []
+        if entry is not None and entry.market is not None:
+            mk = entry.market
+            orders = step_schedule(
+                [o.from_ for o in mk.orders], [o.per_month for o in mk.orders], axis - mk.lead_time_months
+            )
+            delivered[k] += orders
+            purchases[k] += orders * mk.price_usd
+            price[k] = mk.price_usd if k else price[k]
+            src.append("market")
+        if entry is not None and entry.useful_life_years is not None:
+            life[k] = round(entry.useful_life_years * 12.0)
+        if entry is not None and entry.installed:
+            src.append("installed base")
+            for b in entry.installed:  # a few cohorts
+                j = site_index[b.site]
+                base[k, j] += b.count
+                end = month_number(b.since) + life[k] - axis[0] if np.isfinite(life[k]) else np.inf
+                if 0 <= end < months:
+                    base_retire[k, int(end), j] += b.count
+                elif end < 0:  # already past its life at the start: retires in the first month
+                    base_retire[k, 0, j] += b.count
+        book[k] = entry.price_usd if entry is not None and entry.price_usd is not None else price[k]
+        sources.append(" + ".join(src) or "none")
+    kw = np.array([accelerator_all_in_it_kw(s) for s in specs])
+    return FleetInputs(
+        names=names,
+        specs=specs,
+        sources=sources,
+        kw=kw,
+        price_usd=price,
+        book_usd=book,
+        life_months=life,
+        delivered=delivered,
+        purchases_usd=purchases,
+        base=base,
+        base_retire=base_retire,
+    )

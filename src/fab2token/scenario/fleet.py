@@ -1,0 +1,59 @@
+"""The fleet section: the accelerator types a scenario runs, each with where it comes from.
+
+A type's sources add up: the scenario's own supply chain (``supply:``, when its accelerator is this type), market
+purchases (``market``: orders per month, a lead time, a price) and an installed base at the start (``installed``:
+counts per site with the month they entered service). ``useful_life_years`` retires accelerators that long after
+they entered service (straight-line depreciation over it: cost per accelerator-hour).
+
+```yaml
+fleet:
+  - accelerator: H100
+    installed: [{site: alpha, count: 4000, since: 2024-06}]
+    useful_life_years: 5
+    price_usd: 25000           # book value of the installed base (depreciation)
+  - accelerator: B200
+    market: {price_usd: 40000, lead_time_months: 3, orders: [{from: 2026-03, per_month: 2000}]}
+    useful_life_years: 5
+```
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from fab2token.scenario.fields import USD, YearMonth, _Model
+
+__all__ = ["FleetType", "InstalledBase", "MarketSupply", "OrderStep"]
+
+
+class OrderStep(_Model):
+    """From month ``from`` on, ``per_month`` accelerators ordered each month (until the next step)."""
+
+    from_: YearMonth = Field(alias="from")
+    per_month: float = Field(ge=0)
+
+
+class MarketSupply(_Model):
+    """Accelerators bought on the market: ordered each month, delivered ``lead_time_months`` later at ``price_usd``."""
+
+    price_usd: USD
+    orders: list[OrderStep] = Field(min_length=1)
+    lead_time_months: int = Field(default=0, ge=0, le=60)
+
+
+class InstalledBase(_Model):
+    """Accelerators already installed at a site when the horizon starts (in service since ``since``)."""
+
+    site: str
+    count: int = Field(ge=0)
+    since: YearMonth
+
+
+class FleetType(_Model):
+    """One accelerator type of the fleet and its sources (see the module docstring)."""
+
+    accelerator: str
+    market: MarketSupply | None = None
+    installed: list[InstalledBase] = Field(default_factory=list)
+    useful_life_years: float | None = Field(default=None, gt=0, le=30)
+    price_usd: USD | None = None
