@@ -253,3 +253,27 @@ def test_solar_charged_battery_moves_midday_surplus_to_the_night():
     # flat tariff: no arbitrage; at most the battery's 40 MWh a day delivered, all from free midday solar
     assert saving == pytest.approx(40 * 31 * 100.0, rel=1e-6)
     assert float(both.series["battery_from_grid"].sum()) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_round_trip_carries_the_plans_accelerator_options_into_the_simulator():
+    # plan-two-sites buys B200s on the market: --scenario-out lists them as fleet market orders, so the simulation
+    # receives the plan's deliveries per type (whole units; the own chain's wafers rounded up to whole wafers)
+    from tests.conftest import EXAMPLES
+
+    sc = parse_scenario((EXAMPLES / "plan-two-sites.yaml").read_text())
+    res = plan(sc)
+    data = plan_to_scenario_data(sc, res)
+    assert [f["accelerator"] for f in data["fleet"]] == ["B200"]
+    ds = simulate(parse_scenario(yaml.safe_dump(data)))
+    assert list(ds["accelerator"].values) == ["H100-SXM", "B200"]
+    for acc in ("H100-SXM", "B200"):
+        sim = ds["accelerators_delivered_by_type"].sel(accelerator=acc).values.cumsum()
+        planned = res.series["delivered"].sel(accelerator=acc).values.cumsum()
+        assert float(res.series["delivered"].sel(accelerator=acc).sum()) > 0
+        if acc == "B200":
+            assert np.abs(sim - planned).max() <= 1.0  # whole units, fractions carried
+        else:  # up to one wafer's worth of accelerators more each month
+            per_wafer = float(ds["units_from_wafers"].max() / max(float(ds["wafers_out"].max()), 1.0))
+            assert np.all(sim >= planned - 1.0) and np.all(sim - planned <= per_wafer * np.arange(1, sim.size + 1))
+    runs = {r["name"]: r for r in summarise(ds).training_runs}
+    assert runs["frontier"]["accelerator"] in ("H100-SXM", "B200")

@@ -2,7 +2,9 @@
 monthly deliveries by source (the own supply chain, market orders after their lead time, the installed base).
 
 The scenario's own type (``supply.accelerator``) comes first, then the ``fleet:`` entries in order; an entry for the
-own type adds to it (an installed base, market orders, a useful life) rather than listing it twice.
+own type adds to it (an installed base, market orders, a useful life) rather than listing it twice. When power is
+short, waiting accelerators are installed in order of dense BF16 FLOP/s per all-in kW, best first: the most compute
+the power buys (the planner's optimum favours them the same way).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class FleetInputs:
     purchases_usd: Array  # (type, month) deliveries x price
     base: Array  # (type, site) installed at the start
     base_retire: Array  # (type, month, site) installed base retiring that month
+    placement_order: NDArray[np.int64]  # types by dense BF16 FLOP/s per all-in kW, best first (ties: listed order)
 
     def index(self, name: str) -> int:
         return self.names.index(name)
@@ -100,6 +103,8 @@ def fleet_inputs(sc: Scenario, axis: NDArray[np.int64], own_delivered: Array) ->
         book[k] = entry.price_usd if entry is not None and entry.price_usd is not None else price[k]
         sources.append(" + ".join(src) or "none")
     kw = np.array([accelerator_all_in_it_kw(s) for s in specs])
+    per_kw = np.array([float(s["dense_bf16_flop_per_s"]) for s in specs]) / kw
+    order = np.argsort(-np.nan_to_num(per_kw, nan=-np.inf), kind="stable")  # unknown peak: last
     return FleetInputs(
         names=names,
         specs=specs,
@@ -112,4 +117,5 @@ def fleet_inputs(sc: Scenario, axis: NDArray[np.int64], own_delivered: Array) ->
         purchases_usd=purchases,
         base=base,
         base_retire=base_retire,
+        placement_order=order,
     )

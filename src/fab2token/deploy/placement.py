@@ -150,6 +150,7 @@ def place_fleet(
     life_months: NDArray[np.float64] | None = None,
     base: NDArray[np.float64] | None = None,
     base_retire: NDArray[np.float64] | None = None,
+    order: NDArray[np.int64] | None = None,
 ) -> Placement:
     """Place deliveries of several accelerator types into sites by the fleet policy below.
 
@@ -160,11 +161,12 @@ def place_fleet(
     kw : (type,) all-in IT kW per accelerator of each type.
     life_months : (type,) months from installation to retirement; ``inf`` (default) never.
     base : (type, site) the installed base at the start; ``base_retire`` (type, month, site) when it retires.
+    order : the types in the order they take spare power (default: as given).
 
     Notes
     -----
     The policy: accelerators never move once installed. Each month, first those reaching their useful life
-    leave their site; then the waiting accelerators (types in order, each type's oldest first) go into the sites in
+    leave their site; then the waiting accelerators (types in ``order``, each type's oldest first) go into the sites in
     site order, each site taking whole accelerators up to its spare power *that month* (capacity less what it
     already houses): a site derated by a hot month or full takes none, and the next site with power to spare does.
     In a month where a site houses more than it can power, every type there is idled in the same proportion.
@@ -198,7 +200,7 @@ def place_fleet(
         queue += delivered[:, t]
         spare = np.maximum(capacity_kw[t] - kw @ occ, 0.0)  # (site,) kW
         new = np.zeros((n_types, n_sites))
-        for k in types:  # types in order (a handful): whole accelerators of this type into each site's spare power
+        for k in types if order is None else order:  # a handful: whole accelerators of a type into spare power
             room = np.floor(spare / kw[k] + 1e-9)
             filled = np.minimum(np.cumsum(room), np.floor(queue[k] + 1e-9))  # site order: the first sites first
             new[k] = np.diff(filled, prepend=0.0)

@@ -117,7 +117,9 @@ def simulate(sc: Scenario) -> xr.Dataset:
 def _fleet_stage(sc: Scenario, axis: np.ndarray, chain: dict[str, np.ndarray], si: SiteInputs) -> dict[str, Any]:
     """Deliveries of every type placed into the sites' usable power; what waits, what is stranded, what binds."""
     fi = fleet_inputs(sc, axis, chain["accelerators_delivered"])
-    pl = _deploy.place_fleet(fi.delivered, si.it_capacity_mw * 1000.0, fi.kw, fi.life_months, fi.base, fi.base_retire)
+    pl = _deploy.place_fleet(
+        fi.delivered, si.it_capacity_mw * 1000.0, fi.kw, fi.life_months, fi.base, fi.base_retire, fi.placement_order
+    )
     waiting_by_type = pl.waiting + (pl.housed - pl.powered).sum(axis=2)  # (type, month) paid for, not powered
     backlog = waiting_by_type.sum(axis=0)
     tol = 1e-9 * np.maximum(np.cumsum(fi.delivered.sum(axis=0)), 1.0)

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from fab2token import catalog
 from fab2token.deploy.placement import accelerator_all_in_it_kw
 from fab2token.plan.solve import PlanResult
 from fab2token.scenario.models import Scenario, month_label
@@ -22,9 +23,10 @@ def plan_to_scenario_data(sc: Scenario, res: PlanResult) -> dict[str, Any]:
     Wafer starts become the planned wafers (started ``cycle_time_months`` earlier, rounded up) and each site's grid
     power the planned cumulative IT MW x PUE, plus one serving replica of margin (the simulator counts whole
     accelerators and replicas, the LP fractions). Training targets become workload runs sized at the plan's peak
-    allocation, starting in its first month: an approximation, since the LP treats training as fungible
-    accelerator-months while the simulator runs fixed-size, contiguous jobs. Accelerators bought from
-    ``accelerator_options`` have no supply chain in the simulator and are not carried over.
+    allocation on the type it used most, starting in its first month: an approximation, since the LP treats training
+    as fungible accelerator-months while the simulator runs fixed-size, contiguous jobs. Accelerators bought from
+    ``accelerator_options`` become ``fleet:`` market entries ordered as the plan delivers them (whole units, no lead
+    time), so the simulator installs the same types.
     """
     data = sc.model_dump(by_alias=True, exclude_none=True)
     lag = sc.supply.fab.cycle_time_months
@@ -36,12 +38,14 @@ def plan_to_scenario_data(sc: Scenario, res: PlanResult) -> dict[str, Any]:
     data["supply"]["fab"].pop("capacity_wafers_per_month", None)
     if "training" in res.series:
         runs = []
-        u = res.series["training"].fillna(0.0).sum(["accelerator", "site"])
+        by_type = res.series["training"].fillna(0.0).sum("site")
+        u = by_type.sum("accelerator")
         for t in sc.targets.training:
             alloc = u.sel(run=t.name).values
             if alloc.max() <= 0:
                 continue
             first = int(np.argmax(alloc > 1e-6))
+            main_type = str(by_type.sel(run=t.name).sum("month").idxmax("accelerator").values)
             runs.append(
                 {
                     "name": t.name,
@@ -50,15 +54,23 @@ def plan_to_scenario_data(sc: Scenario, res: PlanResult) -> dict[str, Any]:
                     "accelerators": int(math.ceil(alloc.max() - 1e-6)),
                     "start": month_label(int(axis[first])),
                     "mfu": t.mfu,
+                    "accelerator": main_type,
                 }
             )
         data.setdefault("workloads", {})["training"] = runs
     if sc.targets.inference_demand and sc.workloads.inference is not None:
         data["workloads"]["inference"]["demand"] = [d.model_dump(by_alias=True) for d in sc.targets.inference_demand]
     data.pop("targets", None)
+    data["fleet"] = _market_fleet(sc, res, axis, data.get("fleet", []))
     cap = res.series["it_mw_built"].cumsum("month")
-    # the simulator counts whole accelerators and whole serving replicas: give each site a margin of one replica
-    kw = accelerator_all_in_it_kw(sc.accelerator_spec())
+    # the simulator counts whole accelerators and whole serving replicas: give each site a margin of one replica of
+    # the most power-hungry type the plan installs
+    delivered = res.series["delivered"]
+    bought = [str(a) for a in delivered["accelerator"].values if float(delivered.sel(accelerator=a).sum()) > 1e-6]
+    specs = [sc.accelerator_spec()] + [
+        catalog.lookup("accelerators", a, sc.catalog.get("accelerators")) for a in bought
+    ]
+    kw = max(accelerator_all_in_it_kw(x) for x in specs)
     replica = (sc.workloads.inference.tp or 8) if sc.workloads.inference is not None else 1
     si = site_inputs(sc, axis)
     for j, s in enumerate(data["sites"]):
@@ -72,3 +84,29 @@ def plan_to_scenario_data(sc: Scenario, res: PlanResult) -> dict[str, Any]:
         ]
         s["interconnection_queue_months"] = 0
     return data
+
+
+def _market_fleet(sc: Scenario, res: PlanResult, axis: np.ndarray, fleet: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The scenario's fleet entries with each bought option's market orders set to the plan's deliveries."""
+    acc = sc.catalog.get("accelerators")
+    main = sc.accelerator_spec()["name"]
+    out = [dict(f) for f in fleet]
+    for opt in sc.targets.accelerator_options:
+        name = catalog.lookup("accelerators", opt.accelerator, acc)["name"]
+        if name == main:
+            continue
+        got = res.series["delivered"].sel(accelerator=name).values
+        whole = np.diff(np.ceil(np.cumsum(got) - 1e-6), prepend=0.0)  # whole units, fractions carried
+        if whole.sum() <= 0:
+            continue
+        market = {
+            "price_usd": opt.price_usd,
+            "lead_time_months": 0,
+            "orders": [{"from": month_label(int(a)), "per_month": float(v)} for a, v in zip(axis, whole, strict=True)],
+        }
+        entry = next((f for f in out if catalog.lookup("accelerators", f["accelerator"], acc)["name"] == name), None)
+        if entry is None:
+            out.append({"accelerator": name, "market": market})
+        else:
+            entry["market"] = market
+    return out
