@@ -190,3 +190,23 @@ def test_catalog_climate_command():
     bad = runner.invoke(app, ["catalog", "climate", "--region", "atlantis"])
     assert bad.exit_code == 2 and "us-virginia-ashburn" in bad.output
     assert runner.invoke(app, ["catalog", "optics"]).exit_code == 0
+
+
+def test_a_weather_file_is_read_once_when_the_scenario_is_loaded(tmp_path):
+    # validation reads the file and hands its hours on: removing it afterwards changes nothing in the run
+    from fab2token.scenario import load_scenario
+    from tests.conftest import EXAMPLES
+
+    hours = 20 + 10 * np.sin(np.arange(8760) * 2 * np.pi / 24)
+    (tmp_path / "w.csv").write_text("dry_bulb_c\n" + "\n".join(f"{v:.2f}" for v in hours) + "\n")
+    data = yaml.safe_load((EXAMPLES / "small.yaml").read_text())
+    data["sites"][0].pop("climate", None)
+    data["sites"][0].pop("ambient_c", None)
+    data["sites"][0].update(weather_csv="w.csv", pue_per_degree_c=0.01, pue_reference_c=20)
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(data))
+    sc, _ = load_scenario(path)
+    (tmp_path / "w.csv").unlink()
+    ds = simulate(sc)
+    pue = ds["pue_p99"].isel(site=0).values
+    assert np.all(pue > 1.2 + 0.09)  # the file's 30 °C afternoons: PUE 1.2 + 0.01 x (30 - 20) at the top hours

@@ -277,13 +277,20 @@ def test_site_json_has_energy_by_source_and_report_shows_the_mix(tmp_path):
 
 
 def test_onsite_cost_and_carbon_from_heat_rate_and_fuel():
-    s = _sc(onsite_heat_rate_mmbtu_per_mwh=9.0, onsite_fuel_usd_per_mmbtu=3.5).sites[0]
-    assert s.onsite_usd_per_mwh == pytest.approx(31.5)
-    assert s.onsite_kgco2_per_mwh == pytest.approx(9.0 * 53.06)  # natural gas by default (EPA factor)
-    s = _sc(onsite_heat_rate_mmbtu_per_mwh=10.0, onsite_fuel_kgco2_per_mmbtu=73.96).sites[0]  # e.g. diesel
-    assert s.onsite_kgco2_per_mwh == pytest.approx(739.6) and s.onsite_usd_per_mwh == 0.0
-    s = _sc(onsite_heat_rate_mmbtu_per_mwh=10.0, onsite_kgco2_per_mwh=100).sites[0]  # an explicit figure wins
-    assert s.onsite_kgco2_per_mwh == 100
+    from fab2token.sites.power import onsite_cost_and_carbon
+
+    def resolved(**fields):
+        site = _sc(**fields).sites[0]
+        usd, kg = onsite_cost_and_carbon([site])
+        return float(usd[0]), float(kg[0])
+
+    usd, kg = resolved(onsite_heat_rate_mmbtu_per_mwh=9.0, onsite_fuel_usd_per_mmbtu=3.5)
+    assert usd == pytest.approx(31.5) and kg == pytest.approx(9.0 * 53.06)  # natural gas by default (EPA factor)
+    usd, kg = resolved(onsite_heat_rate_mmbtu_per_mwh=10.0, onsite_fuel_kgco2_per_mmbtu=73.96)  # e.g. diesel
+    assert kg == pytest.approx(739.6) and usd == 0.0
+    assert resolved(onsite_heat_rate_mmbtu_per_mwh=10.0, onsite_kgco2_per_mwh=100)[1] == 100  # an explicit figure wins
+    # validation computes nothing: the site keeps what the file says
+    assert _sc(onsite_heat_rate_mmbtu_per_mwh=9.0, onsite_fuel_usd_per_mmbtu=3.5).sites[0].onsite_usd_per_mwh == 0.0
 
 
 @pytest.mark.parametrize(

@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from fab2token.scenario.models import Site, month_number
 from fab2token.sites import network
+from fab2token.sites.power import onsite_cost_and_carbon
 
 __all__ = [
     "COST_TERMS",
@@ -141,8 +142,8 @@ def optics_usd_per_accelerator(
 
 
 def onsite_usd_per_mwh(sites: Sequence[Site]) -> Array:
-    """On-site generation's cost per MWh at each site, (site,)."""
-    return np.array([s.onsite_usd_per_mwh for s in sites], dtype=float)
+    """On-site generation's cost per MWh at each site, (site,): :func:`fab2token.sites.power.onsite_cost_and_carbon`."""
+    return onsite_cost_and_carbon(sites)[0]
 
 
 def fixed_opex_usd(it_built_mw: Array, facility_opex_usd_per_mw_year: float) -> Array:

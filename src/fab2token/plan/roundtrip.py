@@ -83,6 +83,8 @@ def plan_to_scenario_data(sc: Scenario, res: PlanResult) -> dict[str, Any]:
             {"from": month_label(int(a)), "mw": float(v) + 1e-6} for a, v in zip(axis, grid, strict=True)
         ]
         s["interconnection_queue_months"] = 0
+        if sc.sites[j].weather_csv is not None:  # the written scenario may live elsewhere: the file as resolved
+            s["weather_csv"] = sc.sites[j].weather_csv_path()
     return data
 
 

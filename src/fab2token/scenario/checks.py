@@ -10,6 +10,7 @@ from typing import Any
 
 from fab2token import catalog
 from fab2token.errors import CatalogError, InputIssue
+from fab2token.scenario.files import read_weather_csv
 from fab2token.scenario.models import Scenario, month_number
 
 __all__ = ["semantic_issues", "loc", "expected"]
@@ -54,13 +55,11 @@ def semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
     for i, site in enumerate(sc.sites):
         if site.weather_csv is None:
             continue
-        from fab2token.sites.climate import read_weather_csv
-
         path = Path(site.weather_csv)
         if not path.is_absolute():  # relative to the scenario file
             path = Path(file).resolve().parent / path
         try:
-            read_weather_csv(path)
+            hours = read_weather_csv(path)
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             issues.append(
                 InputIssue(
@@ -71,7 +70,8 @@ def semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
                 )
             )
             continue
-        object.__setattr__(site, "weather_csv", str(path))  # frozen model: the engine reads the resolved path
+        site._weather_dry_bulb_c = hours  # read once here, handed on as data: the engine never opens the file
+        site._weather_path = str(path)
 
     known_sites = [s.name for s in sc.sites]
     for i, campus in enumerate(sc.campuses):

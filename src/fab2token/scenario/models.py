@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, model_validator
 
 from fab2token import catalog
+from fab2token.errors import ModelError
 from fab2token.scenario.fields import (
     MW,
     USD,
@@ -245,6 +246,8 @@ class Site(_Model):
     diurnal_range_c: float = Field(default=10.0, ge=0)
     climate: str | None = None
     weather_csv: str | None = None
+    _weather_dry_bulb_c: Any = PrivateAttr(default=None)  # set once by the checks that read the file
+    _weather_path: str | None = PrivateAttr(default=None)
     pue_reference_c: float = 20.0
     pue_per_degree_c: float = Field(default=0.0, ge=0)
     phases: list[Phase] = Field(default_factory=list)
@@ -262,6 +265,19 @@ class Site(_Model):
     battery_round_trip_frac: float | None = Field(default=None, gt=0, le=1)
     battery_capex_usd_per_kwh: float = Field(default=0.0, ge=0)
 
+    def weather_dry_bulb_c(self) -> Any:
+        """The 8760 hourly dry-bulb temperatures [°C] read from ``weather_csv`` when the scenario was loaded."""
+        if self._weather_dry_bulb_c is None:
+            raise ModelError(
+                f"site {self.name!r}: weather_csv is read when the scenario is loaded; use load_scenario or "
+                "parse_scenario rather than building the Site directly"
+            )
+        return self._weather_dry_bulb_c
+
+    def weather_csv_path(self) -> str | None:
+        """``weather_csv`` resolved against the scenario file's folder (as read at load time)."""
+        return self._weather_path or self.weather_csv
+
     @model_validator(mode="after")
     def _one_weather_source(self) -> Site:
         """Ambient temperature comes from one of ``ambient_c`` (twelve monthly means), ``climate`` (a region of
@@ -277,39 +293,29 @@ class Site(_Model):
                     "wue_per_degree_c needs the air's humidity: a climate region, or dew_point_c (twelve monthly means)"
                 )
         if self.climate is not None:
-            from fab2token.sites.climate import climate_regions
-
-            if self.climate not in climate_regions():
+            regions = sorted({str(r["region"]) for r in catalog.table_rows("climate")})
+            if self.climate not in regions:
                 raise ValueError(
                     f"climate {self.climate!r} is not a region of catalog/climate.csv; known: "
-                    f"{', '.join(climate_regions())} (or give ambient_c or weather_csv)"
+                    f"{', '.join(regions)} (or give ambient_c or weather_csv)"
                 )
         return self
 
     @model_validator(mode="after")
     def _onsite_cost_and_emissions_from_fuel(self) -> Site:
-        """With a heat rate, on-site energy costs heat rate x fuel price and emits heat rate x the fuel's CO2 factor
-        (natural gas by default, ``catalog/overheads.csv``); giving both ways for the same figure is an error."""
+        """Fuel figures need a heat rate; giving both ways for the same figure is an error (validation only: the
+        cost and CO2 per MWh are computed in the sites stage)."""
         fuel = ("onsite_fuel_usd_per_mmbtu", "onsite_fuel_kgco2_per_mmbtu")
         if self.onsite_heat_rate_mmbtu_per_mwh is None:
             given = [f for f in fuel if getattr(self, f) is not None]
             if given:
                 raise ValueError(f"{given[0]} needs onsite_heat_rate_mmbtu_per_mwh (MMBtu of fuel per MWh)")
             return self
-        hr = self.onsite_heat_rate_mmbtu_per_mwh
-        if self.onsite_fuel_usd_per_mmbtu is not None:
-            if "onsite_usd_per_mwh" in self.model_fields_set:
-                raise ValueError("give onsite_usd_per_mwh or onsite_fuel_usd_per_mmbtu with a heat rate, not both")
-            object.__setattr__(self, "onsite_usd_per_mwh", hr * self.onsite_fuel_usd_per_mmbtu)  # frozen model
-        if "onsite_kgco2_per_mwh" in self.model_fields_set:
-            if self.onsite_fuel_kgco2_per_mmbtu is not None:
-                raise ValueError("give onsite_kgco2_per_mwh or onsite_fuel_kgco2_per_mmbtu, not both")
-        else:
-            factor = self.onsite_fuel_kgco2_per_mmbtu
-            if factor is None:
-                factor = catalog.overhead("natural_gas_kgco2_per_mmbtu")
-            object.__setattr__(self, "onsite_kgco2_per_mwh", hr * factor)
-        return self
+        if self.onsite_fuel_usd_per_mmbtu is not None and "onsite_usd_per_mwh" in self.model_fields_set:
+            raise ValueError("give onsite_usd_per_mwh or onsite_fuel_usd_per_mmbtu with a heat rate, not both")
+        if self.onsite_fuel_kgco2_per_mmbtu is not None and "onsite_kgco2_per_mwh" in self.model_fields_set:
+            raise ValueError("give onsite_kgco2_per_mwh or onsite_fuel_kgco2_per_mmbtu, not both")
+        return self  # the figures themselves are resolved by fab2token.sites.power.onsite_cost_and_carbon
 
     @model_validator(mode="after")
     def _ppa_has_a_price(self) -> Site:
@@ -361,19 +367,6 @@ class Economics(_Model):
         if self.it_utilisation_by_hour is not None and "it_utilisation_frac" in self.model_fields_set:
             raise ValueError("give it_utilisation_frac (flat) or it_utilisation_by_hour (24 values), not both")
         return self
-
-    def utilisation_by_hour(self) -> list[float]:
-        """IT utilisation for each hour of the day (the flat fraction repeated when no profile is given)."""
-        return list(self.it_utilisation_by_hour or [self.it_utilisation_frac] * 24)
-
-    def price_by_hour(self) -> list[float]:
-        """Grid energy price for each hour of the day: the peak price in ``peak_hours`` [start, end) (which may
-        wrap midnight) when one is given, else the flat price."""
-        if self.electricity_peak_usd_per_mwh is None:
-            return [self.electricity_usd_per_mwh] * 24
-        start_h, end_h = self.peak_hours
-        peak = [(start_h <= h < end_h) if start_h <= end_h else (h >= start_h or h < end_h) for h in range(24)]
-        return [self.electricity_peak_usd_per_mwh if p else self.electricity_usd_per_mwh for p in peak]
 
 
 class TrainingRun(_Model):

@@ -25,6 +25,7 @@ from fab2token import catalog
 from fab2token.scenario.models import Site
 from fab2token.scenario.timeline import hours_in_month
 from fab2token.sites import climate as climate_mod
+from fab2token.sites.power import onsite_cost_and_carbon
 
 __all__ = [
     "HourlyClimate",
@@ -114,7 +115,7 @@ def _site_arrays(sites: Sequence[Site]) -> dict[str, Array]:
         "ref": np.array([s.pue_reference_c for s in sites]),
         "wue": np.array([s.wue_l_per_kwh for s in sites]),
         "grid_co2": np.array([s.grid_kgco2_per_mwh for s in sites]),
-        "onsite_co2": np.array([s.onsite_kgco2_per_mwh for s in sites]),
+        "onsite_co2": onsite_cost_and_carbon(sites)[1],
     }
 
 
@@ -135,8 +136,8 @@ def _site_weather(sites: Sequence[Site], noise_c: float) -> tuple[Array, Array, 
             m, r, d = np.array(s.ambient_c), np.full(12, s.diurnal_range_c), np.full(12, noise_c)
         else:
             m, r, d = np.full(12, s.pue_reference_c), np.zeros(12), np.zeros(12)
-            if s.weather_csv is not None:
-                year = climate_mod.typical_year_by_month(climate_mod.read_weather_csv(s.weather_csv), MAX_HOURS)
+            if s.weather_csv is not None:  # the hours validation read from the file
+                year = climate_mod.typical_year_by_month(s.weather_dry_bulb_c(), MAX_HOURS)
         mean.append(m)
         rng.append(r)
         sd.append(d)
@@ -368,7 +369,7 @@ def _hourly_energy_block(
     onsite_h = np.broadcast_to(onsite_mw[:, None, :], load.shape)  # on-site capacity left each hour
     early = None  # on-site generation cheaper than the hour's tariff runs before the grid (economic dispatch)
     if price_hod is not None and np.any(onsite_mw > 0):
-        cheaper = np.array([s.onsite_usd_per_mwh for s in sites])[None, :] < price_hod[:, None]  # (744, site)
+        cheaper = onsite_cost_and_carbon(sites)[0][None, :] < price_hod[:, None]  # (744, site)
         if cheaper.any():
             early = np.where(cheaper[None, :, :], np.minimum(residual, onsite_h), 0.0)
             residual = residual - early

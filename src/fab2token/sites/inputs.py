@@ -16,12 +16,12 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
-from fab2token.scenario.models import Scenario
+from fab2token.scenario.models import Economics, Scenario
 from fab2token.scenario.timeline import hours_in_month, month_labels
 from fab2token.sites import energy as energy_mod
 from fab2token.sites import power as power_mod
 
-__all__ = ["SiteInputs", "site_inputs"]
+__all__ = ["SiteInputs", "site_inputs", "tariff_by_hour", "utilisation_by_hour"]
 
 Array = NDArray[np.float64]
 
@@ -78,6 +78,22 @@ class SiteInputs:
         )
 
 
+def utilisation_by_hour(e: Economics) -> Array:
+    """IT utilisation for each hour of the day (the flat fraction repeated when no profile is given), (24,)."""
+    return np.array(e.it_utilisation_by_hour or [e.it_utilisation_frac] * 24, dtype=float)
+
+
+def tariff_by_hour(e: Economics) -> Array:
+    """Grid energy price [USD/MWh] for each hour of the day, (24,): the peak price in ``peak_hours`` [start, end)
+    (which may wrap midnight) when one is given, else the flat price."""
+    if e.electricity_peak_usd_per_mwh is None:
+        return np.full(24, float(e.electricity_usd_per_mwh))
+    start_h, end_h = e.peak_hours
+    h = np.arange(24)
+    peak = (start_h <= h) & (h < end_h) if start_h <= end_h else (h >= start_h) | (h < end_h)
+    return np.where(peak, e.electricity_peak_usd_per_mwh, e.electricity_usd_per_mwh).astype(float)
+
+
 def site_inputs(sc: Scenario, axis: NDArray[np.int64]) -> SiteInputs:
     """Resolve the scenario's sites and economics tariff into coefficients over the horizon ``axis``."""
     sites = sc.sites
@@ -101,7 +117,7 @@ def site_inputs(sc: Scenario, axis: NDArray[np.int64]) -> SiteInputs:
         battery_mw=power_mod.battery_power_mw(sites, axis),
         ppa_mw=power_mod.ppa_power_mw(sites, axis),
         curtailment=power_mod.curtailment_hours(sites, axis, energy_mod.MAX_HOURS),
-        price_usd_per_mwh_by_hour=np.array(e.price_by_hour(), dtype=float),
-        utilisation_by_hour=np.array(e.utilisation_by_hour(), dtype=float),
+        price_usd_per_mwh_by_hour=tariff_by_hour(e),
+        utilisation_by_hour=utilisation_by_hour(e),
         hours=hours_in_month(axis),
     )

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from fab2token import catalog
 from fab2token.scenario.models import Site, month_number
 from fab2token.scenario.timeline import step_schedule
 
@@ -25,6 +26,7 @@ __all__ = [
     "land_limit_mw",
     "SitePower",
     "site_power",
+    "onsite_cost_and_carbon",
     "usable_it_power_mw",
     "fat_tree_endpoints",
     "solar_power_mw",
@@ -161,6 +163,28 @@ def curtailment_hours(sites: Sequence[Site], axis: NDArray[np.int64], max_hours:
 def ppa_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
     """Firm PPA power [MW] per site and month: in force from energisation. Shape (month, site)."""
     return _from_energisation(sites, axis, "ppa_mw")
+
+
+def onsite_cost_and_carbon(sites: Sequence[Site]) -> tuple[Array, Array]:
+    """On-site generation's cost [USD/MWh] and emissions [kg CO2/MWh] per site, each (site,).
+
+    With a heat rate (``onsite_heat_rate_mmbtu_per_mwh``), energy costs heat rate x ``onsite_fuel_usd_per_mmbtu``
+    (when given) and emits heat rate x ``onsite_fuel_kgco2_per_mmbtu`` (natural gas by default,
+    ``catalog/overheads.csv``) unless ``onsite_kgco2_per_mwh`` is given; otherwise the site's own figures."""
+    usd, kg = np.zeros(len(sites)), np.zeros(len(sites))
+    for j, s in enumerate(sites):  # per site (a handful)
+        hr = s.onsite_heat_rate_mmbtu_per_mwh
+        usd[j] = (
+            hr * s.onsite_fuel_usd_per_mmbtu
+            if hr is not None and s.onsite_fuel_usd_per_mmbtu is not None
+            else s.onsite_usd_per_mwh
+        )
+        if hr is not None and "onsite_kgco2_per_mwh" not in s.model_fields_set:
+            factor = s.onsite_fuel_kgco2_per_mmbtu
+            kg[j] = hr * (factor if factor is not None else catalog.overhead("natural_gas_kgco2_per_mmbtu"))
+        else:
+            kg[j] = s.onsite_kgco2_per_mwh
+    return usd, kg
 
 
 def usable_it_power_mw(facility_mw: Array, pue: Array) -> Array:
