@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from fab2token import catalog
 from fab2token.cli.main import app
 from fab2token.engine.simulate import simulate, summarise
 from fab2token.plan import PLAN_KEYS, plan, plan_to_scenario_data
@@ -35,6 +36,9 @@ targets:
 """
 
 
+USABLE = catalog.overhead("usable_power_frac")  # share of connected power the facility load may use
+
+
 def _sc(cheap_mw: float = 11.0, demand: float = 2.0e8):
     return parse_scenario(TWO_SITES.replace("CHEAP_MW", str(cheap_mw)).replace("DEMAND", str(demand)))
 
@@ -50,7 +54,7 @@ def test_hand_solvable_optimum_and_power_dual():
     kw = 1.275 * 1.089  # all-in IT kW per H100 (catalog), see test_deploy
     n = 2.0e8 / _rate()  # accelerators needed
     it_mw = n * kw / 1000.0
-    cheap_it = 11.0 / 1.1
+    cheap_it = 11.0 * USABLE / 1.1  # the gear's usable share of the connection
     hours = 744.0  # March
     energy = (cheap_it * 1.1 + (it_mw - cheap_it) * 1.5) * hours * 100.0
     expected = n * 20000 + it_mw * 10.0e6 + energy
@@ -65,7 +69,7 @@ def test_infeasible_target_reports_what_fails_and_by_how_much():
     sc = _sc(demand=1e12)
     res = plan(sc)
     (row,) = res.unmet
-    capacity = (11.0 / 1.1 + 1000 / 1.5) * 1000 / (1.275 * 1.089) * _rate()
+    capacity = (11.0 / 1.1 + 1000 / 1.5) * USABLE * 1000 / (1.275 * 1.089) * _rate()
     assert row["target"] == "inference 2026-03"
     assert row["shortfall"] == pytest.approx(1e12 - capacity, rel=1e-6)
 

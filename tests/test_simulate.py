@@ -5,9 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fab2token import catalog
 from fab2token.engine.simulate import SUMMARY_KEYS, simulate, summarise
 from fab2token.scenario import load_scenario, parse_scenario
 from fab2token.supply import dies as supply
+
+USABLE = catalog.overhead("usable_power_frac")  # share of connected power the facility load may use
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +56,7 @@ def test_supply_matches_hand_calculation():
     assert delivered[8] in (np.floor(70 * per_wafer), np.ceil(70 * per_wafer))
     # nothing is powered before 2026-03 (energised 2025-12 + 3 months)
     assert ds["it_capacity_mw"].values[:2, 0].tolist() == [0.0, 0.0]
-    assert float(ds["it_capacity_mw"].values[2, 0]) == pytest.approx(20 / 1.2)
+    assert float(ds["it_capacity_mw"].values[2, 0]) == pytest.approx(20 * USABLE / 1.2)  # the gear's usable share
 
 
 def test_nothing_runs_before_energisation(result):
@@ -62,10 +65,10 @@ def test_nothing_runs_before_energisation(result):
     # Ashburn in March: warm afternoons lift the 99th-percentile PUE a little above 1.2; capacity is sized on it
     p99 = float(ds["pue_p99"].sel(site="alpha", month="2026-03"))
     assert 1.2 <= p99 < 1.25
-    assert float(ds["it_capacity_mw"].sel(site="alpha", month="2026-03")) == pytest.approx(20 / p99)
+    assert float(ds["it_capacity_mw"].sel(site="alpha", month="2026-03")) == pytest.approx(20 * USABLE / p99)
     assert float(ds["it_capacity_mw"].sel(site="beta", month="2027-08")) == 0.0
-    # beta: 30 MW grid + 10 MW on-site, within its 45 MW of land
-    assert float(ds["it_capacity_mw"].sel(site="beta", month="2027-09")) == pytest.approx(40 / 1.4)
+    # beta: 30 MW grid + 10 MW on-site, of which the usable share, within its 45 MW of land
+    assert float(ds["it_capacity_mw"].sel(site="beta", month="2027-09")) == pytest.approx(40 * USABLE / 1.4)
 
 
 def test_supply_limit_and_binding_vary_in_the_demo(result):
@@ -76,7 +79,8 @@ def test_supply_limit_and_binding_vary_in_the_demo(result):
 def test_power_never_exceeds_site_capacity(result):
     _, ds = result
     assert bool((ds["it_power_mw"] <= ds["it_capacity_mw"] + 1e-9).all())
-    assert bool((ds["facility_power_mw"] <= ds["grid_power_mw"] + 1e-9).all())
+    connected = ds["grid_power_mw"] + ds["onsite_power_mw"]
+    assert bool((ds["facility_power_mw"] <= connected * USABLE + 1e-9).all())
 
 
 def test_binding_constraint_follows_backlog(result):
@@ -94,7 +98,7 @@ def test_energy_and_costs(result):
     mar = ds.sel(month="2026-03")
     np.testing.assert_allclose(mar["energy_mwh"].values, mar["it_power_mw"].values * 0.8 * mar["pue_mean"].values * 744)
     capex_dc = float(ds["capex_datacenter_usd"].sum())
-    assert capex_dc == pytest.approx((40 / 1.2 + 40 / 1.4) * e.datacenter_capex_usd_per_mw)
+    assert capex_dc == pytest.approx((40 / 1.2 + 40 / 1.4) * USABLE * e.datacenter_capex_usd_per_mw)
     assert float(ds["capex_accelerators_usd"].sum()) == pytest.approx(
         float(ds["accelerators_delivered"].sum()) * e.accelerator_price_usd
     )

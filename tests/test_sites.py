@@ -9,6 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from fab2token import catalog
 from fab2token.cli.main import app
 from fab2token.engine.simulate import simulate
 from fab2token.errors import ScenarioError
@@ -26,6 +27,9 @@ economics: {accelerator_price_usd: 1, electricity_usd_per_mwh: 100, datacenter_c
 """
 
 
+USABLE = catalog.overhead("usable_power_frac")  # share of connected power the facility load may use
+
+
 def _sc(**site):
     data = yaml.safe_load(BASE)
     data["sites"][0].update(site)
@@ -41,7 +45,7 @@ def test_interconnection_queue_delays_grid_power():
 def test_onsite_generation_adds_capacity_and_covers_load_above_grid():
     ds = simulate(_sc(onsite_power=[{"from": "2026-01", "mw": 10}], onsite_kgco2_per_mwh=400, onsite_usd_per_mwh=120))
     cap = ds["it_capacity_mw"].sel(site="a").values
-    assert cap[0] == pytest.approx(30 / 1.2)
+    assert cap[0] == pytest.approx(30 * USABLE / 1.2)  # grid + on-site, the gear's usable share
     used = ds["it_power_mw"].sel(site="a").values
     full = used * 1.2 > 20 + 1e-9  # facility load above the grid's 20 MW
     assert np.all(ds["onsite_energy_mwh"].sel(site="a").values[full] > 0)
@@ -61,7 +65,7 @@ def test_hot_hours_cut_capacity_and_cooling_binds():
     p99 = ds["pue_p99"].sel(site="a").values
     assert np.all(p99 == pytest.approx(1.2 + 0.01 * (30 + 5 * np.cos(2 * np.pi * 0 / 24) - 20), abs=1e-3))
     assert np.all(ds["pue_mean"].sel(site="a").values == pytest.approx(1.3, abs=1e-6))
-    assert ds["it_capacity_mw"].sel(site="a").values[0] == pytest.approx(20 / p99[0])
+    assert ds["it_capacity_mw"].sel(site="a").values[0] == pytest.approx(20 * USABLE / p99[0])
     assert "cooling" in set(ds["binding_constraint"].values)
 
 
@@ -146,7 +150,7 @@ def test_construction_phases_spread_capex_before_energisation():
     )
     ds = simulate(sc)
     capex = ds["capex_datacenter_usd"].sel(site="a").values
-    it_mw = 20 / 1.2
+    it_mw = 20 * USABLE / 1.2
     # horizon starts 2026-01: the shell's second month is not in it; fit-out runs 2026-01 and 2026-02
     assert capex[0] == pytest.approx(it_mw * 5.0e6 / 2) and capex[1] == pytest.approx(it_mw * 5.0e6 / 2)
     assert capex[2] == pytest.approx(0.0)  # energised 2026-03: no second charge at the flat capex rate
@@ -477,3 +481,13 @@ def test_onsite_generation_cheaper_than_the_tariff_runs_before_the_grid():
     np.testing.assert_allclose(cheap["onsite_energy_mwh"], np.minimum(load, 10 * hours), rtol=1e-9)
     np.testing.assert_allclose(dear["grid_energy_mwh"], np.minimum(load, 10 * hours), rtol=1e-9)
     assert float(cheap["opex_usd"].sum()) < float(dear["opex_usd"].sum())
+
+
+def test_usable_share_of_connected_power_sizes_capacity():
+    # the continuous-load rule (catalog default 0.8) and a site's own figure for gear rated at 100 %
+    assert simulate(_sc())["it_capacity_mw"].sel(site="a").values[0] == pytest.approx(20 * 0.8 / 1.2)
+    full = simulate(_sc(usable_power_frac=1.0))
+    assert full["it_capacity_mw"].sel(site="a").values[0] == pytest.approx(20 / 1.2)
+    with pytest.raises(ScenarioError) as err:
+        _sc(usable_power_frac=1.2)
+    assert any(i.path == "sites[0].usable_power_frac" for i in err.value.issues)

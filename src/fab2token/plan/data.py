@@ -19,6 +19,7 @@ from fab2token.scenario.models import Scenario, month_number
 from fab2token.scenario.timeline import month_axis, month_labels, step_schedule
 from fab2token.sites import energy as energy_mod
 from fab2token.sites.inputs import SiteInputs, site_inputs
+from fab2token.sites.power import usable_power_frac
 from fab2token.supply.chain import chain, inputs_from_scenario
 from fab2token.workloads.schedule import serving_rate
 from fab2token.workloads.training import train
@@ -35,6 +36,7 @@ class PlanData:
     derate: xr.DataArray  # (site, month) design PUE / the month's p99 PUE: share of built IT MW usable
     buildable: xr.DataArray  # (site, month) bool
     pue: xr.DataArray  # (site,) design PUE
+    usable: xr.DataArray  # (site,) share of connected power the facility load may use
     accelerators: list[str]  # the scenario's own (supply chain) first, then the market options
     kw: xr.DataArray  # (accelerator,) all-in IT kW
     hours: xr.DataArray  # (month,)
@@ -123,6 +125,7 @@ def plan_data(sc: Scenario) -> PlanData:
         derate=_sm(si.pue_design[None, :] / si.climate.pue_p99, sites, months),
         buildable=_sm(axis[:, None] >= si.energisation_month[None, :], sites, months),
         pue=xr.DataArray(si.pue_design, dims="site", coords={"site": sites}),
+        usable=xr.DataArray(usable_power_frac(sc.sites), dims="site", coords={"site": sites}),
         accelerators=accs,
         kw=kw,
         hours=hours,

@@ -13,6 +13,7 @@ from fab2token.plan.solve import PlanResult
 from fab2token.scenario.models import Scenario, month_label
 from fab2token.scenario.timeline import month_axis
 from fab2token.sites.inputs import site_inputs
+from fab2token.sites.power import usable_power_frac
 
 __all__ = ["plan_to_scenario_data"]
 
@@ -73,12 +74,13 @@ def plan_to_scenario_data(sc: Scenario, res: PlanResult) -> dict[str, Any]:
     kw = max(accelerator_all_in_it_kw(x) for x in specs)
     replica = (sc.workloads.inference.tp or 8) if sc.workloads.inference is not None else 1
     si = site_inputs(sc, axis)
+    usable = usable_power_frac(sc.sites)
     for j, s in enumerate(data["sites"]):
         built = cap.sel(site=s["name"]).values  # IT MW at the design PUE; the margin is usable IT at the p99 PUE
         mw = np.where(built > 1e-9, built * si.pue_design[j] + replica * kw / 1000.0 * si.climate.pue_p99[:, j], 0.0)
         # the planned facility power arrives as scheduled grid power beside the site's own on-site generation (no
         # queue: the plan already waited for it)
-        grid = np.maximum(mw - si.power.onsite_mw[:, j], 0.0)
+        grid = np.maximum(mw / usable[j] - si.power.onsite_mw[:, j], 0.0)  # connected power of which the usable share
         s["grid_power"] = [
             {"from": month_label(int(a)), "mw": float(v) + 1e-6} for a, v in zip(axis, grid, strict=True)
         ]

@@ -265,7 +265,7 @@ def _binding(duals: dict[str, xr.DataArray], d: PlanData) -> list[dict[str, Any]
                 value = float(vals[first:].sum())
                 text = (
                     f"{where} binds from {d.months[first]}; one more MW of IT capacity from then on is worth "
-                    f"${value:,.0f} (${value / float(d.pue.sel(site=s)):,.0f} per grid MW)"
+                    f"${value:,.0f} (${value * float(d.usable.sel(site=s)) / float(d.pue.sel(site=s)):,.0f} per grid MW)"
                 )
             else:
                 value = float(vals[first:].sum())

@@ -232,6 +232,7 @@ class Site(_Model):
     onsite_fuel_kgco2_per_mmbtu: float | None = Field(default=None, ge=0)
     grid_kgco2_per_mwh: float = Field(default=0.0, ge=0)
     mw_per_acre: float | None = Field(default=None, gt=0)
+    usable_power_frac: float | None = Field(default=None, gt=0, le=1)  # default: catalog/overheads.csv
     wue_l_per_kwh: float = Field(default=0.0, ge=0)
     wue_per_degree_c: float = Field(default=0.0, ge=0)
     wue_reference_wet_bulb_c: float | None = None

@@ -3,7 +3,8 @@ energisation, network cluster size, and what limits each site month by month.
 
 Per site and month (vectorised over months; one schedule per site is read in a short loop over sites):
 
-    facility MW  = (grid(t - queue) + on-site(t)) from energisation on, capped by land (acres x MW per acre)
+    facility MW  = (grid(t - queue) + on-site(t)) x usable share, from energisation on, capped by land (acres x MW
+                   per acre); the usable share is the continuous-load rating of the electrical gear
     IT MW        = facility MW / PUE
 """
 
@@ -28,6 +29,7 @@ __all__ = [
     "site_power",
     "onsite_cost_and_carbon",
     "usable_it_power_mw",
+    "usable_power_frac",
     "fat_tree_endpoints",
     "solar_power_mw",
     "battery_power_mw",
@@ -93,10 +95,12 @@ class SitePower:
         energised: NDArray[np.bool_],
         pue: Array,
         block_mw: Array | None = None,
+        usable_frac: Array | None = None,
     ):
         self.grid_mw = grid_mw
         self.onsite_mw = onsite_mw
-        supply = grid_mw + onsite_mw
+        # the facility load may use this share of the power connected (continuous-load rating of the gear)
+        supply = (grid_mw + onsite_mw) * (1.0 if usable_frac is None else np.asarray(usable_frac)[None, :])
         facility = np.minimum(supply, land_mw[None, :])
         if block_mw is not None:  # halls come in whole blocks of facility MW
             blocks = np.where(np.isnan(block_mw), 1.0, block_mw)[None, :]
@@ -118,7 +122,15 @@ def site_power(sites: Sequence[Site], axis: NDArray[np.int64]) -> SitePower:
         axis[:, None] >= energ[None, :],
         np.array([s.pue for s in sites]),
         block,
+        usable_power_frac(sites),
     )
+
+
+def usable_power_frac(sites: Sequence[Site]) -> Array:
+    """Share of each site's grid and on-site power its facility load may use, (site,): the site's
+    ``usable_power_frac``, else the catalog default (``catalog/overheads.csv``: the continuous-load rule)."""
+    default = catalog.overhead("usable_power_frac")
+    return np.array([s.usable_power_frac if s.usable_power_frac is not None else default for s in sites], dtype=float)
 
 
 def solar_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
