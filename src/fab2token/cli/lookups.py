@@ -1,0 +1,298 @@
+"""Quick look-ups without a whole scenario run: site, supply, train, infer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from fab2token.cli.common import (
+    JsonOpt,
+    _num,
+    _print_json,
+    _summary_table,
+    app,
+    handles_errors,
+    out,
+)
+from fab2token.scenario import load_scenario
+
+SITE_KEYS = (
+    "it_power_mw",
+    "facility_power_mw",
+    "pue_mean",
+    "pue_p99",
+    "water_m3",
+    "carbon_tco2",
+    "max_cluster_accelerators",
+)
+
+
+@app.command()
+@handles_errors
+def site(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    name: Annotated[str, typer.Option("--site", help="Site name.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """One site's monthly power, PUE, water, carbon and largest training cluster."""
+    from fab2token.engine.simulate import simulate
+    from fab2token.errors import InputIssue
+    from fab2token.errors import ScenarioError as _SE
+
+    sc, _ = load_scenario(scenario)
+    names = [s_.name for s_ in sc.sites]
+    if name not in names:
+        raise _SE([InputIssue(str(scenario), "--site", name, f"one of the scenario's sites: {', '.join(names)}")])
+    ds = simulate(sc).sel(site=name)
+    res: dict[str, Any] = {"site": name, "months": [str(m) for m in ds["month"].values]}
+    extra = ("grid_power_mw", "onsite_power_mw", "it_capacity_mw")
+    extra += ("grid_energy_mwh", "onsite_energy_mwh", "solar_energy_mwh", "battery_energy_mwh")
+    extra += ("optics_power_kw", "optics_capex_usd")
+    for key in SITE_KEYS + extra:
+        res[key] = [float(x) for x in ds[key].values]
+    if as_json:
+        _print_json(res)
+        return
+    t = Table(title=f"site {name}")
+    for col in (
+        "month",
+        "IT MW cap",
+        "IT MW used",
+        "facility MW",
+        "PUE mean",
+        "PUE p99",
+        "water m3",
+        "tCO2",
+        "max cluster",
+    ):
+        t.add_column(col, justify="right")
+    for i, m in enumerate(res["months"]):
+        t.add_row(
+            m,
+            f"{res['it_capacity_mw'][i]:.1f}",
+            f"{res['it_power_mw'][i]:.1f}",
+            f"{res['facility_power_mw'][i]:.1f}",
+            f"{res['pue_mean'][i]:.3f}",
+            f"{res['pue_p99'][i]:.3f}",
+            f"{res['water_m3'][i]:,.0f}",
+            f"{res['carbon_tco2'][i]:,.0f}",
+            f"{res['max_cluster_accelerators'][i]:,.0f}",
+        )
+    out.print(t)
+
+
+@app.command()
+@handles_errors
+def supply(
+    accelerator: Annotated[str, typer.Option("--accelerator", "-a", help="Catalog name or alias, e.g. H100.")],
+    wafers_per_month: Annotated[float, typer.Option("--wafers-per-month", help="Wafer starts per month.")],
+    months: Annotated[int, typer.Option("--months", help="Months to show.")] = 24,
+    start: Annotated[str, typer.Option("--start", help="First month, YYYY-MM.")] = "2026-01",
+    d0: Annotated[float | None, typer.Option("--d0", help="Mature defect density [1/cm2].")] = None,
+    d0_launch: Annotated[float | None, typer.Option("--d0-launch", help="D0 at node launch [1/cm2].")] = None,
+    d0_ramp_months: Annotated[float | None, typer.Option("--d0-ramp-months", help="D0 learning time constant.")] = None,
+    yield_model: Annotated[
+        str, typer.Option("--yield-model", help="poisson|murphy|seeds|bose-einstein|negative-binomial")
+    ] = "murphy",
+    cycle_time_months: Annotated[int, typer.Option("--cycle-time-months", help="Wafer start to chip out.")] = 0,
+    die_area_mm2: Annotated[float | None, typer.Option("--die-area-mm2", help="Override compute die area.")] = None,
+    wafer_price_usd: Annotated[float | None, typer.Option("--wafer-price-usd", help="Override wafer price.")] = None,
+    packaging_wafers_per_month: Annotated[
+        float | None, typer.Option("--packaging-wafers-per-month", help="CoWoS-like capacity.")
+    ] = None,
+    interposer_area_mm2: Annotated[float | None, typer.Option("--interposer-area-mm2", help="Interposer area.")] = None,
+    packaging_yield: Annotated[float, typer.Option("--packaging-yield", help="Assembly yield fraction.")] = 1.0,
+    packaging_cost_usd_per_wafer: Annotated[float | None, typer.Option("--packaging-cost-usd-per-wafer")] = None,
+    hbm_stacks_per_month: Annotated[float | None, typer.Option("--hbm-stacks-per-month", help="HBM supply.")] = None,
+    hbm_price_usd_per_stack: Annotated[float | None, typer.Option("--hbm-price-usd-per-stack")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Quick look-up: wafers -> dies -> packaging -> HBM -> accelerators per month, and what limits them."""
+    from fab2token.api import supply_lookup
+
+    fab: dict[str, Any] = {
+        "wafer_starts": [{"from": start, "wafers_per_month": wafers_per_month}],
+        "yield_model": yield_model,
+        "cycle_time_months": cycle_time_months,
+    }
+    for key, val in (
+        ("d0_per_cm2", d0),
+        ("d0_launch_per_cm2", d0_launch),
+        ("d0_ramp_months", d0_ramp_months),
+        ("wafer_price_usd", wafer_price_usd),
+    ):
+        if val is not None:
+            fab[key] = val
+    section: dict[str, Any] = {"accelerator": accelerator, "fab": fab}
+    if packaging_wafers_per_month is not None:
+        section["packaging"] = {
+            "capacity_wafers_per_month": [{"from": start, "wafers_per_month": packaging_wafers_per_month}],
+            "yield_frac": packaging_yield,
+        }
+        if interposer_area_mm2 is not None:
+            section["packaging"]["interposer_area_mm2"] = interposer_area_mm2
+        if packaging_cost_usd_per_wafer is not None:
+            section["packaging"]["cost_usd_per_wafer"] = packaging_cost_usd_per_wafer
+    if hbm_stacks_per_month is not None or hbm_price_usd_per_stack is not None:
+        section["hbm"] = {}
+        if hbm_stacks_per_month is not None:
+            section["hbm"]["supply_stacks_per_month"] = [{"from": start, "stacks_per_month": hbm_stacks_per_month}]
+        if hbm_price_usd_per_stack is not None:
+            section["hbm"]["price_usd_per_stack"] = hbm_price_usd_per_stack
+    overrides = {"accelerators": {accelerator: {"compute_die_area_mm2": die_area_mm2}}} if die_area_mm2 else None
+    res = supply_lookup(section, months=months, start=start, overrides=overrides)
+    if as_json:
+        _print_json(res)
+        return
+    t = Table(title=f"supply: {res['accelerator']} at {wafers_per_month:,.0f} wafer starts/month")
+    for col in (
+        "month",
+        "die yield",
+        "wafers out",
+        "from wafers",
+        "from packaging",
+        "from HBM",
+        "accelerators",
+        "limited by",
+    ):
+        t.add_column(col, justify="right")
+    for i, m in enumerate(res["month_labels"]):
+        t.add_row(
+            m,
+            f"{res['die_yield_by_month'][i]:.3f}",
+            f"{res['wafers_out_by_month'][i]:,.0f}",
+            *(
+                _num(res[k][i])
+                for k in (
+                    "units_from_wafers_by_month",
+                    "units_from_packaging_by_month",
+                    "units_from_hbm_by_month",
+                    "accelerators_per_month",
+                )
+            ),
+            res["limiting_step_by_month"][i],
+        )
+    out.print(t)
+    out.print(
+        f"gross dies/wafer {res['gross_dies_per_wafer']}, die yield {res['die_yield']:.3f}, good dies/wafer "
+        f"{res['good_dies_per_wafer']:.1f}, cost per accelerator {_num(res['cost_per_accelerator_usd'])} USD "
+        f"(wafer {_num(res['cost_breakdown_usd']['wafer'])}, packaging {_num(res['cost_breakdown_usd']['packaging'])}, "
+        f"HBM {_num(res['cost_breakdown_usd']['hbm'])})",
+        highlight=False,
+    )
+
+
+@app.command()
+@handles_errors
+def train(
+    model: Annotated[str, typer.Option("--model", "-m", help="models catalog name, e.g. llama-3.1-405b.")],
+    tokens: Annotated[float, typer.Option("--tokens", help="Training tokens, e.g. 15.6e12.")],
+    accelerator: Annotated[str, typer.Option("--accelerator", "-a", help="Accelerator, e.g. H100.")],
+    count: Annotated[int, typer.Option("--count", "-n", help="Number of accelerators.")],
+    mfu: Annotated[float | None, typer.Option("--mfu", help="Model FLOPs utilisation; default: estimated.")] = None,
+    seq_len: Annotated[
+        int | None, typer.Option("--seq-len", help="Sequence length (default min(context, 8192)).")
+    ] = None,
+    tp: Annotated[int, typer.Option("--tp", help="Tensor parallel degree.")] = 8,
+    pp: Annotated[int, typer.Option("--pp", help="Pipeline parallel degree.")] = 1,
+    zero_stage: Annotated[int, typer.Option("--zero-stage", help="ZeRO stage 0-3 over data parallel.")] = 1,
+    recompute: Annotated[str, typer.Option("--recompute", help="none | selective | full")] = "selective",
+    virtual_stages: Annotated[
+        int, typer.Option("--virtual-stages", help="Model chunks per device (interleaved pipeline; 1 = plain 1F1B).")
+    ] = 1,
+    precision: Annotated[str, typer.Option("--precision", help="bf16 | fp8 (peak rate used for MFU)")] = "bf16",
+    failure_rate: Annotated[
+        float | None, typer.Option("--failure-rate", help="Interruptions per accelerator-hour.")
+    ] = None,
+    checkpoint_write_s: Annotated[float, typer.Option("--checkpoint-write-s", help="Checkpoint write time.")] = 60.0,
+    restart_s: Annotated[float, typer.Option("--restart-s", help="Restart time after a failure.")] = 600.0,
+    pue: Annotated[float | None, typer.Option("--pue", help="Facility PUE for energy.")] = None,
+    usd_per_accelerator_hour: Annotated[float | None, typer.Option("--usd-per-accelerator-hour")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Training time, interruptions, goodput, energy and cost of one run."""
+    from fab2token.workloads.training import train as _train
+
+    res = _train(
+        model,
+        tokens,
+        accelerator,
+        count,
+        mfu=mfu,
+        seq_len=seq_len,
+        tp=tp,
+        pp=pp,
+        zero_stage=zero_stage,
+        recompute=recompute,
+        virtual_stages=virtual_stages,
+        precision=precision,
+        failure_rate_per_accelerator_hour=failure_rate,
+        checkpoint_write_s=checkpoint_write_s,
+        restart_s=restart_s,
+        pue=pue,
+        usd_per_accelerator_hour=usd_per_accelerator_hour,
+    ).to_dict()
+    if as_json:
+        _print_json(res)
+        return
+    out.print(
+        _summary_table(
+            {k: v for k, v in res.items() if k != "memory_per_accelerator_gb"},
+            f"train {res['model']} on {res['count']:,.0f} x {res['accelerator']}",
+        )
+    )
+    mem = res["memory_per_accelerator_gb"]
+    out.print(
+        "memory per accelerator (GB): " + ", ".join(f"{k.removesuffix('_gb')} {v:.1f}" for k, v in mem.items()),
+        highlight=False,
+    )
+
+
+@app.command()
+@handles_errors
+def infer(
+    model: Annotated[str, typer.Option("--model", "-m", help="models catalog name, e.g. llama-2-70b.")],
+    accelerator: Annotated[str, typer.Option("--accelerator", "-a", help="Accelerator, e.g. H100.")],
+    count: Annotated[int, typer.Option("--count", "-n", help="Number of accelerators.")] = 8,
+    tp: Annotated[int | None, typer.Option("--tp", help="Tensor parallel degree (default: best).")] = None,
+    precision: Annotated[str, typer.Option("--precision", help="bf16 | fp8 | int8 | int4 weights")] = "bf16",
+    kv_precision: Annotated[
+        str | None, typer.Option("--kv-precision", help="KV cache precision (default: weights)")
+    ] = None,
+    tpot_ms: Annotated[float, typer.Option("--tpot-ms", help="Time-per-output-token SLO.")] = 50.0,
+    ttft_ms: Annotated[float, typer.Option("--ttft-ms", help="Time-to-first-token SLO.")] = 2000.0,
+    input_tokens: Annotated[int, typer.Option("--input-tokens", help="Prompt tokens per request.")] = 1024,
+    output_tokens: Annotated[int, typer.Option("--output-tokens", help="Generated tokens per request.")] = 256,
+    usd_per_accelerator_hour: Annotated[float | None, typer.Option("--usd-per-accelerator-hour")] = None,
+    engine_efficiency: Annotated[
+        float | None,
+        typer.Option(
+            "--engine-efficiency", help="Share of the roofline the engine achieves (default: catalog; 1 = roofline)."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Highest serving throughput that meets the latency SLOs, KV cache and $ per million tokens."""
+    from fab2token.workloads.inference import infer as _infer
+
+    res = _infer(
+        model,
+        accelerator,
+        count,
+        tp=tp,
+        precision=precision,
+        kv_precision=kv_precision,
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        tpot_ms=tpot_ms,
+        ttft_ms=ttft_ms,
+        usd_per_accelerator_hour=usd_per_accelerator_hour,
+        engine_efficiency=engine_efficiency,
+    ).to_dict()
+    if as_json:
+        _print_json(res)
+        return
+    out.print(_summary_table(res, f"serve {res['model']} on {res['count']} x {res['accelerator']}"))

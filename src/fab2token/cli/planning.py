@@ -1,0 +1,142 @@
+"""The planner and the fab line: plan, fabline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fab2token.cli.common import (
+    JsonOpt,
+    _print_json,
+    app,
+    err,
+    handles_errors,
+    out,
+)
+from fab2token.scenario import load_scenario
+
+
+@app.command()
+@handles_errors
+def fabline(
+    folder: Annotated[
+        Path, typer.Argument(help="Fab folder in the SMT2020 / AutoSched AP text format, or a fab2token YAML fab file.")
+    ],
+    days: Annotated[float, typer.Option("--days", help="Simulated days.")] = 730.0,
+    dispatch: Annotated[str, typer.Option("--dispatch", help="fifo | edd | spt | cr")] = "fifo",
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (results are reproducible).")] = 1,
+    warmup_days: Annotated[
+        float, typer.Option("--warmup-days", help="Leave lots released earlier out of the cycle-time statistics.")
+    ] = 0.0,
+    report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report page here.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Simulate a wafer fab line: cycle times, lots completed, throughput, utilisation, bottlenecks."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from fab2token.supply.fabline import check_run_options, load_any, simulate_fab
+
+    check_run_options(days, dispatch, where="<command line>", prefix="--")
+    model = load_any(folder)
+    if as_json:
+        res = simulate_fab(model, days=days, dispatch=dispatch, seed=seed)
+    else:
+        with Progress(
+            TextColumn("fabline"),
+            BarColumn(),
+            TextColumn("{task.completed:.0f}/{task.total:.0f} days"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("sim", total=days)
+            res = simulate_fab(
+                model,
+                days=days,
+                dispatch=dispatch,
+                seed=seed,
+                progress=lambda d: bar.update(task, completed=min(d, days)),
+            )
+    summary = res.summary(warmup_days)
+    if report is not None:
+        from fab2token.io.report import write_fabline_report
+
+        write_fabline_report(report, res, f"fab line: {folder}")
+    if as_json:
+        summary.pop("utilisation_by_family")
+        _print_json(summary)
+        return
+    t = Table(title=f"fabline {folder} — {days:g} days, {dispatch}, seed {seed}")
+    for col in ("order", "lots completed", "CT mean (d)", "CT p50", "CT p95"):
+        t.add_column(col, justify="right")
+    for order, n in summary["lots_completed"].items():
+        ct = summary["cycle_time_days"].get(order)
+        t.add_row(order, f"{n:,}", *(f"{ct[k]:.1f}" if ct else "" for k in ("mean", "p50", "p95")))
+    out.print(t)
+    out.print(
+        f"throughput {summary['throughput_wafers_per_day']:,.0f} wafers/day; on time "
+        f"{summary['on_time_frac']:.1%}; {summary['events_processed']:,} events in {summary['wall_s']:.1f} s "
+        f"({summary['events_processed'] / max(summary['wall_s'], 1e-9):,.0f} events/s)",
+        highlight=False,
+    )
+    out.print("bottlenecks: " + ", ".join(f"{b['family']} {b['utilisation']:.0%}" for b in summary["bottlenecks"][:5]))
+
+
+@app.command()
+@handles_errors
+def plan(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file with a targets: section.")],
+    objective: Annotated[str, typer.Option("--objective", help="min-cost | max-compute")] = "min-cost",
+    milp: Annotated[
+        bool, typer.Option("--milp", help="Build halls in blocks of targets.hall_block_mw (MILP).")
+    ] = False,
+    time_limit: Annotated[float, typer.Option("--time-limit", help="Solver time limit [s].")] = 60.0,
+    report: Annotated[Path | None, typer.Option("--report", help="Write the plan report (HTML) here.")] = None,
+    scenario_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--scenario-out", help="Write the planned build-out as a scenario file, to check with `fab2token run`."
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Cheapest build-out that meets the targets, and what each binding constraint is worth."""
+    import yaml
+
+    from fab2token.plan import plan as _plan
+    from fab2token.plan import plan_to_scenario_data
+
+    sc, _ = load_scenario(scenario)
+    res = _plan(sc, objective=objective, milp=milp, time_limit_s=time_limit)
+    if report is not None:
+        from fab2token.io.report import write_plan_report
+
+        write_plan_report(report, sc, res)
+    if scenario_out is not None and res.series:
+        scenario_out.write_text(yaml.safe_dump(plan_to_scenario_data(sc, res), sort_keys=False))
+    if as_json:
+        _print_json(res.to_dict())
+        return
+    out.print(
+        f"[bold]{res.status}[/]: objective ${res.objective_usd:,.0f} "
+        f"({res.variables:,} variables, {res.constraints:,} constraints; build {res.build_s:.2f} s, "
+        f"solve {res.solve_s:.2f} s)"
+    )
+    for k, v in res.cost_breakdown_usd.items():
+        out.print(f"  {k}: ${v:,.0f}", highlight=False)
+    for row in res.unmet:
+        out.print(f"[red]unmet[/]: {row['text']}")
+    t = Table(title="what binds (top 10)")
+    t.add_column("constraint")
+    t.add_column("site")
+    t.add_column("from")
+    t.add_column("worth", justify="right")
+    t.add_column("unit")
+    for b in res.binding[:10]:
+        t.add_row(b["constraint"], b["site"] or "", b["month"], f"{b['dual']:,.0f}", b["unit"])
+    out.print(t)
+    for b in res.binding[:5]:
+        out.print(f"- {b['text']}", highlight=False)

@@ -1,0 +1,98 @@
+"""Commands on scenario runs: run, validate, runs, show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from fab2token.api import run_file
+from fab2token.cli.common import (
+    DbOpt,
+    JsonOpt,
+    _print_json,
+    _summary_table,
+    app,
+    handles_errors,
+    out,
+)
+from fab2token.io import store
+from fab2token.scenario import load_scenario
+
+
+@app.command()
+@handles_errors
+def run(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    db: DbOpt = Path(store.DEFAULT_DB),
+    report: Annotated[
+        Path | None, typer.Option("--report", help="HTML report path (default: report-RUNID.html).")
+    ] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Do not write the HTML report.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate, simulate, store and report a scenario."""
+    result = run_file(scenario, db, None)
+    summary = result.summary.to_dict()
+    path = None
+    if not no_report:
+        from fab2token.io.report import write_report
+
+        path = write_report(report or Path(f"report-{result.run_id}.html"), result.dataset, summary)
+    if as_json:
+        _print_json(summary | {"report": str(path) if path else None, "db": str(db)})
+        return
+    out.print(_summary_table(summary, f"run {result.run_id} — {result.scenario.name}"))
+    out.print(
+        f"stored in [bold]{db}[/] as run [bold]{result.run_id}[/]" + (f"; report: [bold]{path}[/]" if path else "")
+    )
+
+
+@app.command()
+@handles_errors
+def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")]) -> None:
+    """Check a scenario file: exit 0 and one OK line, or exit 2 listing every problem."""
+    sc, _ = load_scenario(scenario)
+    out.print(
+        f"OK: {scenario} ({sc.name}: {sc.horizon.months} months from {sc.horizon.start}, "
+        f"{len(sc.sites)} site{'s' if len(sc.sites) != 1 else ''}, {sc.accelerator_spec()['name']})",
+        highlight=False,
+    )
+
+
+@app.command()
+@handles_errors
+def runs(db: DbOpt = Path(store.DEFAULT_DB), as_json: JsonOpt = False) -> None:
+    """List stored runs, newest first."""
+    rows = store.list_runs(db)
+    if as_json:
+        _print_json(rows)
+        return
+    t = Table(title=f"runs in {db}")
+    for col in ("run_id", "created_at", "scenario", "months", "accelerators_installed_end", "capex_usd_total"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(
+            *(
+                f"{r[c]:,.0f}" if isinstance(r[c], float) else str(r[c])
+                for c in ("run_id", "created_at", "scenario", "months", "accelerators_installed_end", "capex_usd_total")
+            )
+        )
+    out.print(t)
+
+
+@app.command()
+@handles_errors
+def show(
+    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    db: DbOpt = Path(store.DEFAULT_DB),
+    as_json: JsonOpt = False,
+) -> None:
+    """Print one stored run's summary."""
+    meta = store.load_run(db, run_id)
+    if as_json:
+        _print_json(meta["summary"] | {"created_at": meta["created_at"], "file": meta["file"]})
+        return
+    out.print(_summary_table(meta["summary"], f"run {meta['run_id']} — {meta['scenario']} ({meta['created_at']})"))
