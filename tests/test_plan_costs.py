@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from fab2token.economics.costs import COST_TERMS
+from fab2token.errors import ScenarioError
 from fab2token.plan import plan, simulated_bills
 from fab2token.scenario import load_scenario, parse_scenario
 from tests.conftest import EXAMPLES
@@ -110,3 +111,40 @@ def test_phases_battery_and_priced_optics_are_billed_alike():
     _assert_terms_equal(res, sim, rel=1e-6)
     assert res.cost_breakdown_usd["battery_capex"] == pytest.approx(20 * 1000 * 300, rel=1e-9)  # in service at once
     assert res.cost_breakdown_usd["optics_capex"] > 0
+
+
+def test_the_plan_reads_the_fleet_its_orders_and_installed_base_and_bills_them_alike():
+    # the same fleet inputs as the simulation: B200 market orders arrive whatever the plan decides (a fixed cost),
+    # an MI300X installed base serves until it retires; the plan buys H100s from its chain only for the rest
+    data = yaml.safe_load(BASE)
+    data["fleet"] = [
+        {"accelerator": "B200", "market": {"price_usd": 40000, "orders": [{"from": "2026-03", "per_month": 500}]}},
+        {
+            "accelerator": "MI300X",
+            "installed": [{"site": "grid", "count": 2000, "since": "2021-08"}],
+            "useful_life_years": 5,
+        },
+    ]
+    sc = parse_scenario(yaml.safe_dump(data))
+    res, sim = _plan_and_bills(sc)
+    _assert_terms_equal(res, sim, rel=1e-6)
+    inst = res.series["installed"].sum("site")
+    assert float(inst.sel(accelerator="B200").max()) > 0
+    mi = inst.sel(accelerator="MI300X").values
+    assert mi[:5].max() > 0 and mi[5:].max() == pytest.approx(0, abs=1e-6)  # five years from 2021-08: gone 2026-08
+    assert float(res.series["delivered"].sel(accelerator=["B200", "MI300X"]).sum()) == pytest.approx(0, abs=1e-6)
+    orders = 500 * 6 * 40000  # six months of orders, undiscounted (rate 0 here)
+    assert res.cost_breakdown_usd["accelerators"] >= orders - 1.0
+
+
+def test_an_option_the_fleet_already_lists_is_an_input_error():
+    data = yaml.safe_load(BASE)
+    data["fleet"] = [
+        {"accelerator": "B200", "market": {"price_usd": 1, "orders": [{"from": "2026-03", "per_month": 1}]}}
+    ]
+    data["targets"]["accelerator_options"] = [
+        {"accelerator": "B200", "price_usd": 1, "available": [{"from": "2026-03", "per_month": 1}]}
+    ]
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(yaml.safe_dump(data))
+    assert [i.path for i in err.value.issues] == ["targets.accelerator_options[0].accelerator"]

@@ -12,6 +12,7 @@ import numpy as np
 import xarray as xr
 
 from fab2token import catalog
+from fab2token.deploy.fleet import FleetInputs, fleet_inputs
 from fab2token.deploy.placement import accelerator_all_in_it_kw
 from fab2token.economics import costs
 from fab2token.errors import ModelError
@@ -56,6 +57,9 @@ class PlanData:
     demand: xr.DataArray  # (month,) tokens/s
     rate: xr.DataArray  # (accelerator,) tokens/s per accelerator
     price: xr.DataArray  # (accelerator,)
+    fixed_delivered: xr.DataArray  # (accelerator, month) the fleet's market orders: delivered, not decided here
+    base_in_service: xr.DataArray  # (accelerator, month) the installed base not yet retired
+    buyable: xr.DataArray  # (accelerator,) types the plan may buy more of (own chain, options)
     option_available: xr.DataArray  # (accelerator, month) market units a month; inf for the supply chain's
     peak: xr.DataArray  # (accelerator,) dense BF16 FLOP/s
     capex_per_mw: xr.DataArray  # (site, month) USD per IT MW built that month (economics.costs)
@@ -90,13 +94,19 @@ def plan_data(sc: Scenario) -> PlanData:
     months = month_labels(axis)
     si = site_inputs(sc, axis)
     sites = si.names
-    specs = [sc.accelerator_spec()] + [
+    # the fleet's types from the same inputs layer as the simulation (own chain first; its deliveries are decided
+    # here), then the market options the plan may buy
+    fi = fleet_inputs(sc, axis, np.zeros(axis.size))
+    opt_specs = [
         catalog.lookup("accelerators", o.accelerator, sc.catalog.get("accelerators"))
         for o in sc.targets.accelerator_options
     ]
+    specs = fi.specs + opt_specs
     accs = [x["name"] for x in specs]
     acoord = {"accelerator": accs}
-    kw = xr.DataArray([accelerator_all_in_it_kw(x) for x in specs], dims="accelerator", coords=acoord)
+    kw = xr.DataArray(
+        np.concatenate([fi.kw, [accelerator_all_in_it_kw(x) for x in opt_specs]]), dims="accelerator", coords=acoord
+    )
     for x in specs:
         if not x["dense_bf16_flop_per_s"] > 0:
             raise ModelError(f"accelerator {x['name']}: dense_bf16_flop_per_s is needed to plan with it")
@@ -131,10 +141,11 @@ def plan_data(sc: Scenario) -> PlanData:
         hours=hours,
         df=df,
         price=xr.DataArray(
-            [e.accelerator_price_usd] + [o.price_usd for o in sc.targets.accelerator_options],
+            np.concatenate([np.nan_to_num(fi.price_usd), [o.price_usd for o in sc.targets.accelerator_options]]),
             dims="accelerator",
             coords=acoord,
         ),
+        **_fleet(fi, len(opt_specs), months, acoord),
         peak=peak,
         capex_per_mw=_sm(capex, sites, months),
         energy_usd_per_acc_month=energy.transpose("accelerator", "site", "month"),
@@ -148,6 +159,23 @@ def plan_data(sc: Scenario) -> PlanData:
     fields.update(_targets(sc, axis, months, sites, accs, specs, peak, hours))
     fields.update(_hour_of_day(sc, si, kw, pue_hod, hours))
     return PlanData(**fields)
+
+
+def _fleet(fi: FleetInputs, n_options: int, months: list[str], acoord: dict[str, list[str]]) -> dict[str, Any]:
+    """What the fleet already has, as constants: market orders delivered (bought, not decided), the installed
+    base still in service; and which types the plan may buy (the own chain's and the options)."""
+    n_types, n_months = fi.delivered.shape
+    fixed = np.zeros((n_types + n_options, n_months))
+    fixed[1:n_types] = fi.delivered[1:]  # market orders of the fleet's other types (row 0: the own chain's, decided)
+    base = np.zeros_like(fixed)
+    base[:n_types] = fi.base.sum(axis=1)[:, None] - np.cumsum(fi.base_retire.sum(axis=2), axis=1)
+    buy = np.r_[True, np.zeros(n_types - 1, dtype=bool), np.ones(n_options, dtype=bool)]
+    am = {**acoord, "month": months}
+    return {
+        "fixed_delivered": xr.DataArray(fixed, dims=("accelerator", "month"), coords=am),
+        "base_in_service": xr.DataArray(base, dims=("accelerator", "month"), coords=am),
+        "buyable": xr.DataArray(buy, dims="accelerator", coords=acoord),
+    }
 
 
 def _supply(sc: Scenario, axis: np.ndarray, months: list[str]) -> dict[str, Any]:
@@ -208,7 +236,8 @@ def _targets(
             if j == 0 and rates[j] <= 0:
                 raise ModelError(f"inference target: {r.reason}")
     avail = np.full((len(accs), axis.size), np.inf)
-    for j, o in enumerate(sc.targets.accelerator_options, start=1):
+    first_option = len(accs) - len(sc.targets.accelerator_options)
+    for j, o in enumerate(sc.targets.accelerator_options, start=first_option):
         avail[j] = step_schedule([c.from_ for c in o.available], [c.per_month for c in o.available], axis)
     mc, rc, ac = {"month": months}, {"run": runs}, {"accelerator": accs}
     return {

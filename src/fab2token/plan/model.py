@@ -28,6 +28,7 @@ from typing import Any
 
 import linopy
 import numpy as np
+import xarray as xr
 
 from fab2token.errors import ModelError
 from fab2token.plan.data import PlanData
@@ -94,8 +95,13 @@ def build_model(
 
 
 def fixed_usd(d: PlanData) -> float:
-    """Discounted costs no decision changes: take-or-pay PPAs and battery capex."""
-    return float(((ppa_fixed_usd(d) + d.battery_capex_usd) * d.df).sum())
+    """Discounted costs no decision changes: take-or-pay PPAs, battery capex and the fleet's market orders."""
+    return float(((ppa_fixed_usd(d) + d.battery_capex_usd + fixed_purchases_usd(d)) * d.df).sum())
+
+
+def fixed_purchases_usd(d: PlanData) -> Any:
+    """Per month: what the fleet's market orders cost (bought whatever the plan decides)."""
+    return (d.fixed_delivered * d.price).sum("accelerator")
 
 
 def ppa_fixed_usd(d: PlanData) -> Any:
@@ -122,11 +128,12 @@ def _supply_and_sites(m: linopy.Model, d: PlanData, hall_block_mw: float | None)
         m.add_constraints(h <= d.hbm_cap, name="hbm_capacity")
         m.add_constraints(inv_h - inv_h.shift(month=1).fillna(0) - h + p == 0, name="hbm_balance")
     acc = d.kw.indexes["accelerator"]
-    delivered = m.add_variables(lower=0, coords=[acc, month], name="delivered")
+    upper = xr.where(d.buyable, np.inf, 0.0).broadcast_like(d.option_available)  # the fleet's other types: bought
+    delivered = m.add_variables(lower=0, upper=upper, coords=[acc, month], name="delivered")
     m.add_constraints(
         delivered.sel(accelerator=d.accelerators[0]) - p * d.packaging_yield == 0, name="supply_chain_output"
     )
-    if len(d.accelerators) > 1:
+    if np.isfinite(d.option_available).any():
         m.add_constraints(
             delivered <= d.option_available.where(np.isfinite(d.option_available), 0.0),
             name="option_supply",
@@ -141,7 +148,9 @@ def _supply_and_sites(m: linopy.Model, d: PlanData, hall_block_mw: float | None)
     m.add_constraints(cap <= d.it_mw_max, name="grid_capacity")
     n = m.add_variables(lower=0, coords=[acc, site, month], name="installed")
     m.add_constraints((n * (d.kw / 1000.0)).sum("accelerator") - cap * d.derate <= 0, name="site_power")
-    m.add_constraints(n.sum("site") - delivered.cumsum("month") <= 0, name="fleet")
+    # accelerators in use within what was delivered, the fleet's market orders and its installed base in service
+    on_hand = d.fixed_delivered.cumsum("month") + d.base_in_service
+    m.add_constraints(n.sum("site") - delivered.cumsum("month") <= on_hand, name="fleet")
     return _Vars(delivered=delivered, b=b, cap=cap, n=n)
 
 

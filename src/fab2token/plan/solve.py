@@ -19,7 +19,7 @@ import xarray as xr
 from fab2token.economics.costs import COST_TERMS
 from fab2token.errors import ModelError
 from fab2token.plan.data import PlanData, plan_data
-from fab2token.plan.model import build_model, ppa_fixed_usd
+from fab2token.plan.model import build_model, fixed_purchases_usd, ppa_fixed_usd
 from fab2token.scenario.models import Scenario
 
 __all__ = ["PlanResult", "PLAN_KEYS", "plan", "plan_bills", "simulated_bills"]
@@ -161,7 +161,7 @@ def plan_bills(d: PlanData, sol: xr.Dataset) -> dict[str, xr.DataArray]:
     if "installs" in sol:
         optics = (sol["installs"] * d.optics_usd).sum(["accelerator", "site"])
     return {
-        "accelerators": (sol["delivered"] * d.price).sum("accelerator"),
+        "accelerators": (sol["delivered"] * d.price).sum("accelerator") + fixed_purchases_usd(d),
         "datacenter_capex": (sol["it_mw_built"] * d.capex_per_mw).sum("site"),
         "battery_capex": d.battery_capex_usd,
         "optics_capex": optics,
@@ -307,7 +307,7 @@ def simulated_bills(sc: Scenario, res: PlanResult) -> dict[str, float]:
     added = n.diff("month").clip(min=0.0).reindex(month=n["month"], fill_value=0.0)
     added = added + n.isel(month=0).expand_dims(month=n["month"][:1]).reindex(month=n["month"], fill_value=0.0)
     new_installs = added.sum("accelerator").transpose(*per_site).values
-    acc_usd = (res.series["delivered"] * d.price).sum("accelerator").values
+    acc_usd = ((res.series["delivered"] + d.fixed_delivered) * d.price).sum("accelerator").values
     built = res.series["it_mw_built"].cumsum("month").transpose(*per_site).values
     _, terms = bills(sc, site_inputs(sc, axis), it_load, new_installs, acc_usd, built)
     df = discount_factor(axis.size, sc.targets.discount_rate_per_year)

@@ -276,6 +276,17 @@ def _fleet_issues(file: str, sc: Scenario, main_acc: str | None, ordered: Any) -
                         "market orders",
                     )
                 )
+    for i, opt in enumerate(sc.targets.accelerator_options):
+        if _known_accelerator(sc, opt.accelerator) and _accelerator_name(sc, opt.accelerator) in listed:
+            issues.append(
+                InputIssue(
+                    file,
+                    f"targets.accelerator_options[{i}].accelerator",
+                    opt.accelerator,
+                    f"a type the fleet does not list (fleet[{listed[_accelerator_name(sc, opt.accelerator)]}] "
+                    "has it: its orders are given, the plan buys options)",
+                )
+            )
     for i, run in enumerate(sc.workloads.training):
         if run.accelerator is None:
             continue
