@@ -37,21 +37,23 @@ def expected(err: Mapping[str, Any]) -> str:
     return msg[0].lower() + msg[1:] if msg else kind
 
 
-def semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
+def _ordered(file: str, steps: list[Any], path: str) -> list[InputIssue]:
+    """Step schedules must be in increasing month order."""
+    return [
+        InputIssue(
+            file,
+            f"{path}[{i}].from",
+            steps[i].from_,
+            f"steps must be in increasing month order (after {steps[i - 1].from_})",
+        )
+        for i in range(1, len(steps))
+        if month_number(steps[i].from_) <= month_number(steps[i - 1].from_)
+    ]
+
+
+def _weather_issues(file: str, sc: Scenario) -> list[InputIssue]:
+    """Each site's weather file, read once here (relative to the scenario file) and handed on as data."""
     issues: list[InputIssue] = []
-
-    def ordered(steps: list[Any], path: str) -> None:
-        for i in range(1, len(steps)):
-            if month_number(steps[i].from_) <= month_number(steps[i - 1].from_):
-                issues.append(
-                    InputIssue(
-                        file,
-                        f"{path}[{i}].from",
-                        steps[i].from_,
-                        f"steps must be in increasing month order (after {steps[i - 1].from_})",
-                    )
-                )
-
     for i, site in enumerate(sc.sites):
         if site.weather_csv is None:
             continue
@@ -73,6 +75,12 @@ def semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
         site._weather_dry_bulb_c = hours  # read once here, handed on as data: the engine never opens the file
         site._weather_path = str(path)
 
+    return issues
+
+
+def _campus_issues(file: str, sc: Scenario) -> list[InputIssue]:
+    """Campuses name existing sites, each once."""
+    issues: list[InputIssue] = []
     known_sites = [s.name for s in sc.sites]
     for i, campus in enumerate(sc.campuses):
         for j, name in enumerate(campus.sites):
@@ -83,6 +91,12 @@ def semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
         if len(set(campus.sites)) != len(campus.sites):
             issues.append(InputIssue(file, f"campuses[{i}].sites", campus.sites, "each site once"))
 
+    return issues
+
+
+def _catalog_issues(file: str, sc: Scenario) -> list[InputIssue]:
+    """Catalog overrides name real tables and columns, with non-negative numbers."""
+    issues: list[InputIssue] = []
     for table, rows in sc.catalog.items():
         if table not in catalog.TABLES:
             issues.append(
@@ -112,6 +126,15 @@ def semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
                             "a non-negative number in the unit of the column name",
                         )
                     )
+    return issues
+
+
+def semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
+    issues: list[InputIssue] = []
+
+    issues += _weather_issues(file, sc)
+    issues += _campus_issues(file, sc)
+    issues += _catalog_issues(file, sc)
     if not issues:
         try:
             sc.accelerator_spec()
@@ -125,17 +148,19 @@ def semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
                 )
             )
     if sc.supply.fab.wafer_starts:
-        ordered(sc.supply.fab.wafer_starts, "supply.fab.wafer_starts")
+        issues += _ordered(file, sc.supply.fab.wafer_starts, "supply.fab.wafer_starts")
     for name in ("supply_stacks_per_month", "world_supply_stacks_per_month"):
         if getattr(sc.supply.hbm, name):
-            ordered(getattr(sc.supply.hbm, name), f"supply.hbm.{name}")
+            issues += _ordered(file, getattr(sc.supply.hbm, name), f"supply.hbm.{name}")
     if sc.supply.packaging.capacity_wafers_per_month:
-        ordered(sc.supply.packaging.capacity_wafers_per_month, "supply.packaging.capacity_wafers_per_month")
+        issues += _ordered(
+            file, sc.supply.packaging.capacity_wafers_per_month, "supply.packaging.capacity_wafers_per_month"
+        )
     for i, run in enumerate(sc.workloads.training):
         _check_model(issues, file, sc, f"workloads.training[{i}].model", run.model)
     if sc.workloads.inference is not None:
         _check_model(issues, file, sc, "workloads.inference.model", sc.workloads.inference.model)
-        ordered(sc.workloads.inference.demand, "workloads.inference.demand")
+        issues += _ordered(file, sc.workloads.inference.demand, "workloads.inference.demand")
     site_names = {s.name for s in sc.sites}
     for i, t in enumerate(sc.targets.training):
         _check_model(issues, file, sc, f"targets.training[{i}].model", t.model)
@@ -175,9 +200,9 @@ def semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
                     str(exc).split("; ", 1)[-1].replace("known:", "expected an accelerator from the catalog:"),
                 )
             )
-        ordered(opt.available, f"{path}.available")
+        issues += _ordered(file, opt.available, f"{path}.available")
     if sc.targets.inference_demand:
-        ordered(sc.targets.inference_demand, "targets.inference_demand")
+        issues += _ordered(file, sc.targets.inference_demand, "targets.inference_demand")
         if sc.workloads.inference is None:
             issues.append(
                 InputIssue(
@@ -187,7 +212,7 @@ def semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
                     "workloads.inference too (model, precision, SLOs) to size the serving rate",
                 )
             )
-    issues.extend(_fleet_issues(file, sc, main_acc, ordered))
+    issues.extend(_fleet_issues(file, sc, main_acc))
     names = [r.name for r in sc.workloads.training]
     for i, n in enumerate(names):
         if n in names[:i]:
@@ -201,9 +226,9 @@ def semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
                 )
             )
         seen.setdefault(site.name, i)
-        ordered(site.grid_power, f"sites[{i}].grid_power")
+        issues += _ordered(file, site.grid_power, f"sites[{i}].grid_power")
         if site.onsite_power:
-            ordered(site.onsite_power, f"sites[{i}].onsite_power")
+            issues += _ordered(file, site.onsite_power, f"sites[{i}].onsite_power")
         limit = site.max_rack_kw if site.max_rack_kw is not None else _cooling_max_rack_kw(site.cooling)
         if site.rack_kw is not None and limit is not None and site.rack_kw > limit:
             issues.append(
@@ -222,7 +247,7 @@ def _accelerator_name(sc: Scenario, name: str) -> str:
     return str(catalog.lookup("accelerators", name, sc.catalog.get("accelerators"))["name"])
 
 
-def _fleet_issues(file: str, sc: Scenario, main_acc: str | None, ordered: Any) -> list[InputIssue]:
+def _fleet_issues(file: str, sc: Scenario, main_acc: str | None) -> list[InputIssue]:
     """The fleet section: known, distinct accelerator types, each with a source; installed bases at real sites, in
     service by the horizon's start; training runs on a type the fleet has."""
     issues: list[InputIssue] = []
@@ -255,7 +280,7 @@ def _fleet_issues(file: str, sc: Scenario, main_acc: str | None, ordered: Any) -
                 )
             )
         if ft.market is not None:
-            ordered(ft.market.orders, f"{path}.market.orders")
+            issues += _ordered(file, ft.market.orders, f"{path}.market.orders")
         for j, base in enumerate(ft.installed):
             if base.site not in site_names:
                 issues.append(
