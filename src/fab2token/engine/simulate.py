@@ -172,22 +172,8 @@ def _dataset(
     ms = ("month", "site")
     ds = xr.Dataset(
         {
-            "wafers_out": (m, chain["wafers_out"], {"units": "wafers/month"}),
-            "gross_dies_per_wafer": (m, chain["gross_dies_per_wafer"], {"units": "dies"}),
-            "d0_per_cm2": (m, chain["d0_per_cm2"], {"units": "defects/cm2"}),
-            "die_yield": (m, chain["die_yield"], {"units": "fraction"}),
-            "good_dies": (m, chain["good_dies"], {"units": "dies/month"}),
-            "lower_sku_dies": (m, chain["lower_sku_dies"], {"units": "dies/month"}),
-            "units_from_wafers": (m, chain["units_from_wafers"], {"units": "accelerators/month"}),
-            "units_from_packaging": (m, chain["units_from_packaging"], {"units": "accelerators/month"}),
-            "units_from_hbm": (m, chain["units_from_hbm"], {"units": "accelerators/month"}),
-            "die_inventory": (m, chain["die_inventory"], {"units": "accelerators"}),
-            "supply_limiting_step": (m, chain["limiting_step"].astype(str)),
-            "cost_usd_per_accelerator": (m, chain["cost_usd_per_accelerator"], {"units": "USD"}),
-            "cost_wafer_usd_per_accelerator": (m, chain["cost_wafer_usd_per_accelerator"], {"units": "USD"}),
-            "cost_packaging_usd_per_accelerator": (m, chain["cost_packaging_usd_per_accelerator"], {"units": "USD"}),
-            "cost_hbm_usd_per_accelerator": (m, chain["cost_hbm_usd_per_accelerator"], {"units": "USD"}),
-            "fab_capex_usd": (m, chain.get("fab_capex_usd", np.zeros(axis.size)), {"units": "USD"}),
+            **_supply_variables(chain),
+            **_energy_variables(hourly),
             "accelerators_delivered": (m, fi.delivered.sum(axis=0), {"units": "accelerators/month"}),
             "accelerators_delivered_by_type": (am, fi.delivered, {"units": "accelerators/month"}),
             "accelerators_installed_by_type": (ams, pl.powered, {"units": "accelerators", "note": "powered"}),
@@ -216,22 +202,8 @@ def _dataset(
             "onsite_power_mw": (ms, power.onsite_mw, {"units": "MW"}),
             "solar_power_mw": (ms, solar, {"units": "MW", "note": "nameplate"}),
             "battery_power_mw": (ms, battery_mw, {"units": "MW"}),
-            "grid_energy_mwh": (ms, hourly.grid_energy_mwh, {"units": "MWh"}),
-            "onsite_energy_mwh": (ms, hourly.onsite_energy_mwh, {"units": "MWh"}),
-            "solar_energy_mwh": (ms, hourly.solar_energy_mwh, {"units": "MWh"}),
-            "battery_energy_mwh": (ms, hourly.battery_energy_mwh, {"units": "MWh"}),
-            "ppa_energy_mwh": (ms, hourly.ppa_energy_mwh, {"units": "MWh", "note": "within grid_energy_mwh"}),
-            "curtailed_mwh": (ms, hourly.curtailed_mwh, {"units": "MWh", "note": "grid energy not drawn in events"}),
-            "unserved_energy_mwh": (ms, hourly.unserved_energy_mwh, {"units": "MWh", "note": "work paused"}),
-            "solar_to_battery_mwh": (ms, hourly.solar_to_battery_mwh, {"units": "MWh"}),
-            "grid_to_battery_mwh": (ms, hourly.grid_to_battery_mwh, {"units": "MWh", "note": "within grid_energy_mwh"}),
-            "pue_mean": (ms, hourly.pue_mean, {"units": "ratio"}),
-            "pue_p99": (ms, hourly.pue_p99, {"units": "ratio"}),
-            "water_m3": (ms, hourly.water_m3, {"units": "m3"}),
-            "carbon_tco2": (ms, hourly.carbon_tco2, {"units": "tCO2"}),
             "max_cluster_accelerators": (ms, max_cluster, {"units": "accelerators"}),
             "largest_cluster_accelerators": (m, largest, {"units": "accelerators"}),
-            "ambient_mean_c": (ms, hourly.ambient_mean_c, {"units": "degC"}),
             "optics_power_kw": (ms, installed * optics_w[None, :] / 1000.0, {"units": "kW"}),
             "optics_capex_usd": (ms, bill["optics_capex"], {"units": "USD"}),
             "training_accelerators": (m, wl["training_accelerators"], {"units": "accelerators"}),
@@ -324,3 +296,47 @@ def summarise(ds: xr.Dataset, run_id: str | None = None) -> Summary:
         ),
         fleet=json.loads(ds.attrs.get("fleet", "[]")),
     )
+
+
+def _supply_variables(chain: dict[str, np.ndarray]) -> dict[str, Any]:
+    """The supply chain stage: wafers, dies, yield, packaging, HBM, cost per accelerator, fab capex."""
+    m = ("month",)
+    return {
+        "wafers_out": (m, chain["wafers_out"], {"units": "wafers/month"}),
+        "gross_dies_per_wafer": (m, chain["gross_dies_per_wafer"], {"units": "dies"}),
+        "d0_per_cm2": (m, chain["d0_per_cm2"], {"units": "defects/cm2"}),
+        "die_yield": (m, chain["die_yield"], {"units": "fraction"}),
+        "good_dies": (m, chain["good_dies"], {"units": "dies/month"}),
+        "lower_sku_dies": (m, chain["lower_sku_dies"], {"units": "dies/month"}),
+        "units_from_wafers": (m, chain["units_from_wafers"], {"units": "accelerators/month"}),
+        "units_from_packaging": (m, chain["units_from_packaging"], {"units": "accelerators/month"}),
+        "units_from_hbm": (m, chain["units_from_hbm"], {"units": "accelerators/month"}),
+        "die_inventory": (m, chain["die_inventory"], {"units": "accelerators"}),
+        "supply_limiting_step": (m, chain["limiting_step"].astype(str)),
+        "cost_usd_per_accelerator": (m, chain["cost_usd_per_accelerator"], {"units": "USD"}),
+        "cost_wafer_usd_per_accelerator": (m, chain["cost_wafer_usd_per_accelerator"], {"units": "USD"}),
+        "cost_packaging_usd_per_accelerator": (m, chain["cost_packaging_usd_per_accelerator"], {"units": "USD"}),
+        "cost_hbm_usd_per_accelerator": (m, chain["cost_hbm_usd_per_accelerator"], {"units": "USD"}),
+        "fab_capex_usd": (m, chain.get("fab_capex_usd", np.zeros_like(chain["wafers_out"])), {"units": "USD"}),
+    }
+
+
+def _energy_variables(hourly: Any) -> dict[str, Any]:
+    """The hourly energy engine, monthly per site: energy by source, PUE, water, carbon, ambient temperature."""
+    ms = ("month", "site")
+    return {
+        "grid_energy_mwh": (ms, hourly.grid_energy_mwh, {"units": "MWh"}),
+        "onsite_energy_mwh": (ms, hourly.onsite_energy_mwh, {"units": "MWh"}),
+        "solar_energy_mwh": (ms, hourly.solar_energy_mwh, {"units": "MWh"}),
+        "battery_energy_mwh": (ms, hourly.battery_energy_mwh, {"units": "MWh"}),
+        "ppa_energy_mwh": (ms, hourly.ppa_energy_mwh, {"units": "MWh", "note": "within grid_energy_mwh"}),
+        "curtailed_mwh": (ms, hourly.curtailed_mwh, {"units": "MWh", "note": "grid energy not drawn in events"}),
+        "unserved_energy_mwh": (ms, hourly.unserved_energy_mwh, {"units": "MWh", "note": "work paused"}),
+        "solar_to_battery_mwh": (ms, hourly.solar_to_battery_mwh, {"units": "MWh"}),
+        "grid_to_battery_mwh": (ms, hourly.grid_to_battery_mwh, {"units": "MWh", "note": "within grid_energy_mwh"}),
+        "pue_mean": (ms, hourly.pue_mean, {"units": "ratio"}),
+        "pue_p99": (ms, hourly.pue_p99, {"units": "ratio"}),
+        "water_m3": (ms, hourly.water_m3, {"units": "m3"}),
+        "carbon_tco2": (ms, hourly.carbon_tco2, {"units": "tCO2"}),
+        "ambient_mean_c": (ms, hourly.ambient_mean_c, {"units": "degC"}),
+    }
