@@ -63,3 +63,14 @@ def test_energy_mix_adds_up_to_the_load_and_cost_and_funnel_are_complete(tmp_pat
     funnel = figs["funnel"].data[0]
     assert list(funnel.y) == ["wafers out", "gross dies", "yielding dies", "known-good dies", "accelerators"]
     assert funnel.x[3] == pytest.approx(0.9 * funnel.x[2])
+
+
+def test_a_mixed_fleet_report_shows_each_type():
+    from tests.conftest import EXAMPLES
+
+    sc, _ = load_scenario(EXAMPLES / "mixed-fleet.yaml")
+    ds = simulate(sc)
+    page = render_report(ds, summarise(ds, "r1").to_dict())
+    assert "The fleet by accelerator type" in page
+    for name in ("MI300X: installed", "H100-SXM: installed", "B200: installed", "MI300X: waiting for power"):
+        assert name in page

@@ -46,6 +46,18 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
     )
     f.add_bar(x=months, y=ds["accelerators_delivered"].values, name="delivered per month", opacity=0.35)
     figs["fleet"] = _layout(f, "Accelerators delivered vs installed", "accelerators")
+    if "accelerators_installed_by_type" in ds and ds.sizes.get("accelerator", 0) > 1:
+        f = go.Figure()
+        installed = ds["accelerators_installed_by_type"].sum("site")
+        for acc in ds["accelerator"].values:
+            f.add_scatter(x=months, y=installed.sel(accelerator=acc).values, name=f"{acc}: installed", stackgroup="t")
+        for acc in ds["accelerator"].values:
+            waiting = ds["accelerators_waiting_by_type"].sel(accelerator=acc).values
+            if float(waiting.max()) > 0:
+                f.add_scatter(x=months, y=waiting, name=f"{acc}: waiting for power", line={"dash": "dot"})
+        figs["fleet_types"] = _layout(
+            f, "The fleet by accelerator type: installed (stacked) and waiting", "accelerators"
+        )
 
     f = go.Figure()
     for site in ds["site"].values:
