@@ -1,4 +1,5 @@
-"""Deployment into sites: hand-checkable cases."""
+"""Deployment into sites (one accelerator type): hand-checkable cases and a month-by-month reference loop for
+:func:`fab2token.deploy.placement.place_fleet`."""
 
 from __future__ import annotations
 
@@ -7,27 +8,32 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fab2token.deploy.placement import all_in_it_kw, deploy
+from fab2token.deploy.placement import all_in_it_kw, place_fleet
 
 
-def test_installs_up_to_capacity_and_names_binding():
+def deploy_one_type(delivered, capacity):
+    """place_fleet for one type of 1 kW: (powered (month, site), paid for and not powered (month,))."""
+    p = place_fleet(np.asarray([delivered], dtype=float), np.asarray(capacity, dtype=float), np.array([1.0]))
+    return p.powered[0], p.waiting[0] + (p.housed[0] - p.powered[0]).sum(axis=1)
+
+
+def test_installs_up_to_capacity():
     delivered = np.array([10.0, 10.0, 10.0, 0.0])
     capacity = np.array([[0.0, 0.0], [15.0, 0.0], [15.0, 20.0], [15.0, 20.0]])
-    installed, backlog, binding = deploy(delivered, capacity)
+    installed, backlog = deploy_one_type(delivered, capacity)
     np.testing.assert_allclose(installed.sum(axis=1), [0, 15, 30, 30])
     np.testing.assert_allclose(installed[:, 0], [0, 15, 15, 15])
     np.testing.assert_allclose(backlog, [10, 5, 0, 0])
-    assert list(binding) == ["power", "power", "supply", "supply"]
 
 
 def test_never_installs_more_than_delivered_or_capacity():
     rng = np.random.default_rng(1)
-    delivered = rng.uniform(0, 100, size=(50, 24))
-    capacity = np.cumsum(rng.uniform(0, 60, size=(50, 24, 3)), axis=1)
-    installed, backlog, _ = deploy(delivered, capacity)
+    delivered = rng.integers(0, 100, size=24).astype(float)
+    capacity = np.cumsum(rng.integers(0, 60, size=(24, 3)), axis=0).astype(float)
+    installed, backlog = deploy_one_type(delivered, capacity)
     assert np.all(installed <= capacity + 1e-9)
-    assert np.all(installed.sum(-1) <= np.cumsum(delivered, -1) + 1e-9)
-    np.testing.assert_allclose(installed.sum(-1) + backlog, np.cumsum(delivered, -1))
+    assert np.all(installed.sum(-1) <= np.cumsum(delivered) + 1e-9)
+    np.testing.assert_allclose(installed.sum(-1) + backlog, np.cumsum(delivered))
 
 
 def test_all_in_power_uses_server_power_when_known():
@@ -38,18 +44,18 @@ def test_all_in_power_uses_server_power_when_known():
     assert float(all_in_it_kw(1000, float("nan"), 2.0, 0.0)) == pytest.approx(2.0)
 
 
-def _deploy_loop(delivered, capacity):
-    """Reference: month by month, new and waiting accelerators go to sites in order where a hall has room."""
+def deploy_loop(delivered, capacity):
+    """Reference, written as the policy reads: month by month, waiting accelerators go to the sites in order, each
+    taking what it can power that month beyond what it already houses; nothing moves; powered = min(housed,
+    capacity)."""
     months, sites = capacity.shape
-    room = np.zeros(sites)
     housed = np.zeros(sites)
     waiting = 0.0
     installed = np.zeros((months, sites))
     for t in range(months):
-        room = np.maximum(room, capacity[t])
         waiting += delivered[t]
         for s in range(sites):
-            put = min(waiting, room[s] - housed[s])
+            put = min(waiting, max(capacity[t, s] - housed[s], 0.0))
             housed[s] += put
             waiting -= put
         installed[t] = np.minimum(housed, capacity[t])
@@ -60,15 +66,15 @@ def _deploy_loop(delivered, capacity):
 @given(
     st.integers(1, 4).flatmap(
         lambda sites: st.tuples(
-            st.lists(st.floats(0, 50), min_size=6, max_size=6),
-            st.lists(st.lists(st.floats(0, 60), min_size=sites, max_size=sites), min_size=6, max_size=6),
+            st.lists(st.integers(0, 50), min_size=6, max_size=6),
+            st.lists(st.lists(st.integers(0, 60), min_size=sites, max_size=sites), min_size=6, max_size=6),
         )
     )
 )
-def test_closed_form_matches_a_month_by_month_loop(case):
-    delivered, capacity = np.array(case[0]), np.array(case[1])  # capacities may shrink (hot months)
-    installed, backlog, _ = deploy(delivered, capacity)
-    np.testing.assert_allclose(installed, _deploy_loop(delivered, capacity), atol=1e-6)
+def test_placement_matches_a_month_by_month_loop(case):
+    delivered, capacity = np.array(case[0], dtype=float), np.array(case[1], dtype=float)  # capacities may shrink
+    installed, backlog = deploy_one_type(delivered, capacity)
+    np.testing.assert_allclose(installed, deploy_loop(delivered, capacity), atol=1e-6)
     np.testing.assert_allclose(installed.sum(-1) + backlog, np.cumsum(delivered), atol=1e-6)
 
 
@@ -76,7 +82,7 @@ def test_accelerators_do_not_move_when_an_earlier_site_gains_power():
     delivered = np.array([30.0, 0.0, 0.0])
     # site a has room for 10 at first, 40 later; site b takes the overflow and keeps it
     capacity = np.array([[10.0, 50.0], [40.0, 50.0], [40.0, 50.0]])
-    installed, backlog, _ = deploy(delivered, capacity)
+    installed, backlog = deploy_one_type(delivered, capacity)
     np.testing.assert_allclose(installed, [[10, 20], [10, 20], [10, 20]])
     np.testing.assert_allclose(backlog, [0, 0, 0])
 
@@ -84,7 +90,6 @@ def test_accelerators_do_not_move_when_an_earlier_site_gains_power():
 def test_a_hot_month_idles_accelerators_in_place():
     delivered = np.array([20.0, 0.0, 0.0])
     capacity = np.array([[20.0, 30.0], [15.0, 30.0], [20.0, 30.0]])  # site a loses 5 in the hot month
-    installed, backlog, binding = deploy(delivered, capacity)
+    installed, backlog = deploy_one_type(delivered, capacity)
     np.testing.assert_allclose(installed, [[20, 0], [15, 0], [20, 0]])
     np.testing.assert_allclose(backlog, [0, 5, 0])
-    assert list(binding) == ["supply", "power", "supply"]

@@ -10,11 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fab2token.deploy.fleet import HOURS_PER_YEAR
-from fab2token.deploy.placement import deploy, place_fleet
+from fab2token.deploy.placement import place_fleet
 from fab2token.engine.simulate import simulate, summarise
 from fab2token.errors import ScenarioError
 from fab2token.scenario import load_scenario, parse_scenario
 from tests.conftest import EXAMPLES
+from tests.test_deploy import deploy_loop
 
 
 @settings(max_examples=150, deadline=None)
@@ -23,7 +24,7 @@ from tests.conftest import EXAMPLES
     st.lists(st.integers(0, 40), min_size=1, max_size=12),
     st.data(),
 )
-def test_one_type_with_capacity_that_never_falls_is_the_closed_form(n_sites, delivered, data):
+def test_one_type_with_capacity_that_never_falls_is_the_month_loop(n_sites, delivered, data):
     months = len(delivered)
     steps = data.draw(
         st.lists(st.lists(st.integers(0, 15), min_size=n_sites, max_size=n_sites), min_size=months, max_size=months)
@@ -31,9 +32,9 @@ def test_one_type_with_capacity_that_never_falls_is_the_closed_form(n_sites, del
     cap = np.cumsum(np.array(steps, dtype=float), axis=0)  # accelerators each site can power: never falls
     kw = 1.3
     got = place_fleet(np.array([delivered], dtype=float), cap * kw, np.array([kw]))
-    want, backlog, _ = deploy(np.array(delivered, dtype=float), cap)
+    want = deploy_loop(np.array(delivered, dtype=float), cap)  # in accelerators: capacity kW / kW
     np.testing.assert_allclose(got.powered[0], want)
-    np.testing.assert_allclose(got.waiting[0] + (got.housed[0] - got.powered[0]).sum(axis=1), backlog)
+    np.testing.assert_allclose(got.waiting[0] + got.powered[0].sum(axis=1), np.cumsum(delivered))
 
 
 @settings(max_examples=150, deadline=None)

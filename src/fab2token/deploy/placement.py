@@ -15,7 +15,6 @@ from fab2token.errors import ModelError
 __all__ = [
     "all_in_it_kw",
     "accelerator_all_in_it_kw",
-    "deploy",
     "place_fleet",
     "Placement",
     "classify_binding",
@@ -68,55 +67,10 @@ def accelerator_all_in_it_kw(spec: dict[str, Any]) -> float:
     return float(all_in_it_kw(spec["board_power_w"], spec["server_power_w_per_accelerator"]))
 
 
-def deploy(
-    delivered: NDArray[np.float64], capacity: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.str_]]:
-    """Install delivered accelerators into sites, in site order, up to each site's capacity.
-
-    Parameters
-    ----------
-    delivered : ndarray, shape (..., month)
-        Accelerators delivered each month.
-    capacity : ndarray, shape (..., month, site)
-        Accelerators each site can power each month.
-
-    Returns
-    -------
-    installed : ndarray (..., month, site)
-        Powered accelerators per site: those housed there, up to what the site can power that month.
-    backlog : ndarray (..., month)
-        Delivered but not powered (waiting for power, or housed where a hot month cut the power).
-    binding : ndarray of str (..., month)
-        ``"power"`` where accelerators wait for power, else ``"supply"`` (chips ran out first).
-
-    Notes
-    -----
-    Accelerators never move once housed. A site's room is the most it has ever been able to power (its capacity's
-    running maximum: halls once built stay built); deliveries fill the rooms in site order, as soon as there is room.
-    Vectorised, no loop over months: with ``R_k`` the room of the first ``k`` sites and ``A`` the total housed,
-    ``min(cumulative delivered, R_all)``, the accelerators housed beyond site ``k`` can only grow, and they grow only
-    when the first ``k`` are full, so they are ``max(0, running max of A - R_k)``; site ``k`` holds the difference of
-    two such counts. Powered = min(housed, this month's capacity): a hot month idles some housed accelerators
-    in place rather than moving them to a cooler site (a property test checks this against a month-by-month loop).
-    """
-    cum = np.cumsum(delivered, axis=-1)
-    room = np.maximum.accumulate(capacity, axis=-2)
-    room_first = np.cumsum(room, axis=-1)  # R_k: room of sites 1..k, (..., month, site)
-    housed_total = np.minimum(cum, room_first[..., -1])
-    beyond = np.maximum(np.maximum.accumulate(housed_total[..., None] - room_first, axis=-2), 0.0)
-    held_first = housed_total[..., None] - beyond  # housed in sites 1..k
-    housed = np.diff(held_first, axis=-1, prepend=0.0)
-    installed = np.minimum(housed, capacity)
-    backlog = cum - installed.sum(axis=-1)
-    tol = 1e-9 * np.maximum(cum, 1.0)
-    binding = np.where(backlog > tol, BINDING_POWER, BINDING_SUPPLY)
-    return installed, backlog, binding
-
-
 def classify_binding(
     supply_or_power: NDArray[np.str_], power: Any, hot: NDArray[np.bool_], scheduled_mw: NDArray[np.float64]
 ) -> NDArray[np.str_]:
-    """Name what holds delivered accelerators back in months where they wait (``"power"`` from :func:`deploy`).
+    """Name what holds delivered accelerators back in months where they wait (``"power"``).
 
     In that order: ``construction`` (a site with power scheduled for that month is not yet energised), ``land``
     (an energised site has more power than its land holds), ``cooling`` (heat raises a site's 99th-percentile PUE
@@ -174,7 +128,8 @@ def place_fleet(
     The state (what each site houses) carries from month to month and retirements free room for later
     deliveries, so this is a recursion over months, each month a few whole-array operations over sites (and a
     short loop over the handful of types, which take the spare power in turn). With one type, no retirement and
-    capacities that never fall it is exactly the closed form of :func:`deploy` (a property test checks it).
+    capacities that never fall it is the earlier closed form (running maxima of housed totals over the sites' rooms);
+    property tests check it against a month-by-month loop written as the policy reads.
     """
     n_types, months = delivered.shape
     n_sites = capacity_kw.shape[1]
