@@ -58,113 +58,103 @@ def schedule_workloads(
     free = np.atleast_2d(np.asarray(installed, dtype=float)).copy()
     types = types or [sc.accelerator_spec()["name"]]
     reserved = np.zeros(n)
-    hours = hours_in_month(axis)
     runs: list[dict[str, Any]] = []
     active_rows = []
-    for run in sc.workloads.training:
+    for run in sc.workloads.training:  # in the order listed: each takes what earlier runs left free
         accelerator = types[0]
         if run.accelerator is not None:
             accelerator = catalog.lookup("accelerators", run.accelerator, sc.catalog.get("accelerators"))["name"]
         k = types.index(accelerator)
-        try:
-            res = train(
-                run.model,
-                run.tokens,
-                accelerator,
-                run.accelerators,
-                mfu=run.mfu,
-                seq_len=run.seq_len,
-                tp=min(run.tp, run.accelerators),
-                pp=run.pp,
-                checkpoint_write_s=run.checkpoint_write_s,
-                restart_s=run.restart_s,
-                pue=pue,
-                overrides=sc.catalog,
-            )
-        except ModelError as exc:  # e.g. failures faster than checkpoint + restart: report, do not abort the run
-            active_rows.append(np.zeros(n))
-            runs.append(
-                {
-                    "name": run.name,
-                    "accelerator": accelerator,
-                    "model": run.model,
-                    "accelerators": run.accelerators,
-                    "status": f"cannot run: {exc}",
-                    "start": None,
-                    "finish": None,
-                    "days": None,
-                    "flops": None,
-                    "months_needed": None,
-                    "interruptions_expected": None,
-                    "goodput": None,
-                    "mfu": None,
-                }
-            )
-            continue
-        run_hours = res.days * 24.0
-        # months needed from each possible start: cumulative hours from that month on
-        cum = np.concatenate([[0.0], np.cumsum(hours)])
-        need_end = np.searchsorted(cum, cum[:-1] + run_hours - 1e-9, side="left")  # index after the last month
-        months_needed = need_end - np.arange(n)
-        # a start works when no month of its window lacks free accelerators: count short months cumulatively
-        short = np.concatenate([[0], np.cumsum(free[k] < run.accelerators)])
-        ends = np.minimum(need_end, n)
-        ok_window = (need_end <= n) & (short[ends] - short[np.arange(n)] == 0)
-        eligible = ok_window & (axis >= month_number(run.start))
-        active = np.zeros(n)
-        if eligible.any():
-            s = int(np.argmax(eligible))
-            e = int(need_end[s])
-            active[s:e] = 1.0
-            free[k] -= active * run.accelerators
-            reserved += active * run.accelerators
-            status, start, finish = "scheduled", month_label(int(axis[s])), month_label(int(axis[e - 1]))
-        else:
-            status, start, finish = "does not fit in the horizon", None, None
+        row, active = _schedule_run(sc, run, accelerator, axis, free[k], pue)
+        free[k] -= active * run.accelerators
+        reserved += active * run.accelerators
         active_rows.append(active)
-        runs.append(
-            {
-                "name": run.name,
-                "accelerator": accelerator,
-                "model": res.model,
-                "accelerators": run.accelerators,
-                "status": status,
-                "start": start,
-                "finish": finish,
-                "days": res.days,
-                "flops": res.flops,
-                "months_needed": int(months_needed[0]) if n else 0,
-                "interruptions_expected": res.interruptions_expected,
-                "goodput": res.goodput,
-                "mfu": res.mfu,
-            }
-        )
+        runs.append(row)
     out: dict[str, Any] = {
         "runs": runs,
         "training_accelerators": reserved,
         "training_active": np.array(active_rows).reshape(len(runs), n),
     }
-    inf = sc.workloads.inference
-    if inf is not None:
-        demand = step_schedule([d.from_ for d in inf.demand], [d.tokens_per_s for d in inf.demand], axis)
-        # per-accelerator rate of one scale-up domain's worth of replicas (independent of fleet size), per type
-        rates = [serving_rate(sc, name) for name in types]  # a handful of types
-        capacity = np.zeros(n)
-        for k, r in enumerate(rates):
-            per_k = r.tokens_per_s_per_accelerator if r.meets_slo else 0.0
-            capacity += np.floor(np.maximum(free[k], 0.0) / r.tp) * r.tp * per_k
-        r = rates[0]
-        per_acc = r.tokens_per_s_per_accelerator if r.meets_slo else 0.0
-        served = np.minimum(demand, capacity)
-        out.update(
-            {
-                "inference_demand_tokens_per_s": demand,
-                "inference_capacity_tokens_per_s": capacity,
-                "inference_served_tokens_per_s": served,
-                "inference_unmet_tokens_per_s": demand - served,
-                "inference_tokens_per_s_per_accelerator": per_acc,
-                "inference_tp": r.tp,
-                "inference_reason": r.reason,
-            }
-        )
+    if sc.workloads.inference is not None:
+        out.update(_serve_demand(sc, axis, free, types))
     return out
+
+
+def _schedule_run(
+    sc: Scenario, run: Any, accelerator: str, axis: NDArray[np.int64], free: NDArray[np.float64], pue: float
+) -> tuple[dict[str, Any], NDArray[np.float64]]:
+    """One training run: its duration from :func:`train` and the first month from its ``start`` whose whole window
+    has ``run.accelerators`` free. Returns its summary row and the months it is active (0/1)."""
+    n = axis.size
+    row: dict[str, Any] = {"name": run.name, "accelerator": accelerator, "accelerators": run.accelerators}
+    try:
+        res = train(
+            run.model,
+            run.tokens,
+            accelerator,
+            run.accelerators,
+            mfu=run.mfu,
+            seq_len=run.seq_len,
+            tp=min(run.tp, run.accelerators),
+            pp=run.pp,
+            checkpoint_write_s=run.checkpoint_write_s,
+            restart_s=run.restart_s,
+            pue=pue,
+            overrides=sc.catalog,
+        )
+    except ModelError as exc:  # e.g. failures faster than checkpoint + restart: report, do not abort the run
+        keys = ("start", "finish", "days", "flops", "months_needed", "interruptions_expected", "goodput", "mfu")
+        return {**row, "model": run.model, "status": f"cannot run: {exc}", **dict.fromkeys(keys)}, np.zeros(n)
+    # months needed from each possible start: cumulative hours from that month on
+    cum = np.concatenate([[0.0], np.cumsum(hours_in_month(axis))])
+    need_end = np.searchsorted(cum, cum[:-1] + res.days * 24.0 - 1e-9, side="left")  # index after the last month
+    months_needed = need_end - np.arange(n)
+    # a start works when no month of its window lacks free accelerators: count short months cumulatively
+    short = np.concatenate([[0], np.cumsum(free < run.accelerators)])
+    ends = np.minimum(need_end, n)
+    ok_window = (need_end <= n) & (short[ends] - short[np.arange(n)] == 0)
+    eligible = ok_window & (axis >= month_number(run.start))
+    active = np.zeros(n)
+    if eligible.any():
+        s, e = int(np.argmax(eligible)), int(need_end[int(np.argmax(eligible))])
+        active[s:e] = 1.0
+        status, start, finish = "scheduled", month_label(int(axis[s])), month_label(int(axis[e - 1]))
+    else:
+        status, start, finish = "does not fit in the horizon", None, None
+    row.update(
+        model=res.model,
+        status=status,
+        start=start,
+        finish=finish,
+        days=res.days,
+        flops=res.flops,
+        months_needed=int(months_needed[0]) if n else 0,
+        interruptions_expected=res.interruptions_expected,
+        goodput=res.goodput,
+        mfu=res.mfu,
+    )
+    return row, active
+
+
+def _serve_demand(sc: Scenario, axis: NDArray[np.int64], free: NDArray[np.float64], types: list[str]) -> dict[str, Any]:
+    """Inference demand served by every type's free accelerators, in whole replicas, each at its own rate (one
+    scale-up domain's worth of replicas: the rate does not depend on fleet size)."""
+    inf = sc.workloads.inference
+    assert inf is not None
+    demand = step_schedule([d.from_ for d in inf.demand], [d.tokens_per_s for d in inf.demand], axis)
+    rates = [serving_rate(sc, name) for name in types]  # a handful of types
+    capacity = np.zeros(axis.size)
+    for k, r in enumerate(rates):
+        per_k = r.tokens_per_s_per_accelerator if r.meets_slo else 0.0
+        capacity += np.floor(np.maximum(free[k], 0.0) / r.tp) * r.tp * per_k
+    r = rates[0]
+    served = np.minimum(demand, capacity)
+    return {
+        "inference_demand_tokens_per_s": demand,
+        "inference_capacity_tokens_per_s": capacity,
+        "inference_served_tokens_per_s": served,
+        "inference_unmet_tokens_per_s": demand - served,
+        "inference_tokens_per_s_per_accelerator": r.tokens_per_s_per_accelerator if r.meets_slo else 0.0,
+        "inference_tp": r.tp,
+        "inference_reason": r.reason,
+    }
