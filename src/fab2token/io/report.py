@@ -38,6 +38,16 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
     months = [str(m) for m in ds["month"].values]
     figs: dict[str, go.Figure] = {}
 
+    _fleet_figures(ds, months, figs)
+    _site_figures(ds, months, figs)
+    _supply_figures(ds, months, figs)
+    _workload_figures(ds, months, figs)
+    _money_figures(ds, months, figs)
+    return figs
+
+
+def _fleet_figures(ds: xr.Dataset, months: list[str], figs: dict[str, go.Figure]) -> None:
+    """The fleet: delivered vs installed, and by type when there are several."""
     f = go.Figure()
     f.add_scatter(x=months, y=ds["accelerators_delivered"].cumsum("month").values, name="delivered (cumulative)")
     f.add_scatter(x=months, y=ds["accelerators_installed"].sum("site").values, name="installed (powered)")
@@ -59,6 +69,9 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
             f, "The fleet by accelerator type: installed (stacked) and waiting", "accelerators"
         )
 
+
+def _site_figures(ds: xr.Dataset, months: list[str], figs: dict[str, go.Figure]) -> None:
+    """Sites: IT power, the power stack, energy by source, PUE and ambient, water and carbon, clusters."""
     f = go.Figure()
     for site in ds["site"].values:
         one = {"site": site}
@@ -134,6 +147,9 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
             f, "Largest training cluster (non-blocking fabric, whole scale-up domains)", "accelerators"
         )
 
+
+def _supply_figures(ds: xr.Dataset, months: list[str], figs: dict[str, go.Figure]) -> None:
+    """What binds, what each supply step allows, yield over the ramp, unit cost."""
     figs["binding"] = _strips(
         months,
         {
@@ -175,6 +191,9 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
                 f.add_scatter(x=months, y=vals, name=label, stackgroup="cost")
         figs["unit_cost"] = _layout(f, "Manufacturing cost per good accelerator", "USD")
 
+
+def _workload_figures(ds: xr.Dataset, months: list[str], figs: dict[str, go.Figure]) -> None:
+    """Training timeline and inference demand vs capacity."""
     runs = json.loads(ds.attrs.get("training_runs", "[]"))
     if runs:
         f = go.Figure()
@@ -208,6 +227,9 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
         f.add_bar(x=months, y=ds["inference_unmet_tokens_per_s"].values, name="unmet", opacity=0.5)
         figs["inference"] = _layout(f, "Inference demand vs capacity", "output tokens/s")
 
+
+def _money_figures(ds: xr.Dataset, months: list[str], figs: dict[str, go.Figure]) -> None:
+    """Cumulative capex and opex with stranded inventory and an own fab's capex; the supply funnel."""
     f = go.Figure()
     capex = (
         ds["capex_accelerators_usd"] + ds["capex_datacenter_usd"].sum("site") + ds["optics_capex_usd"].sum("site")
@@ -234,7 +256,6 @@ def figures(ds: xr.Dataset) -> dict[str, go.Figure]:
     f.add_funnel(y=stages, x=[wafers, gross, yielding, known_good, float(ds["accelerators_delivered"].sum())])
     f.update_layout(title="Supply funnel over the horizon", template="plotly_white", height=360)
     figs["funnel"] = f
-    return figs
 
 
 _COLOURS = {
