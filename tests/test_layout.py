@@ -1,0 +1,55 @@
+"""The folder layout shows the flow: a stage imports only from the stages before it (and the shared catalog,
+errors and units). Checked on the source, so a new import that reaches downstream fails here."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "fab2token"
+# the flow: each stage may import the shared modules and the stages with a lower rank; plan and engine are
+# siblings (two consumers of the same inputs), io and cli come last
+RANK = {
+    "scenario": 0,
+    "supply": 1,
+    "sites": 2,
+    "deploy": 3,
+    "workloads": 4,
+    "economics": 5,
+    "engine": 6,
+    "plan": 6,
+    "io": 7,
+    "api": 8,  # api.py: the Python API the CLI calls
+    "cli": 9,
+}
+SHARED = {"catalog", "errors", "units"}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("fab2token"):
+            parts = node.module.split(".")
+            if len(parts) > 1:
+                out.add(parts[1])
+            else:  # from fab2token import catalog, ...
+                out.update(a.name for a in node.names)
+        elif isinstance(node, ast.Import):
+            out.update(a.name.split(".")[1] for a in node.names if a.name.startswith("fab2token."))
+    return out
+
+
+def test_no_stage_imports_a_later_one():
+    wrong = []
+    for stage, rank in RANK.items():
+        for path in (PACKAGE / stage).rglob("*.py") if (PACKAGE / stage).is_dir() else [PACKAGE / f"{stage}.py"]:
+            for target in _imports(path) - SHARED - {stage}:
+                if target not in RANK or RANK[target] > rank or (RANK[target] == rank and target != stage):
+                    wrong.append(f"{path.relative_to(PACKAGE)} imports fab2token.{target}")
+    assert wrong == []
+
+
+def test_every_module_is_under_500_lines():
+    long = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py") if p.read_text().count("\n") > 500]
+    assert long == []
