@@ -135,7 +135,16 @@ def semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
     issues += _weather_issues(file, sc)
     issues += _campus_issues(file, sc)
     issues += _catalog_issues(file, sc)
-    if not issues:
+    issues += _supply_and_workload_issues(file, sc, check_accelerator=not issues)
+    issues += _target_issues(file, sc)
+    issues += _site_issues(file, sc)
+    return issues
+
+
+def _supply_and_workload_issues(file: str, sc: Scenario, check_accelerator: bool) -> list[InputIssue]:
+    """The accelerator is in the catalog, supply schedules run forward, workloads name catalog models."""
+    issues: list[InputIssue] = []
+    if check_accelerator:  # only once the catalog overrides are sound
         try:
             sc.accelerator_spec()
         except CatalogError as exc:
@@ -173,6 +182,12 @@ def semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
                     f"one of the scenario's sites: {', '.join(sorted(site_names))}",
                 )
             )
+    return issues
+
+
+def _target_issues(file: str, sc: Scenario) -> list[InputIssue]:
+    """Planning targets and the fleet: known accelerators, an inference model for a demand target."""
+    issues: list[InputIssue] = []
     main_acc = None
     try:
         main_acc = sc.accelerator_spec()["name"]
@@ -213,6 +228,12 @@ def semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
                 )
             )
     issues.extend(_fleet_issues(file, sc, main_acc))
+    return issues
+
+
+def _site_issues(file: str, sc: Scenario) -> list[InputIssue]:
+    """Unique site and run names, schedules forward, racks within the cooling's limit."""
+    issues: list[InputIssue] = []
     names = [r.name for r in sc.workloads.training]
     for i, n in enumerate(names):
         if n in names[:i]:
