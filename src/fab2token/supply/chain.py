@@ -276,67 +276,11 @@ def inputs_from_supply(
         cycle_months, fabline_capacity = fabline_supply(fab.fabline_result, fab.fabline_order or "")
     start_axis = axis - cycle_months  # month each delivered wafer was started
 
-    starts = None
-    if fab.wafer_starts is not None:
-        starts = step_schedule(
-            [s.from_ for s in fab.wafer_starts], [s.wafers_per_month for s in fab.wafer_starts], start_axis
-        )
-    fab_capex = None
-    if fabline_capacity is not None:
-        starts = np.full(start_axis.shape, fabline_capacity) if starts is None else np.minimum(starts, fabline_capacity)
-    if fab.capacity_wafers_per_month is not None:
-        build = fab.construction_months + fab.tool_install_months
-        if fab.construction_start is None:
-            frac = np.ones(start_axis.shape)
-        else:
-            frac = fab_ramp_fraction(start_axis - month_number(fab.construction_start), build, fab.ramp_months)
-            if fab.capex_usd_per_kwspm is not None:
-                since = axis - month_number(fab.construction_start)
-                spend_months = max(build, 1)
-                fab_capex = np.where(
-                    (since >= 0) & (since < spend_months),
-                    fab.capex_usd_per_kwspm * fab.capacity_wafers_per_month / 1000 / spend_months,
-                    0.0,
-                )
-        cap = fab.capacity_wafers_per_month * frac
-        starts = cap if starts is None else np.minimum(starts, cap)
-    assert starts is not None
+    starts, fab_capex = _wafer_starts(fab, axis, start_axis, fabline_capacity)
 
-    d0_mature = fab.d0_per_cm2 if fab.d0_per_cm2 is not None else node["d0_per_cm2"]
-    if not _known(d0_mature):
-        raise ModelError(f"process node {node['node']}: d0_per_cm2 is not published; set supply.fab.d0_per_cm2")
-    d0_launch = fab.d0_launch_per_cm2 if fab.d0_launch_per_cm2 is not None else node["d0_launch_per_cm2"]
-    ramp = fab.d0_ramp_months if fab.d0_ramp_months is not None else node["d0_ramp_months"]
-    d0: Any = d0_mature
-    if _known(d0_launch) and _known(ramp):
-        launch = fab.node_launch or fab.construction_start or start
-        launch_n = month_number(launch) + (
-            fab.construction_months + fab.tool_install_months
-            if fab.node_launch is None and fab.construction_start
-            else 0
-        )
-        d0 = supply.d0_learning_curve(start_axis - launch_n, d0_mature, d0_launch, ramp)
+    d0 = _d0_by_start_month(fab, node, start_axis, start)
 
-    pkg_wafers = None
-    if pkg.capacity_wafers_per_month is not None:
-        pkg_wafers = step_schedule(
-            [s.from_ for s in pkg.capacity_wafers_per_month],
-            [s.wafers_per_month for s in pkg.capacity_wafers_per_month],
-            axis,
-        )
-    stacks = None
-    if hbm.supply_stacks_per_month is not None:
-        stacks = step_schedule(
-            [s.from_ for s in hbm.supply_stacks_per_month],
-            [s.stacks_per_month for s in hbm.supply_stacks_per_month],
-            axis,
-        )
-    elif hbm.world_supply_stacks_per_month is not None:
-        stacks = step_schedule(
-            [s.from_ for s in hbm.world_supply_stacks_per_month],
-            [s.stacks_per_month for s in hbm.world_supply_stacks_per_month],
-            axis,
-        ) * (hbm.share_frac or 0.0)
+    pkg_wafers, stacks = _packaging_and_hbm(pkg, hbm, axis)
     wafer_price = fab.wafer_price_usd if fab.wafer_price_usd is not None else node["wafer_price_usd"]
     return SupplyInputs(
         accelerator=spec["name"],
@@ -374,3 +318,80 @@ def inputs_from_supply(
         price_usd_per_stack=hbm.price_usd_per_stack if hbm.price_usd_per_stack is not None else math.nan,
         fab_capex_usd=fab_capex,
     )
+
+
+def _wafer_starts(
+    fab: Any, axis: NDArray[np.int64], start_axis: NDArray[np.int64], fabline_capacity: float | None
+) -> tuple[Array, Array | None]:
+    """Wafer starts behind each month's output: the schedule, capped by a simulated fab line's capacity and by a fab
+    built and ramped to capacity; and that fab's capex by month (None without one)."""
+    starts = None
+    if fab.wafer_starts is not None:
+        starts = step_schedule(
+            [s.from_ for s in fab.wafer_starts], [s.wafers_per_month for s in fab.wafer_starts], start_axis
+        )
+    fab_capex = None
+    if fabline_capacity is not None:
+        starts = np.full(start_axis.shape, fabline_capacity) if starts is None else np.minimum(starts, fabline_capacity)
+    if fab.capacity_wafers_per_month is not None:
+        build = fab.construction_months + fab.tool_install_months
+        if fab.construction_start is None:
+            frac = np.ones(start_axis.shape)
+        else:
+            frac = fab_ramp_fraction(start_axis - month_number(fab.construction_start), build, fab.ramp_months)
+            if fab.capex_usd_per_kwspm is not None:
+                since = axis - month_number(fab.construction_start)
+                spend_months = max(build, 1)
+                fab_capex = np.where(
+                    (since >= 0) & (since < spend_months),
+                    fab.capex_usd_per_kwspm * fab.capacity_wafers_per_month / 1000 / spend_months,
+                    0.0,
+                )
+        cap = fab.capacity_wafers_per_month * frac
+        starts = cap if starts is None else np.minimum(starts, cap)
+    assert starts is not None
+    return starts, fab_capex
+
+
+def _d0_by_start_month(fab: Any, node: dict[str, Any], start_axis: NDArray[np.int64], start: str) -> Any:
+    """Defect density when each month's wafers started: mature, or on the learning curve from the node's launch."""
+    d0_mature = fab.d0_per_cm2 if fab.d0_per_cm2 is not None else node["d0_per_cm2"]
+    if not _known(d0_mature):
+        raise ModelError(f"process node {node['node']}: d0_per_cm2 is not published; set supply.fab.d0_per_cm2")
+    d0_launch = fab.d0_launch_per_cm2 if fab.d0_launch_per_cm2 is not None else node["d0_launch_per_cm2"]
+    ramp = fab.d0_ramp_months if fab.d0_ramp_months is not None else node["d0_ramp_months"]
+    d0: Any = d0_mature
+    if _known(d0_launch) and _known(ramp):
+        launch = fab.node_launch or fab.construction_start or start
+        launch_n = month_number(launch) + (
+            fab.construction_months + fab.tool_install_months
+            if fab.node_launch is None and fab.construction_start
+            else 0
+        )
+        d0 = supply.d0_learning_curve(start_axis - launch_n, d0_mature, d0_launch, ramp)
+    return d0
+
+
+def _packaging_and_hbm(pkg: Any, hbm: Any, axis: NDArray[np.int64]) -> tuple[Array | None, Array | None]:
+    """Packaging wafers and HBM stacks per month (None: not a constraint)."""
+    pkg_wafers = None
+    if pkg.capacity_wafers_per_month is not None:
+        pkg_wafers = step_schedule(
+            [s.from_ for s in pkg.capacity_wafers_per_month],
+            [s.wafers_per_month for s in pkg.capacity_wafers_per_month],
+            axis,
+        )
+    stacks = None
+    if hbm.supply_stacks_per_month is not None:
+        stacks = step_schedule(
+            [s.from_ for s in hbm.supply_stacks_per_month],
+            [s.stacks_per_month for s in hbm.supply_stacks_per_month],
+            axis,
+        )
+    elif hbm.world_supply_stacks_per_month is not None:
+        stacks = step_schedule(
+            [s.from_ for s in hbm.world_supply_stacks_per_month],
+            [s.stacks_per_month for s in hbm.world_supply_stacks_per_month],
+            axis,
+        ) * (hbm.share_frac or 0.0)
+    return pkg_wafers, stacks
