@@ -167,21 +167,14 @@ def _dataset(
     optics_w, _ = costs.optics_usd_per_accelerator(sc.sites, sc.catalog.get("optics"))
     solar, battery_mw, grid, pue = si.solar_mw, si.battery_mw, power.grid_mw, si.pue_design
     capex_acc = bill["accelerators"]
-    am, ams = ("accelerator", "month"), ("accelerator", "month", "site")
     m = ("month",)
     ms = ("month", "site")
     ds = xr.Dataset(
         {
             **_supply_variables(chain),
+            **_fleet_variables(fl),
             **_energy_variables(hourly),
             "accelerators_delivered": (m, fi.delivered.sum(axis=0), {"units": "accelerators/month"}),
-            "accelerators_delivered_by_type": (am, fi.delivered, {"units": "accelerators/month"}),
-            "accelerators_installed_by_type": (ams, pl.powered, {"units": "accelerators", "note": "powered"}),
-            "accelerators_housed_by_type": (ams, pl.housed, {"units": "accelerators", "note": "in place"}),
-            "accelerators_waiting_by_type": (am, pl.waiting, {"units": "accelerators", "note": "not yet housed"}),
-            "accelerators_retired_by_type": (am, pl.retired, {"units": "accelerators/month"}),
-            "capex_accelerators_by_type_usd": (am, fi.purchases_usd, {"units": "USD"}),
-            "depreciation_usd": (am, fl["depreciation_usd"], {"units": "USD", "note": "straight line, in service"}),
             "accelerators_backlog": (m, backlog, {"units": "accelerators"}),
             "stranded_inventory_usd": (
                 m,
@@ -339,4 +332,19 @@ def _energy_variables(hourly: Any) -> dict[str, Any]:
         "water_m3": (ms, hourly.water_m3, {"units": "m3"}),
         "carbon_tco2": (ms, hourly.carbon_tco2, {"units": "tCO2"}),
         "ambient_mean_c": (ms, hourly.ambient_mean_c, {"units": "degC"}),
+    }
+
+
+def _fleet_variables(fl: dict[str, Any]) -> dict[str, Any]:
+    """The fleet by accelerator type: delivered, installed (powered), housed, waiting, retired, bought, depreciated."""
+    fi, pl = fl["fleet"], fl["placement"]
+    am, ams = ("accelerator", "month"), ("accelerator", "month", "site")
+    return {
+        "accelerators_delivered_by_type": (am, fi.delivered, {"units": "accelerators/month"}),
+        "accelerators_installed_by_type": (ams, pl.powered, {"units": "accelerators", "note": "powered"}),
+        "accelerators_housed_by_type": (ams, pl.housed, {"units": "accelerators", "note": "in place"}),
+        "accelerators_waiting_by_type": (am, pl.waiting, {"units": "accelerators", "note": "not yet housed"}),
+        "accelerators_retired_by_type": (am, pl.retired, {"units": "accelerators/month"}),
+        "capex_accelerators_by_type_usd": (am, fi.purchases_usd, {"units": "USD"}),
+        "depreciation_usd": (am, fl["depreciation_usd"], {"units": "USD", "note": "straight line, in service"}),
     }
