@@ -295,7 +295,7 @@ def simulated_bills(sc: Scenario, res: PlanResult) -> dict[str, float]:
     deliveries — discounted like the plan's ``cost_breakdown_usd``, term by term. The two agree within the LP
     approximations listed in README ("What the planner approximates")."""
     from fab2token.economics.bills import bills  # the simulation's billing, imported only when asked for
-    from fab2token.economics.costs import discount_factor
+    from fab2token.economics.costs import discount_factor, total_usd
     from fab2token.scenario.timeline import month_axis
     from fab2token.sites.inputs import site_inputs
 
@@ -311,10 +311,4 @@ def simulated_bills(sc: Scenario, res: PlanResult) -> dict[str, float]:
     built = res.series["it_mw_built"].cumsum("month").transpose(*per_site).values
     _, terms = bills(sc, site_inputs(sc, axis), it_load, new_installs, acc_usd, built)
     df = discount_factor(axis.size, sc.targets.discount_rate_per_year)
-    return {t: costs_total(terms[t], df) for t in COST_TERMS}
-
-
-def costs_total(values: Any, df: np.ndarray) -> float:
-    """A (month,) or (month, site) bill, discounted and summed."""
-    v = np.asarray(values, dtype=float)
-    return float((v.reshape(v.shape[0], -1).sum(axis=1) * df).sum())
+    return {t: total_usd(terms, [t], df) for t in COST_TERMS}
