@@ -17,6 +17,15 @@ from fab2token import catalog
 from fab2token.deploy.placement import all_in_it_kw
 from fab2token.errors import ModelError
 from fab2token.workloads.architecture import flops_per_token_forward, flops_per_token_training, model_spec
+from fab2token.workloads.memory import (
+    RECIPES,
+    check_recompute,
+    fit_in_memory,
+    memory_per_accelerator_gb,
+    min_data_parallel_to_fit,
+    state_bytes_per_param,
+)
+from fab2token.workloads.reliability import cluster_reliability, goodput_frac, young_daly_interval_s
 
 __all__ = [
     "RECIPES",
@@ -34,108 +43,6 @@ __all__ = [
 ]
 
 Array = NDArray[np.float64]
-
-#: bytes per parameter (weights, gradients, optimizer states) of common precision recipes. Mixed-precision Adam
-#: keeps bf16 weights and gradients and fp32 master weights, momentum and variance: 2 + 2 + 12 = 16 bytes
-#: (Rajbhandari et al., "ZeRO", SC 2020, section 3.1). FP8 training keeps an extra fp8 copy of the weights.
-RECIPES: dict[str, tuple[float, float, float]] = {
-    "mixed-adam": (2.0, 2.0, 12.0),
-    "fp8-adam": (3.0, 2.0, 12.0),
-    "fp32-adam": (4.0, 4.0, 8.0),
-}
-
-
-def state_bytes_per_param(recipe: str) -> tuple[float, float, float]:
-    if recipe not in RECIPES:
-        raise ModelError(f"unknown precision recipe {recipe!r}; expected one of {', '.join(RECIPES)}")
-    return RECIPES[recipe]
-
-
-RECOMPUTE_MODES = ("none", "selective", "full")
-
-
-def _check_recompute(recompute: str) -> None:
-    if recompute not in RECOMPUTE_MODES:
-        raise ModelError(f"unknown recompute mode {recompute!r}; expected {', '.join(RECOMPUTE_MODES)}")
-
-
-def _activations_gb(
-    seq_len: Array, micro_batch: Array, hidden: Array, heads: Array, layers: Array, tp: Array, recompute: str
-) -> Array:
-    """Activation memory of the first pipeline stage [GB] (Korthikanti et al., "Reducing Activation Recomputation
-    in Large Transformer Models", MLSys 2023, eqs. 2-5, with sequence parallelism). Under 1F1B scheduling the first
-    stage holds ``pp`` micro-batches of ``L/pp`` layers, i.e. ``L`` layers' worth."""
-    _check_recompute(recompute)
-    sbh = seq_len * micro_batch * hidden
-    if recompute == "none":
-        per_layer = sbh * (34.0 + 5.0 * heads * seq_len / hidden) / tp
-    elif recompute == "selective":
-        per_layer = sbh * 34.0 / tp
-    else:  # full
-        per_layer = 2.0 * sbh / tp
-    return per_layer * layers / 1e9
-
-
-def memory_per_accelerator_gb(
-    params_total: ArrayLike,
-    layers: ArrayLike,
-    hidden: ArrayLike,
-    heads: ArrayLike,
-    seq_len: ArrayLike,
-    micro_batch: ArrayLike = 1,
-    tp: ArrayLike = 1,
-    pp: ArrayLike = 1,
-    dp: ArrayLike = 1,
-    zero_stage: int = 1,
-    recipe: str = "mixed-adam",
-    recompute: str = "selective",
-) -> dict[str, Array]:
-    """Memory per accelerator [GB]: weights, gradients, optimizer states (sharded by TP x PP, and by DP per the ZeRO
-    stage: 1 shards optimizer states, 2 also gradients, 3 also weights) and activations."""
-    w, g, o = state_bytes_per_param(recipe)
-    p = np.asarray(params_total, dtype=float) / (np.asarray(tp, dtype=float) * np.asarray(pp, dtype=float))
-    d = np.asarray(dp, dtype=float)
-    weights = p * w / (d if zero_stage >= 3 else 1.0) / 1e9
-    grads = p * g / (d if zero_stage >= 2 else 1.0) / 1e9
-    opt = p * o / (d if zero_stage >= 1 else 1.0) / 1e9
-    act = _activations_gb(
-        *(np.asarray(x, dtype=float) for x in (seq_len, micro_batch, hidden, heads, layers, tp)), recompute=recompute
-    )
-    return {
-        "weights_gb": weights,
-        "gradients_gb": grads,
-        "optimizer_gb": opt,
-        "activations_gb": act,
-        "total_gb": weights + grads + opt + act,
-    }
-
-
-def min_data_parallel_to_fit(
-    capacity_gb: ArrayLike,
-    params_total: ArrayLike,
-    layers: ArrayLike,
-    hidden: ArrayLike,
-    heads: ArrayLike,
-    seq_len: ArrayLike,
-    micro_batch: ArrayLike = 1,
-    tp: ArrayLike = 1,
-    pp: ArrayLike = 1,
-    zero_stage: int = 3,
-    recipe: str = "mixed-adam",
-    recompute: str = "selective",
-) -> Array:
-    """Smallest data-parallel degree whose per-accelerator memory fits ``capacity_gb``; ``inf`` where none does."""
-    one = memory_per_accelerator_gb(
-        params_total, layers, hidden, heads, seq_len, micro_batch, tp, pp, 1, zero_stage, recipe, recompute
-    )
-    sharded = sum(
-        one[k] for k, stage in (("weights_gb", 3), ("gradients_gb", 2), ("optimizer_gb", 1)) if zero_stage >= stage
-    )
-    fixed = one["total_gb"] - sharded
-    room = np.asarray(capacity_gb, dtype=float) - fixed
-    with np.errstate(divide="ignore", invalid="ignore"):
-        need = np.where(room > 0, np.ceil(sharded / room - 1e-12), np.inf)
-    return np.where(one["total_gb"] <= capacity_gb, 1.0, np.maximum(need, 1.0))
 
 
 def pipeline_bubble_frac(pp: ArrayLike, microbatches: ArrayLike, virtual_stages: ArrayLike = 1) -> Array:
@@ -157,7 +64,7 @@ def recompute_flops_per_token(
 ) -> Array:
     """Extra forward FLOPs per token that activation recomputation costs: ``full`` re-runs the whole forward pass,
     ``selective`` only the attention core (QK^T, softmax, AV; Korthikanti et al. 2023), ``none`` nothing."""
-    _check_recompute(recompute)
+    check_recompute(recompute)
     fwd = flops_per_token_forward(params_active, layers, heads, head_dim, seq_len)
     if recompute == "full":
         return fwd
@@ -233,27 +140,6 @@ def estimate_mfu(
         "data_parallel": dp,
         "microbatches": microbatches,
     }
-
-
-def young_daly_interval_s(checkpoint_write_s: ArrayLike, mtbf_s: ArrayLike) -> Array:
-    """Optimal time between checkpoints [s]: Daly's first-order ``sqrt(2 d M) - d`` (Daly, FGCS 22(3), 2006),
-    which refines Young's ``sqrt(2 d M)`` (CACM 17(9), 1974); at least ``d``."""
-    d = np.asarray(checkpoint_write_s, dtype=float)
-    m = np.asarray(mtbf_s, dtype=float)
-    return np.maximum(np.sqrt(2.0 * d * m) - d, d)
-
-
-def goodput_frac(
-    interval_s: ArrayLike, checkpoint_write_s: ArrayLike, restart_s: ArrayLike, mtbf_s: ArrayLike
-) -> Array:
-    """Fraction of wall time that advances training: checkpoint writes take ``d / (tau + d)``; each failure costs the
-    restart plus, on average, half a checkpoint segment of lost work."""
-    tau = np.asarray(interval_s, dtype=float)
-    d = np.asarray(checkpoint_write_s, dtype=float)
-    r = np.asarray(restart_s, dtype=float)
-    m = np.asarray(mtbf_s, dtype=float)
-    waste = d / (tau + d) + (r + (tau + d) / 2.0) / m
-    return np.clip(1.0 - waste, 0.0, 1.0)
 
 
 TRAIN_KEYS = (
@@ -346,15 +232,7 @@ def train(
     overrides = overrides or {}
     m = model_spec(model, overrides.get("models"))
     acc = catalog.lookup("accelerators", accelerator, overrides.get("accelerators"))
-    peak_col = {"bf16": "dense_bf16_flop_per_s", "fp8": "dense_fp8_flop_per_s"}.get(precision)
-    if peak_col is None:
-        raise ModelError(f"unknown precision {precision!r}; expected bf16 or fp8")
-    peak = acc[peak_col]
-    if not _known(peak):
-        raise ModelError(
-            f"accelerator {acc['name']}: {peak_col} is not published; choose another precision or set "
-            f"catalog.accelerators.{acc['name']}.{peak_col}"
-        )
+    peak = _peak_flop_per_s(acc, precision)
     if count <= 0 or tokens <= 0:
         raise ModelError("count and tokens must be positive")
     if virtual_stages < 1 or (virtual_stages > 1 and pp < 2):
@@ -367,38 +245,8 @@ def train(
 
     tp_eff = min(tp, count)
     dp = max(count // (tp_eff * pp), 1)
-    mem = memory_per_accelerator_gb(
-        m["params_total"],
-        m["layers"],
-        m["hidden"],
-        m["heads"],
-        seq,
-        micro_batch,
-        tp_eff,
-        pp,
-        dp,
-        zero_stage,
-        recipe,
-        recompute,
-    )
+    mem, fits, min_dp = fit_in_memory(m, acc, seq, micro_batch, tp_eff, pp, dp, zero_stage, recipe, recompute)
     capacity = acc["hbm_gb"]
-    fits = bool(mem["total_gb"] <= capacity)
-    min_dp = float(
-        min_data_parallel_to_fit(
-            capacity,
-            m["params_total"],
-            m["layers"],
-            m["hidden"],
-            m["heads"],
-            seq,
-            micro_batch,
-            tp_eff,
-            pp,
-            3,
-            recipe,
-            recompute,
-        )
-    )
     if require_fit and not fits:
         raise ModelError(
             f"{m['name']} does not fit on {acc['name']} ({capacity:g} GB) with TP={tp_eff}, PP={pp}, DP={dp}, "
@@ -407,46 +255,27 @@ def train(
             f" = {float(mem['total_gb']):.1f} GB per accelerator"
         )
 
-    eff = catalog.compute_efficiency(acc, fp8=precision == "fp8")
-    if mfu is None:
-        est = estimate_mfu(
-            fpt,
-            m["params_total"],
-            m["hidden"],
-            m["layers"],
-            seq,
-            global_batch_tokens,
-            count,
-            tp_eff,
-            pp,
-            peak,
-            eff,
-            acc["scaleup_gb_per_s"] if _known(acc["scaleup_gb_per_s"]) else 450.0,
-            acc["scaleout_gb_per_s"] if _known(acc["scaleout_gb_per_s"]) else 50.0,
-            micro_batch,
-            recompute_flops=recompute_flops_per_token(
-                recompute, m["params_active"], m["layers"], m["heads"], m["head_dim"], seq
-            ),
-            virtual_stages=virtual_stages,
-        )
-        mfu_used, source = float(est["mfu"]), "estimated"
-    else:
-        mfu_used, source = float(mfu), "given"
+    mfu_used, source = _mfu(
+        mfu,
+        m,
+        acc,
+        fpt,
+        seq,
+        global_batch_tokens,
+        count,
+        tp_eff,
+        pp,
+        peak,
+        precision,
+        micro_batch,
+        recompute,
+        virtual_stages,
+    )
     compute_s = flops / (count * peak * mfu_used)
 
-    lam = (
-        failure_rate_per_accelerator_hour
-        if failure_rate_per_accelerator_hour is not None
-        else catalog.overhead("failure_rate_per_accelerator_hour")
+    lam, mtbf_s, interval, good = cluster_reliability(
+        failure_rate_per_accelerator_hour, count, checkpoint_write_s, restart_s
     )
-    mtbf_s = 3600.0 / (lam * count) if lam > 0 else math.inf
-    interval = float(young_daly_interval_s(checkpoint_write_s, mtbf_s)) if math.isfinite(mtbf_s) else math.inf
-    good = float(goodput_frac(interval, checkpoint_write_s, restart_s, mtbf_s)) if math.isfinite(mtbf_s) else 1.0
-    if good <= 0:
-        raise ModelError(
-            f"no forward progress: the cluster fails every {mtbf_s / 60:.1f} minutes, faster than a "
-            f"checkpoint ({checkpoint_write_s:g} s) and restart ({restart_s:g} s) cycle"
-        )
     wall_s = compute_s / good
     hours = wall_s / 3600.0
     kw = float(all_in_it_kw(acc["board_power_w"], acc["server_power_w_per_accelerator"]))
@@ -475,3 +304,62 @@ def train(
         fits_in_memory=fits,
         min_accelerators_to_fit=min_dp * tp_eff * pp,
     )
+
+
+def _peak_flop_per_s(acc: dict[str, Any], precision: str) -> float:
+    """The accelerator's dense peak at ``precision``; a clear error when unknown or unpublished."""
+    peak_col = {"bf16": "dense_bf16_flop_per_s", "fp8": "dense_fp8_flop_per_s"}.get(precision)
+    if peak_col is None:
+        raise ModelError(f"unknown precision {precision!r}; expected bf16 or fp8")
+    peak = acc[peak_col]
+    if not _known(peak):
+        raise ModelError(
+            f"accelerator {acc['name']}: {peak_col} is not published; choose another precision or set "
+            f"catalog.accelerators.{acc['name']}.{peak_col}"
+        )
+    return float(peak)
+
+
+def _mfu(
+    mfu: float | None,
+    m: dict[str, Any],
+    acc: dict[str, Any],
+    fpt: float,
+    seq: float,
+    global_batch_tokens: float,
+    count: int,
+    tp_eff: int,
+    pp: int,
+    peak: float,
+    precision: str,
+    micro_batch: int,
+    recompute: str,
+    virtual_stages: int,
+) -> tuple[float, str]:
+    """The MFU used and where it came from: as given, or estimated (:func:`estimate_mfu`)."""
+    eff = catalog.compute_efficiency(acc, fp8=precision == "fp8")
+    if mfu is None:
+        est = estimate_mfu(
+            fpt,
+            m["params_total"],
+            m["hidden"],
+            m["layers"],
+            seq,
+            global_batch_tokens,
+            count,
+            tp_eff,
+            pp,
+            peak,
+            eff,
+            acc["scaleup_gb_per_s"] if _known(acc["scaleup_gb_per_s"]) else 450.0,
+            acc["scaleout_gb_per_s"] if _known(acc["scaleout_gb_per_s"]) else 50.0,
+            micro_batch,
+            recompute_flops=recompute_flops_per_token(
+                recompute, m["params_active"], m["layers"], m["heads"], m["head_dim"], seq
+            ),
+            virtual_stages=virtual_stages,
+        )
+        mfu_used, source = float(est["mfu"]), "estimated"
+    else:
+        mfu_used, source = float(mfu), "given"
+    return mfu_used, source
