@@ -491,3 +491,16 @@ def test_usable_share_of_connected_power_sizes_capacity():
     with pytest.raises(ScenarioError) as err:
         _sc(usable_power_frac=1.2)
     assert any(i.path == "sites[0].usable_power_frac" for i in err.value.issues)
+
+
+def test_site_inputs_dataset_holds_the_coefficients_the_engine_ran_on():
+    # one inputs layer: the named-array view gives exactly what the simulation sized and billed with
+    from fab2token.scenario.timeline import month_axis
+    from fab2token.sites.inputs import site_inputs
+
+    sc = _sc(ambient_c=[30.0] * 12, diurnal_range_c=10, pue_per_degree_c=0.01)
+    ds = simulate(sc)
+    coef = site_inputs(sc, month_axis(sc.horizon.start, sc.horizon.months)).dataset()
+    np.testing.assert_allclose(coef["it_capacity_mw"].values, ds["it_capacity_mw"].values)
+    np.testing.assert_allclose(coef["pue_p99"].values, ds["pue_p99"].values)
+    assert coef["price_usd_per_mwh"].dims == ("hod",) and coef.sizes["hod"] == 24

@@ -54,7 +54,6 @@ COST_TERMS = (
     "onsite_fuel",
     "fixed_opex",
 )
-CAPEX_TERMS = ("accelerators", "datacenter_capex", "battery_capex", "optics_capex")
 
 
 def discount_factor(months: int, rate_per_year: float) -> Array:
