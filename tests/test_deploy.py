@@ -93,3 +93,43 @@ def test_a_hot_month_idles_accelerators_in_place():
     installed, backlog = deploy_one_type(delivered, capacity)
     np.testing.assert_allclose(installed, [[20, 0], [15, 0], [20, 0]])
     np.testing.assert_allclose(backlog, [0, 5, 0])
+
+
+def deploy_loop_with_schedule(delivered, capacity, cap):
+    """Reference for a deployment schedule, as it reads: month by month, each site first returns what exceeds its
+    schedule to the waiting stock, then the waiting accelerators go to the sites in order, each taking what it can
+    power beyond what it houses and no more than its schedule allows; powered = min(housed, capacity)."""
+    months, sites = capacity.shape
+    housed = np.zeros(sites)
+    waiting = 0.0
+    out = np.zeros((months, sites))
+    for t in range(months):
+        waiting += delivered[t]
+        for s in range(sites):
+            back = max(housed[s] - cap[t, s], 0.0)
+            housed[s] -= back
+            waiting += back
+        for s in range(sites):
+            put = min(waiting, max(capacity[t, s] - housed[s], 0.0), max(cap[t, s] - housed[s], 0.0))
+            housed[s] += put
+            waiting -= put
+        out[t] = housed
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(1, 3).flatmap(
+        lambda sites: st.tuples(
+            st.lists(st.integers(0, 50), min_size=6, max_size=6),
+            st.lists(st.lists(st.integers(0, 60), min_size=sites, max_size=sites), min_size=6, max_size=6),
+            st.lists(st.lists(st.integers(0, 60), min_size=sites, max_size=sites), min_size=6, max_size=6),
+        )
+    )
+)
+def test_a_deployment_schedule_caps_each_site_like_a_month_by_month_loop(case):
+    delivered, capacity, cap = (np.array(x, dtype=float) for x in case)
+    p = place_fleet(delivered[None, :], capacity, np.array([1.0]), cap=cap[None, :, :])
+    np.testing.assert_allclose(p.housed[0], deploy_loop_with_schedule(delivered, capacity, cap), atol=1e-6)
+    assert np.all(p.housed[0] <= cap + 1e-9)
+    np.testing.assert_allclose(p.housed[0].sum(-1) + p.waiting[0], np.cumsum(delivered), atol=1e-6)

@@ -212,3 +212,31 @@ def test_bad_fleet_input_names_the_field(edit, path, words):
         parse_scenario(yaml.safe_dump(data))
     hits = [i for i in err.value.issues if i.path == path]
     assert hits and words in hits[0].expected, [str(i) for i in err.value.issues]
+
+
+def test_a_deployment_schedule_is_read_as_steps_per_site():
+    from fab2token.deploy.fleet import fleet_inputs
+    from fab2token.scenario.timeline import month_axis
+
+    data = yaml.safe_load((EXAMPLES / "mixed-fleet.yaml").read_text())
+    data["horizon"]["months"] = 12  # 2026-01 .. 2026-12
+    data["fleet"][1]["deployment"] = [
+        {"site": "west", "from": "2026-09", "count": 500},  # out of order: sorted per site by month
+        {"site": "west", "from": "2025-06", "count": 100},  # before the horizon: holds from its first month
+        {"site": "east", "from": "2026-08", "count": 0},
+        {"site": "east", "from": "2026-07", "count": 300},
+        {"site": "west", "from": "2030-01", "count": 9},  # after the horizon: never applies
+    ]
+    sc = parse_scenario(yaml.safe_dump(data))
+    axis = month_axis(sc.horizon.start, sc.horizon.months)
+    fi = fleet_inputs(sc, axis, np.zeros(axis.size))
+    cap = fi.deploy_cap[fi.index("B200")]  # (month, site): east, west
+    np.testing.assert_array_equal(cap[:, 0], [0] * 6 + [300] + [0] * 5)
+    np.testing.assert_array_equal(cap[:, 1], [100] * 8 + [500] * 4)
+    assert np.isinf(fi.deploy_cap[fi.index("H100-SXM")]).all()  # no schedule: no limit
+    ds = simulate(sc)
+    housed = ds["accelerators_housed_by_type"].sel(accelerator="B200").transpose("site", "month").values
+    assert np.all(housed <= cap.T + 1e-9)  # B200s are delivered from 2026-06 (ordered 2026-03, three months' lead)
+    assert housed[0, 6] == 300 and housed[0, 7] == 0  # east hands its 300 back in August: west takes them
+    assert housed[1, 7] == 100 and housed[1, 8] == 500
+    assert "deployment schedule" in list(ds["binding_constraint"].values)

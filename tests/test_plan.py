@@ -267,7 +267,8 @@ def test_round_trip_carries_the_plans_accelerator_options_into_the_simulator():
     sc = parse_scenario((EXAMPLES / "plan-two-sites.yaml").read_text())
     res = plan(sc)
     data = plan_to_scenario_data(sc, res)
-    assert [f["accelerator"] for f in data["fleet"]] == ["B200"]
+    assert [f["accelerator"] for f in data["fleet"]] == ["B200", "H100-SXM"]  # the own type: its deployment
+    assert "market" in data["fleet"][0] and "market" not in data["fleet"][1]
     ds = simulate(parse_scenario(yaml.safe_dump(data)))
     assert list(ds["accelerator"].values) == ["H100-SXM", "B200"]
     for acc in ("H100-SXM", "B200"):
@@ -281,3 +282,35 @@ def test_round_trip_carries_the_plans_accelerator_options_into_the_simulator():
             assert np.all(sim >= planned - 1.0) and np.all(sim - planned <= per_wafer * np.arange(1, sim.size + 1))
     runs = {r["name"]: r for r in summarise(ds).training_runs}
     assert runs["frontier"]["accelerator"] in ("H100-SXM", "B200")
+    # and it installs what the plan installs: each type's count per site and month (whole units, rounded up)
+    planned_n = np.ceil(res.series["installed"].fillna(0.0).transpose("accelerator", "site", "month").values - 1e-6)
+    housed = ds["accelerators_housed_by_type"].transpose("accelerator", "site", "month").values
+    powered = ds["accelerators_installed_by_type"].transpose("accelerator", "site", "month").values
+    assert planned_n.sum() > 0
+    np.testing.assert_array_equal(housed, planned_n)
+    np.testing.assert_array_equal(powered, planned_n)
+    # what the plan delivered and did not install waits, paid for: stranded, named as the schedule's doing
+    binding = list(ds["binding_constraint"].values)
+    assert "deployment schedule" in binding
+
+
+def test_round_trip_of_a_mixed_fleet_plan_installs_the_base_where_it_stands():
+    # the installed H100 base stays at its site in the plan (it never moves) and retires after its useful life; the
+    # round trip reproduces every type's installed count per site and month
+    from tests.conftest import EXAMPLES
+
+    data = yaml.safe_load((EXAMPLES / "mixed-fleet.yaml").read_text())
+    data["horizon"]["months"] = 30
+    data["workloads"].pop("training")
+    demand = data["workloads"]["inference"].pop("demand")
+    data["targets"] = {"inference_demand": demand}
+    sc = parse_scenario(yaml.safe_dump(data))
+    res = plan(sc)
+    n = res.series["installed"].fillna(0.0)
+    assert float(n.sel(accelerator="H100-SXM", site="west").max()) == pytest.approx(0.0, abs=1e-6)
+    base = n.sel(accelerator="H100-SXM", site="east").values
+    assert base.max() > 0 and np.all(base <= 10000 + 1e-6)
+    assert np.all(base[n["month"].values >= "2027-06"] <= 4000 + 1e-6)  # the 2022-06 cohort retired in 2027-06
+    ds = simulate(parse_scenario(yaml.safe_dump(plan_to_scenario_data(sc, res))))
+    housed = ds["accelerators_housed_by_type"].transpose("accelerator", "site", "month").values
+    np.testing.assert_array_equal(housed, np.ceil(n.transpose("accelerator", "site", "month").values - 1e-6))

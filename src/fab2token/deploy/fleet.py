@@ -45,6 +45,7 @@ class FleetInputs:
     base: Array  # (type, site) installed at the start
     base_retire: Array  # (type, month, site) installed base retiring that month
     placement_order: NDArray[np.int64]  # types by dense BF16 FLOP/s per all-in kW, best first (ties: listed order)
+    deploy_cap: Array | None = None  # (type, month, site) the deployment schedules' caps (inf: no schedule); None: none
 
     def index(self, name: str) -> int:
         return self.names.index(name)
@@ -105,6 +106,10 @@ def fleet_inputs(sc: Scenario, axis: NDArray[np.int64], own_delivered: Array) ->
     kw = np.array([accelerator_all_in_it_kw(s) for s in specs])
     per_kw = np.array([float(s["dense_bf16_flop_per_s"]) for s in specs]) / kw
     order = np.argsort(-np.nan_to_num(per_kw, nan=-np.inf), kind="stable")  # unknown peak: last
+    entries = [_entry_for(sc, name) for name in names]
+    cap = None
+    if any(e is not None and e.deployment is not None for e in entries):
+        cap = np.stack([_deployment_cap(e, site_index, axis) for e in entries])
     return FleetInputs(
         names=names,
         specs=specs,
@@ -118,4 +123,27 @@ def fleet_inputs(sc: Scenario, axis: NDArray[np.int64], own_delivered: Array) ->
         base=base,
         base_retire=base_retire,
         placement_order=order,
+        deploy_cap=cap,
     )
+
+
+def _deployment_cap(entry: FleetType | None, site_index: dict[str, int], axis: NDArray[np.int64]) -> Array:
+    """(month, site) the most of a type its deployment schedule allows in place; inf without a schedule.
+
+    Each site's steps hold from their month on (the last step at or before a month wins; sites without a step take
+    none), filled forward over months for all sites at once."""
+    months = axis.size
+    if entry is None or entry.deployment is None:
+        return np.full((months, len(site_index)), np.inf)
+    steps = sorted(entry.deployment, key=lambda s: (site_index[s.site], month_number(s.from_)))
+    at = np.array([month_number(s.from_) - int(axis[0]) for s in steps], dtype=np.int64)
+    site = np.array([site_index[s.site] for s in steps], dtype=np.int64)
+    count = np.array([float(s.count) for s in steps])
+    keep = at < months  # steps after the horizon never apply; steps before it hold from its first month
+    at, site, count = np.clip(at[keep], 0, None), site[keep], count[keep]
+    last = np.full((months, len(site_index)), -1, dtype=np.int64)
+    order = np.arange(at.size)
+    last[at, site] = order  # in (site, month) order: of steps falling on one month the latest wins
+    value_at = np.concatenate([[0.0], count])
+    filled = np.maximum.accumulate(last, axis=0)  # the latest step at or before each month, per site
+    return value_at[filled + 1]

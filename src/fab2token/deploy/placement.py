@@ -23,6 +23,7 @@ __all__ = [
     "BINDING_CONSTRUCTION",
     "BINDING_LAND",
     "BINDING_COOLING",
+    "BINDING_SCHEDULE",
 ]
 
 BINDING_SUPPLY = "supply"
@@ -30,6 +31,7 @@ BINDING_POWER = "power"
 BINDING_CONSTRUCTION = "construction"
 BINDING_LAND = "land"
 BINDING_COOLING = "cooling"
+BINDING_SCHEDULE = "deployment schedule"  # delivered, a site has room, the scenario's deployment schedule says no
 
 
 def all_in_it_kw(
@@ -105,6 +107,7 @@ def place_fleet(
     base: NDArray[np.float64] | None = None,
     base_retire: NDArray[np.float64] | None = None,
     order: NDArray[np.int64] | None = None,
+    cap: NDArray[np.float64] | None = None,
 ) -> Placement:
     """Place deliveries of several accelerator types into sites by the fleet policy below.
 
@@ -116,6 +119,7 @@ def place_fleet(
     life_months : (type,) months from installation to retirement; ``inf`` (default) never.
     base : (type, site) the installed base at the start; ``base_retire`` (type, month, site) when it retires.
     order : the types in the order they take spare power (default: as given).
+    cap : (type, month, site) a deployment schedule: the most of each type in place at each site (``inf``: no limit).
 
     Notes
     -----
@@ -124,6 +128,9 @@ def place_fleet(
     site order, each site taking whole accelerators up to its spare power *that month* (capacity less what it
     already houses): a site derated by a hot month or full takes none, and the next site with power to spare does.
     In a month where a site houses more than it can power, every type there is idled in the same proportion.
+    A deployment schedule (``cap``) overrides "never move": a site holding more of a type than its schedule allows
+    that month returns the excess to the waiting stock (installed elsewhere if another site's schedule has room), and
+    a site takes new accelerators of a type only up to its schedule.
 
     The state (what each site houses) carries from month to month and retirements free room for later
     deliveries, so this is a recursion over months, each month a few whole-array operations over sites (and a
@@ -153,10 +160,16 @@ def place_fleet(
         occ -= due
         retired[:, t] = due.sum(axis=1)
         queue += delivered[:, t]
+        if cap is not None:  # the schedule's excess leaves its site for the waiting stock
+            over = np.maximum(occ - cap[:, t, :], 0.0)
+            occ -= over
+            queue += over.sum(axis=1)
         spare = np.maximum(capacity_kw[t] - kw @ occ, 0.0)  # (site,) kW
         new = np.zeros((n_types, n_sites))
         for k in types if order is None else order:  # a handful: whole accelerators of a type into spare power
             room = np.floor(spare / kw[k] + 1e-9)
+            if cap is not None:
+                room = np.minimum(room, np.floor(cap[k, t] - occ[k] + 1e-9))
             filled = np.minimum(np.cumsum(room), np.floor(queue[k] + 1e-9))  # site order: the first sites first
             new[k] = np.diff(filled, prepend=0.0)
             spare = np.maximum(spare - new[k] * kw[k], 0.0)

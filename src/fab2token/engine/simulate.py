@@ -118,7 +118,14 @@ def _fleet_stage(sc: Scenario, axis: np.ndarray, chain: dict[str, np.ndarray], s
     """Deliveries of every type placed into the sites' usable power; what waits, what is stranded, what binds."""
     fi = fleet_inputs(sc, axis, chain["accelerators_delivered"])
     pl = _deploy.place_fleet(
-        fi.delivered, si.it_capacity_mw * 1000.0, fi.kw, fi.life_months, fi.base, fi.base_retire, fi.placement_order
+        fi.delivered,
+        si.it_capacity_mw * 1000.0,
+        fi.kw,
+        fi.life_months,
+        fi.base,
+        fi.base_retire,
+        fi.placement_order,
+        fi.deploy_cap,
     )
     waiting_by_type = pl.waiting + (pl.housed - pl.powered).sum(axis=2)  # (type, month) paid for, not powered
     backlog = waiting_by_type.sum(axis=0)
@@ -127,6 +134,11 @@ def _fleet_stage(sc: Scenario, axis: np.ndarray, chain: dict[str, np.ndarray], s
     binding = _deploy.classify_binding(
         supply_or_power, si.power, si.climate.pue_p99 > si.pue_design[None, :] + 1e-12, si.grid_scheduled_mw
     )
+    if fi.deploy_cap is not None:  # waiting while a site has room for one: the deployment schedule holds it back
+        spare_kw = si.it_capacity_mw * 1000.0 - np.einsum("t,tms->ms", fi.kw, pl.housed)
+        smallest = np.where(waiting_by_type > tol, fi.kw[:, None], np.inf).min(axis=0)
+        held = (spare_kw.max(axis=1) >= smallest) & (backlog > tol)
+        binding = np.where(held, _deploy.BINDING_SCHEDULE, binding)
     monthly_life = np.where(np.isfinite(fi.life_months), fi.life_months, np.inf)
     depreciation = pl.housed.sum(axis=2) * (np.nan_to_num(fi.book_usd) / monthly_life)[:, None]
     return {

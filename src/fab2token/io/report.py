@@ -267,6 +267,7 @@ _COLOURS = {
     "cooling": "#54a24b",
     "land": "#9d755d",
     "construction": "#bab0ac",
+    "deployment schedule": "#eeca3b",
 }
 
 

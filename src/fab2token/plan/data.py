@@ -59,6 +59,8 @@ class PlanData:
     price: xr.DataArray  # (accelerator,)
     fixed_delivered: xr.DataArray  # (accelerator, month) the fleet's market orders: delivered, not decided here
     base_in_service: xr.DataArray  # (accelerator, month) the installed base not yet retired
+    base_at_site: xr.DataArray  # (accelerator, site, month) the same by the site it is installed at (it never moves)
+    life_months: xr.DataArray  # (accelerator,) delivered units retire this long after delivery; inf: never
     buyable: xr.DataArray  # (accelerator,) types the plan may buy more of (own chain, options)
     option_available: xr.DataArray  # (accelerator, month) market units a month; inf for the supply chain's
     peak: xr.DataArray  # (accelerator,) dense BF16 FLOP/s
@@ -145,7 +147,7 @@ def plan_data(sc: Scenario) -> PlanData:
             dims="accelerator",
             coords=acoord,
         ),
-        **_fleet(fi, len(opt_specs), months, acoord),
+        **_fleet(fi, len(opt_specs), months, acoord, sites),
         peak=peak,
         capex_per_mw=_sm(capex, sites, months),
         energy_usd_per_acc_month=energy.transpose("accelerator", "site", "month"),
@@ -161,19 +163,27 @@ def plan_data(sc: Scenario) -> PlanData:
     return PlanData(**fields)
 
 
-def _fleet(fi: FleetInputs, n_options: int, months: list[str], acoord: dict[str, list[str]]) -> dict[str, Any]:
+def _fleet(
+    fi: FleetInputs, n_options: int, months: list[str], acoord: dict[str, list[str]], sites: list[str]
+) -> dict[str, Any]:
     """What the fleet already has, as constants: market orders delivered (bought, not decided), the installed
-    base still in service; and which types the plan may buy (the own chain's and the options)."""
+    base still in service (in total and by its site); each type's useful life; and which types the plan may buy (the
+    own chain's and the options)."""
     n_types, n_months = fi.delivered.shape
     fixed = np.zeros((n_types + n_options, n_months))
     fixed[1:n_types] = fi.delivered[1:]  # market orders of the fleet's other types (row 0: the own chain's, decided)
-    base = np.zeros_like(fixed)
-    base[:n_types] = fi.base.sum(axis=1)[:, None] - np.cumsum(fi.base_retire.sum(axis=2), axis=1)
+    at_site = np.zeros((n_types + n_options, len(sites), n_months))
+    at_site[:n_types] = fi.base[:, :, None] - np.cumsum(fi.base_retire, axis=1).transpose(0, 2, 1)
+    life = np.r_[fi.life_months, np.full(n_options, np.inf)]
     buy = np.r_[True, np.zeros(n_types - 1, dtype=bool), np.ones(n_options, dtype=bool)]
     am = {**acoord, "month": months}
     return {
         "fixed_delivered": xr.DataArray(fixed, dims=("accelerator", "month"), coords=am),
-        "base_in_service": xr.DataArray(base, dims=("accelerator", "month"), coords=am),
+        "base_in_service": xr.DataArray(at_site.sum(axis=1), dims=("accelerator", "month"), coords=am),
+        "base_at_site": xr.DataArray(
+            at_site, dims=("accelerator", "site", "month"), coords={**acoord, "site": sites, "month": months}
+        ),
+        "life_months": xr.DataArray(life, dims="accelerator", coords=acoord),
         "buyable": xr.DataArray(buy, dims="accelerator", coords=acoord),
     }
 

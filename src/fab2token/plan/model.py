@@ -148,10 +148,26 @@ def _supply_and_sites(m: linopy.Model, d: PlanData, hall_block_mw: float | None)
     m.add_constraints(cap <= d.it_mw_max, name="grid_capacity")
     n = m.add_variables(lower=0, coords=[acc, site, month], name="installed")
     m.add_constraints((n * (d.kw / 1000.0)).sum("accelerator") - cap * d.derate <= 0, name="site_power")
-    # accelerators in use within what was delivered, the fleet's market orders and its installed base in service
-    on_hand = d.fixed_delivered.cumsum("month") + d.base_in_service
-    m.add_constraints(n.sum("site") - delivered.cumsum("month") <= on_hand, name="fleet")
+    _fleet(m, d, delivered, n)
     return _Vars(delivered=delivered, b=b, cap=cap, n=n)
+
+
+def _fleet(m: linopy.Model, d: PlanData, delivered: Any, n: Any) -> None:
+    """Accelerators installed within what is in service: deliveries (the plan's and the fleet's market orders) until
+    their useful life ends, counted from delivery, and the installed base, which stays at its own site."""
+    months = d.fixed_delivered.sizes["month"]
+    in_service = delivered.cumsum("month")
+    fixed = d.fixed_delivered.cumsum("month")
+    for life in sorted({int(x) for x in d.life_months.values if np.isfinite(x) and x < months}):  # a few lives
+        of_life = d.life_months == life
+        in_service = in_service - (delivered.cumsum("month").shift(month=life).fillna(0) * of_life)
+        fixed = fixed - (d.fixed_delivered.cumsum("month").shift(month=life).fillna(0.0) * of_life)
+    bought = n
+    if float(d.base_at_site.sum()) > 0:  # the installed base is used where it stands, the rest goes anywhere
+        base = m.add_variables(lower=0, upper=d.base_at_site, name="base_installed")
+        m.add_constraints(n - base >= 0, name="base_at_its_site")
+        bought = n - base
+    m.add_constraints(bought.sum("site") - in_service <= fixed, name="fleet")
 
 
 def _workloads(m: linopy.Model, d: PlanData, v: _Vars) -> None:

@@ -27,7 +27,9 @@ def plan_to_scenario_data(sc: Scenario, res: PlanResult) -> dict[str, Any]:
     allocation on the type it used most, starting in its first month: an approximation, since the LP treats training
     as fungible accelerator-months while the simulator runs fixed-size, contiguous jobs. Accelerators bought from
     ``accelerator_options`` become ``fleet:`` market entries ordered as the plan delivers them (whole units, no lead
-    time), so the simulator installs the same types.
+    time), so the simulator installs the same types; every type's installed count per site and month becomes its
+    ``deployment`` schedule (whole units, rounded up), so the simulator installs what the plan installs, where and
+    when it does, rather than every delivered unit that fits.
     """
     data = sc.model_dump(by_alias=True, exclude_none=True)
     lag = sc.supply.fab.cycle_time_months
@@ -62,7 +64,7 @@ def plan_to_scenario_data(sc: Scenario, res: PlanResult) -> dict[str, Any]:
     if sc.targets.inference_demand and sc.workloads.inference is not None:
         data["workloads"]["inference"]["demand"] = [d.model_dump(by_alias=True) for d in sc.targets.inference_demand]
     data.pop("targets", None)
-    data["fleet"] = _market_fleet(sc, res, axis, data.get("fleet", []))
+    data["fleet"] = _deployments(sc, res, axis, _market_fleet(sc, res, axis, data.get("fleet", [])))
     cap = res.series["it_mw_built"].cumsum("month")
     # the simulator counts whole accelerators and whole serving replicas: give each site a margin of one replica of
     # the most power-hungry type the plan installs
@@ -113,4 +115,32 @@ def _market_fleet(sc: Scenario, res: PlanResult, axis: np.ndarray, fleet: list[d
             out.append({"accelerator": name, "market": market})
         else:
             entry["market"] = market
+    return out
+
+
+def _deployments(sc: Scenario, res: PlanResult, axis: np.ndarray, fleet: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each type's installed count per site and month in the plan as its fleet entry's deployment schedule: one step
+    per site at the first month and wherever the (rounded-up) count changes."""
+    acc = sc.catalog.get("accelerators")
+    n = res.series["installed"].fillna(0.0).transpose("accelerator", "site", "month")
+    whole = np.ceil(n.values - 1e-6).clip(min=0)
+    changes = np.ones_like(whole, dtype=bool)
+    changes[:, :, 1:] = whole[:, :, 1:] != whole[:, :, :-1]
+    out = [dict(f) for f in fleet]
+    names = [catalog.lookup("accelerators", f["accelerator"], acc)["name"] for f in out]
+    sites = [str(x) for x in n["site"].values]
+    for k, name in enumerate(str(a) for a in n["accelerator"].values):
+        listed = name in names
+        if not listed and whole[k].sum() <= 0:
+            continue
+        j, t = np.nonzero(changes[k])
+        steps = [
+            {"site": sites[a], "from": month_label(int(axis[b])), "count": int(whole[k, a, b])}
+            for a, b in zip(j, t, strict=True)
+        ]
+        if listed:
+            out[names.index(name)]["deployment"] = steps
+        else:
+            out.append({"accelerator": name, "deployment": steps})
+            names.append(name)
     return out

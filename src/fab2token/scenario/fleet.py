@@ -14,7 +14,13 @@ fleet:
   - accelerator: B200
     market: {price_usd: 40000, lead_time_months: 3, orders: [{from: 2026-03, per_month: 2000}]}
     useful_life_years: 5
+    deployment: [{site: alpha, from: 2026-03, count: 1500}, {site: alpha, from: 2026-09, count: 6000}]
 ```
+
+``deployment`` (optional) is a deployment schedule: from each step's month on, at most ``count`` of the type in
+place at ``site`` (until that site's next step); sites it does not list take none of the type. Without it the fleet
+policy places the type wherever there is power (``fab2token.deploy.placement``). ``plan --scenario-out`` writes the
+plan's own deployment here, so that ``run`` installs what the plan installs.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from pydantic import Field
 
 from fab2token.scenario.fields import USD, YearMonth, _Model
 
-__all__ = ["FleetType", "InstalledBase", "MarketSupply", "OrderStep"]
+__all__ = ["DeploymentStep", "FleetType", "InstalledBase", "MarketSupply", "OrderStep"]
 
 
 class OrderStep(_Model):
@@ -49,6 +55,14 @@ class InstalledBase(_Model):
     since: YearMonth
 
 
+class DeploymentStep(_Model):
+    """From month ``from`` on, at most ``count`` accelerators of the type in place at ``site``."""
+
+    site: str
+    from_: YearMonth = Field(alias="from")
+    count: int = Field(ge=0)
+
+
 class FleetType(_Model):
     """One accelerator type of the fleet and its sources (see the module docstring)."""
 
@@ -57,3 +71,4 @@ class FleetType(_Model):
     installed: list[InstalledBase] = Field(default_factory=list)
     useful_life_years: float | None = Field(default=None, gt=0, le=30)
     price_usd: USD | None = None
+    deployment: list[DeploymentStep] | None = None
