@@ -168,66 +168,29 @@ def _dataset(
 ) -> xr.Dataset:
     """The results Dataset: every stage's output with units (README lists the variables)."""
     fi, pl = fl["fleet"], fl["placement"]
-    installed, backlog, binding = fl["installed"], fl["backlog"], fl["binding"]
-    it_power, it_cap, power = fl["it_power"], si.it_capacity_mw, si.power
-    kw = float(fi.kw[0])
-    accel_cap = np.floor(it_cap * 1000.0 / kw + 1e-9)
-    facility = it_power * hourly.pue_p99
-    energy = hourly.facility_energy_mwh
-    capex_dc = bill["datacenter_capex"] + bill["battery_capex"]
-    opex = bill["electricity"] + bill["fixed_opex"] + bill["onsite_fuel"]
-    optics_w, _ = costs.optics_usd_per_accelerator(sc.sites, sc.catalog.get("optics"))
-    solar, battery_mw, grid, pue = si.solar_mw, si.battery_mw, power.grid_mw, si.pue_design
-    capex_acc = bill["accelerators"]
     m = ("month",)
-    ms = ("month", "site")
-    ds = xr.Dataset(
+    return xr.Dataset(
         {
             **_supply_variables(chain),
             **_fleet_variables(fl),
             **_energy_variables(hourly),
+            **_site_variables(sc, si, fl, hourly, bill, max_cluster),
+            **_workload_variables(wl),
             "accelerators_delivered": (m, fi.delivered.sum(axis=0), {"units": "accelerators/month"}),
-            "accelerators_backlog": (m, backlog, {"units": "accelerators"}),
+            "accelerators_backlog": (m, fl["backlog"], {"units": "accelerators"}),
             "stranded_inventory_usd": (
                 m,
                 fl["stranded_usd"],
                 {"units": "USD", "note": "accelerators paid for and not powered (waiting for power or idled)"},
             ),
-            "binding_constraint": (m, binding.astype(str)),
-            "grid_power_mw": (ms, grid, {"units": "MW"}),
-            "it_capacity_mw": (ms, it_cap, {"units": "MW"}),
-            "accelerator_capacity": (ms, accel_cap, {"units": "accelerators"}),
-            "accelerators_installed": (ms, installed, {"units": "accelerators"}),
-            "it_power_mw": (ms, it_power, {"units": "MW"}),
-            "facility_power_mw": (ms, facility, {"units": "MW"}),
-            "energy_mwh": (ms, energy, {"units": "MWh"}),
-            "capex_accelerators_usd": (m, capex_acc, {"units": "USD"}),
-            "capex_datacenter_usd": (ms, capex_dc, {"units": "USD"}),
-            "opex_usd": (ms, opex, {"units": "USD"}),
-            "onsite_power_mw": (ms, power.onsite_mw, {"units": "MW"}),
-            "solar_power_mw": (ms, solar, {"units": "MW", "note": "nameplate"}),
-            "battery_power_mw": (ms, battery_mw, {"units": "MW"}),
-            "max_cluster_accelerators": (ms, max_cluster, {"units": "accelerators"}),
+            "binding_constraint": (m, fl["binding"].astype(str)),
+            "capex_accelerators_usd": (m, bill["accelerators"], {"units": "USD"}),
             "largest_cluster_accelerators": (m, largest, {"units": "accelerators"}),
-            "optics_power_kw": (ms, installed * optics_w[None, :] / 1000.0, {"units": "kW"}),
-            "optics_capex_usd": (ms, bill["optics_capex"], {"units": "USD"}),
-            "training_accelerators": (m, wl["training_accelerators"], {"units": "accelerators"}),
-            "training_active": (("run", "month"), wl["training_active"]),
-            **{
-                name: (m, wl[name], {"units": "tokens/s"})
-                for name in (
-                    "inference_demand_tokens_per_s",
-                    "inference_capacity_tokens_per_s",
-                    "inference_served_tokens_per_s",
-                    "inference_unmet_tokens_per_s",
-                )
-                if name in wl
-            },
         },
         coords={
             "month": month_labels(axis),
             "site": [s.name for s in sc.sites],
-            "pue": ("site", pue),
+            "pue": ("site", si.pue_design),
             "run": [r["name"] for r in wl["runs"]],
             "accelerator": fi.names,
             "all_in_it_kw": ("accelerator", fi.kw),
@@ -236,13 +199,57 @@ def _dataset(
             "scenario": sc.name,
             "accelerator": fi.names[0],
             "fleet": json.dumps(_fleet_rows(fi, pl)),
-            "all_in_it_kw_per_accelerator": kw,
+            "all_in_it_kw_per_accelerator": float(fi.kw[0]),
             "start_month_number": int(month_number(sc.horizon.start)),
             "training_runs": json.dumps(wl["runs"]),
             "inference_tokens_per_s_per_accelerator": float(wl.get("inference_tokens_per_s_per_accelerator", 0.0)),
         },
     )
-    return ds
+
+
+def _site_variables(
+    sc: Scenario, si: SiteInputs, fl: dict[str, Any], hourly: Any, bill: dict[str, np.ndarray], max_cluster: np.ndarray
+) -> dict[str, Any]:
+    """The (month, site) results: power, capacity, what is installed, energy and the site's costs."""
+    installed, it_power, it_cap = fl["installed"], fl["it_power"], si.it_capacity_mw
+    accel_cap = np.floor(it_cap * 1000.0 / float(fl["fleet"].kw[0]) + 1e-9)
+    optics_w, _ = costs.optics_usd_per_accelerator(sc.sites, sc.catalog.get("optics"))
+    ms = ("month", "site")
+    return {
+        "grid_power_mw": (ms, si.power.grid_mw, {"units": "MW"}),
+        "it_capacity_mw": (ms, it_cap, {"units": "MW"}),
+        "accelerator_capacity": (ms, accel_cap, {"units": "accelerators"}),
+        "accelerators_installed": (ms, installed, {"units": "accelerators"}),
+        "it_power_mw": (ms, it_power, {"units": "MW"}),
+        "facility_power_mw": (ms, it_power * hourly.pue_p99, {"units": "MW"}),
+        "energy_mwh": (ms, hourly.facility_energy_mwh, {"units": "MWh"}),
+        "capex_datacenter_usd": (ms, bill["datacenter_capex"] + bill["battery_capex"], {"units": "USD"}),
+        "opex_usd": (ms, bill["electricity"] + bill["fixed_opex"] + bill["onsite_fuel"], {"units": "USD"}),
+        "onsite_power_mw": (ms, si.power.onsite_mw, {"units": "MW"}),
+        "solar_power_mw": (ms, si.solar_mw, {"units": "MW", "note": "nameplate"}),
+        "battery_power_mw": (ms, si.battery_mw, {"units": "MW"}),
+        "max_cluster_accelerators": (ms, max_cluster, {"units": "accelerators"}),
+        "optics_power_kw": (ms, installed * optics_w[None, :] / 1000.0, {"units": "kW"}),
+        "optics_capex_usd": (ms, bill["optics_capex"], {"units": "USD"}),
+    }
+
+
+def _workload_variables(wl: dict[str, Any]) -> dict[str, Any]:
+    """Training and inference over the months."""
+    m = ("month",)
+    out: dict[str, Any] = {
+        "training_accelerators": (m, wl["training_accelerators"], {"units": "accelerators"}),
+        "training_active": (("run", "month"), wl["training_active"]),
+    }
+    for name in (
+        "inference_demand_tokens_per_s",
+        "inference_capacity_tokens_per_s",
+        "inference_served_tokens_per_s",
+        "inference_unmet_tokens_per_s",
+    ):
+        if name in wl:
+            out[name] = (m, wl[name], {"units": "tokens/s"})
+    return out
 
 
 def _fleet_rows(fi: FleetInputs, pl: _deploy.Placement) -> list[dict[str, Any]]:
