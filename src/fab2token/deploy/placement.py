@@ -165,14 +165,7 @@ def place_fleet(
             occ -= over
             queue += over.sum(axis=1)
         spare = np.maximum(capacity_kw[t] - kw @ occ, 0.0)  # (site,) kW
-        new = np.zeros((n_types, n_sites))
-        for k in types if order is None else order:  # a handful: whole accelerators of a type into spare power
-            room = np.floor(spare / kw[k] + 1e-9)
-            if cap is not None:
-                room = np.minimum(room, np.floor(cap[k, t] - occ[k] + 1e-9))
-            filled = np.minimum(np.cumsum(room), np.floor(queue[k] + 1e-9))  # site order: the first sites first
-            new[k] = np.diff(filled, prepend=0.0)
-            spare = np.maximum(spare - new[k] * kw[k], 0.0)
+        new = _fill(spare, queue, kw, occ, types if order is None else order, None if cap is None else cap[:, t])
         placed[:, t, :] = new
         occ += new
         queue -= new.sum(axis=1)
@@ -183,3 +176,24 @@ def place_fleet(
         share = np.where(load > capacity_kw * (1 + 1e-12), capacity_kw / load, 1.0)
     powered = np.floor(housed * share[None, :, :] + 1e-9)
     return Placement(housed=housed, powered=powered, placed=placed, retired=retired, waiting=waiting)
+
+
+def _fill(
+    spare: NDArray[np.float64],
+    queue: NDArray[np.float64],
+    kw: NDArray[np.float64],
+    occ: NDArray[np.float64],
+    order: Any,
+    cap: NDArray[np.float64] | None,
+) -> NDArray[np.float64]:
+    """(type, site) whole accelerators placed this month: each type in ``order`` takes the sites' spare kW in site
+    order, up to its waiting stock and its deployment schedule (``cap``, (type, site))."""
+    new = np.zeros_like(occ)
+    for k in order:  # a handful of types, each whole-array over sites
+        room = np.floor(spare / kw[k] + 1e-9)
+        if cap is not None:
+            room = np.minimum(room, np.floor(cap[k] - occ[k] + 1e-9))
+        filled = np.minimum(np.cumsum(room), np.floor(queue[k] + 1e-9))  # site order: the first sites first
+        new[k] = np.diff(filled, prepend=0.0)
+        spare = np.maximum(spare - new[k] * kw[k], 0.0)
+    return new
