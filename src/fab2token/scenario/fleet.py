@@ -25,9 +25,14 @@ plan's own deployment here, so that ``run`` installs what the plan installs.
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field, model_validator
 
 from fab2token.scenario.fields import USD, YearMonth, _Model
+
+if TYPE_CHECKING:  # resolved by scenario.models once Supply is defined (models imports this module first)
+    from fab2token.scenario.models import Supply
 
 __all__ = ["DeploymentStep", "FleetType", "InstalledBase", "MarketSupply", "OrderStep"]
 
@@ -72,3 +77,12 @@ class FleetType(_Model):
     useful_life_years: float | None = Field(default=None, gt=0, le=30)
     price_usd: USD | None = None
     deployment: list[DeploymentStep] | None = None
+    supply: Supply | None = None  # an own design: its own fab -> packaging -> HBM chain (supply.accelerator: this type)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _own_design(cls, data: Any) -> Any:
+        """An own design's chain builds the entry's type: ``supply.accelerator`` defaults to it."""
+        if isinstance(data, dict) and isinstance(data.get("supply"), dict) and "accelerator" not in data["supply"]:
+            data = {**data, "supply": {"accelerator": data.get("accelerator"), **data["supply"]}}
+        return data

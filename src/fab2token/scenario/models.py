@@ -468,6 +468,9 @@ class Campus(_Model):
     inter_site_gbps: float = Field(gt=0)
 
 
+FleetType.model_rebuild(_types_namespace={"Supply": Supply})  # a fleet type may carry its own supply chain
+
+
 class Scenario(_Model):
     """A whole scenario file, validated."""
 
