@@ -156,15 +156,7 @@ def _supply_and_workload_issues(file: str, sc: Scenario, check_accelerator: bool
                     str(exc).split("; ", 1)[-1].replace("known:", "expected an accelerator from the catalog:"),
                 )
             )
-    if sc.supply.fab.wafer_starts:
-        issues += _ordered(file, sc.supply.fab.wafer_starts, "supply.fab.wafer_starts")
-    for name in ("supply_stacks_per_month", "world_supply_stacks_per_month"):
-        if getattr(sc.supply.hbm, name):
-            issues += _ordered(file, getattr(sc.supply.hbm, name), f"supply.hbm.{name}")
-    if sc.supply.packaging.capacity_wafers_per_month:
-        issues += _ordered(
-            file, sc.supply.packaging.capacity_wafers_per_month, "supply.packaging.capacity_wafers_per_month"
-        )
+    issues += _supply_schedule_issues(file, sc.supply, "supply")
     for i, run in enumerate(sc.workloads.training):
         _check_model(issues, file, sc, f"workloads.training[{i}].model", run.model)
     if sc.workloads.inference is not None:
@@ -182,6 +174,21 @@ def _supply_and_workload_issues(file: str, sc: Scenario, check_accelerator: bool
                     f"one of the scenario's sites: {', '.join(sorted(site_names))}",
                 )
             )
+    return issues
+
+
+def _supply_schedule_issues(file: str, sup: Any, prefix: str) -> list[InputIssue]:
+    """A supply chain's schedules (``supply:`` or an own design's in the fleet) run forward in time."""
+    issues: list[InputIssue] = []
+    if sup.fab.wafer_starts:
+        issues += _ordered(file, sup.fab.wafer_starts, f"{prefix}.fab.wafer_starts")
+    for name in ("supply_stacks_per_month", "world_supply_stacks_per_month"):
+        if getattr(sup.hbm, name):
+            issues += _ordered(file, getattr(sup.hbm, name), f"{prefix}.hbm.{name}")
+    if sup.packaging.capacity_wafers_per_month:
+        issues += _ordered(
+            file, sup.packaging.capacity_wafers_per_month, f"{prefix}.packaging.capacity_wafers_per_month"
+        )
     return issues
 
 
@@ -291,15 +298,18 @@ def _fleet_issues(file: str, sc: Scenario, main_acc: str | None) -> list[InputIs
             )
         listed.setdefault(name, i)
         types.add(name)
-        if ft.market is None and not ft.installed and name != main_acc:
+        if ft.market is None and not ft.installed and ft.supply is None and name != main_acc:
             issues.append(
                 InputIssue(
                     file,
                     path,
                     ft.accelerator,
-                    "a source: market (orders, price), installed (an installed base), or supply.accelerator",
+                    "a source: market (orders, price), installed (an installed base), supply (an own design's "
+                    "chain) or supply.accelerator",
                 )
             )
+        issues += _own_design_issues(file, sc, ft, path, name, main_acc)
+        issues += _deployment_issues(file, ft, path, site_names)
         if ft.market is not None:
             issues += _ordered(file, ft.market.orders, f"{path}.market.orders")
         for j, base in enumerate(ft.installed):
@@ -346,6 +356,56 @@ def _fleet_issues(file: str, sc: Scenario, main_acc: str | None) -> list[InputIs
                     f"an accelerator type of the fleet: {', '.join(sorted(types))}",
                 )
             )
+    return issues
+
+
+def _own_design_issues(
+    file: str, sc: Scenario, ft: Any, path: str, name: str, main_acc: str | None
+) -> list[InputIssue]:
+    """An own design in the fleet: a further type (``supply:`` builds the first), its chain builds this type, and its
+    cost per accelerator to its owner is given."""
+    if ft.supply is None:
+        return []
+    issues = _supply_schedule_issues(file, ft.supply, f"{path}.supply")
+    if name == main_acc:
+        issues.append(
+            InputIssue(
+                file, f"{path}.supply", name, "no second chain for supply.accelerator's type (supply: builds it)"
+            )
+        )
+    if _known_accelerator(sc, ft.supply.accelerator) and _accelerator_name(sc, ft.supply.accelerator) != name:
+        issues.append(
+            InputIssue(file, f"{path}.supply.accelerator", ft.supply.accelerator, f"this entry's type, {name}")
+        )
+    if ft.price_usd is None:
+        issues.append(
+            InputIssue(file, f"{path}.price_usd", None, "the own design's cost per accelerator to its owner (USD)")
+        )
+    return issues
+
+
+def _deployment_issues(file: str, ft: Any, path: str, site_names: set[str]) -> list[InputIssue]:
+    """A deployment schedule names the scenario's sites, one step per site and month."""
+    issues: list[InputIssue] = []
+    seen: set[tuple[str, int]] = set()
+    for j, step in enumerate(ft.deployment or []):
+        if step.site not in site_names:
+            issues.append(
+                InputIssue(
+                    file,
+                    f"{path}.deployment[{j}].site",
+                    step.site,
+                    f"one of the scenario's sites: {', '.join(sorted(site_names))}",
+                )
+            )
+        key = (step.site, month_number(step.from_))
+        if key in seen:
+            issues.append(
+                InputIssue(
+                    file, f"{path}.deployment[{j}].from", step.from_, f"one step per site and month ({step.site})"
+                )
+            )
+        seen.add(key)
     return issues
 
 
