@@ -240,3 +240,88 @@ def test_a_deployment_schedule_is_read_as_steps_per_site():
     assert housed[0, 6] == 300 and housed[0, 7] == 0  # east hands its 300 back in August: west takes them
     assert housed[1, 7] == 100 and housed[1, 8] == 500
     assert "deployment schedule" in list(ds["binding_constraint"].values)
+
+
+def _with_second_own_design() -> dict:
+    data = yaml.safe_load((EXAMPLES / "mixed-fleet.yaml").read_text())
+    data["fleet"].append(
+        {
+            "accelerator": "H200",  # a second own design: its own fab at a foundry allocation, its cost to its owner
+            "supply": {"fab": {"wafer_starts": [{"from": "2025-10", "wafers_per_month": 300}], "d0_per_cm2": 0.1}},
+            "price_usd": 20000,
+            "useful_life_years": 5,
+        }
+    )
+    return data
+
+
+def test_a_second_own_design_delivers_from_its_own_chain():
+    from fab2token.scenario.timeline import month_axis
+    from fab2token.supply.chain import chain, inputs_from_supply
+
+    sc = parse_scenario(yaml.safe_dump(_with_second_own_design()))
+    ds = simulate(sc)
+    axis = month_axis(sc.horizon.start, sc.horizon.months)
+    own = chain(inputs_from_supply(sc.fleet[-1].supply, axis, sc.horizon.start, sc.catalog))
+    want = np.diff(np.floor(np.cumsum(own["accelerators_delivered"]) + 1e-9), prepend=0.0)
+    got = ds["accelerators_delivered_by_type"].sel(accelerator="H200").values
+    np.testing.assert_array_equal(got, want)
+    assert got.sum() > 1000
+    capex = ds["capex_accelerators_by_type_usd"].sel(accelerator="H200").values
+    np.testing.assert_allclose(capex, got * 20000)
+    rows = {r["accelerator"]: r for r in summarise(ds).fleet}
+    assert rows["H200"]["sources"] == "supply chain"
+    # the first design's chain is unchanged by the second
+    alone = simulate(parse_scenario((EXAMPLES / "mixed-fleet.yaml").read_text()))
+    np.testing.assert_array_equal(ds["wafers_out"].values, alone["wafers_out"].values)
+    np.testing.assert_allclose(
+        ds["fab_capex_usd"].values, alone["fab_capex_usd"].values + own.get("fab_capex_usd", 0.0)
+    )
+
+
+def test_the_planner_takes_a_second_own_designs_deliveries_as_given():
+    from fab2token.plan import plan
+    from fab2token.plan.data import plan_data
+
+    data = _with_second_own_design()
+    data["horizon"]["months"] = 24
+    data["workloads"].pop("training")
+    data["targets"] = {"inference_demand": data["workloads"]["inference"].pop("demand")}
+    sc = parse_scenario(yaml.safe_dump(data))
+    d = plan_data(sc)
+    sim = simulate(sc)
+    np.testing.assert_array_equal(
+        d.fixed_delivered.sel(accelerator="H200").values,
+        sim["accelerators_delivered_by_type"].sel(accelerator="H200").values,
+    )
+    assert not bool(d.buyable.sel(accelerator="H200"))  # decided by its own wafer starts, not by the plan
+    res = plan(sc)
+    assert res.status == "optimal"
+
+
+@pytest.mark.parametrize(
+    "change, where, expected",
+    [
+        (lambda f: f.pop("price_usd"), "fleet[3].price_usd", "cost per accelerator"),
+        (lambda f: f["supply"].update(accelerator="B200"), "fleet[3].supply.accelerator", "this entry's type, H200"),
+        (
+            lambda f: f.update(deployment=[{"site": "nowhere", "from": "2026-01", "count": 5}]),
+            "deployment[0].site",
+            "sites",
+        ),
+    ],
+)
+def test_bad_own_designs_and_deployments_are_refused(change, where, expected):
+    data = _with_second_own_design()
+    change(data["fleet"][3])
+    with pytest.raises(ScenarioError) as err:
+        parse_scenario(yaml.safe_dump(data))
+    assert where in str(err.value) and expected in str(err.value)
+
+
+def test_a_second_chain_for_the_scenarios_own_type_is_refused():
+    data = _with_second_own_design()
+    data["fleet"][2]["supply"] = {"fab": {"capacity_wafers_per_month": 10}}  # MI300X: supply: already builds it
+    data["fleet"][2]["price_usd"] = 15000
+    with pytest.raises(ScenarioError, match=r"fleet\[2\]\.supply.*no second chain"):
+        parse_scenario(yaml.safe_dump(data))

@@ -21,8 +21,9 @@ from fab2token.deploy.placement import accelerator_all_in_it_kw
 from fab2token.scenario.fleet import FleetType
 from fab2token.scenario.models import Scenario, month_number
 from fab2token.scenario.timeline import step_schedule
+from fab2token.supply.chain import chain, inputs_from_supply
 
-__all__ = ["FleetInputs", "fleet_inputs", "HOURS_PER_YEAR"]
+__all__ = ["FleetInputs", "fleet_inputs", "HOURS_PER_YEAR", "whole_units"]
 
 Array = NDArray[np.float64]
 
@@ -46,9 +47,25 @@ class FleetInputs:
     base_retire: Array  # (type, month, site) installed base retiring that month
     placement_order: NDArray[np.int64]  # types by dense BF16 FLOP/s per all-in kW, best first (ties: listed order)
     deploy_cap: Array | None = None  # (type, month, site) the deployment schedules' caps (inf: no schedule); None: none
+    own_fab_capex_usd: Array | None = None  # (month,) the fabs of the fleet's own designs (beyond supply:); None: none
 
     def index(self, name: str) -> int:
         return self.names.index(name)
+
+
+def whole_units(expected: Array) -> Array:
+    """Whole accelerators a month from an expected (fractional) output: the floor of the cumulative output, so
+    fractions carry to the next month."""
+    return np.diff(np.floor(np.cumsum(expected) + 1e-9), prepend=0.0)
+
+
+def _own_design(sc: Scenario, entry: FleetType, axis: NDArray[np.int64]) -> tuple[Array, Array]:
+    """(whole accelerators delivered, fab capex) a month from a fleet entry's own supply chain."""
+    assert entry.supply is not None
+    out = chain(inputs_from_supply(entry.supply, axis, sc.horizon.start, sc.catalog))
+    return whole_units(out["accelerators_delivered"]), out.get("fab_capex_usd", np.zeros(axis.size)) * np.ones(
+        axis.size
+    )
 
 
 def _entry_for(sc: Scenario, name: str) -> FleetType | None:
@@ -77,9 +94,17 @@ def fleet_inputs(sc: Scenario, axis: NDArray[np.int64], own_delivered: Array) ->
     delivered[0] = own_delivered
     price[0] = sc.economics.accelerator_price_usd
     purchases[0] = own_delivered * price[0]
+    own_capex = np.zeros(months)
     for k, name in enumerate(names):  # a handful of types; each vectorised over months
         entry = _entry_for(sc, name)
         src = ["supply chain"] if k == 0 else []
+        if k and entry is not None and entry.supply is not None:  # an own design: its chain, at its cost per unit
+            units, capex = _own_design(sc, entry, axis)
+            delivered[k] += units
+            own_capex += capex
+            price[k] = entry.price_usd if entry.price_usd is not None else math.nan
+            purchases[k] += units * price[k]
+            src.append("supply chain")
         if entry is not None and entry.market is not None:
             mk = entry.market
             orders = step_schedule(
@@ -124,6 +149,7 @@ def fleet_inputs(sc: Scenario, axis: NDArray[np.int64], own_delivered: Array) ->
         base_retire=base_retire,
         placement_order=order,
         deploy_cap=cap,
+        own_fab_capex_usd=own_capex if any(e is not None and e.supply is not None for e in entries[1:]) else None,
     )
 
 

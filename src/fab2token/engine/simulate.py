@@ -10,7 +10,7 @@ import numpy as np
 import xarray as xr
 
 from fab2token.deploy import placement as _deploy
-from fab2token.deploy.fleet import HOURS_PER_YEAR, FleetInputs, fleet_inputs
+from fab2token.deploy.fleet import HOURS_PER_YEAR, FleetInputs, fleet_inputs, whole_units
 from fab2token.economics import costs
 from fab2token.economics.bills import bills
 from fab2token.scenario.models import Scenario, month_number
@@ -78,8 +78,7 @@ class Summary:
 
 def _supply_chain(sc: Scenario, axis: np.ndarray) -> dict[str, np.ndarray]:
     out = supplychain.chain(supplychain.inputs_from_scenario(sc, axis))
-    # whole accelerators: floor of the cumulative expected output, so fractions carry to the next month
-    out["accelerators_delivered"] = np.diff(np.floor(np.cumsum(out["accelerators_delivered"]) + 1e-9), prepend=0.0)
+    out["accelerators_delivered"] = whole_units(out["accelerators_delivered"])  # whole accelerators
     return out
 
 
@@ -96,6 +95,8 @@ def simulate(sc: Scenario) -> xr.Dataset:
     chain = _supply_chain(sc, axis)
     si = site_inputs(sc, axis)
     fl = _fleet_stage(sc, axis, chain, si)
+    if fl["fleet"].own_fab_capex_usd is not None:  # the fleet's further own designs build their own fabs
+        chain["fab_capex_usd"] = chain.get("fab_capex_usd", 0.0) + fl["fleet"].own_fab_capex_usd
     hourly, bill = bills(sc, si, fl["it_power"], fl["new_installs"], fl["fleet"].purchases_usd.sum(axis=0))
     installed = fl["installed"]
     radix = np.array([s.switch_radix for s in sc.sites])
