@@ -74,6 +74,55 @@ def test_infeasible_target_reports_what_fails_and_by_how_much():
     assert row["shortfall"] == pytest.approx(1e12 - capacity, rel=1e-6)
 
 
+def test_a_short_target_values_each_limit_in_the_targets_unit_by_finite_differences():
+    # demand far above what both sites can serve: one more grid MW at the cheap site serves its usable share / PUE
+    # more IT MW of accelerators; the first phase's dual says how much less is short, in million tokens/s-months
+    res = plan(_sc(demand=1e12))
+    assert res.status == "optimal" and res.exit_code == 0
+    row = next(b for b in res.binding_if_short if b["constraint"] == "grid_capacity" and b["site"] == "cheap")
+    assert row["unit"] == "million tokens/s-months per IT MW"
+    per_it_mw = 1000 / (1.275 * 1.089) * _rate() / 1e6  # million tokens/s one IT MW of H100s serves
+    assert row["value"] == pytest.approx(per_it_mw, rel=1e-6)
+    # finite difference: 1 more connected MW at the cheap site is USABLE / PUE more IT MW
+    more = plan(_sc(cheap_mw=12.0, demand=1e12))
+    cut = (res.unmet[0]["shortfall"] - more.unmet[0]["shortfall"]) / 1e6
+    assert cut == pytest.approx(row["value"] * USABLE / 1.1, rel=1e-4)
+    assert all("$" not in b["text"] for b in res.binding_if_short)  # no penalty constant in sight
+    assert res.objective_usd < 1e12  # the cost of the plan that serves what it can, not a penalty
+
+
+def test_the_schedule_says_who_serves_inference_and_when_training_runs(tmp_path):
+    from tests.conftest import EXAMPLES
+
+    res = plan(parse_scenario((EXAMPLES / "plan-two-sites.yaml").read_text()))
+    (run,) = res.schedule["training"]
+    assert run["run"] == "frontier" and run["done_frac"] == pytest.approx(1.0)
+    assert "2026-09" <= run["start"] <= run["finish"] <= "2027-06"  # within its window
+    months = {a["month"] for a in run["allocation"]}
+    assert run["start"] in months and run["finish"] in months
+    assert {a["accelerator"] for a in run["allocation"]} <= {"H100-SXM", "B200"}
+    served = sum(r["accelerators"] for r in res.schedule["inference"] if r["month"] == "2027-03")
+    n = res.series["inference"].sel(month="2027-03").sum()
+    assert served == pytest.approx(float(n), rel=1e-9) and served > 0
+
+
+def test_plan_statuses_name_what_happened_and_never_print_a_plan():
+    from tests.conftest import EXAMPLES
+
+    sc = parse_scenario((EXAMPLES / "plan-two-sites.yaml").read_text())
+    res = plan(sc, time_limit_s=1e-9)
+    assert res.status == "time_limit" and res.exit_code == 3 and res.build == [] and "time limit" in res.status_text
+    data = yaml.safe_load((EXAMPLES / "plan-two-sites.yaml").read_text())
+    data["targets"]["budget_usd"] = 1.0e6  # below what the fleet's market orders already cost: no plan fits
+    data["fleet"] = [
+        {"accelerator": "H200", "market": {"price_usd": 30000, "orders": [{"from": "2026-01", "per_month": 100}]}}
+    ]
+    res = plan(parse_scenario(yaml.safe_dump(data)), objective="max-compute")
+    assert res.status == "infeasible" and res.exit_code == 2 and res.build == [] and "contradict" in res.status_text
+    with pytest.raises(Exception, match="time limit"):
+        plan(sc, time_limit_s=float("nan"))
+
+
 @settings(max_examples=8, deadline=None)
 @given(extra=st.floats(min_value=0.0, max_value=30.0))
 def test_relaxing_a_binding_constraint_never_raises_cost(extra):

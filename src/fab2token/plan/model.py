@@ -14,8 +14,9 @@
 - energy by hour of day where a site has solar, a PPA, a battery or on-site generation (see :func:`_hour_of_day`);
 - cost (:mod:`fab2token.economics.costs`, term by term as the simulation bills them): accelerators, datacenter capex
   (phases included), optics, electricity, on-site fuel, fixed opex, discounted; batteries are inputs, so their capex
-  is a constant of the plan. Every target has a slack priced far above any real cost, so an infeasible target is
-  reported with its shortfall.
+  is a constant of the plan. Every target has a shortfall variable, so a target that cannot be met is reported
+  with its shortfall: the solve first tries the targets as hard limits, and when they cannot all be met
+  minimises the shortfall, then the cost at that shortfall (lexicographic; no penalty constant).
 
 ``hall_block_mw`` makes builds whole blocks (a MILP).
 """
@@ -33,9 +34,7 @@ import xarray as xr
 from fab2token.errors import ModelError
 from fab2token.plan.data import PlanData
 
-__all__ = ["build_model", "SLACK_USD"]
-
-SLACK_USD = 1e15  # per unit of unmet target fraction: far above any build-out cost
+__all__ = ["build_model", "Built"]
 
 warnings.filterwarnings("ignore", category=getattr(linopy, "LinopySemanticsWarning", Warning))
 
@@ -50,10 +49,23 @@ class _Vars:
     short_inf: Any = None
 
 
+@dataclass
+class Built:
+    """The planning model and the expressions the solve phases minimise (see :func:`fab2token.plan.solve.plan`)."""
+
+    model: linopy.Model
+    primary: Any  # the objective's expression: discounted cost, or minus the compute bought
+    shortfall: Any  # the targets' shortfall in ``shortfall_unit``; None without targets
+    shortfall_unit: str
+    slacks: list[str]  # the shortfall variables' names
+
+
 def build_model(
     d: PlanData, objective: str = "min-cost", budget_usd: float | None = None, hall_block_mw: float | None = None
-) -> linopy.Model:
-    """The linopy model of the planning problem for prepared data (:func:`fab2token.plan.data.plan_data`)."""
+) -> Built:
+    """The linopy model of the planning problem for prepared data (:func:`fab2token.plan.data.plan_data`), with
+    the primary objective set; each target has a shortfall variable (fraction unmet) that the solve fixes at zero
+    or minimises first."""
     m = linopy.Model()
     v = _supply_and_sites(m, d, hall_block_mw)
     _workloads(m, d, v)
@@ -75,23 +87,38 @@ def build_model(
         )
         * d.df
     ).sum()
-    penalty = 0
-    if v.short_run is not None:
-        penalty = penalty + SLACK_USD * v.short_run.sum()
-    if v.short_inf is not None:
-        penalty = penalty + (SLACK_USD / max(len(d.months), 1)) * v.short_inf.sum()
     if objective == "min-cost":
-        m.add_objective(cost + penalty)
+        primary = cost
     elif objective == "max-compute":
         if budget_usd is None:
             raise ModelError("objective max-compute needs targets.budget_usd")
         # fixed costs (take-or-pay PPAs, batteries) are constants; linopy objectives and constraints take none
         m.add_constraints(cost <= budget_usd - fixed_usd(d), name="budget")
-        flops = (v.n * (d.peak * d.hours * 3600.0 / 1e21)).sum()  # peak zettaFLOPs installed: the compute bought
-        m.add_objective(-flops + penalty)
+        primary = -(v.n * (d.peak * d.hours * 3600.0 / 1e21)).sum()  # peak zettaFLOPs installed: the compute bought
     else:
         raise ModelError(f"unknown objective {objective!r}; expected min-cost or max-compute")
-    return m
+    m.add_objective(primary)
+    shortfall, unit = _shortfall(d, v)
+    return Built(model=m, primary=primary, shortfall=shortfall, shortfall_unit=unit, slacks=_slack_names(v))
+
+
+def _slack_names(v: _Vars) -> list[str]:
+    return [
+        name for name, x in (("training_shortfall", v.short_run), ("inference_shortfall", v.short_inf)) if x is not None
+    ]
+
+
+def _shortfall(d: PlanData, v: _Vars) -> tuple[Any, str]:
+    """What the first phase minimises when the targets cannot all be met, in the targets' own unit: zettaFLOPs short
+    (training targets only), million tokens/s-months short (inference only), or the sum of each target's shortfall fraction
+    (inference months counted at 1/months each) when there are both."""
+    if v.short_run is not None and v.short_inf is None:
+        return (v.short_run * (d.run_flops / 1e21)).sum(), "ZFLOP"  # zettaFLOPs: well-scaled for the solver
+    if v.short_inf is not None and v.short_run is None:
+        return (v.short_inf * (d.demand / 1e6)).sum(), "million tokens/s-months"
+    if v.short_run is None:
+        return None, ""
+    return v.short_run.sum() + v.short_inf.sum() / max(len(d.months), 1), "target fraction"
 
 
 def fixed_usd(d: PlanData) -> float:

@@ -22,9 +22,22 @@ from fab2token.plan.data import PlanData, plan_data
 from fab2token.plan.model import build_model, fixed_purchases_usd, ppa_fixed_usd
 from fab2token.scenario.models import Scenario
 
-__all__ = ["PlanResult", "PLAN_KEYS", "plan", "plan_bills", "simulated_bills"]
+__all__ = ["PlanResult", "PLAN_KEYS", "PLAN_STATUSES", "plan", "plan_bills", "simulated_bills"]
 
-PLAN_KEYS = ("status", "objective_usd", "build", "binding", "unmet", "variables", "constraints", "build_s", "solve_s")
+PLAN_KEYS = (
+    "status",
+    "status_text",
+    "objective_usd",
+    "build",
+    "binding",
+    "binding_if_short",
+    "unmet",
+    "schedule",
+    "variables",
+    "constraints",
+    "build_s",
+    "solve_s",
+)
 
 
 @dataclass
@@ -42,8 +55,16 @@ class PlanResult:
     solve_s: float
     cost_breakdown_usd: dict[str, float] = field(default_factory=dict)
     mip_gap: float | None = None
+    status_text: str = ""
+    schedule: dict[str, Any] = field(default_factory=dict)
+    binding_if_short: list[dict[str, Any]] = field(default_factory=list)
     duals: dict[str, Any] = field(default_factory=dict)
     series: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        """The exit status of ``fab2token plan`` for this outcome (:data:`PLAN_STATUSES`)."""
+        return PLAN_STATUSES[self.status][0]
 
     def to_dict(self, full: bool = False) -> dict[str, Any]:
         d = asdict(self)
@@ -78,34 +99,120 @@ _DUAL_UNITS = {
 }
 
 
-def plan(sc: Scenario, objective: str = "min-cost", milp: bool = False, time_limit_s: float = 60.0) -> PlanResult:
-    """Solve the scenario's planning problem; see the module docstring."""
+# each outcome of a solve: the exit status of ``fab2token plan`` and the sentence it prints
+PLAN_STATUSES: dict[str, tuple[int, str]] = {
+    "optimal": (0, "optimal: the cheapest plan for the targets (those it cannot meet are listed as unmet)"),
+    "feasible": (0, "feasible, not proven optimal: the solver stopped at its time limit with this plan (gap shown)"),
+    "infeasible": (2, "infeasible: the hard limits contradict each other (e.g. a budget below the fixed costs)"),
+    "time_limit": (3, "no plan: the solver reached its time limit before finding one (raise --time-limit)"),
+    "unbounded": (1, "unbounded: the objective can improve without limit (a missing bound; please report it)"),
+    "solver_error": (1, "solver error: HiGHS did not return a plan (see the solver log, --solver-log)"),
+}
+
+
+def plan(
+    sc: Scenario,
+    objective: str = "min-cost",
+    milp: bool = False,
+    time_limit_s: float = 60.0,
+    solver_log: str | None = None,
+) -> PlanResult:
+    """Solve the scenario's planning problem; see the module docstring.
+
+    The targets are first hard limits; when they cannot all be met, a first phase minimises their shortfall (in the
+    targets' unit, see :func:`fab2token.plan.model.build_model`) and a second the objective at that shortfall, so
+    no penalty constant enters the objective or the duals. ``solver_log`` writes HiGHS's log to that file.
+    """
     if not sc.targets.training and not sc.targets.inference_demand and objective == "min-cost":
         raise ModelError("nothing to plan: the scenario has no targets (targets.training or targets.inference_demand)")
+    if not (time_limit_s > 0 and math.isfinite(time_limit_s)):
+        raise ModelError(f"time limit: got {time_limit_s!r}; expected a positive number of seconds")
     t0 = time.perf_counter()
     d = plan_data(sc)
     block = sc.targets.hall_block_mw if milp else None
     if milp and block is None:
         raise ModelError("--milp needs targets.hall_block_mw (halls are built in blocks of that many IT MW)")
-    m = build_model(d, objective, sc.targets.budget_usd, block)
+    built = build_model(d, objective, sc.targets.budget_usd, block)
+    m = built.model
     build_s = time.perf_counter() - t0
     t1 = time.perf_counter()
-    options = {"time_limit": float(time_limit_s), "output_flag": False, "log_to_console": False}
-    with _quiet_stdout():
-        status, condition = m.solve(solver_name="highs", io_api="direct", **options)
+    options = {"time_limit": float(time_limit_s), "output_flag": solver_log is not None, "log_to_console": False}
+    if solver_log is not None:
+        options["log_file"] = str(solver_log)
+    for name in built.slacks:  # first: every target met
+        m.variables[name].update(upper=0.0)
+    outcome = _solve(m, options, milp)
+    target_duals: dict[str, xr.DataArray] = {}
+    if outcome == "infeasible" and built.slacks:
+        outcome, target_duals = _least_shortfall(m, built, options, milp, d)
     solve_s = time.perf_counter() - t1
-    if status != "ok" and condition not in ("optimal", "time_limit"):
-        return PlanResult(
-            status=f"{status}: {condition}",
-            objective_usd=math.nan,
-            build=[],
-            binding=[],
-            unmet=[],
-            variables=int(m.nvars),
-            constraints=int(m.ncons),
-            build_s=build_s,
-            solve_s=solve_s,
-        )
+    if outcome not in ("optimal", "feasible"):
+        return _no_plan(outcome, m, build_s, solve_s)
+    return _result(d, m, outcome, milp, build_s, solve_s, built.shortfall_unit, target_duals)
+
+
+def _solve(m: linopy.Model, options: dict[str, Any], milp: bool) -> str:
+    """Solve as the model stands; the outcome as a key of :data:`PLAN_STATUSES`."""
+    with _quiet_stdout():
+        try:
+            status, condition = m.solve(solver_name="highs", io_api="direct", **options)
+        except Exception:  # HiGHS or linopy failing inside: reported as a solver error, never a plan
+            return "solver_error"
+    if condition == "optimal":
+        return "optimal"
+    if condition in ("infeasible", "infeasible_or_unbounded"):
+        return "infeasible"
+    if condition == "unbounded":
+        return "unbounded"
+    if condition in ("time_limit", "iteration_limit", "terminated_by_limit"):
+        has_plan = milp and m.objective.value is not None and math.isfinite(float(m.objective.value))
+        return "feasible" if has_plan else "time_limit"
+    return "solver_error"
+
+
+def _least_shortfall(
+    m: linopy.Model, built: Any, options: dict[str, Any], milp: bool, d: PlanData
+) -> tuple[str, dict[str, xr.DataArray]]:
+    """The targets cannot all be met: minimise the shortfall, keep it there, then minimise the objective. Returns
+    the outcome and the first phase's duals (the shortfall reduced by one more unit of each limit)."""
+    for name in built.slacks:
+        m.variables[name].update(upper=1.0)
+    m.add_objective(built.shortfall, overwrite=True)
+    outcome = _solve(m, options, milp)
+    if outcome != "optimal":
+        return outcome, {}
+    target_duals = {} if milp else _duals(m, d)
+    least = float(m.objective.value)
+    m.add_constraints(built.shortfall <= least * (1 + 1e-9) + 1e-9, name="least_shortfall")
+    m.add_objective(built.primary, overwrite=True)
+    return _solve(m, options, milp), target_duals
+
+
+def _no_plan(outcome: str, m: linopy.Model, build_s: float, solve_s: float) -> PlanResult:
+    return PlanResult(
+        status=outcome,
+        objective_usd=math.nan,
+        build=[],
+        binding=[],
+        unmet=[],
+        variables=int(m.nvars),
+        constraints=int(m.ncons),
+        build_s=build_s,
+        solve_s=solve_s,
+        status_text=PLAN_STATUSES[outcome][1],
+    )
+
+
+def _result(
+    d: PlanData,
+    m: linopy.Model,
+    outcome: str,
+    milp: bool,
+    build_s: float,
+    solve_s: float,
+    shortfall_unit: str,
+    target_duals: dict[str, xr.DataArray],
+) -> PlanResult:
     sol = m.solution
     gap = None
     if milp:
@@ -114,27 +221,26 @@ def plan(sc: Scenario, objective: str = "min-cost", milp: bool = False, time_lim
         except Exception:  # solver-specific attribute; the plan stands without it
             gap = None
         # duals of a MILP are those of the LP with the integer decisions fixed; report none rather than mislead
-    build = _build_table(d, sol)
-    unmet = _unmet(d, sol)
     duals = {} if milp else _duals(m, d)
-    binding = [] if milp else _binding(duals, d)
-    series = {name: sol[name] for name in sol.data_vars}
     bills = plan_bills(d, sol)
     cost = {t: float((bills[t] * d.df).sum()) for t in COST_TERMS}
     return PlanResult(
-        status=str(condition),
+        status=outcome,
         objective_usd=sum(cost.values()),
-        build=build,
-        binding=binding,
-        unmet=unmet,
+        build=_build_table(d, sol),
+        binding=[] if milp else _binding(duals, d),
+        unmet=_unmet(d, sol),
         variables=int(m.nvars),
         constraints=int(m.ncons),
         build_s=build_s,
         solve_s=solve_s,
         cost_breakdown_usd=cost,
         mip_gap=gap,
+        status_text=PLAN_STATUSES[outcome][1],
+        schedule=_schedule(d, sol),
+        binding_if_short=_binding_in_target_units(target_duals, d, shortfall_unit),
         duals=duals,
-        series=series,
+        series={name: sol[name] for name in sol.data_vars},
     )
 
 
@@ -232,10 +338,9 @@ def _duals(m: linopy.Model, d: PlanData) -> dict[str, xr.DataArray]:
     return out
 
 
-def _binding(duals: dict[str, xr.DataArray], d: PlanData) -> list[dict[str, Any]]:
-    """One row per binding capacity (constraint, and site where it has one): the first month it binds and what one
-    more unit is worth, in plain words. The month-by-month values stay in ``PlanResult.duals`` (the heatmap)."""
-    rows = []
+def _dual_rows(duals: dict[str, xr.DataArray], d: PlanData) -> Any:
+    """For each binding capacity (and site or type where it has one): (name, group value, values by month in the
+    capacity's own unit, first and last binding month, label, unit)."""
     for name, dual in duals.items():
         unit, label = _DUAL_UNITS[name]
         scale = 1.0
@@ -251,42 +356,110 @@ def _binding(duals: dict[str, xr.DataArray], d: PlanData) -> list[dict[str, Any]
         for s in val.coords[group].values if group else [None]:
             vals = (val.sel({group: s}) if group else val).values
             hot = np.flatnonzero(np.abs(vals) > 1e-6 * max(1.0, float(np.abs(vals).max())))
-            if hot.size == 0:
-                continue
-            first, last = int(hot[0]), int(hot[-1])
-            where = label.format(site=s, accelerator=s)
-            if name == "not_before_energisation":
-                value = float(vals[last])
-                text = (
-                    f"{where} binds: energising one month earlier ({d.months[last]}) is worth ${value:,.0f} per IT "
-                    f"MW it would let you build then"
-                )
-            elif name == "grid_capacity":
-                value = float(vals[first:].sum())
-                text = (
-                    f"{where} binds from {d.months[first]}; one more MW of IT capacity from then on is worth "
-                    f"${value:,.0f} (${value * float(d.usable.sel(site=s)) / float(d.pue.sel(site=s)):,.0f} per grid MW)"
-                )
-            else:
-                value = float(vals[first:].sum())
-                per = unit.removeprefix("USD per ")
-                text = (
-                    f"{where} binds from {d.months[first]}; one more {per} a month from then on is worth "
-                    f"${value:,.0f} in total (up to ${float(np.abs(vals).max()):,.0f} in a single month)"
-                )
-            rows.append(
-                {
-                    "constraint": name,
-                    "site": None if s is None else str(s),
-                    "month": d.months[first],
-                    "dual": value,
-                    "unit": unit.replace("-month", ""),
-                    "text": text,
-                    "months_binding": int(hot.size),
-                }
+            if hot.size:
+                yield name, s, vals, int(hot[0]), int(hot[-1]), int(hot.size), label.format(site=s, accelerator=s), unit
+
+
+def _binding(duals: dict[str, xr.DataArray], d: PlanData) -> list[dict[str, Any]]:
+    """One row per binding capacity (constraint, and site where it has one): the first month it binds and what one
+    more unit is worth, in plain words. The month-by-month values stay in ``PlanResult.duals`` (the heatmap)."""
+    rows = []
+    for name, s, vals, first, last, n_hot, where, unit in _dual_rows(duals, d):
+        if name == "not_before_energisation":
+            value = float(vals[last])
+            text = (
+                f"{where} binds: energising one month earlier ({d.months[last]}) is worth ${value:,.0f} per IT "
+                f"MW it would let you build then"
             )
+        elif name == "grid_capacity":
+            value = float(vals[first:].sum())
+            text = (
+                f"{where} binds from {d.months[first]}; one more MW of IT capacity from then on is worth "
+                f"${value:,.0f} (${value * float(d.usable.sel(site=s)) / float(d.pue.sel(site=s)):,.0f} per grid MW)"
+            )
+        else:
+            value = float(vals[first:].sum())
+            per = unit.removeprefix("USD per ")
+            text = (
+                f"{where} binds from {d.months[first]}; one more {per} a month from then on is worth "
+                f"${value:,.0f} in total (up to ${float(np.abs(vals).max()):,.0f} in a single month)"
+            )
+        rows.append(
+            {
+                "constraint": name,
+                "site": None if s is None else str(s),
+                "month": d.months[first],
+                "dual": value,
+                "unit": unit.replace("-month", ""),
+                "text": text,
+                "months_binding": n_hot,
+            }
+        )
     rows.sort(key=lambda r: -abs(r["dual"]))
     return rows
+
+
+def _binding_in_target_units(duals: dict[str, xr.DataArray], d: PlanData, unit: str) -> list[dict[str, Any]]:
+    """When targets are short: what one more unit of each binding capacity cuts from the shortfall, in the targets'
+    unit (the first phase's duals), never a penalty's dollars."""
+    rows = []
+    for name, s, vals, first, last, n_hot, where, cap_unit in _dual_rows(duals, d):
+        per = cap_unit.removeprefix("USD per ").replace("-month", "")
+        if name == "not_before_energisation":
+            value = float(vals[last])
+            text = f"{where}: energising one month earlier ({d.months[last]}) cuts the shortfall by {value:.4g} {unit}"
+        else:
+            value = float(vals[first:].sum())
+            text = (
+                f"{where} binds from {d.months[first]}; one more {per} a month from then on cuts the shortfall by "
+                f"{value:.4g} {unit}"
+            )
+        rows.append(
+            {
+                "constraint": name,
+                "site": None if s is None else str(s),
+                "month": d.months[first],
+                "value": value,
+                "unit": f"{unit} per {per}",
+                "text": text,
+                "months_binding": n_hot,
+            }
+        )
+    rows.sort(key=lambda r: -abs(r["value"]))
+    return rows
+
+
+def _schedule(d: PlanData, sol: xr.Dataset) -> dict[str, Any]:
+    """When, where and on how many accelerators of each type each training target runs, its start and finish, and
+    the accelerators serving inference each month."""
+    out: dict[str, Any] = {"training": [], "inference": []}
+    if "training" in sol:
+        u = sol["training"].fillna(0.0)
+        done = (u * (d.run_flop_per_acc_month / d.run_flops)).sum(["accelerator", "site"]).cumsum("month")
+        rows = _nonzero_rows(u, "accelerators")
+        for r in d.runs:
+            total = float(done.sel(run=r).isel(month=-1))
+            cum = done.sel(run=r).values
+            used = np.flatnonzero(u.sel(run=r).sum(["accelerator", "site"]).values > 1e-6)
+            out["training"].append(
+                {
+                    "run": str(r),
+                    "start": d.months[int(used[0])] if used.size else None,
+                    "finish": d.months[int(np.argmax(cum >= total - 1e-6))] if used.size else None,
+                    "done_frac": total,
+                    "allocation": [{k: v for k, v in row.items() if k != "run"} for row in rows if row["run"] == r],
+                }
+            )
+    if "inference" in sol:
+        out["inference"] = _nonzero_rows(sol["inference"].fillna(0.0), "accelerators")
+    return out
+
+
+def _nonzero_rows(arr: xr.DataArray, name: str) -> list[dict[str, Any]]:
+    """The non-zero cells of an array as rows (a table, not a loop over months)."""
+    table = arr.to_dataframe(name).reset_index()
+    table = table[table[name] > 1e-6]
+    return [{k: (float(v) if k == name else str(v)) for k, v in r.items()} for r in table.to_dict("records")]
 
 
 def simulated_bills(sc: Scenario, res: PlanResult) -> dict[str, float]:
