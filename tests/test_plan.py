@@ -363,3 +363,15 @@ def test_round_trip_of_a_mixed_fleet_plan_installs_the_base_where_it_stands():
     ds = simulate(parse_scenario(yaml.safe_dump(plan_to_scenario_data(sc, res))))
     housed = ds["accelerators_housed_by_type"].transpose("accelerator", "site", "month").values
     np.testing.assert_array_equal(housed, np.ceil(n.transpose("accelerator", "site", "month").values - 1e-6))
+
+
+def test_the_land_limit_binds_in_the_plan_as_in_the_simulation():
+    # 10 acres at 0.5 MW an acre hold 5 facility MW: the cheap site builds 5 / PUE IT MW however much grid it has
+    text = TWO_SITES.replace("CHEAP_MW", "100").replace("DEMAND", "2.0e8")
+    text = text.replace("pue: 1.1, land_acres: 10,", "pue: 1.1, land_acres: 10, mw_per_acre: 0.5,")
+    sc = parse_scenario(text)
+    res = plan(sc)
+    built = float(res.series["it_mw_built"].sel(site="cheap").sum())
+    assert built == pytest.approx(5.0 / 1.1, rel=1e-6)
+    ds = simulate(sc)
+    assert float(ds["it_capacity_mw"].sel(site="cheap").max()) == pytest.approx(5.0 / 1.1, rel=1e-6)
