@@ -317,7 +317,11 @@ def test_round_trip_carries_the_plans_accelerator_options_into_the_simulator():
     res = plan(sc)
     data = plan_to_scenario_data(sc, res)
     assert [f["accelerator"] for f in data["fleet"]] == ["B200", "H100-SXM"]  # the own type: its deployment
-    assert "market" in data["fleet"][0] and "market" not in data["fleet"][1]
+    assert "market" in data["fleet"][0]
+    # the own type's margin: one replica per site that houses it, on the market at its own price in its first month
+    margin = data["fleet"][1]["market"]
+    assert margin["price_usd"] == sc.economics.accelerator_price_usd
+    assert 0 < margin["orders"][0]["per_month"] <= 8 * 2 and margin["orders"][1]["per_month"] == 0
     ds = simulate(parse_scenario(yaml.safe_dump(data)))
     assert list(ds["accelerator"].values) == ["H100-SXM", "B200"]
     for acc in ("H100-SXM", "B200"):
@@ -325,22 +329,46 @@ def test_round_trip_carries_the_plans_accelerator_options_into_the_simulator():
         planned = res.series["delivered"].sel(accelerator=acc).values.cumsum()
         assert float(res.series["delivered"].sel(accelerator=acc).sum()) > 0
         if acc == "B200":
-            assert np.abs(sim - planned).max() <= 1.0  # whole units, fractions carried
+            # whole units, fractions carried, plus one replica per site of margin from its first month
+            assert np.all(sim >= planned - 1.0) and np.all(sim - planned <= 1.0 + 8 * 2)
         else:  # up to one wafer's worth of accelerators more each month
             per_wafer = float(ds["units_from_wafers"].max() / max(float(ds["wafers_out"].max()), 1.0))
             assert np.all(sim >= planned - 1.0) and np.all(sim - planned <= per_wafer * np.arange(1, sim.size + 1))
     runs = {r["name"]: r for r in summarise(ds).training_runs}
     assert runs["frontier"]["accelerator"] in ("H100-SXM", "B200")
-    # and it installs what the plan installs: each type's count per site and month (whole units, rounded up)
-    planned_n = np.ceil(res.series["installed"].fillna(0.0).transpose("accelerator", "site", "month").values - 1e-6)
-    housed = ds["accelerators_housed_by_type"].transpose("accelerator", "site", "month").values
-    powered = ds["accelerators_installed_by_type"].transpose("accelerator", "site", "month").values
-    assert planned_n.sum() > 0
-    np.testing.assert_array_equal(housed, planned_n)
-    np.testing.assert_array_equal(powered, planned_n)
+    # and it installs what the plan installs: each type's count per site and month (whole units, rounded up, plus
+    # at most one serving replica of margin where the plan uses the type), powered
+    _installs_what_the_plan_installs(res, ds, replica=8)
     # what the plan delivered and did not install waits, paid for: stranded, named as the schedule's doing
     binding = list(ds["binding_constraint"].values)
     assert "deployment schedule" in binding
+    _meets_what_the_plan_meets(sc, res, ds)
+
+
+def _installs_what_the_plan_installs(res, ds, replica):
+    n = res.series["installed"].fillna(0.0).transpose("accelerator", "site", "month").values
+    planned = np.ceil(n - 1e-6)
+    housed = ds["accelerators_housed_by_type"].transpose("accelerator", "site", "month").values
+    powered = ds["accelerators_installed_by_type"].transpose("accelerator", "site", "month").values
+    assert planned.sum() > 0
+    np.testing.assert_array_equal(powered, housed)
+    assert np.all(housed >= planned) and np.all(housed <= planned + replica * (n > 1e-6))
+    np.testing.assert_array_equal(housed[n <= 1e-6], 0.0)  # nothing where the plan puts nothing
+
+
+def _meets_what_the_plan_meets(sc, res, ds):
+    """Every target the plan meets, the simulation of its scenario meets: each training run within its window, the
+    inference demand every month."""
+    met = {u["target"] for u in res.unmet}
+    runs = {r["name"]: r for r in summarise(ds).training_runs}
+    for t in sc.targets.training:
+        if f"training {t.name}" in met:
+            continue
+        planned = next(r for r in res.schedule["training"] if r["run"] == t.name)
+        run = runs[t.name]
+        assert run["status"] == "scheduled" and planned["start"] <= run["start"] and run["finish"] <= t.deadline
+    if "inference_unmet_tokens_per_s" in ds:
+        assert float(ds["inference_unmet_tokens_per_s"].max()) == 0.0
 
 
 def test_round_trip_of_a_mixed_fleet_plan_installs_the_base_where_it_stands():
@@ -361,8 +389,8 @@ def test_round_trip_of_a_mixed_fleet_plan_installs_the_base_where_it_stands():
     assert base.max() > 0 and np.all(base <= 10000 + 1e-6)
     assert np.all(base[n["month"].values >= "2027-06"] <= 4000 + 1e-6)  # the 2022-06 cohort retired in 2027-06
     ds = simulate(parse_scenario(yaml.safe_dump(plan_to_scenario_data(sc, res))))
-    housed = ds["accelerators_housed_by_type"].transpose("accelerator", "site", "month").values
-    np.testing.assert_array_equal(housed, np.ceil(n.transpose("accelerator", "site", "month").values - 1e-6))
+    _installs_what_the_plan_installs(res, ds, replica=8)
+    _meets_what_the_plan_meets(sc, res, ds)
 
 
 def test_the_land_limit_binds_in_the_plan_as_in_the_simulation():

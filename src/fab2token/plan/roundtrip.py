@@ -22,14 +22,18 @@ def plan_to_scenario_data(sc: Scenario, res: PlanResult) -> dict[str, Any]:
     """The scenario with the plan's build-out as its schedules, for ``fab2token run`` (the round trip).
 
     Wafer starts become the planned wafers (started ``cycle_time_months`` earlier, rounded up) and each site's grid
-    power the planned cumulative IT MW x PUE, plus one serving replica of margin (the simulator counts whole
-    accelerators and replicas, the LP fractions). Training targets become workload runs sized at the plan's peak
-    allocation on the type it used most, starting in its first month: an approximation, since the LP treats training
-    as fungible accelerator-months while the simulator runs fixed-size, contiguous jobs. Accelerators bought from
+    power the planned cumulative IT MW x PUE. Training targets become workload runs sized at the plan's peak
+    allocation on the type it used most, starting in its first month (the LP treats training as fungible
+    accelerator-months, the simulator runs fixed-size, contiguous jobs). Accelerators bought from
     ``accelerator_options`` become ``fleet:`` market entries ordered as the plan delivers them (whole units, no lead
-    time), so the simulator installs the same types; every type's installed count per site and month becomes its
-    ``deployment`` schedule (whole units, rounded up), so the simulator installs what the plan installs, where and
-    when it does, rather than every delivered unit that fits.
+    time); every type's installed count per site and month becomes its ``deployment`` schedule, so the simulator
+    installs what the plan installs, where and when it does, rather than every delivered unit that fits.
+
+    The simulator counts whole accelerators and whole serving replicas where the LP counts fractions, so each type
+    gets a margin of one replica per site that houses it: delivered in its first month (on the options' orders, or
+    as a market order for the own chain's type at its price), allowed by the deployment and powered (one more
+    replica and the rounding up, at the month's p99 PUE). A test checks that the simulation then meets every target
+    the plan meets.
     """
     data = sc.model_dump(by_alias=True, exclude_none=True)
     lag = sc.supply.fab.cycle_time_months
@@ -64,22 +68,24 @@ def plan_to_scenario_data(sc: Scenario, res: PlanResult) -> dict[str, Any]:
     if sc.targets.inference_demand and sc.workloads.inference is not None:
         data["workloads"]["inference"]["demand"] = [d.model_dump(by_alias=True) for d in sc.targets.inference_demand]
     data.pop("targets", None)
-    data["fleet"] = _deployments(sc, res, axis, _market_fleet(sc, res, axis, data.get("fleet", [])))
-    cap = res.series["it_mw_built"].cumsum("month")
-    # the simulator counts whole accelerators and whole serving replicas: give each site a margin of one replica of
-    # the most power-hungry type the plan installs
-    delivered = res.series["delivered"]
-    bought = [str(a) for a in delivered["accelerator"].values if float(delivered.sel(accelerator=a).sum()) > 1e-6]
-    specs = [sc.accelerator_spec()] + [
-        catalog.lookup("accelerators", a, sc.catalog.get("accelerators")) for a in bought
-    ]
-    kw = max(accelerator_all_in_it_kw(x) for x in specs)
     replica = (sc.workloads.inference.tp or 8) if sc.workloads.inference is not None else 1
+    n = res.series["installed"].fillna(0.0).transpose("accelerator", "site", "month")
+    used = n.values > 1e-6  # (type, site, month)
+    fleet = _market_fleet(sc, res, axis, data.get("fleet", []))
+    data["fleet"] = _deployments(sc, n, axis, _margin_orders(sc, fleet, used, axis, replica, n), replica)
+    cap = res.series["it_mw_built"].cumsum("month")
+    # the simulator counts whole accelerators and whole serving replicas: each site gets power for one more replica of
+    # every type it houses (the deployment's margin)
+    acc = sc.catalog.get("accelerators")
+    kw = np.array(
+        [accelerator_all_in_it_kw(catalog.lookup("accelerators", str(a), acc)) for a in n["accelerator"].values]
+    )
+    margin_kw = (replica + 1) * (used.any(axis=2) * kw[:, None]).sum(axis=0)  # (site,): rounding up, and the replica
     si = site_inputs(sc, axis)
     usable = usable_power_frac(sc.sites)
     for j, s in enumerate(data["sites"]):
         built = cap.sel(site=s["name"]).values  # IT MW at the design PUE; the margin is usable IT at the p99 PUE
-        mw = np.where(built > 1e-9, built * si.pue_design[j] + replica * kw / 1000.0 * si.climate.pue_p99[:, j], 0.0)
+        mw = np.where(built > 1e-9, built * si.pue_design[j] + margin_kw[j] / 1000.0 * si.climate.pue_p99[:, j], 0.0)
         # the planned facility power arrives as scheduled grid power beside the site's own on-site generation (no
         # queue: the plan already waited for it)
         grid = np.maximum(mw / usable[j] - si.power.onsite_mw[:, j], 0.0)  # connected power of which the usable share
@@ -118,12 +124,50 @@ def _market_fleet(sc: Scenario, res: PlanResult, axis: np.ndarray, fleet: list[d
     return out
 
 
-def _deployments(sc: Scenario, res: PlanResult, axis: np.ndarray, fleet: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each type's installed count per site and month in the plan as its fleet entry's deployment schedule: one step
-    per site at the first month and wherever the (rounded-up) count changes."""
+def _margin_orders(
+    sc: Scenario, fleet: list[dict[str, Any]], used: np.ndarray, axis: np.ndarray, replica: int, n: Any
+) -> list[dict[str, Any]]:
+    """One replica more of a type for each site that houses it, delivered in the month the plan first installs it:
+    the bought options' market orders carry them, the own chain's type gets them as a market order at its price
+    (unless the scenario already orders it on the market). Types the fleet brings (installed base, market orders)
+    get none: the plan's use of them stays within what the fleet has."""
     acc = sc.catalog.get("accelerators")
-    n = res.series["installed"].fillna(0.0).transpose("accelerator", "site", "month")
-    whole = np.ceil(n.values - 1e-6).clip(min=0)
+    names = [catalog.lookup("accelerators", f["accelerator"], acc)["name"] for f in fleet]
+    options = {catalog.lookup("accelerators", o.accelerator, acc)["name"] for o in sc.targets.accelerator_options}
+    main = sc.accelerator_spec()["name"]
+    out = [dict(f) for f in fleet]
+    for k, name in enumerate(str(a) for a in n["accelerator"].values):
+        sites = int(used[k].any(axis=1).sum())
+        if sites == 0 or (name not in options and name != main):
+            continue
+        first = int(np.argmax(used[k].any(axis=0)))
+        units = float(replica * sites)
+        if name in names and "market" in out[names.index(name)] and name != main:
+            orders = out[names.index(name)]["market"]["orders"]
+            orders[first] = {**orders[first], "per_month": orders[first]["per_month"] + units}
+        elif name == main and not (name in names and "market" in out[names.index(name)]):
+            market = {
+                "price_usd": sc.economics.accelerator_price_usd,
+                "lead_time_months": 0,
+                "orders": [{"from": month_label(int(axis[first])), "per_month": units}]
+                + ([{"from": month_label(int(axis[first + 1])), "per_month": 0.0}] if first + 1 < axis.size else []),
+            }
+            if name in names:
+                out[names.index(name)]["market"] = market
+            else:
+                out.append({"accelerator": name, "market": market})
+                names.append(name)
+    return out
+
+
+def _deployments(
+    sc: Scenario, n: Any, axis: np.ndarray, fleet: list[dict[str, Any]], replica: int
+) -> list[dict[str, Any]]:
+    """Each type's installed count per site and month in the plan, whole units rounded up plus one replica of margin
+    where the plan uses the type, as its fleet entry's deployment schedule: one step per site at the first month and
+    wherever the count changes."""
+    acc = sc.catalog.get("accelerators")
+    whole = np.ceil(n.values - 1e-6).clip(min=0) + replica * (n.values > 1e-6)
     changes = np.ones_like(whole, dtype=bool)
     changes[:, :, 1:] = whole[:, :, 1:] != whole[:, :, :-1]
     out = [dict(f) for f in fleet]
