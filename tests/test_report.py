@@ -74,3 +74,20 @@ def test_a_mixed_fleet_report_shows_each_type():
     assert "The fleet by accelerator type" in page
     for name in ("MI300X: installed", "H100-SXM: installed", "B200: installed", "MI300X: waiting for power"):
         assert name in page
+
+
+def test_the_plan_report_shows_its_status_and_schedule(tmp_path):
+    from fab2token.io.report import write_plan_report
+    from fab2token.plan import plan
+    from fab2token.scenario import parse_scenario
+    from tests.conftest import EXAMPLES
+
+    sc = parse_scenario((EXAMPLES / "plan-two-sites.yaml").read_text())
+    res = plan(sc)
+    page = write_plan_report(tmp_path / "plan.html", sc, res).read_text()
+    assert res.status_text in page
+    assert "Training schedule: accelerators per target, type and month" in page
+    assert "Accelerators serving inference" in page
+    run = res.schedule["training"][0]
+    assert f"frontier: {run['start']} to {run['finish']}, 100% of its FLOPs" in page
+    assert not re.search(r"<script[^>]+src=", page, flags=re.I)

@@ -354,6 +354,7 @@ def plan_figures(res: Any) -> dict[str, go.Figure]:
         f.add_bar(x=months, y=series["delivered"].sel(accelerator=a).values, name=f"{a} delivered")
         f.add_scatter(x=months, y=series["installed"].sel(accelerator=a).sum("site").values, name=f"{a} installed")
     figs["fleet"] = _layout(f, "Planned accelerators", "accelerators")
+    figs.update(_schedule_figures(series, months))
     f = go.Figure()
     f.add_bar(x=list(res.cost_breakdown_usd), y=[v / 1e6 for v in res.cost_breakdown_usd.values()])
     f.update_layout(title="Cost breakdown (discounted)", yaxis_title="million USD", template="plotly_white", height=360)
@@ -378,6 +379,31 @@ def plan_figures(res: Any) -> dict[str, go.Figure]:
     return figs
 
 
+def _schedule_figures(series: Any, months: list[str]) -> dict[str, go.Figure]:
+    """The plan's schedule: accelerators each training target uses by month and type, and those serving inference."""
+    figs: dict[str, go.Figure] = {}
+    if "training" in series:
+        u = series["training"].fillna(0.0).sum("site")
+        f = go.Figure()
+        for r in u.coords["run"].values:
+            for a in u.coords["accelerator"].values:
+                y = u.sel(run=r, accelerator=a).values
+                if y.max() > 1e-6:
+                    f.add_bar(x=months, y=y, name=f"{r} on {a}")
+        figs["training_schedule"] = _layout(
+            f, "Training schedule: accelerators per target, type and month", "accelerators"
+        )
+        figs["training_schedule"].update_layout(barmode="stack")
+    if "inference" in series:
+        i = series["inference"].fillna(0.0).sum("site")
+        f = go.Figure()
+        for a in i.coords["accelerator"].values:
+            f.add_bar(x=months, y=i.sel(accelerator=a).values, name=f"inference on {a}")
+        figs["inference_schedule"] = _layout(f, "Accelerators serving inference", "accelerators")
+        figs["inference_schedule"].update_layout(barmode="stack")
+    return figs
+
+
 def write_plan_report(path: str | Path, sc: Any, res: Any) -> Path:
     """One self-contained HTML page for a plan."""
     figs = plan_figures(res) if res.series else {}
@@ -387,11 +413,21 @@ def write_plan_report(path: str | Path, sc: Any, res: Any) -> Path:
     ]
     binding = "".join(f"<li>{html.escape(b['text'])}</li>" for b in res.binding[:10]) or "<li>nothing binds</li>"
     unmet = "".join(f"<li>{html.escape(u['text'])}</li>" for u in res.unmet) or "<li>all targets met</li>"
+    short = "".join(f"<li>{html.escape(b['text'])}</li>" for b in getattr(res, "binding_if_short", [])[:10])
+    if short:
+        unmet += f"</ul><h3>What one more unit would cut from the shortfall</h3><ul>{short}"
+    runs = "".join(
+        f"<li>{html.escape(r['run'])}: {html.escape(str(r['start']))} to {html.escape(str(r['finish']))}, "
+        f"{r['done_frac']:.0%} of its FLOPs</li>"
+        for r in getattr(res, "schedule", {}).get("training", [])
+    )
+    if runs:
+        unmet += f"</ul><h3>Training schedule</h3><ul>{runs}"
     body = "".join(f"<section>{p}</section>" for p in parts)
     page = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         f"<title>fab2token plan: {html.escape(sc.name)}</title><style>{_CSS}</style></head><body>"
-        f"<h1>Plan: {html.escape(sc.name)}</h1><p class='sub'>{html.escape(res.status)}, objective "
+        f"<h1>Plan: {html.escape(sc.name)}</h1><p class='sub'>{html.escape(res.status_text or res.status)}; objective "
         f"${res.objective_usd:,.0f}; {res.variables:,} variables, {res.constraints:,} constraints</p>"
         f"<h2>What binds</h2><ul>{binding}</ul><h2>Targets</h2><ul>{unmet}</ul>{body}</body></html>"
     )
