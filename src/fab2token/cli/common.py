@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import json
 import math
+import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from fab2token import catalog as _catalog
-from fab2token.errors import Fab2TokenError, ScenarioError
+from fab2token.errors import Fab2TokenError, clip
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="Plan and simulate AI compute infrastructure from wafer to token."
@@ -23,9 +29,17 @@ app = typer.Typer(
 catalog_app = typer.Typer(no_args_is_help=True, help="Print the shipped catalog tables (every row has a source).")
 app.add_typer(catalog_app, name="catalog")
 
-# piped output (files, CI logs) gets a wide page rather than rich's 80-column default
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, soft_wrap=True)
+# piped output (files, CI logs) gets a wide page rather than rich's 80-column default. Neither console reads
+# markup: names, paths and values the user gave are printed as typed ("[bold]H900" stays "[bold]H900"); styles
+# come from rich Text objects.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160, markup=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
+
+# a message printed for an error: a screenful of problems (each bounded by fab2token.errors) and the count of the rest
+MAX_MESSAGE_CHARS = 20_000
+# where the traceback of an unexpected error goes: the temporary folder is writable even when the working folder
+# is not (a read-only checkout, a CI workspace) and is not a place the user's own files are listed from
+LOG_DIR_ENV = "FAB2TOKEN_LOG_DIR"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,20 +61,72 @@ def _print_json(obj: Any) -> None:
     sys.stdout.write(json.dumps(_clean(obj), indent=2) + "\n")
 
 
+def _error(message: str) -> None:
+    err.print(Text.assemble(("error:", "bold red"), " ", clip(message, MAX_MESSAGE_CHARS)))
+
+
+def _write_log(exc: BaseException) -> Path | None:
+    folder = Path(os.environ.get(LOG_DIR_ENV) or tempfile.gettempdir())
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = folder / f"fab2token-error-{stamp}-{os.getpid()}.log"
+    try:
+        text = "".join(traceback.format_exception(exc))
+        path.write_text(f"fab2token {' '.join(sys.argv[1:])[:2000]}\n\n{text}", encoding="utf-8")
+    except Exception:  # a full disk or a recursion too deep to format: say so rather than fail again
+        return None
+    return path
+
+
+def _internal(exc: BaseException) -> None:
+    log = _write_log(exc)
+    first = clip(str(exc).strip().splitlines()[0], 200) if str(exc).strip() else ""
+    where = f"the traceback is in {log}" if log else "the traceback could not be written to a log file"
+    err.print(
+        Text.assemble(
+            ("internal error:", "bold red"),
+            f" {type(exc).__name__}{': ' + first if first else ''} (a bug in fab2token; {where}, please report it)",
+        )
+    )
+
+
+def _os_error(exc: OSError) -> str:
+    what = exc.strerror or str(exc) or type(exc).__name__
+    if exc.filename is not None:
+        return f"{clip(exc.filename)}: {what}"
+    return f"operating system error: {what}"
+
+
 def handles_errors(fn: F) -> F:
-    """Turn fab2token's own errors into a clear message on stderr and exit status 2."""
+    """The one error path of every command.
+
+    fab2token's own errors (bad input, an unusable store or output) and operating-system errors on a path the user
+    named (a full disk, no permission) print ``error: ...`` on stderr and exit with status 2. Anything else is a
+    bug: one line naming the exception and a log file holding its traceback, exit status 1.
+    """
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except ScenarioError as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-            raise typer.Exit(2) from None
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
         except Fab2TokenError as exc:
-            err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+            _error(str(exc))
             raise typer.Exit(2) from None
+        except BrokenPipeError:  # `fab2token runs | head`: the reader left; nothing more to say
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (a test runner)
+                pass
+            raise typer.Exit(1) from None
+        except OSError as exc:
+            _error(_os_error(exc))
+            raise typer.Exit(2) from None
+        except Exception as exc:
+            _internal(exc)
+            raise typer.Exit(1) from None
 
+    wrapper.handles_errors = True  # type: ignore[attr-defined]  # tests check every command has it
     return wrapper  # type: ignore[return-value]
 
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from fab2token.cli.common import (
     JsonOpt,
@@ -16,6 +17,7 @@ from fab2token.cli.common import (
     handles_errors,
     out,
 )
+from fab2token.io.outputs import Output, check_outputs, scenario_inputs, write_outputs
 from fab2token.scenario import load_scenario
 
 
@@ -40,6 +42,7 @@ def fabline(
     from fab2token.supply.fabline import check_run_options, load_any, simulate_fab
 
     check_run_options(days, dispatch, where="<command line>", prefix="--")
+    check_outputs([(report, "--report")], [folder])
     model = load_any(folder)
     if as_json:
         res = simulate_fab(model, days=days, dispatch=dispatch, seed=seed)
@@ -64,7 +67,7 @@ def fabline(
     if report is not None:
         from fab2token.io.report import write_fabline_report
 
-        write_fabline_report(report, res, f"fab line: {folder}")
+        write_outputs([(report, "--report", lambda tmp: write_fabline_report(tmp, res, f"fab line: {folder}"))])
     if as_json:
         summary.pop("utilisation_by_family")
         _print_json(summary)
@@ -106,29 +109,38 @@ def plan(
     """Cheapest build-out that meets the targets, and what each binding constraint is worth."""
     import yaml
 
+    from fab2token.io.report import write_plan_report
     from fab2token.plan import plan as _plan
     from fab2token.plan import plan_to_scenario_data
 
+    outputs = [(report, "--report"), (scenario_out, "--scenario-out")]
+    check_outputs(outputs, [scenario])
     sc, _ = load_scenario(scenario)
+    check_outputs(outputs, [scenario, *scenario_inputs(sc)])
     res = _plan(sc, objective=objective, milp=milp, time_limit_s=time_limit)
+    writes: list[Output] = []
     if report is not None:
-        from fab2token.io.report import write_plan_report
-
-        write_plan_report(report, sc, res)
+        writes.append((report, "--report", lambda tmp: write_plan_report(tmp, sc, res)))
     if scenario_out is not None and res.series:
-        scenario_out.write_text(yaml.safe_dump(plan_to_scenario_data(sc, res), sort_keys=False))
+        text = yaml.safe_dump(plan_to_scenario_data(sc, res), sort_keys=False)
+        writes.append((scenario_out, "--scenario-out", lambda tmp: tmp.write_text(text, encoding="utf-8")))
+    elif scenario_out is not None:
+        err.print(f"note: --scenario-out {scenario_out} not written: the plan has no build-out ({res.status})")
+    write_outputs(writes)
     if as_json:
         _print_json(res.to_dict())
         return
     out.print(
-        f"[bold]{res.status}[/]: objective ${res.objective_usd:,.0f} "
-        f"({res.variables:,} variables, {res.constraints:,} constraints; build {res.build_s:.2f} s, "
-        f"solve {res.solve_s:.2f} s)"
+        Text.assemble(
+            (str(res.status), "bold"),
+            f": objective ${res.objective_usd:,.0f} ({res.variables:,} variables, {res.constraints:,} constraints; "
+            f"build {res.build_s:.2f} s, solve {res.solve_s:.2f} s)",
+        )
     )
     for k, v in res.cost_breakdown_usd.items():
         out.print(f"  {k}: ${v:,.0f}", highlight=False)
     for row in res.unmet:
-        out.print(f"[red]unmet[/]: {row['text']}")
+        out.print(Text.assemble(("unmet", "red"), f": {row['text']}"))
     t = Table(title="what binds (top 10)")
     t.add_column("constraint")
     t.add_column("site")

@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from fab2token.api import run_file
+from fab2token.api import RunResult, run_file
 from fab2token.cli.common import (
     DbOpt,
     JsonOpt,
@@ -18,8 +19,13 @@ from fab2token.cli.common import (
     handles_errors,
     out,
 )
+from fab2token.errors import Fab2TokenError, OutputError
 from fab2token.io import store
+from fab2token.io.outputs import check_output, scenario_inputs, write_outputs
 from fab2token.scenario import load_scenario
+
+# what the message calls the report when --report was not given
+_DEFAULT_REPORT = "the report (report-RUNID.html by default; --report PATH or --no-report)"
 
 
 @app.command()
@@ -33,21 +39,47 @@ def run(
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write the HTML report.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Validate, simulate, store and report a scenario."""
+    """Validate, simulate, store and report a scenario.
+
+    The store and the report path are checked before anything is simulated; if the report then cannot be written,
+    the stored run is removed again, so no run is kept without its report.
+    """
+    store.check_store(db)
+    if not no_report:
+        check_output(report or Path("report-RUNID.html"), "--report" if report else _DEFAULT_REPORT, [scenario, db])
     result = run_file(scenario, db, None)
     summary = result.summary.to_dict()
-    path = None
-    if not no_report:
-        from fab2token.io.report import write_report
-
-        path = write_report(report or Path(f"report-{result.run_id}.html"), result.dataset, summary)
+    path = None if no_report else _write_run_report(result, report, [scenario, db])
     if as_json:
         _print_json(summary | {"report": str(path) if path else None, "db": str(db)})
         return
     out.print(_summary_table(summary, f"run {result.run_id} — {result.scenario.name}"))
-    out.print(
-        f"stored in [bold]{db}[/] as run [bold]{result.run_id}[/]" + (f"; report: [bold]{path}[/]" if path else "")
-    )
+    line = Text.assemble("stored in ", (str(db), "bold"), " as run ", (str(result.run_id), "bold"))
+    if path:
+        line.append_text(Text.assemble("; report: ", (str(path), "bold")))
+    out.print(line)
+
+
+def _write_run_report(result: RunResult, report: Path | None, inputs: list[Path]) -> Path:
+    """Write the run's report atomically; on any failure remove the run from the store again and say so."""
+    from fab2token.io.report import write_report
+
+    path = report or Path(f"report-{result.run_id}.html")
+    summary = result.summary.to_dict()
+    db = inputs[1]
+    try:
+        check_output(path, "--report", [*inputs, *scenario_inputs(result.scenario)])
+        write_outputs([(path, "--report", lambda tmp: write_report(tmp, result.dataset, summary))])
+    except BaseException as exc:
+        try:
+            if result.run_id:
+                store.delete_run(db, result.run_id)
+        except Fab2TokenError as undo:
+            raise OutputError(f"{exc}; and run {result.run_id} could not be removed from {db} again: {undo}") from exc
+        if isinstance(exc, Fab2TokenError):
+            raise OutputError(f"{exc}; run {result.run_id} was not kept in {db}") from None
+        raise
+    return path
 
 
 @app.command()

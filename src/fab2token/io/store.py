@@ -1,6 +1,10 @@
 """The embedded results store: one DuckDB file, a ``runs`` table and tidy time-series tables.
 
-A run is written in one transaction: a failure leaves the file as it was.
+A run is written in one transaction: a failure leaves the file as it was. A file that is not a fab2token store
+(damaged, truncated, another program's DuckDB database, not DuckDB at all) is refused with its name and left
+untouched. Only one process may have the file open at a time (DuckDB's lock); a command that finds it locked
+waits, saying so, up to :data:`LOCK_WAIT_S`, and a finished run that still cannot be stored is saved to a store of
+its own beside it, named in the error, rather than lost.
 """
 
 from __future__ import annotations
@@ -16,64 +20,34 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from fab2token.errors import Fab2TokenError
+from fab2token.errors import clip, shown
+from fab2token.io.storefile import (
+    _TABLES,
+    LOCK_WAIT_S,
+    StoreBusyError,
+    StoreError,
+    _connect,
+    _reading,
+    _transaction,
+    check_store,
+)
 
-__all__ = ["DEFAULT_DB", "StoreError", "save_run", "list_runs", "load_run", "load_dataset"]
+__all__ = [
+    "DEFAULT_DB",
+    "LOCK_WAIT_S",
+    "StoreError",
+    "StoreBusyError",
+    "check_store",
+    "save_run",
+    "delete_run",
+    "list_runs",
+    "load_run",
+    "load_dataset",
+]
 
 DEFAULT_DB = "fab2token.duckdb"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id VARCHAR PRIMARY KEY,
-    created_at TIMESTAMP NOT NULL,
-    scenario_name VARCHAR,
-    scenario_file VARCHAR,
-    scenario_text VARCHAR NOT NULL,
-    summary_json VARCHAR NOT NULL,
-    attrs_json VARCHAR NOT NULL
-);
-CREATE TABLE IF NOT EXISTS series_month (
-    run_id VARCHAR NOT NULL, month VARCHAR NOT NULL, variable VARCHAR NOT NULL, value DOUBLE
-);
-CREATE TABLE IF NOT EXISTS series_month_site (
-    run_id VARCHAR NOT NULL, month VARCHAR NOT NULL, site VARCHAR NOT NULL, variable VARCHAR NOT NULL,
-    value DOUBLE
-);
-CREATE TABLE IF NOT EXISTS series_run_month (
-    run_id VARCHAR NOT NULL, run VARCHAR NOT NULL, month VARCHAR NOT NULL, variable VARCHAR NOT NULL, value DOUBLE
-);
-CREATE TABLE IF NOT EXISTS series_accelerator_month (
-    run_id VARCHAR NOT NULL, accelerator VARCHAR NOT NULL, month VARCHAR NOT NULL, variable VARCHAR NOT NULL,
-    value DOUBLE
-);
-CREATE TABLE IF NOT EXISTS series_accelerator_month_site (
-    run_id VARCHAR NOT NULL, accelerator VARCHAR NOT NULL, month VARCHAR NOT NULL, site VARCHAR NOT NULL,
-    variable VARCHAR NOT NULL, value DOUBLE
-);
-CREATE TABLE IF NOT EXISTS labels_month (
-    run_id VARCHAR NOT NULL, month VARCHAR NOT NULL, variable VARCHAR NOT NULL, label VARCHAR
-);
-CREATE TABLE IF NOT EXISTS variables (
-    run_id VARCHAR NOT NULL, variable VARCHAR NOT NULL, dims VARCHAR NOT NULL, units VARCHAR
-);
-"""
-
-
-class StoreError(Fab2TokenError):
-    """The results store cannot be opened or does not hold what was asked for."""
-
-
-def _connect(db: str | Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    path = Path(db)
-    if read_only and not path.exists():
-        raise StoreError(f"{path}: no results store here (run `fab2token run SCENARIO --db {path}` first)")
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.Error as exc:
-        raise StoreError(f"{path}: cannot open the results store ({exc})") from None
-    if not read_only:
-        con.execute(_SCHEMA)
-    return con
+# ids listed when a prefix matches several runs
+_MAX_IDS_SHOWN = 10
 
 
 def _tidy(ds: xr.Dataset, dims: tuple[str, ...], run_id: str) -> pd.DataFrame:
@@ -86,22 +60,15 @@ def _tidy(ds: xr.Dataset, dims: tuple[str, ...], run_id: str) -> pd.DataFrame:
     return df[["run_id", *dims, "variable", "value"]]
 
 
-def save_run(
-    db: str | Path,
-    ds: xr.Dataset,
-    summary: dict[str, Any],
-    scenario_text: str,
-    scenario_file: str = "",
-    run_id: str | None = None,
-) -> str:
-    """Store a run; returns its id. All or nothing: on any error the store is unchanged."""
-    run_id = run_id or uuid.uuid4().hex[:12]
-    summary = dict(summary, run_id=run_id)
-    month_df = _tidy(ds, ("month",), run_id)
-    site_df = _tidy(ds, ("month", "site"), run_id)
-    run_df = _tidy(ds, ("run", "month"), run_id)
-    acc_df = _tidy(ds, ("accelerator", "month"), run_id)
-    acc_site_df = _tidy(ds, ("accelerator", "month", "site"), run_id)
+def _frames(ds: xr.Dataset, run_id: str) -> tuple[dict[str, Any], list[tuple[str, pd.DataFrame]]]:
+    """The run's attributes and its rows, table by table, ready to insert."""
+    frames = [
+        ("series_month", _tidy(ds, ("month",), run_id)),
+        ("series_month_site", _tidy(ds, ("month", "site"), run_id)),
+        ("series_run_month", _tidy(ds, ("run", "month"), run_id)),
+        ("series_accelerator_month", _tidy(ds, ("accelerator", "month"), run_id)),
+        ("series_accelerator_month_site", _tidy(ds, ("accelerator", "month", "site"), run_id)),
+    ]
     label_names = [n for n, v in ds.data_vars.items() if v.dims == ("month",) and v.dtype.kind in "UO"]
     label_df = pd.DataFrame(
         [
@@ -115,63 +82,96 @@ def save_run(
         [(run_id, n, ",".join(str(d) for d in v.dims), str(v.attrs.get("units", ""))) for n, v in ds.data_vars.items()],
         columns=["run_id", "variable", "dims", "units"],
     )
+    frames += [("labels_month", label_df), ("variables", var_df)]
     attrs = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in ds.attrs.items()}
     attrs["site_pue"] = {str(s): float(p) for s, p in zip(ds["site"].values, ds["pue"].values, strict=True)}
     if "accelerator" in ds.coords:
         attrs["accelerator_kw"] = {
             str(a): float(k) for a, k in zip(ds["accelerator"].values, ds["all_in_it_kw"].values, strict=True)
         }
-    con = _connect(db)
-    try:
-        con.execute("BEGIN TRANSACTION")
-        con.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [
-                run_id,
-                _dt.datetime.now(_dt.UTC).replace(tzinfo=None),
-                summary.get("scenario", ""),
-                scenario_file,
-                scenario_text,
-                json.dumps(summary),
-                json.dumps(attrs),
-            ],
-        )
-        for table, df in (
-            ("series_month", month_df),
-            ("series_month_site", site_df),
-            ("series_run_month", run_df),
-            ("series_accelerator_month", acc_df),
-            ("series_accelerator_month_site", acc_site_df),
-            ("labels_month", label_df),
-            ("variables", var_df),
-        ):
+    return attrs, frames
+
+
+def save_run(
+    db: str | Path,
+    ds: xr.Dataset,
+    summary: dict[str, Any],
+    scenario_text: str,
+    scenario_file: str = "",
+    run_id: str | None = None,
+) -> str:
+    """Store a run; returns its id. All or nothing: on any error the store is unchanged.
+
+    Raises
+    ------
+    StoreError
+        The store is not a fab2token store, or it cannot be written (the real cause is named).
+    StoreBusyError
+        Another process kept the store locked for :data:`LOCK_WAIT_S`; the run was then saved to a store of its
+        own beside it (``NAME.RUNID.duckdb``), named in the message, so the finished result is not lost.
+    """
+    run_id = run_id or uuid.uuid4().hex[:12]
+    summary = dict(summary, run_id=run_id)
+    attrs, frames = _frames(ds, run_id)
+    row = [
+        run_id,
+        _dt.datetime.now(_dt.UTC).replace(tzinfo=None),
+        summary.get("scenario", ""),
+        scenario_file,
+        scenario_text,
+        json.dumps(summary),
+        json.dumps(attrs),
+    ]
+
+    def insert(con: duckdb.DuckDBPyConnection) -> None:
+        con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+        for table, df in frames:
             if len(df):
                 con.register("_frame", df)
                 con.execute(f"INSERT INTO {table} SELECT * FROM _frame")
                 con.unregister("_frame")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.close()
+
+    path = Path(db)
+    try:
+        con = _connect(path)
+    except StoreBusyError as busy:
+        side = path.with_name(f"{path.stem}.{run_id}{path.suffix or '.duckdb'}")
+        try:
+            _transaction(_connect(side, wait_s=0.0), side, "store the run", insert)
+        except StoreError as exc:
+            raise StoreBusyError(f"{busy}; saving the run to {clip(side)} instead failed too: {exc}") from None
+        raise StoreBusyError(
+            f"{busy}; the finished run {run_id} was saved to {clip(side)} instead "
+            f"(`fab2token show {run_id} --db {clip(side)}`)"
+        ) from None
+    _transaction(con, path, "store the run", insert)
     return run_id
+
+
+def delete_run(db: str | Path, run_id: str) -> None:
+    """Remove one run (exact id) and its series from the store, in one transaction."""
+    path = Path(db)
+
+    def delete(con: duckdb.DuckDBPyConnection) -> None:
+        for table in (*_TABLES, "runs"):
+            con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+
+    _transaction(_connect(path), path, f"remove run {run_id}", delete)
 
 
 def list_runs(db: str | Path) -> list[dict[str, Any]]:
     """Stored runs, newest first: id, time, scenario name and a few headline numbers."""
-    con = _connect(db, read_only=True)
-    try:
-        rows = con.execute(
-            "SELECT run_id, created_at, scenario_name, scenario_file, summary_json FROM runs ORDER BY created_at DESC"
-        ).fetchall()
-    except duckdb.CatalogException:
-        rows = []
-    finally:
-        con.close()
+    with _reading(db) as con:
+        try:
+            rows = con.execute(
+                "SELECT run_id, created_at, scenario_name, scenario_file, summary_json FROM runs "
+                "ORDER BY created_at DESC"
+            ).fetchall()
+        except duckdb.CatalogException:
+            rows = []
     out = []
     for run_id, created, name, file, summary_json in rows:
-        summary = json.loads(summary_json)
+        summary = _json(db, run_id, summary_json)
         out.append(
             {
                 "run_id": run_id,
@@ -186,32 +186,50 @@ def list_runs(db: str | Path) -> list[dict[str, Any]]:
     return out
 
 
-def load_run(db: str | Path, run_id: str) -> dict[str, Any]:
-    """One stored run: ``run_id``, ``created_at``, ``scenario_text``, ``summary`` (dict) and ``attrs``."""
-    con = _connect(db, read_only=True)
+def _json(db: str | Path, run_id: str, text: str) -> dict[str, Any]:
     try:
-        row = con.execute(
-            "SELECT run_id, created_at, scenario_name, scenario_file, scenario_text, summary_json, attrs_json "
-            "FROM runs WHERE run_id = ? OR run_id LIKE ? ORDER BY created_at",
-            [run_id, f"{run_id}%"],
-        ).fetchall()
-    except duckdb.CatalogException:
-        row = []
-    finally:
-        con.close()
-    if not row:
-        raise StoreError(f"{db}: no run with id {run_id!r} (see `fab2token runs --db {db}`)")
-    if len(row) > 1:
-        raise StoreError(f"{db}: run id prefix {run_id!r} is ambiguous: {', '.join(r[0] for r in row)}")
-    rid, created, name, file, text, summary_json, attrs_json = row[0]
+        obj = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{clip(db)}: run {run_id}: its stored summary is damaged ({clip(exc)})") from None
+    if not isinstance(obj, dict):
+        raise StoreError(f"{clip(db)}: run {run_id}: its stored summary is damaged (not a JSON object)")
+    return obj
+
+
+def load_run(db: str | Path, run_id: str) -> dict[str, Any]:
+    """One stored run: ``run_id``, ``created_at``, ``scenario_text``, ``summary`` (dict) and ``attrs``.
+
+    ``run_id`` is the whole id or a unique prefix of it, taken literally (``%`` and ``_`` are not patterns).
+    """
+    if not run_id:
+        raise StoreError(
+            f"{clip(db)}: the run id is empty; give an id or a prefix (see `fab2token runs --db {clip(db)}`)"
+        )
+    with _reading(db) as con:
+        try:
+            rows = con.execute(
+                "SELECT run_id, created_at, scenario_name, scenario_file, scenario_text, summary_json, attrs_json "
+                "FROM runs WHERE starts_with(run_id, ?) ORDER BY created_at",
+                [run_id],
+            ).fetchall()
+        except duckdb.CatalogException:
+            rows = []
+    rows = [r for r in rows if r[0] == run_id] or rows
+    if not rows:
+        raise StoreError(f"{clip(db)}: no run with id {shown(run_id)} (see `fab2token runs --db {clip(db)}`)")
+    if len(rows) > 1:
+        ids = ", ".join(r[0] for r in rows[:_MAX_IDS_SHOWN])
+        more = f" and {len(rows) - _MAX_IDS_SHOWN:,} more" if len(rows) > _MAX_IDS_SHOWN else ""
+        raise StoreError(f"{clip(db)}: run id prefix {shown(run_id)} is ambiguous: {ids}{more}")
+    rid, created, name, file, text, summary_json, attrs_json = rows[0]
     return {
         "run_id": rid,
         "created_at": created.isoformat(timespec="seconds"),
         "scenario": name,
         "file": file,
         "scenario_text": text,
-        "summary": json.loads(summary_json),
-        "attrs": json.loads(attrs_json),
+        "summary": _json(db, rid, summary_json),
+        "attrs": _json(db, rid, attrs_json),
     }
 
 
@@ -219,8 +237,7 @@ def load_dataset(db: str | Path, run_id: str) -> xr.Dataset:
     """Rebuild a run's results Dataset from the tidy tables (the same data the report and dashboard read)."""
     meta = load_run(db, run_id)
     rid = meta["run_id"]
-    con = _connect(db, read_only=True)
-    try:
+    with _reading(db) as con:
         m = con.execute("SELECT month, variable, value FROM series_month WHERE run_id = ?", [rid]).df()
         ms = con.execute("SELECT month, site, variable, value FROM series_month_site WHERE run_id = ?", [rid]).df()
         rm = con.execute("SELECT run, month, variable, value FROM series_run_month WHERE run_id = ?", [rid]).df()
@@ -234,8 +251,6 @@ def load_dataset(db: str | Path, run_id: str) -> xr.Dataset:
         lab = con.execute("SELECT month, variable, label FROM labels_month WHERE run_id = ?", [rid]).df()
         var_rows = con.execute("SELECT variable, dims, units FROM variables WHERE run_id = ?", [rid]).fetchall()
         units = {v: u for v, _, u in var_rows}
-    finally:
-        con.close()
     months = meta["summary"]["month_labels"]
     sites = list(meta["attrs"]["site_pue"])
     parts = []
