@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench fast clean
+.PHONY: demo test lint bench fast clean docs
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "need $(PY) on PATH (or run: make PY=python3 ...)"; exit 1; }
@@ -24,6 +24,9 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
+docs: $(STAMP)  # the documentation site in site/ (--strict: a broken link or reference fails)
+	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict --quiet
+
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,peers]' || echo "peer tools not installed: their comparisons are skipped"
 	$(BIN)/python -m benchmarks
@@ -32,4 +35,4 @@ fast: $(STAMP)  # rebuild the fab line's compiled kernel after editing kernel.py
 	$(BIN)/python -m fab2token.supply.fabline.build
 
 clean:
-	rm -rf $(VENV) demo.duckdb demo-report.html .pytest_cache src/fab2token/supply/fabline/_kernel_c*.so
+	rm -rf $(VENV) demo.duckdb demo-report.html .pytest_cache site src/fab2token/supply/fabline/_kernel_c*.so

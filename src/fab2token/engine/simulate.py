@@ -88,7 +88,7 @@ def simulate(sc: Scenario) -> xr.Dataset:
     Returns
     -------
     xarray.Dataset
-        Dimensions ``month`` (``YYYY-MM`` labels), ``site`` and ``accelerator`` (the fleet's types). See README.md
+        Dimensions ``month`` (``YYYY-MM`` labels), ``site`` and ``accelerator`` (the fleet's types). See docs/reference/results.md
         for every variable.
     """
     axis = month_axis(sc.horizon.start, sc.horizon.months)
@@ -167,7 +167,7 @@ def _dataset(
     largest: np.ndarray,
     wl: dict[str, Any],
 ) -> xr.Dataset:
-    """The results Dataset: every stage's output with units (README lists the variables)."""
+    """The results Dataset: every stage's output with units (docs/reference/results.md lists the variables)."""
     fi, pl = fl["fleet"], fl["placement"]
     m = ("month",)
     return xr.Dataset(

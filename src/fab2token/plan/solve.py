@@ -466,7 +466,7 @@ def simulated_bills(sc: Scenario, res: PlanResult) -> dict[str, float]:
     """What the simulation's billing (:func:`fab2token.economics.bills.bills`, the hourly energy engine included)
     charges for the plan's own build-out — its installed fleet per type, site and month, its IT MW built and its
     deliveries — discounted like the plan's ``cost_breakdown_usd``, term by term. The two agree within the LP
-    approximations listed in README ("What the planner approximates")."""
+    approximations listed in docs/stages/planner.md ("What the planner approximates")."""
     from fab2token.economics.bills import bills  # the simulation's billing, imported only when asked for
     from fab2token.economics.costs import discount_factor, total_usd
     from fab2token.scenario.timeline import month_axis
