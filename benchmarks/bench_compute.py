@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from benchmarks.common import best_time
+from benchmarks.common import best_time, paired
 from fab2token import catalog
 from fab2token.workloads.architecture import flops_per_token_training, model_spec
 from fab2token.workloads.inference import infer, serve, step_time_s
@@ -148,14 +148,15 @@ def _peers() -> None:
                 hbm_memory_efficiency=0.92,
             )
 
-        t_ours = best_time(ours, repeat=3, number=20)
-        t_theirs = best_time(theirs, repeat=1, number=3)
+        speed = paired(ours, theirs, rounds=5, number=3)  # alternating in-process rounds
         r_ours, r_theirs = ours(), theirs()
         kv_ours = b * (i + o) * 2 * m["layers"] * m["kv_heads"] * m["head_dim"] * 2 / tp / 1e9
         print(
             f"  {label:34s} {m['params_total'] * 2 / tp / 1e9:7.1f} | {r_theirs['weight_memory_per_gpu'] / 1e9:6.1f}"
             f" {kv_ours:5.1f} | {r_theirs['kv_cache_memory_per_gpu'] / 1e9:5.1f}"
             f" {float(r_ours['step_s']) * 1e3:7.2f} | {r_theirs['decode_latency'] * 1e3:6.2f}"
-            f" {t_theirs / t_ours:8.0f}x"
+            f" {sorted(speed.ratios)[len(speed.ratios) // 2]:8.1f}x ({min(speed.ratios):.1f}-{max(speed.ratios):.1f})"
         )
-    print("  (ours | llm-analysis; speed = llm-analysis time per call / ours)")
+    print(
+        "  (ours | llm-analysis; speed = llm-analysis time per call / ours: median and range of 5 alternating rounds)"
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from benchmarks.common import paired
 from fab2token.supply.fabline import load_fab, simulate_fab
 from fab2token.supply.fabline.engine import compiled_kernel
 
@@ -35,5 +36,11 @@ def main() -> None:
             f"{rate:,.0f} events/s, {days / res.wall_s:.1f} simulated days per wall second; 730 days projected at "
             f"{730 / (days / res.wall_s):.0f} s (goal: 60 s)"
         )
-    if len(walls) == 2:
-        print(f"compiled / plain wall time: {walls['compiled (Cython)'] / walls['plain Python']:.2f}")
+    if len(walls) == 2:  # the ratio side by side: alternating short runs
+        short = min(days, 5.0)
+        p = paired(
+            lambda: simulate_fab(model, days=short, dispatch="fifo", seed=1, compiled=False),
+            lambda: simulate_fab(model, days=short, dispatch="fifo", seed=1, compiled=True),
+            rounds=3,
+        )
+        print(f"{short:g} days: {p.text('plain Python', 'compiled')}")

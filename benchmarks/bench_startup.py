@@ -1,0 +1,33 @@
+"""Whole-process start-up: what every command pays before it starts (issue 17's goals: ``fab2token --help`` and
+``validate`` on the small example under 0.25 s; ``infer`` under 0.4 s). Printed beside a bare interpreter and, where
+llm-analysis is installed, its CLI on the same question, measured in alternating whole processes."""
+
+from __future__ import annotations
+
+import shutil
+import statistics
+from pathlib import Path
+
+from benchmarks.common import paired_processes, python
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    exe = str(Path(python()).parent / "fab2token")
+    bare = [python(), "-c", "pass"]
+    for label, cmd in (
+        ("fab2token --help", [exe, "--help"]),
+        ("fab2token validate examples/small.yaml", [exe, "validate", str(ROOT / "examples" / "small.yaml")]),
+        ("fab2token infer llama-2-70b on 8 H100", [exe, "infer", "-m", "llama-2-70b", "-a", "H100", "-n", "8"]),
+    ):
+        p = paired_processes(bare, cmd, rounds=5)
+        print(f"{label}: {statistics.median(p.b_s):.2f} s whole-process; {p.text('bare python', label)}")
+    la = shutil.which("llm-analysis") or (str(Path(python()).parent / "llm-analysis"))
+    if not Path(la).exists():
+        print("llm-analysis not installed: its CLI comparison is skipped (make bench installs it)")
+        return
+    ours = [exe, "infer", "-m", "llama-2-70b", "-a", "H100", "-n", "8", "--tp", "8", "--precision", "bf16"]
+    theirs = [la, "infer", "--model_name", "meta-llama/Llama-2-70b-hf", "--gpu_name", "a100-sxm-80gb", "--tp_size", "8"]
+    p = paired_processes(theirs, ours, rounds=5)
+    print(f"infer CLI, same question: {p.text('llm-analysis', 'fab2token')}")
