@@ -7,15 +7,20 @@ is a plain float in the unit its name carries (``power_mw``, ``die_area_mm2``, `
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pint
+if TYPE_CHECKING:
+    import pint
 
-__all__ = ["ureg", "to_unit"]
+__all__ = ["registry", "to_unit"]
 
 
 @lru_cache(maxsize=1)
-def _registry() -> pint.UnitRegistry:
+def registry() -> pint.UnitRegistry:
+    """The unit registry, built on first use (pint and its registry take ~0.3 s to import and build: a command
+    that reads no quantity with units never pays it)."""
+    import pint
+
     reg: pint.UnitRegistry = pint.UnitRegistry()
     # Money is a dimension of its own; one currency, no exchange rates.
     reg.define("USD = [currency] = usd = dollar = $")
@@ -25,9 +30,6 @@ def _registry() -> pint.UnitRegistry:
     reg.define("wafer = [wafer] = wafers")
     reg.define("acre_land = acre")
     return reg
-
-
-ureg = _registry()
 
 
 def to_unit(value: Any, unit: str) -> float:
@@ -49,10 +51,13 @@ def to_unit(value: Any, unit: str) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected a number or a quantity in {unit}")
     if isinstance(value, int | float):
-        return float(value)
+        return float(value)  # a plain number is in the unit already: no registry needed
     if not isinstance(value, str):
         raise ValueError(f"expected a number or a quantity in {unit} such as '10 {unit}'")
     text = value.strip().replace("^", "**")
+    import pint
+
+    ureg = registry()
     try:
         q: Any = ureg.Quantity(text)
     except Exception as exc:  # pint raises many kinds; all mean "not a quantity"

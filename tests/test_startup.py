@@ -1,0 +1,37 @@
+"""Start-up stays light: importing the package (and reading plain numbers) pulls in none of the heavy libraries;
+they load on first use. Speed itself is measured in benchmarks/bench_startup.py, never asserted here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys\nprint(' '.join(sys.modules))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return set(out.stdout.split())
+
+
+def test_importing_the_package_loads_no_heavy_library():
+    loaded = _modules_after("import fab2token")
+    assert not loaded & {"xarray", "pandas", "pint", "linopy", "duckdb", "plotly"}
+
+
+def test_the_unit_registry_is_built_only_for_a_quantity_with_units():
+    loaded = _modules_after("from fab2token.units import to_unit\nassert to_unit(3, 'MW') == 3.0")
+    assert "pint" not in loaded
+    loaded = _modules_after("from fab2token.units import to_unit\nassert to_unit('3 GW', 'MW') == 3000.0")
+    assert "pint" in loaded
+
+
+def test_the_lazy_names_resolve():
+    import fab2token
+
+    assert fab2token.simulate.__name__ == "simulate"
+    assert issubclass(fab2token.ScenarioError, fab2token.Fab2TokenError)
+    assert set(fab2token.__all__) <= set(dir(fab2token))
