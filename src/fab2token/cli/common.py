@@ -14,11 +14,11 @@ from functools import wraps
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from typer.exceptions import TyperException
 
 from fab2token import catalog as _catalog
 from fab2token.errors import Fab2TokenError, clip
@@ -108,7 +108,7 @@ def handles_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+        except (typer.Exit, typer.Abort, TyperException):  # typer's own exits and usage errors
             raise
         except Fab2TokenError as exc:
             _error(str(exc))

@@ -39,6 +39,9 @@ _RUNS_COLUMNS = [
     "summary_json",
     "attrs_json",
 ]
+# DuckDB's file starts with a main header and two database headers of 4 KiB each (Storage::FILE_HEADER_SIZE in
+# DuckDB's storage_info.hpp), then the blocks; a store fab2token wrote measures exactly this plus its blocks
+_DUCKDB_HEADER_BYTES = 3 * 4096
 _TABLES = (
     "series_month",
     "series_month_site",
@@ -152,9 +155,25 @@ def _open(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnecti
             pause = min(2 * pause, longest)
 
 
+def _check_length(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Refuse a file shorter than the blocks its header counts (a truncated copy, a download cut short).
+
+    Only without a write-ahead log beside it: replaying one (after a crash) may count blocks not yet written.
+    """
+    if path.with_name(path.name + ".wal").exists():
+        return
+    row = con.execute("PRAGMA database_size").fetchone()
+    block_size, total_blocks = int(row[2]), int(row[3])
+    expected = _DUCKDB_HEADER_BYTES + block_size * total_blocks
+    size = path.stat().st_size
+    if size < expected:
+        raise _foreign(path, f"truncated: the file has {size:,} bytes, its header counts {expected:,}")
+
+
 def _check_ours(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
     """True if the file holds a fab2token store, False if it is an empty database; raise if it is another's."""
     try:
+        _check_length(con, path)
         tables = {
             r[0]
             for r in con.execute(
