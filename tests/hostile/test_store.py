@@ -250,3 +250,24 @@ def test_store_delete_run_removes_every_row(tmp_path, small_run):
         assert con.execute("SELECT run_id FROM runs").fetchall() == [(keep,)]
     finally:
         con.close()
+
+
+def test_store_scenario_given_as_db_is_refused_and_left_as_it_is(tmp_path, small_path):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_bytes(small_path.read_bytes())
+    res = _run("run", scenario, "--db", scenario, "--no-report")
+    assert res.exit_code == 2
+    assert "s.yaml is not a fab2token results store (DuckDB)" in res.stderr
+    assert scenario.read_bytes() == small_path.read_bytes()
+
+
+def test_store_store_with_deleted_runs_is_still_a_store(tmp_path, small_run):
+    # DuckDB cuts free blocks off the file's end: the truncation check must not take that for damage
+    ds, summary, text = small_run
+    db = tmp_path / "r.duckdb"
+    rid = store.save_run(db, ds, summary, text)
+    size = db.stat().st_size
+    store.delete_run(db, rid)
+    assert db.stat().st_size < size
+    assert store.list_runs(db) == []
+    assert store.save_run(db, ds, summary, text)

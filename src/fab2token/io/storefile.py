@@ -155,25 +155,31 @@ def _open(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnecti
             pause = min(2 * pause, longest)
 
 
-def _check_length(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Refuse a file shorter than the blocks its header counts (a truncated copy, a download cut short).
+def _check_length(con: duckdb.DuckDBPyConnection, path: Path, tables: set[str]) -> None:
+    """Refuse a file that ends before a block its tables use (a truncated copy, a download cut short).
 
-    Only without a write-ahead log beside it: replaying one (after a crash) may count blocks not yet written.
+    Only without a write-ahead log beside it: replaying one (after a crash) may place blocks not yet written.
+    Block counts alone do not tell: DuckDB cuts free blocks off the end of the file but still counts them.
     """
     if path.with_name(path.name + ".wal").exists():
         return
-    row = con.execute("PRAGMA database_size").fetchone()
-    block_size, total_blocks = int(row[2]), int(row[3])
-    expected = _DUCKDB_HEADER_BYTES + block_size * total_blocks
+    block_size = int(con.execute("PRAGMA database_size").fetchone()[2])
+    last = -1
+    for table in sorted(tables):
+        row = con.execute(
+            "SELECT max(block_id) FROM pragma_storage_info(?) WHERE persistent AND block_id >= 0", [table]
+        ).fetchone()
+        if row and row[0] is not None:
+            last = max(last, int(row[0]))
+    expected = _DUCKDB_HEADER_BYTES + block_size * (last + 1)
     size = path.stat().st_size
     if size < expected:
-        raise _foreign(path, f"truncated: the file has {size:,} bytes, its header counts {expected:,}")
+        raise _foreign(path, f"truncated: the file has {size:,} bytes, its tables use {expected:,}")
 
 
 def _check_ours(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
     """True if the file holds a fab2token store, False if it is an empty database; raise if it is another's."""
     try:
-        _check_length(con, path)
         tables = {
             r[0]
             for r in con.execute(
@@ -182,6 +188,7 @@ def _check_ours(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
         }
         if not tables:
             return False
+        _check_length(con, path, tables)
         if "runs" not in tables:
             names = ", ".join(sorted(tables)[:_MAX_NAMES_SHOWN])
             raise _foreign(path, f"a DuckDB database without a runs table (it has {clip(names)})")
