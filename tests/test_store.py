@@ -67,7 +67,7 @@ def test_failed_write_leaves_store_unchanged(ds, tmp_path, monkeypatch):
 def test_duplicate_run_id_rolls_back(ds, tmp_path):
     db = tmp_path / "r.duckdb"
     store.save_run(db, ds, summarise(ds).to_dict(), "a", run_id="same")
-    with pytest.raises(duckdb.Error):
+    with pytest.raises(store.StoreError, match="Duplicate key"):  # DuckDB's error, chained, named by the store
         store.save_run(db, ds, summarise(ds).to_dict(), "b", run_id="same")
     con = duckdb.connect(str(db), read_only=True)
     n_series = con.execute("SELECT count(*) FROM series_month_site WHERE run_id = 'same'").fetchone()[0]

@@ -8,6 +8,7 @@ from pathlib import Path
 import xarray as xr
 
 from fab2token.engine.simulate import Summary, simulate, summarise
+from fab2token.errors import Fab2TokenError, OutputError
 from fab2token.io import report, store
 from fab2token.scenario import Scenario, load_scenario
 
@@ -30,15 +31,36 @@ def run_file(
 ) -> RunResult:
     """Validate, simulate, store (when ``db`` is given) and report (when ``report_path`` is given) a scenario.
 
-    Validation and simulation happen before anything is written, so a bad file leaves the store untouched.
+    The store and the report path are checked before anything is simulated (a report path may not be an input of
+    the run), so a bad file or path leaves the store untouched; the report is written atomically, and if it cannot be
+    written after the run was stored, the run is removed again (:class:`fab2token.errors.OutputError`).
     """
+    from fab2token.io.outputs import check_output, scenario_inputs, write_outputs
+
+    if db is not None:
+        store.check_store(db)
+    if report_path is not None:
+        check_output(report_path, "report_path", [path, db])
     sc, text = load_scenario(path)
     ds = simulate(sc)
+    if report_path is not None:
+        check_output(report_path, "report_path", [path, db, *scenario_inputs(sc)])
     run_id = None
     if db is not None:
         run_id = store.save_run(db, ds, summarise(ds).to_dict(), text, str(path))
     summary = summarise(ds, run_id)
-    written = report.write_report(report_path, ds, summary.to_dict()) if report_path else None
+    written = None
+    if report_path is not None:
+        try:
+            (written,) = write_outputs(
+                [(Path(report_path), "report_path", lambda tmp: report.write_report(tmp, ds, summary.to_dict()))]
+            )
+        except BaseException as exc:
+            if run_id is not None and db is not None:
+                store.delete_run(db, run_id)
+            if isinstance(exc, Fab2TokenError):
+                raise OutputError(f"{exc}; run {run_id} was not kept in {db}") from None
+            raise
     return RunResult(run_id, sc, ds, summary, written)
 
 

@@ -270,3 +270,26 @@ def test_outputs_write_outputs_moves_nothing_until_all_are_written(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]
     write_outputs([(a, "--first", lambda t: t.write_text("new a")), (b, "--second", lambda t: t.write_text("b"))])
     assert a.read_text() == "new a" and b.read_text() == "b"
+
+
+def test_the_api_refuses_a_report_path_that_is_the_scenario_and_keeps_no_run(tmp_path):
+    # the Python API makes the same checks as the CLI (no check lives only in the CLI)
+    import shutil
+
+    from fab2token.api import run_file
+    from fab2token.errors import Fab2TokenError
+    from fab2token.io import store
+    from tests.conftest import EXAMPLES
+
+    sc = tmp_path / "s.yaml"
+    shutil.copy(EXAMPLES / "small.yaml", sc)
+    db = tmp_path / "r.duckdb"
+    with pytest.raises(Fab2TokenError, match="input"):
+        run_file(sc, db, report_path=sc)
+    assert sc.read_text() == (EXAMPLES / "small.yaml").read_text()
+    assert not db.exists() or store.list_runs(db) == []
+    with pytest.raises(Fab2TokenError, match="does not exist"):
+        run_file(sc, db, report_path=tmp_path / "nope" / "r.html")
+    assert not db.exists() or store.list_runs(db) == []
+    res = run_file(sc, db, report_path=tmp_path / "r.html")
+    assert res.report_path is not None and (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
