@@ -12,6 +12,7 @@ from fab2token import catalog
 from fab2token.errors import CatalogError, InputIssue
 from fab2token.scenario.files import read_weather_csv
 from fab2token.scenario.models import Scenario, month_number
+from fab2token.scenario.runcheck import catalog_override_issues, runnable_issues
 
 __all__ = ["semantic_issues", "loc", "expected"]
 
@@ -94,50 +95,18 @@ def _campus_issues(file: str, sc: Scenario) -> list[InputIssue]:
     return issues
 
 
-def _catalog_issues(file: str, sc: Scenario) -> list[InputIssue]:
-    """Catalog overrides name real tables and columns, with non-negative numbers."""
-    issues: list[InputIssue] = []
-    for table, rows in sc.catalog.items():
-        if table not in catalog.TABLES:
-            issues.append(
-                InputIssue(file, f"catalog.{table}", table, f"one of the catalog tables: {', '.join(catalog.TABLES)}")
-            )
-            continue
-        allowed = set(catalog.numeric_columns(table)) | {"aliases", "vendor", "process_node", "source", "notes"}
-        for name, fields in rows.items():
-            for field, value in (fields or {}).items():
-                if field not in allowed:
-                    issues.append(
-                        InputIssue(
-                            file,
-                            f"catalog.{table}.{name}.{field}",
-                            value,
-                            f"a column of {table}.csv: {', '.join(sorted(allowed))}",
-                        )
-                    )
-                elif field in catalog.numeric_columns(table) and (
-                    isinstance(value, bool) or not isinstance(value, int | float) or value < 0
-                ):
-                    issues.append(
-                        InputIssue(
-                            file,
-                            f"catalog.{table}.{name}.{field}",
-                            value,
-                            "a non-negative number in the unit of the column name",
-                        )
-                    )
-    return issues
-
-
 def semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
     issues: list[InputIssue] = []
 
     issues += _weather_issues(file, sc)
     issues += _campus_issues(file, sc)
-    issues += _catalog_issues(file, sc)
+    overrides = catalog_override_issues(file, sc)
+    issues += overrides
     issues += _supply_and_workload_issues(file, sc, check_accelerator=not issues)
     issues += _target_issues(file, sc)
     issues += _site_issues(file, sc)
+    if not overrides:  # the engine's needs, resolved against sound overrides only
+        issues += runnable_issues(file, sc)
     return issues
 
 
@@ -312,26 +281,7 @@ def _fleet_issues(file: str, sc: Scenario, main_acc: str | None) -> list[InputIs
         issues += _deployment_issues(file, ft, path, site_names)
         if ft.market is not None:
             issues += _ordered(file, ft.market.orders, f"{path}.market.orders")
-        for j, base in enumerate(ft.installed):
-            if base.site not in site_names:
-                issues.append(
-                    InputIssue(
-                        file,
-                        f"{path}.installed[{j}].site",
-                        base.site,
-                        f"one of the scenario's sites: {', '.join(sorted(site_names))}",
-                    )
-                )
-            if month_number(base.since) > month_number(sc.horizon.start):
-                issues.append(
-                    InputIssue(
-                        file,
-                        f"{path}.installed[{j}].since",
-                        base.since,
-                        f"a month no later than the horizon's start ({sc.horizon.start}): later purchases are "
-                        "market orders",
-                    )
-                )
+        issues += _installed_issues(file, sc, ft, path, site_names)
     for i, opt in enumerate(sc.targets.accelerator_options):
         if _known_accelerator(sc, opt.accelerator) and _accelerator_name(sc, opt.accelerator) in listed:
             issues.append(
@@ -354,6 +304,32 @@ def _fleet_issues(file: str, sc: Scenario, main_acc: str | None) -> list[InputIs
                     f"workloads.training[{i}].accelerator",
                     run.accelerator,
                     f"an accelerator type of the fleet: {', '.join(sorted(types))}",
+                )
+            )
+    return issues
+
+
+def _installed_issues(file: str, sc: Scenario, ft: Any, path: str, site_names: set[str]) -> list[InputIssue]:
+    """An installed base sits at one of the scenario's sites, in service by the horizon's start."""
+    issues: list[InputIssue] = []
+    for j, base in enumerate(ft.installed):
+        if base.site not in site_names:
+            issues.append(
+                InputIssue(
+                    file,
+                    f"{path}.installed[{j}].site",
+                    base.site,
+                    f"one of the scenario's sites: {', '.join(sorted(site_names))}",
+                )
+            )
+        if month_number(base.since) > month_number(sc.horizon.start):
+            issues.append(
+                InputIssue(
+                    file,
+                    f"{path}.installed[{j}].since",
+                    base.since,
+                    f"a month no later than the horizon's start ({sc.horizon.start}): later purchases are "
+                    "market orders",
                 )
             )
     return issues

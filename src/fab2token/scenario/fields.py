@@ -1,4 +1,8 @@
-"""Scenario field types: months written ``YYYY-MM`` and quantities with units, converted once at the boundary."""
+"""Scenario field types: months written ``YYYY-MM`` and quantities with units, converted once at the boundary.
+
+Every number of every section is finite and of bounded magnitude (:class:`_Model`): ``.inf``, ``.nan`` and
+``1e308`` are refused where they are read, with the field's path, instead of turning into ``inf``/``nan`` results.
+"""
 
 from __future__ import annotations
 
@@ -6,25 +10,64 @@ import datetime as _dt
 import math
 import re
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from fab2token.units import to_unit
 
-__all__ = ["month_number", "month_label", "YearMonth", "MW", "USD", "USDPerMWh", "USDPerMW", "USDPerMWYear"]
+__all__ = [
+    "month_number",
+    "month_label",
+    "YearMonth",
+    "MW",
+    "USD",
+    "USDPerMWh",
+    "USDPerMW",
+    "USDPerMWYear",
+    "MIN_YEAR",
+    "MAX_YEAR",
+    "MAX_MAGNITUDE",
+    "MAX_COUNT",
+    "MAX_WAFER_DIAMETER_MM",
+    "MIN_AIR_C",
+    "MAX_AIR_C",
+    "AirC",
+]
+
+# Months a scenario may name. The earliest input any section names is the past of a build-out: an installed base's
+# ``since`` or a process node's launch, which for any accelerator modelled here is well after 1970 (the first
+# microprocessor shipped in 1971). 2200 leaves a 100-year horizon (horizon.months <= 1200) started as late as 2100.
+MIN_YEAR = 1970
+MAX_YEAR = 2200
+# Largest magnitude of any number in a scenario. The largest real quantity is a training target's FLOPs (~1e26 for
+# a frontier run); 1e30 is 10,000 times that, and products of a few such numbers (x price x hours) stay far below
+# float64's 1.8e308, so no bounded input overflows to inf inside the engine.
+MAX_MAGNITUDE = 1e30
+# Largest whole-number count (accelerators, ports, tokens per request, hours): 2**53 is the last integer float64
+# represents exactly, and the engine does its arithmetic in float64 (and int64 for month numbers).
+MAX_COUNT = 2**53
+# Largest wafer: 450 mm is the largest diameter ever standardised (SEMI M1; no fab runs it); 300 mm is today's.
+MAX_WAFER_DIAMETER_MM = 450.0
+# Air temperatures a site can see: the lowest and highest ever recorded at the surface (-89.2 °C at Vostok, 1983;
+# 56.7 °C at Death Valley, 1913; WMO archive), widened to round figures.
+MIN_AIR_C = -90.0
+MAX_AIR_C = 65.0
 
 _YM = re.compile(r"^(\d{4})-(\d{1,2})$")
+_YEARS = f"a year in {MIN_YEAR}..{MAX_YEAR}"
 
 
 def _year_month(value: Any) -> str:
     if isinstance(value, _dt.date):
-        return f"{value.year:04d}-{value.month:02d}"
-    if isinstance(value, str):
-        m = _YM.match(value.strip())
-        if m and 1 <= int(m.group(2)) <= 12:
-            return f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
-    raise ValueError("expected a month written YYYY-MM, e.g. '2026-01'")
+        year, month = value.year, value.month
+    elif isinstance(value, str) and (m := _YM.match(value.strip())) and 1 <= int(m.group(2)) <= 12:
+        year, month = int(m.group(1)), int(m.group(2))
+    else:
+        raise ValueError("expected a month written YYYY-MM, e.g. '2026-01'")
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(f"expected a month written YYYY-MM in {_YEARS}, e.g. '2026-01'")
+    return f"{year:04d}-{month:02d}"
 
 
 def month_number(ym: str) -> int:
@@ -58,24 +101,62 @@ Acres = Annotated[float, BeforeValidator(_quantity("acre")), Field(gt=0)]
 Millimetres = Annotated[float, BeforeValidator(_quantity("mm"))]
 SquareMillimetres = Annotated[float, BeforeValidator(_quantity("mm**2")), Field(gt=0)]
 PerCm2 = Annotated[float, BeforeValidator(_quantity("1/cm**2")), Field(ge=0)]
+AirC = Annotated[float, Field(ge=MIN_AIR_C, le=MAX_AIR_C)]  # an air (dry-bulb, wet-bulb or dew-point) temperature
 
 
 def _hour(value: Any) -> str:
+    when = None
     if isinstance(value, _dt.datetime):
-        return value.strftime("%Y-%m-%dT%H")
-    if isinstance(value, str):
+        when = value
+    elif isinstance(value, str):
         m = re.fullmatch(r"\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{1,2})(:00)?(:00)?\s*", value)
         if m:
             try:
                 when = _dt.datetime(int(m[1]), int(m[2]), int(m[3]), int(m[4]))
             except ValueError:
                 pass
-            else:
-                return when.strftime("%Y-%m-%dT%H")
-    raise ValueError("expected a date and hour written YYYY-MM-DD HH:00, e.g. '2026-07-15 14:00'")
+    if when is None or not MIN_YEAR <= when.year <= MAX_YEAR:
+        raise ValueError(f"expected a date and hour written YYYY-MM-DD HH:00 in {_YEARS}, e.g. '2026-07-15 14:00'")
+    return when.strftime("%Y-%m-%dT%H")
+
+
+def _out_of_bounds(value: Any) -> str | None:
+    """What is wrong with a number that no field may hold (None when nothing is)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and abs(value) > MAX_COUNT:
+        return f"a whole number of magnitude at most 2**53 ({MAX_COUNT:,})"
+    if isinstance(value, float) and abs(value) > MAX_MAGNITUDE:
+        return f"a number of magnitude at most {MAX_MAGNITUDE:g}"
+    return None
 
 
 class _Model(BaseModel):
-    """Every scenario section: unknown keys are errors, fields may be written by alias, values are frozen."""
+    """Every scenario section: unknown keys are errors, fields may be written by alias, values are frozen.
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+    Numbers are finite (``allow_inf_nan=False``: ``.inf``/``.nan`` are refused with "a finite number") and within
+    :data:`MAX_MAGNITUDE` (whole numbers within :data:`MAX_COUNT`), in lists too.
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_flag_for_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """``true``/``false`` where a number is expected is an error (pydantic would read it as 1 or 0)."""
+        items = value if isinstance(value, list) else (value,)
+        if any(isinstance(v, bool) for v in items) and info.field_name is not None:
+            annotation = cls.model_fields[info.field_name].annotation
+            if annotation is not bool and bool not in get_args(annotation):
+                raise ValueError("expected a number or text, not true/false")
+        return value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _bounded(cls, value: Any) -> Any:
+        items = value if isinstance(value, list) else (value,)
+        for item in items:
+            problem = _out_of_bounds(item)
+            if problem is not None:
+                raise ValueError(f"expected {problem}")
+        return value
