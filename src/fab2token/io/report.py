@@ -294,6 +294,27 @@ def _strips(months: list[str], rows: dict[str, list[str]], title: str) -> go.Fig
     return f
 
 
+def _write_atomic(path: str | Path, text: str) -> Path:
+    """Write a page through a temporary file of its own beside it (concurrent writers never share one), moved into
+    place only once complete."""
+    import os
+    import tempfile
+
+    p = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp's 0600 would hide the page from others: the usual file mode
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
 def _month_end(label: str) -> str:
     """Last day of a ``YYYY-MM`` month, as a date string plotly reads."""
     import numpy as np_
@@ -332,11 +353,7 @@ def render_report(ds: xr.Dataset, summary: dict[str, Any], title: str | None = N
 
 def write_report(path: str | Path, ds: xr.Dataset, summary: dict[str, Any]) -> Path:
     """Write :func:`render_report` to ``path`` (atomically: a temporary file, then a rename)."""
-    p = Path(path)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(render_report(ds, summary), encoding="utf-8")
-    tmp.replace(p)
-    return p
+    return _write_atomic(path, render_report(ds, summary))
 
 
 def plan_figures(res: Any) -> dict[str, go.Figure]:
@@ -431,11 +448,7 @@ def write_plan_report(path: str | Path, sc: Any, res: Any) -> Path:
         f"${res.objective_usd:,.0f}; {res.variables:,} variables, {res.constraints:,} constraints</p>"
         f"<h2>What binds</h2><ul>{binding}</ul><h2>Targets</h2><ul>{unmet}</ul>{body}</body></html>"
     )
-    p = Path(path)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(p)
-    return p
+    return _write_atomic(path, page)
 
 
 def write_fabline_report(path: str | Path, res: Any, title: str = "fab line") -> Path:
@@ -486,8 +499,4 @@ def write_fabline_report(path: str | Path, res: Any, title: str = "fab line") ->
         " wafers/day</p><table><tr><th>order</th><th>lots completed</th><th>CT mean (d)</th><th>p50</th>"
         f"<th>p95</th></tr>{rows}</table>" + "".join(f"<section>{p}</section>" for p in parts) + "</body></html>"
     )
-    p = Path(path)
-    tmp = p.with_name(p.name + ".tmp")
-    tmp.write_text(page, encoding="utf-8")
-    tmp.replace(p)
-    return p
+    return _write_atomic(path, page)
