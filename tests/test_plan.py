@@ -403,3 +403,27 @@ def test_the_land_limit_binds_in_the_plan_as_in_the_simulation():
     assert built == pytest.approx(5.0 / 1.1, rel=1e-6)
     ds = simulate(sc)
     assert float(ds["it_capacity_mw"].sel(site="cheap").max()) == pytest.approx(5.0 / 1.1, rel=1e-6)
+
+
+def test_the_plan_command_exits_with_its_status_and_prints_no_plan_without_one(tmp_path):
+    from tests.conftest import EXAMPLES
+
+    runner = CliRunner()
+    ok = runner.invoke(app, ["plan", str(EXAMPLES / "plan-two-sites.yaml"), "--solver-log", str(tmp_path / "h.log")])
+    assert ok.exit_code == 0 and "training frontier: 2026-" in ok.output
+    assert (tmp_path / "h.log").read_text().strip()  # HiGHS's log went to the file, not the terminal
+    assert "HiGHS" not in ok.output
+    slow = runner.invoke(
+        app,
+        [
+            "plan",
+            str(
+                EXAMPLES / "plan-two-sites.yaml",
+            ),
+            "--time-limit",
+            "1e-9",
+        ],
+    )
+    assert slow.exit_code == 3 and "no plan" in slow.output and "$0" not in slow.output
+    js = runner.invoke(app, ["plan", str(EXAMPLES / "plan-two-sites.yaml"), "--time-limit", "1e-9", "--json"])
+    assert js.exit_code == 3 and json.loads(js.stdout)["status"] == "time_limit"

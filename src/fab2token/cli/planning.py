@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -104,20 +104,31 @@ def plan(
             "--scenario-out", help="Write the planned build-out as a scenario file, to check with `fab2token run`."
         ),
     ] = None,
+    solver_log: Annotated[Path | None, typer.Option("--solver-log", help="Write HiGHS's log to this file.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Cheapest build-out that meets the targets, and what each binding constraint is worth."""
+    """Cheapest build-out that meets the targets, and what each binding constraint is worth.
+
+    Exit status: 0 optimal or feasible (a plan), 2 infeasible (the hard limits contradict), 3 time limit without a
+    plan, 1 unbounded or solver error; without a plan nothing is printed as one.
+    """
     import yaml
 
     from fab2token.io.report import write_plan_report
     from fab2token.plan import plan as _plan
     from fab2token.plan import plan_to_scenario_data
 
-    outputs = [(report, "--report"), (scenario_out, "--scenario-out")]
+    outputs = [(report, "--report"), (scenario_out, "--scenario-out"), (solver_log, "--solver-log")]
     check_outputs(outputs, [scenario])
     sc, _ = load_scenario(scenario)
     check_outputs(outputs, [scenario, *scenario_inputs(sc)])
-    res = _plan(sc, objective=objective, milp=milp, time_limit_s=time_limit)
+    res = _plan(
+        sc,
+        objective=objective,
+        milp=milp,
+        time_limit_s=time_limit,
+        solver_log=None if solver_log is None else str(solver_log),
+    )
     writes: list[Output] = []
     if report is not None:
         writes.append((report, "--report", lambda tmp: write_plan_report(tmp, sc, res)))
@@ -129,18 +140,35 @@ def plan(
     write_outputs(writes)
     if as_json:
         _print_json(res.to_dict())
-        return
+    elif not res.series:  # no plan: its status and sentence, never a plan with $0
+        err.print(Text.assemble(("no plan", "bold red"), f": {res.status_text}"))
+    else:
+        _print_plan(res)
+    if res.exit_code:
+        raise typer.Exit(res.exit_code)
+
+
+def _print_plan(res: Any) -> None:
+    gap = f", MIP gap {res.mip_gap:.2%}" if res.mip_gap is not None else ""
     out.print(
         Text.assemble(
             (str(res.status), "bold"),
             f": objective ${res.objective_usd:,.0f} ({res.variables:,} variables, {res.constraints:,} constraints; "
-            f"build {res.build_s:.2f} s, solve {res.solve_s:.2f} s)",
+            f"build {res.build_s:.2f} s, solve {res.solve_s:.2f} s{gap})",
         )
     )
+    if res.status != "optimal":
+        out.print(res.status_text, highlight=False)
     for k, v in res.cost_breakdown_usd.items():
         out.print(f"  {k}: ${v:,.0f}", highlight=False)
     for row in res.unmet:
         out.print(Text.assemble(("unmet", "red"), f": {row['text']}"))
+    for b in res.binding_if_short[:5]:
+        out.print(f"- {b['text']}", highlight=False)
+    for r in res.schedule.get("training", []):
+        out.print(
+            f"training {r['run']}: {r['start']} to {r['finish']}, {r['done_frac']:.0%} of its FLOPs", highlight=False
+        )
     t = Table(title="what binds (top 10)")
     t.add_column("constraint")
     t.add_column("site")
