@@ -99,7 +99,7 @@ def utf8_text(data: bytes) -> str:
         line = data.count(b"\n", 0, exc.start) + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise FileProblem(
-            f"not UTF-8 text: byte {exc.start:,} (line {line}, column {column}) is {data[exc.start : exc.start + 1]!r}"
+            f"not UTF-8 text: the byte at offset {exc.start:,} (line {line}, column {column}) is {data[exc.start : exc.start + 1]!r}"
         ) from None
 
 
@@ -135,7 +135,10 @@ def read_weather_csv(path: str | Path) -> Array:
                 )
             values.append(v)
     except csv.Error as exc:  # e.g. a field larger than the csv module's limit (128 kB)
-        raise ValueError(f"{clip(p)} line {reader.line_num}: {exc}, expected a CSV of short numeric fields") from None
+        # the line being parsed when the csv module gave up is the one after those it has finished
+        raise ValueError(
+            f"{clip(p)} line {reader.line_num + 1}: {exc}, expected a CSV of short numeric fields"
+        ) from None
     if len(values) != TYPICAL_YEAR_HOURS:
         raise ValueError(f"{clip(p)}: {len(values)} hourly rows, expected {TYPICAL_YEAR_HOURS} (one non-leap year)")
     return np.array(values)

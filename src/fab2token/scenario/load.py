@@ -68,5 +68,6 @@ def load_scenario(path: str | Path) -> tuple[Scenario, str]:
     try:
         text = utf8_text(read_regular(p, MAX_SCENARIO_BYTES))
     except FileProblem as exc:
-        raise ScenarioError([InputIssue(str(p), "", str(p), f"a readable UTF-8 YAML scenario file: {exc}")]) from None
+        expected = f"a readable, ordinary UTF-8 YAML file of at most {MAX_SCENARIO_BYTES:,} bytes"
+        raise ScenarioError([InputIssue(str(p), "", str(exc), expected)]) from None
     return parse_scenario(text, str(p)), text

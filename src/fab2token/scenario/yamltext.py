@@ -204,6 +204,7 @@ def load_yaml(text: str, file: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
-        raise ScenarioError([InputIssue(file, _where(mark), problem, "well-formed YAML")]) from None
+        expected = _DEPTH_EXPECTED if "nesting depth" in str(problem) else "well-formed YAML"  # libyaml's own bound
+        raise ScenarioError([InputIssue(file, _where(mark), problem, expected)]) from None
     finally:
         loader.dispose()
