@@ -170,3 +170,8 @@ def test_files_missing_scenario_is_a_scenario_error(tmp_path):
         load_scenario(tmp_path / "absent.yaml")
     (issue,) = info.value.issues
     assert issue.file.endswith("absent.yaml") and "cannot be read" in str(issue.value)
+
+
+def test_files_weather_csv_name_with_a_nul_character_is_an_error_not_a_crash(tmp_path):
+    msg = refused(_with_weather(tmp_path, "bad\x00name.csv"), tmp_path)
+    assert "sites[0].weather_csv" in msg and "not a valid file name" in msg

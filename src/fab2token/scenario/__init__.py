@@ -1,5 +1,7 @@
-"""The scenario: pydantic models of the input file (:mod:`.models`, field types in :mod:`.fields`), its cross-checks
-(:mod:`.checks`), reading it (:mod:`.load`) and the time axis (:mod:`.timeline`). Input is validated here, once."""
+"""The scenario: pydantic models of the input file (:mod:`.models`, the sites section in :mod:`.site`, field types in
+:mod:`.fields`), its cross-checks (:mod:`.checks`, and :mod:`.runcheck` for what the engine needs), reading it
+(:mod:`.load`: bounded YAML in :mod:`.yamltext`, the files it names in :mod:`.files`) and the time axis
+(:mod:`.timeline`). Input is validated here, once: what ``validate`` accepts, ``run`` runs."""
 
 from __future__ import annotations
 

@@ -74,18 +74,23 @@ def read_regular(path: str | Path, max_bytes: int) -> bytes:
     """
     try:
         st = os.stat(path)
-        if not stat.S_ISREG(st.st_mode):
-            raise FileProblem(f"not a regular file: it is {_kind(st.st_mode)}")
-        if st.st_size > max_bytes:
-            raise FileProblem(f"{st.st_size:,} bytes, more than the limit of {max_bytes:,} bytes")
+    except OSError as exc:
+        raise FileProblem(f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+    except ValueError:  # a name the system cannot take, e.g. with a NUL character
+        raise FileProblem("cannot be read (not a valid file name)") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise FileProblem(f"not a regular file: it is {_kind(st.st_mode)}")
+    if st.st_size > max_bytes:
+        raise FileProblem(f"{st.st_size:,} bytes, more than the limit of {max_bytes:,} bytes")
+    try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
         with os.fdopen(fd, "rb") as fh:
             mode = os.fstat(fh.fileno()).st_mode
-            if not stat.S_ISREG(mode):  # replaced between the two checks
-                raise FileProblem(f"not a regular file: it is {_kind(mode)}")
-            data = fh.read(max_bytes + 1)
+            data = fh.read(max_bytes + 1) if stat.S_ISREG(mode) else b""
     except OSError as exc:
         raise FileProblem(f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if not stat.S_ISREG(mode):  # replaced between the two checks
+        raise FileProblem(f"not a regular file: it is {_kind(mode)}")
     if len(data) > max_bytes:
         raise FileProblem(f"more than the limit of {max_bytes:,} bytes")
     return data

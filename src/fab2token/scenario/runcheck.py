@@ -145,7 +145,7 @@ def _die_issues(file: str, sc: Scenario, sup: Supply, prefix: str, spec: dict[st
         issues.append(InputIssue(file, f"{over}.compute_die_area_mm2", area, expected))
     if node is not None and sup.fab.d0_per_cm2 is None and _unknown(node["d0_per_cm2"]):
         expected = f"a defect density: process node {node['node']} publishes none"
-        issues.append(InputIssue(file, f"{prefix}.fab.d0_per_cm2", None, expected))
+        issues.append(InputIssue(file, f"{prefix}.fab.d0_per_cm2", "(missing)", expected))
     return issues
 
 
@@ -158,14 +158,14 @@ def _assembly_issues(file: str, sup: Supply, prefix: str, spec: dict[str, Any], 
             f"the interposer area (mm2) to turn packaging wafers into packages: {acc} publishes none (or set "
             f"{over}.interposer_area_mm2)"
         )
-        issues.append(InputIssue(file, f"{prefix}.packaging.interposer_area_mm2", None, expected))
+        issues.append(InputIssue(file, f"{prefix}.packaging.interposer_area_mm2", "(missing)", expected))
     given = hbm.supply_stacks_per_month or hbm.world_supply_stacks_per_month
     if given and hbm.stacks_per_accelerator is None and _unknown(spec["hbm_stacks"]):
         expected = (
             f"HBM stacks per accelerator to turn HBM supply into accelerators: {acc} publishes none (or set "
             f"{over}.hbm_stacks)"
         )
-        issues.append(InputIssue(file, f"{prefix}.hbm.stacks_per_accelerator", None, expected))
+        issues.append(InputIssue(file, f"{prefix}.hbm.stacks_per_accelerator", "(missing)", expected))
     return issues
 
 
