@@ -77,7 +77,7 @@ def test_a_mixed_fleet_report_shows_each_type():
 
 
 def test_the_plan_report_shows_its_status_and_schedule(tmp_path):
-    from fab2token.io.report import write_plan_report
+    from fab2token.io.plan_report import write_plan_report
     from fab2token.plan import plan
     from fab2token.scenario import parse_scenario
     from tests.conftest import EXAMPLES

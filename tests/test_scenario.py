@@ -133,7 +133,16 @@ def test_new_accelerator_can_be_defined(small_dict, write_yaml):
     d = copy.deepcopy(small_dict)
     d["catalog"] = {
         "accelerators": {
-            "MyChip": {"board_power_w": 500, "compute_die_area_mm2": 400, "compute_dies": 1, "process_node": "N3"}
+            "MyChip": {
+                "board_power_w": 500,
+                "compute_die_area_mm2": 400,
+                "compute_dies": 1,
+                "process_node": "N3",
+                "hbm_stacks": 8,
+                "hbm_gb": 192,
+                "hbm_tb_per_s": 8.0,
+                "dense_bf16_flop_per_s": 2.0e15,
+            }
         }
     }
     d["supply"]["accelerator"] = "MyChip"

@@ -35,3 +35,15 @@ def test_the_lazy_names_resolve():
     assert fab2token.simulate.__name__ == "simulate"
     assert issubclass(fab2token.ScenarioError, fab2token.Fab2TokenError)
     assert set(fab2token.__all__) <= set(dir(fab2token))
+
+
+def test_the_command_line_loads_its_heavy_libraries_only_in_the_commands_that_use_them():
+    loaded = _modules_after("import fab2token.cli.main")
+    assert not loaded & {"xarray", "pandas", "pint", "linopy", "duckdb", "plotly"}
+
+
+def test_the_cli_default_store_is_the_stores_default():
+    from fab2token.cli.runs import DEFAULT_DB
+    from fab2token.io.store import DEFAULT_DB as STORE_DEFAULT
+
+    assert DEFAULT_DB == STORE_DEFAULT

@@ -119,12 +119,12 @@ def test_one_error_path_every_command_goes_through_handles_errors():
 
 
 def test_one_error_path_internal_error_is_one_line_and_a_log(small_path, tmp_path, monkeypatch):
-    import fab2token.cli.runs as runs_cli
+    import fab2token.scenario as scenario_pkg
 
     def boom(*_a, **_k):
         return 1 / 0
 
-    monkeypatch.setattr(runs_cli, "load_scenario", boom)
+    monkeypatch.setattr(scenario_pkg, "load_scenario", boom)  # validate imports it when it runs
     monkeypatch.setenv("FAB2TOKEN_LOG_DIR", str(tmp_path))
     res = _run("validate", small_path)
     assert res.exit_code == 1
@@ -151,12 +151,12 @@ def test_one_error_path_typer_exit_inside_a_command_is_not_an_internal_error(mon
 
 
 def test_one_error_path_os_error_on_a_user_path_is_exit_2(small_path, monkeypatch):
-    import fab2token.cli.runs as runs_cli
+    import fab2token.scenario as scenario_pkg
 
     def denied(*_a, **_k):
         raise PermissionError(errno.EACCES, "Permission denied", "/srv/locked/scenario.yaml")
 
-    monkeypatch.setattr(runs_cli, "load_scenario", denied)
+    monkeypatch.setattr(scenario_pkg, "load_scenario", denied)
     res = _run("validate", small_path)
     assert res.exit_code == 2
     assert "error: /srv/locked/scenario.yaml: Permission denied" in res.stderr

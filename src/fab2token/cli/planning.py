@@ -17,8 +17,7 @@ from fab2token.cli.common import (
     handles_errors,
     out,
 )
-from fab2token.io.outputs import Output, check_outputs, scenario_inputs, write_outputs
-from fab2token.scenario import load_scenario
+from fab2token.io.outputs import Output, check_outputs, scenario_inputs, write_outputs  # light: os and paths only
 
 
 @app.command()
@@ -65,7 +64,7 @@ def fabline(
             )
     summary = res.summary(warmup_days)
     if report is not None:
-        from fab2token.io.report import write_fabline_report
+        from fab2token.io.plan_report import write_fabline_report
 
         write_outputs([(report, "--report", lambda tmp: write_fabline_report(tmp, res, f"fab line: {folder}"))])
     if as_json:
@@ -114,9 +113,10 @@ def plan(
     """
     import yaml
 
-    from fab2token.io.report import write_plan_report
+    from fab2token.io.plan_report import write_plan_report
     from fab2token.plan import plan as _plan
     from fab2token.plan import plan_to_scenario_data
+    from fab2token.scenario import load_scenario
 
     outputs = [(report, "--report"), (scenario_out, "--scenario-out"), (solver_log, "--solver-log")]
     check_outputs(outputs, [scenario])

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from fab2token.api import RunResult, run_file
 from fab2token.cli.common import (
     DbOpt,
     JsonOpt,
@@ -20,9 +19,12 @@ from fab2token.cli.common import (
     out,
 )
 from fab2token.errors import Fab2TokenError, OutputError
-from fab2token.io import store
-from fab2token.io.outputs import check_output, scenario_inputs, write_outputs
-from fab2token.scenario import load_scenario
+
+if TYPE_CHECKING:
+    from fab2token.api import RunResult
+
+# the store's default file; its module (duckdb, pandas, xarray) is imported only by the commands that use it
+DEFAULT_DB = "fab2token.duckdb"
 
 # what the message calls the report when --report was not given
 _DEFAULT_REPORT = "the report (report-RUNID.html by default; --report PATH or --no-report)"
@@ -32,7 +34,7 @@ _DEFAULT_REPORT = "the report (report-RUNID.html by default; --report PATH or --
 @handles_errors
 def run(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    db: DbOpt = Path(store.DEFAULT_DB),
+    db: DbOpt = Path(DEFAULT_DB),
     report: Annotated[
         Path | None, typer.Option("--report", help="HTML report path (default: report-RUNID.html).")
     ] = None,
@@ -44,6 +46,10 @@ def run(
     The store and the report path are checked before anything is simulated; if the report then cannot be written,
     the stored run is removed again, so no run is kept without its report.
     """
+    from fab2token.api import run_file
+    from fab2token.io import store
+    from fab2token.io.outputs import check_output
+
     store.check_store(db)
     if not no_report:
         check_output(report or Path("report-RUNID.html"), "--report" if report else _DEFAULT_REPORT, [scenario, db])
@@ -62,6 +68,8 @@ def run(
 
 def _write_run_report(result: RunResult, report: Path | None, inputs: list[Path]) -> Path:
     """Write the run's report atomically; on any failure remove the run from the store again and say so."""
+    from fab2token.io import store
+    from fab2token.io.outputs import check_output, scenario_inputs, write_outputs
     from fab2token.io.report import write_report
 
     path = report or Path(f"report-{result.run_id}.html")
@@ -86,6 +94,8 @@ def _write_run_report(result: RunResult, report: Path | None, inputs: list[Path]
 @handles_errors
 def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")]) -> None:
     """Check a scenario file: exit 0 and one OK line, or exit 2 listing every problem."""
+    from fab2token.scenario import load_scenario
+
     sc, _ = load_scenario(scenario)
     out.print(
         f"OK: {scenario} ({sc.name}: {sc.horizon.months} months from {sc.horizon.start}, "
@@ -96,8 +106,10 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file."
 
 @app.command()
 @handles_errors
-def runs(db: DbOpt = Path(store.DEFAULT_DB), as_json: JsonOpt = False) -> None:
+def runs(db: DbOpt = Path(DEFAULT_DB), as_json: JsonOpt = False) -> None:
     """List stored runs, newest first."""
+    from fab2token.io import store
+
     rows = store.list_runs(db)
     if as_json:
         _print_json(rows)
@@ -119,10 +131,12 @@ def runs(db: DbOpt = Path(store.DEFAULT_DB), as_json: JsonOpt = False) -> None:
 @handles_errors
 def show(
     run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
-    db: DbOpt = Path(store.DEFAULT_DB),
+    db: DbOpt = Path(DEFAULT_DB),
     as_json: JsonOpt = False,
 ) -> None:
     """Print one stored run's summary."""
+    from fab2token.io import store
+
     meta = store.load_run(db, run_id)
     if as_json:
         _print_json(meta["summary"] | {"created_at": meta["created_at"], "file": meta["file"]})
