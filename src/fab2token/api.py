@@ -98,19 +98,30 @@ def supply_lookup(
     from fab2token.errors import InputIssue, ScenarioError
     from fab2token.scenario.checks import expected as _expected
     from fab2token.scenario.checks import loc as _loc
-    from fab2token.scenario.models import Supply
+    from fab2token.scenario.models import Horizon, Supply
+    from fab2token.scenario.runcheck import number_problem
     from fab2token.scenario.timeline import month_axis, month_labels
     from fab2token.supply.chain import chain, inputs_from_supply
 
-    try:
-        sup = Supply.model_validate(supply_section)
-    except ValidationError as exc:
-        raise ScenarioError(
-            [
-                InputIssue("<command line>", "supply." + _loc(e["loc"]), e.get("input"), _expected(e))
-                for e in exc.errors()
-            ]
-        ) from None
+    where = "<command line>"
+    issues = []
+    for path, model, data in (
+        ("supply.", Supply, supply_section),
+        ("", Horizon, {"start": start, "months": months}),
+    ):
+        try:
+            model.model_validate(data)
+        except ValidationError as exc:
+            issues += [InputIssue(where, path + _loc(e["loc"]), e.get("input"), _expected(e)) for e in exc.errors()]
+    for table, rows in (overrides or {}).items():
+        for name, fields in rows.items():
+            for field, value in fields.items():
+                problem = number_problem(table, name, field, value)
+                if problem is not None:
+                    issues.append(InputIssue(where, f"catalog.{table}.{name}.{field}", value, problem))
+    if issues:
+        raise ScenarioError(issues)
+    sup = Supply.model_validate(supply_section)
     axis = month_axis(start, months)
     out = chain(inputs_from_supply(sup, axis, start, overrides))
     delivered = np.diff(np.floor(np.cumsum(out["accelerators_delivered"]) + 1e-9), prepend=0.0)

@@ -16,6 +16,7 @@ __all__ = [
     "CatalogError",
     "ModelError",
     "OutputError",
+    "OptionError",
     "MAX_ECHO_CHARS",
     "MAX_ISSUES_SHOWN",
     "shown",
@@ -113,3 +114,8 @@ class ModelError(Fab2TokenError):
 
 class OutputError(Fab2TokenError):
     """An output file (a report, a scenario written by ``plan``) that cannot or must not be written."""
+
+
+class OptionError(ScenarioError):
+    """An argument of a look-up function (and so an option of its command) that cannot be used; the same
+    message form as a scenario's problems, naming the function, the argument and its flag."""

@@ -16,7 +16,7 @@ from fab2token import catalog
 from fab2token.errors import ScenarioError
 from fab2token.scenario import parse_scenario
 from fab2token.scenario.fields import MAX_COUNT, MAX_MAGNITUDE, MAX_YEAR, MIN_YEAR
-from fab2token.scenario.runcheck import ZERO_ALLOWED, _number_problem
+from fab2token.scenario.runcheck import ZERO_ALLOWED, number_problem
 from tests.hostile.scenario_support import refused, small, write
 
 Mutation = Callable[[dict[str, Any]], None]
@@ -163,5 +163,5 @@ def test_scenario_shipped_catalog_satisfies_the_override_rules():
                 value = row[column]
                 if isinstance(value, float) and math.isnan(value):
                     continue  # not published
-                assert _number_problem(table, row[key], column, value) is None, (table, row[key], column, value)
+                assert number_problem(table, row[key], column, value) is None, (table, row[key], column, value)
     assert all(set(cols) <= set(catalog.numeric_columns(t)) for t, cols in ZERO_ALLOWED.items())

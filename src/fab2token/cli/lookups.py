@@ -113,40 +113,54 @@ def supply(
     """Quick look-up: wafers -> dies -> packaging -> HBM -> accelerators per month, and what limits them."""
     from fab2token.api import supply_lookup
 
-    fab: dict[str, Any] = {
-        "wafer_starts": [{"from": start, "wafers_per_month": wafers_per_month}],
-        "yield_model": yield_model,
-        "cycle_time_months": cycle_time_months,
-    }
-    for key, val in (
-        ("d0_per_cm2", d0),
-        ("d0_launch_per_cm2", d0_launch),
-        ("d0_ramp_months", d0_ramp_months),
-        ("wafer_price_usd", wafer_price_usd),
-    ):
-        if val is not None:
-            fab[key] = val
-    section: dict[str, Any] = {"accelerator": accelerator, "fab": fab}
-    if packaging_wafers_per_month is not None:
-        section["packaging"] = {
-            "capacity_wafers_per_month": [{"from": start, "wafers_per_month": packaging_wafers_per_month}],
-            "yield_frac": packaging_yield,
-        }
-        if interposer_area_mm2 is not None:
-            section["packaging"]["interposer_area_mm2"] = interposer_area_mm2
-        if packaging_cost_usd_per_wafer is not None:
-            section["packaging"]["cost_usd_per_wafer"] = packaging_cost_usd_per_wafer
-    if hbm_stacks_per_month is not None or hbm_price_usd_per_stack is not None:
-        section["hbm"] = {}
-        if hbm_stacks_per_month is not None:
-            section["hbm"]["supply_stacks_per_month"] = [{"from": start, "stacks_per_month": hbm_stacks_per_month}]
-        if hbm_price_usd_per_stack is not None:
-            section["hbm"]["price_usd_per_stack"] = hbm_price_usd_per_stack
-    overrides = {"accelerators": {accelerator: {"compute_die_area_mm2": die_area_mm2}}} if die_area_mm2 else None
+    opts = {k: v for k, v in locals().items() if k not in ("accelerator", "as_json", "supply_lookup")}
+    section = {"accelerator": accelerator, **_supply_section(opts)}
+    die = {"compute_die_area_mm2": die_area_mm2}
+    overrides = None if die_area_mm2 is None else {"accelerators": {accelerator: die}}
     res = supply_lookup(section, months=months, start=start, overrides=overrides)
     if as_json:
         _print_json(res)
         return
+    _print_supply(res, wafers_per_month)
+
+
+def _supply_section(o: dict[str, Any]) -> dict[str, Any]:
+    """The scenario's ``supply`` section (fab, packaging, HBM) that the ``supply`` command's options describe."""
+    fab: dict[str, Any] = {
+        "wafer_starts": [{"from": o["start"], "wafers_per_month": o["wafers_per_month"]}],
+        "yield_model": o["yield_model"],
+        "cycle_time_months": o["cycle_time_months"],
+    }
+    for key, val in (
+        ("d0_per_cm2", o["d0"]),
+        ("d0_launch_per_cm2", o["d0_launch"]),
+        ("d0_ramp_months", o["d0_ramp_months"]),
+        ("wafer_price_usd", o["wafer_price_usd"]),
+    ):
+        if val is not None:
+            fab[key] = val
+    section: dict[str, Any] = {"fab": fab}
+    packaging = {
+        "capacity_wafers_per_month": None
+        if o["packaging_wafers_per_month"] is None
+        else [{"from": o["start"], "wafers_per_month": o["packaging_wafers_per_month"]}],
+        "yield_frac": o["packaging_yield"],
+        "interposer_area_mm2": o["interposer_area_mm2"],
+        "cost_usd_per_wafer": o["packaging_cost_usd_per_wafer"],
+    }
+    section["packaging"] = {k: v for k, v in packaging.items() if v is not None}
+    if o["hbm_stacks_per_month"] is not None or o["hbm_price_usd_per_stack"] is not None:
+        section["hbm"] = {}
+        if o["hbm_stacks_per_month"] is not None:
+            section["hbm"]["supply_stacks_per_month"] = [
+                {"from": o["start"], "stacks_per_month": o["hbm_stacks_per_month"]}
+            ]
+        if o["hbm_price_usd_per_stack"] is not None:
+            section["hbm"]["price_usd_per_stack"] = o["hbm_price_usd_per_stack"]
+    return section
+
+
+def _print_supply(res: dict[str, Any], wafers_per_month: float) -> None:
     t = Table(title=f"supply: {res['accelerator']} at {wafers_per_month:,.0f} wafer starts/month")
     for col in (
         "month",

@@ -40,7 +40,7 @@ def fabline(
 
     from fab2token.supply.fabline import check_run_options, load_any, simulate_fab
 
-    check_run_options(days, dispatch, where="<command line>", prefix="--")
+    check_run_options(days, dispatch, where="<command line>", prefix="--", warmup_days=warmup_days)
     check_outputs([(report, "--report")], [folder])
     model = load_any(folder)
     if as_json:

@@ -14,6 +14,7 @@ from typing import Annotated, Any, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
+from fab2token.options import MAX_COUNT, MAX_MAGNITUDE
 from fab2token.units import to_unit
 
 __all__ = [
@@ -40,13 +41,7 @@ __all__ = [
 # microprocessor shipped in 1971). 2200 leaves a 100-year horizon (horizon.months <= 1200) started as late as 2100.
 MIN_YEAR = 1970
 MAX_YEAR = 2200
-# Largest magnitude of any number in a scenario. The largest real quantity is a training target's FLOPs (~1e26 for
-# a frontier run); 1e30 is 10,000 times that, and products of a few such numbers (x price x hours) stay far below
-# float64's 1.8e308, so no bounded input overflows to inf inside the engine.
-MAX_MAGNITUDE = 1e30
-# Largest whole-number count (accelerators, ports, tokens per request, hours): 2**53 is the last integer float64
-# represents exactly, and the engine does its arithmetic in float64 (and int64 for month numbers).
-MAX_COUNT = 2**53
+# the bounds on magnitude are shared with the look-ups' options (one definition, in fab2token.options)
 # Largest wafer: 450 mm is the largest diameter ever standardised (SEMI M1; no fab runs it); 300 mm is today's.
 MAX_WAFER_DIAMETER_MM = 450.0
 # Air temperatures a site can see: the lowest and highest ever recorded at the surface (-89.2 °C at Vostok, 1983;

@@ -21,7 +21,7 @@ from fab2token.scenario.fields import MAX_MAGNITUDE
 from fab2token.scenario.files import FileProblem, read_fabline_result
 from fab2token.scenario.models import Fab, Scenario, Supply
 
-__all__ = ["catalog_override_issues", "runnable_issues", "ZERO_ALLOWED", "FLAG_COLUMNS"]
+__all__ = ["catalog_override_issues", "number_problem", "runnable_issues", "ZERO_ALLOWED", "FLAG_COLUMNS"]
 
 # Numeric catalog columns where 0 is a real value; every other numeric column is a size, a rate or a count the
 # models divide by or scale with, so an override must be above 0 (``board_power_w: 0`` would give 0 kW per
@@ -41,7 +41,7 @@ def _unknown(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or value == ""
 
 
-def _number_problem(table: str, name: str, field: str, value: Any) -> str | None:
+def number_problem(table: str, name: str, field: str, value: Any) -> str | None:
     """What an override of a numeric column must be, when ``value`` is not that (None when it is)."""
     unit = "in the unit of the column name"
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -80,7 +80,7 @@ def catalog_override_issues(file: str, sc: Scenario) -> list[InputIssue]:
                         InputIssue(file, path, value, f"a column of {table}.csv: {', '.join(sorted(allowed))}")
                     )
                 elif field in numeric:
-                    problem = _number_problem(table, name, field, value)
+                    problem = number_problem(table, name, field, value)
                     if problem is not None:
                         issues.append(InputIssue(file, path, value, problem))
                 elif not isinstance(value, str):

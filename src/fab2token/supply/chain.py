@@ -127,6 +127,41 @@ class SupplyInputs:
     fab_capex_usd: Array | None = None
 
 
+def _packaging_units(inp: SupplyInputs) -> tuple[Array | None, Any]:
+    """Accelerators the packaging capacity can assemble per month (None: not a constraint), and interposers per
+    packaging wafer."""
+    if inp.packaging_wafers is None:
+        return None, math.nan
+    if np.any(np.isnan(inp.interposer_area_mm2)):
+        raise ModelError(
+            f"{inp.accelerator}: packaging capacity is given but the interposer area is not known; set "
+            "supply.packaging.interposer_area_mm2 (or catalog.accelerators.<name>.interposer_area_mm2)"
+        )
+    iw, ih = supply.die_dimensions_mm(inp.interposer_area_mm2, inp.interposer_aspect_ratio)
+    per_wafer = np.asarray(
+        supply.gross_dies_per_wafer(
+            iw, ih, inp.packaging_wafer_diameter_mm, inp.packaging_edge_exclusion_mm, inp.packaging_scribe_mm
+        ),
+        dtype=float,
+    )
+    units = np.asarray(inp.packaging_wafers, dtype=float) * (
+        per_wafer[..., None] if np.ndim(per_wafer) else float(per_wafer)
+    )
+    return units, per_wafer
+
+
+def _hbm_units(inp: SupplyInputs) -> Array | None:
+    """Accelerators the HBM supply can equip per month (None: not a constraint)."""
+    if inp.hbm_stacks is None:
+        return None
+    if np.any(np.isnan(inp.stacks_per_accelerator)):
+        raise ModelError(
+            f"{inp.accelerator}: HBM supply is given but stacks per accelerator is not known; "
+            "set supply.hbm.stacks_per_accelerator"
+        )
+    return np.asarray(inp.hbm_stacks, dtype=float) * inp.stack_yield_frac / inp.stacks_per_accelerator
+
+
 def chain(inp: SupplyInputs) -> dict[str, Array]:
     """Run the chain; returns arrays over (..., month) keyed by name (see README "Supply")."""
     w, h = supply.die_dimensions_mm(inp.die_area_mm2, inp.die_aspect_ratio)
@@ -139,32 +174,8 @@ def chain(inp: SupplyInputs) -> dict[str, Array]:
     lower_sku = starts * gross * (1 - y) * inp.partial_good_frac
     die_units = good_dies / inp.compute_dies
 
-    pkg_units = None
-    units_per_pkg_wafer: Any = math.nan
-    if inp.packaging_wafers is not None:
-        if np.any(np.isnan(inp.interposer_area_mm2)):
-            raise ModelError(
-                f"{inp.accelerator}: packaging capacity is given but the interposer area is not known; set "
-                "supply.packaging.interposer_area_mm2 (or catalog.accelerators.<name>.interposer_area_mm2)"
-            )
-        iw, ih = supply.die_dimensions_mm(inp.interposer_area_mm2, inp.interposer_aspect_ratio)
-        units_per_pkg_wafer = np.asarray(
-            supply.gross_dies_per_wafer(
-                iw, ih, inp.packaging_wafer_diameter_mm, inp.packaging_edge_exclusion_mm, inp.packaging_scribe_mm
-            ),
-            dtype=float,
-        )
-        pkg_units = np.asarray(inp.packaging_wafers, dtype=float) * (
-            units_per_pkg_wafer[..., None] if np.ndim(units_per_pkg_wafer) else float(units_per_pkg_wafer)
-        )
-    hbm_units = None
-    if inp.hbm_stacks is not None:
-        if np.any(np.isnan(inp.stacks_per_accelerator)):
-            raise ModelError(
-                f"{inp.accelerator}: HBM supply is given but stacks per accelerator is not known; "
-                "set supply.hbm.stacks_per_accelerator"
-            )
-        hbm_units = np.asarray(inp.hbm_stacks, dtype=float) * inp.stack_yield_frac / inp.stacks_per_accelerator
+    pkg_units, units_per_pkg_wafer = _packaging_units(inp)
+    hbm_units = _hbm_units(inp)
 
     if pkg_units is not None:
         shape = np.broadcast_shapes(
@@ -242,6 +253,12 @@ def fabline_supply(result_json: str, order: str) -> tuple[int, float]:
             f"supply.fab.fabline_result {result_json!r}: cannot read order {order!r} from a "
             f"`fab2token fabline --json` output ({type(exc).__name__}: {exc})"
         ) from None
+    return fabline_cycle_and_capacity(ct_days, lots, days)
+
+
+def fabline_cycle_and_capacity(ct_days: float, lots: float, days: float) -> tuple[int, float]:
+    """Whole months from wafer start to wafer out, and wafers out per month, of an order stream that completed
+    ``lots`` lots of 25 wafers (as in SMT2020) in ``days`` days at a mean cycle time of ``ct_days``."""
     return int(round(ct_days / DAYS_PER_MONTH)), lots * 25.0 / days * DAYS_PER_MONTH
 
 
@@ -272,8 +289,10 @@ def inputs_from_supply(
     supply.check_reticle(area, node["reticle_limit_mm2"], spec["name"])
     cycle_months = fab.cycle_time_months
     fabline_capacity = None
-    if fab.fabline_result is not None:
-        cycle_months, fabline_capacity = fabline_supply(fab.fabline_result, fab.fabline_order or "")
+    if fab.fabline_figures() is not None:  # read (and checked) when the scenario was loaded
+        cycle_months, fabline_capacity = fabline_cycle_and_capacity(*fab.fabline_figures())
+    elif fab.fabline_result is not None:  # a Fab built directly, not from a scenario file
+        cycle_months, fabline_capacity = fabline_supply(fab.fabline_result_path() or "", fab.fabline_order or "")
     start_axis = axis - cycle_months  # month each delivered wafer was started
 
     starts, fab_capex = _wafer_starts(fab, axis, start_axis, fabline_capacity)

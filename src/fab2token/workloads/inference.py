@@ -39,6 +39,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from fab2token import catalog
 from fab2token.errors import ModelError
+from fab2token.options import Choice, Number, check_options, refuse
 from fab2token.workloads.architecture import kv_cache_bytes_per_token, model_spec
 
 __all__ = ["BYTES", "step_time_s", "serve", "best_batch", "InferResult", "infer", "INFER_KEYS", "MEMORY_USABLE_FRAC"]
@@ -204,6 +205,31 @@ def _known(v: Any) -> bool:
     return v is not None and not (isinstance(v, float) and math.isnan(v))
 
 
+def _rates(
+    acc: dict[str, Any], precision: str, kv_precision: str | None, engine_efficiency: float | None
+) -> tuple[float, float, float, float, float]:
+    """Peak FLOP/s at the weights' precision, its achievable share, HBM bandwidth share, engine efficiency and
+    scale-up bandwidth (B/s) of ``acc``; clear errors for an unknown precision or a missing figure."""
+    for name, value in (("precision", precision), ("kv_precision", kv_precision)):
+        if value is not None and value not in BYTES:
+            raise ModelError(f"unknown {name} {value!r}; expected one of {', '.join(BYTES)}")
+    peak_col = "dense_fp8_flop_per_s" if BYTES[precision] <= 1.0 else "dense_bf16_flop_per_s"
+    peak = acc[peak_col] if _known(acc[peak_col]) else acc["dense_bf16_flop_per_s"]
+    if not _known(peak) or not _known(acc["hbm_tb_per_s"]) or not _known(acc["hbm_gb"]):
+        raise ModelError(f"accelerator {acc['name']}: peak FLOP/s, HBM size and bandwidth are needed for inference")
+    ce = catalog.compute_efficiency(acc, fp8=peak_col == "dense_fp8_flop_per_s" and _known(acc[peak_col]))
+    be = (
+        acc["hbm_bw_efficiency_frac"]
+        if _known(acc["hbm_bw_efficiency_frac"])
+        else catalog.overhead("hbm_bw_efficiency_default_frac")
+    )
+    engine = catalog.overhead("serving_engine_efficiency_frac") if engine_efficiency is None else engine_efficiency
+    if not 0.0 < engine <= 1.0:
+        raise ModelError(f"engine efficiency must be in (0, 1]; got {engine!r}")
+    scaleup = (acc["scaleup_gb_per_s"] if _known(acc["scaleup_gb_per_s"]) else 100.0) * 1e9
+    return float(peak), float(ce), float(be), float(engine), scaleup
+
+
 def serve(
     model: dict[str, Any],
     acc: dict[str, Any],
@@ -219,24 +245,9 @@ def serve(
     """Best serving point per replica for arrays of (tp, input, output, SLO) configurations.
 
     ``engine_efficiency`` (default: the catalog's ``serving_engine_efficiency_frac``) divides every step time."""
-    if precision not in BYTES:
-        raise ModelError(f"unknown precision {precision!r}; expected one of {', '.join(BYTES)}")
+    peak, ce, be, engine, scaleup = _rates(acc, precision, kv_precision, engine_efficiency)
     wbytes = BYTES[precision]
     kvb = BYTES[kv_precision or precision]
-    peak_col = "dense_fp8_flop_per_s" if wbytes <= 1.0 else "dense_bf16_flop_per_s"
-    peak = acc[peak_col] if _known(acc[peak_col]) else acc["dense_bf16_flop_per_s"]
-    if not _known(peak) or not _known(acc["hbm_tb_per_s"]) or not _known(acc["hbm_gb"]):
-        raise ModelError(f"accelerator {acc['name']}: peak FLOP/s, HBM size and bandwidth are needed for inference")
-    ce = catalog.compute_efficiency(acc, fp8=peak_col == "dense_fp8_flop_per_s" and _known(acc[peak_col]))
-    be = (
-        acc["hbm_bw_efficiency_frac"]
-        if _known(acc["hbm_bw_efficiency_frac"])
-        else catalog.overhead("hbm_bw_efficiency_default_frac")
-    )
-    engine = catalog.overhead("serving_engine_efficiency_frac") if engine_efficiency is None else engine_efficiency
-    if not 0.0 < engine <= 1.0:
-        raise ModelError(f"engine efficiency must be in (0, 1]; got {engine!r}")
-    scaleup = (acc["scaleup_gb_per_s"] if _known(acc["scaleup_gb_per_s"]) else 100.0) * 1e9
     tp_a = _a(tp)
     i, o = _a(input_tokens), _a(output_tokens)
     kv_tok = float(
@@ -299,6 +310,22 @@ def serve(
     }
 
 
+#: what each argument of :func:`infer` may be (checked before any work; the CLI passes its options through)
+INFER_OPTIONS: dict[str, Number | Choice] = {
+    "count": Number(1, whole=True, unit="accelerators"),
+    "tp": Number(1, whole=True, optional=True),
+    "precision": Choice(tuple(BYTES)),
+    "kv_precision": Choice(tuple(BYTES), optional=True),
+    "input_tokens": Number(1, whole=True, unit="tokens"),
+    "output_tokens": Number(1, whole=True, unit="tokens"),
+    "tpot_ms": Number(0, low_open=True, unit="ms"),
+    "ttft_ms": Number(0, low_open=True, unit="ms"),
+    "usd_per_accelerator_hour": Number(0, optional=True, unit="USD"),
+    "engine_efficiency": Number(0, 1, low_open=True, optional=True),
+}
+INFER_FLAGS = {"count": "--count"}
+
+
 def infer(
     model: str,
     accelerator: str,
@@ -319,49 +346,29 @@ def infer(
     ``tp`` defaults to the degree (a power of two up to the scale-up domain and ``count``) with the highest tokens/s
     per accelerator. Replicas = count // tp.
     """
+    opts = {k: v for k, v in locals().items() if k not in ("model", "accelerator", "overrides")}
+    check_options("infer", opts, INFER_OPTIONS, INFER_FLAGS)
     overrides = overrides or {}
     m = model_spec(model, overrides.get("models"))
     acc = catalog.lookup("accelerators", accelerator, overrides.get("accelerators"))
     if engine_efficiency is None:  # the catalog's, or a scenario's catalog.overheads override of it
         engine_efficiency = catalog.overhead("serving_engine_efficiency_frac", overrides.get("overheads"))
-    if count <= 0 or input_tokens <= 0 or output_tokens <= 0:
-        raise ModelError("count, input_tokens and output_tokens must be positive")
-    domain = int(acc["scaleup_domain"]) if _known(acc["scaleup_domain"]) else 8
+    if tp is not None and m["heads"] % tp:
+        refuse("infer", "tp", tp, f"a divisor of {m['name']}'s {m['heads']:g} attention heads")
+    if tp is not None and tp > count:
+        refuse("infer", "tp", tp, f"at most the {count} accelerators given (--count)")
 
     def at(degrees: ArrayLike) -> dict[str, Array]:
         slo = (tpot_ms / 1e3, ttft_ms / 1e3)
         return serve(m, acc, degrees, precision, input_tokens, output_tokens, *slo, kv_precision, engine_efficiency)
 
-    if tp is None:  # every candidate degree at once (vectorised); keep the best tokens/s per accelerator
-        candidates = np.array([t for t in (1, 2, 4, 8, 16, 32, 64, 72) if t <= min(count, max(domain, 1))] or [1])
-        res = at(candidates)
-        per_acc = res["tokens_per_s"] * np.floor(count / candidates) / count
-        fits = res["max_batch"] >= 1
-        tp = int(
-            candidates[int(np.argmax(per_acc))]
-            if per_acc.max() > 0
-            else (candidates[fits][0] if fits.any() else candidates[-1])
-        )
-    if tp > count:
-        raise ModelError(f"tensor parallel degree {tp} exceeds the {count} accelerators given")
+    tp = _best_tp(at, m, acc, count) if tp is None else tp
     res = at(tp)
     replicas = count // tp
     batch = float(res["batch"])
     max_b = float(res["max_batch"])
     tps = float(res["tokens_per_s"]) * replicas
-    if max_b < 1:
-        reason = (
-            f"weights ({float(res['weights_gb_per_accelerator']):.1f} GB per accelerator at TP={tp}) leave no "
-            f"room for one {input_tokens + output_tokens}-token sequence of KV cache: raise --tp or use fp8"
-        )
-    elif batch < 1:
-        reason = (
-            f"even at batch 1 TPOT is {float(res['tpot_s']) * 1e3:.1f} ms / TTFT {float(res['ttft_s']) * 1e3:.0f}"
-            f" ms, above the SLO (TPOT {tpot_ms:g} ms, TTFT {ttft_ms:g} ms): raise --tp or relax the SLO"
-        )
-    else:
-        limit = "memory (KV cache)" if batch >= max_b else "latency SLO"
-        reason = f"batch limited by {limit}"
+    reason = _reason(res, tp, input_tokens + output_tokens, tpot_ms, ttft_ms)
     rate = usd_per_accelerator_hour if usd_per_accelerator_hour is not None else math.nan
     usd_per_m = count * rate / (tps * 3600.0) * 1e6 if tps > 0 else math.nan
     return InferResult(
@@ -386,3 +393,33 @@ def infer(
         reason=reason,
         engine_efficiency=engine_efficiency,
     )
+
+
+def _best_tp(at: Any, m: dict[str, Any], acc: dict[str, Any], count: int) -> int:
+    """The tensor parallel degree with the highest tokens/s per accelerator: every power of two (and 72, an NVL72
+    domain) up to the scale-up domain and ``count`` that divides the heads, evaluated at once (vectorised)."""
+    domain = int(acc["scaleup_domain"]) if _known(acc["scaleup_domain"]) else 8
+    fit = [t for t in (1, 2, 4, 8, 16, 32, 64, 72) if t <= min(count, max(domain, 1)) and m["heads"] % t == 0]
+    candidates = np.array(fit or [1])
+    res = at(candidates)
+    per_acc = res["tokens_per_s"] * np.floor(count / candidates) / count
+    fits = res["max_batch"] >= 1
+    if per_acc.max() > 0:
+        return int(candidates[int(np.argmax(per_acc))])
+    return int(candidates[fits][0] if fits.any() else candidates[-1])
+
+
+def _reason(res: dict[str, Array], tp: int, seq_tokens: int, tpot_ms: float, ttft_ms: float) -> str:
+    """Why the batch is what it is, in a sentence (with the way out when nothing meets the SLOs)."""
+    if float(res["max_batch"]) < 1:
+        return (
+            f"weights ({float(res['weights_gb_per_accelerator']):.1f} GB per accelerator at TP={tp}) leave no "
+            f"room for one {seq_tokens}-token sequence of KV cache: raise --tp or use fp8"
+        )
+    if float(res["batch"]) < 1:
+        return (
+            f"even at batch 1 TPOT is {float(res['tpot_s']) * 1e3:.1f} ms / TTFT {float(res['ttft_s']) * 1e3:.0f}"
+            f" ms, above the SLO (TPOT {tpot_ms:g} ms, TTFT {ttft_ms:g} ms): raise --tp or relax the SLO"
+        )
+    limit = "memory (KV cache)" if float(res["batch"]) >= float(res["max_batch"]) else "latency SLO"
+    return f"batch limited by {limit}"

@@ -27,12 +27,15 @@ def goodput_frac(
     interval_s: ArrayLike, checkpoint_write_s: ArrayLike, restart_s: ArrayLike, mtbf_s: ArrayLike
 ) -> Array:
     """Fraction of wall time that advances training: checkpoint writes take ``d / (tau + d)``; each failure costs the
-    restart plus, on average, half a checkpoint segment of lost work."""
+    restart plus, on average, half a checkpoint segment of lost work. A free checkpoint (``d = 0``, so ``tau = 0``)
+    costs nothing: its share is the limit ``d / sqrt(2 d M) -> 0``, not 0/0."""
     tau = np.asarray(interval_s, dtype=float)
     d = np.asarray(checkpoint_write_s, dtype=float)
     r = np.asarray(restart_s, dtype=float)
     m = np.asarray(mtbf_s, dtype=float)
-    waste = d / (tau + d) + (r + (tau + d) / 2.0) / m
+    segment = tau + d
+    writing = np.divide(d, segment, out=np.zeros(np.broadcast(d, segment).shape), where=segment > 0)
+    waste = writing + (r + segment / 2.0) / m
     return np.clip(1.0 - waste, 0.0, 1.0)
 
 

@@ -16,9 +16,11 @@ from numpy.typing import ArrayLike, NDArray
 from fab2token import catalog
 from fab2token.deploy.placement import all_in_it_kw
 from fab2token.errors import ModelError
+from fab2token.options import Choice, Number, check_options, refuse
 from fab2token.workloads.architecture import flops_per_token_forward, flops_per_token_training, model_spec
 from fab2token.workloads.memory import (
     RECIPES,
+    RECOMPUTE_MODES,
     check_recompute,
     fit_in_memory,
     memory_per_accelerator_gb,
@@ -199,6 +201,37 @@ def _known(v: Any) -> bool:
     return v is not None and not (isinstance(v, float) and math.isnan(v))
 
 
+#: what each argument of :func:`train` may be (checked before any work; the CLI passes its options through)
+TRAIN_OPTIONS: dict[str, Number | Choice] = {
+    "tokens": Number(0, low_open=True, unit="tokens"),
+    "count": Number(1, whole=True, unit="accelerators"),
+    "mfu": Number(0, 1, low_open=True, optional=True),
+    "seq_len": Number(1, whole=True, optional=True, unit="tokens"),
+    "tp": Number(1, whole=True),
+    "pp": Number(1, whole=True),
+    "micro_batch": Number(1, whole=True, unit="sequences"),
+    "global_batch_tokens": Number(0, low_open=True, unit="tokens"),
+    "zero_stage": Number(0, 3, whole=True),
+    "recipe": Choice(tuple(RECIPES)),
+    "recompute": Choice(RECOMPUTE_MODES),
+    "precision": Choice(("bf16", "fp8")),
+    "virtual_stages": Number(1, whole=True),
+    "failure_rate_per_accelerator_hour": Number(0, optional=True, unit="interruptions per accelerator-hour"),
+    "checkpoint_write_s": Number(0, unit="s"),
+    "restart_s": Number(0, unit="s"),
+    "pue": Number(1, 3, optional=True),  # PUE >= 1 by definition; 3 is the scenario's bound on a site's PUE
+    "usd_per_accelerator_hour": Number(0, optional=True, unit="USD"),
+}
+#: command-line flags whose name is not the argument's (an empty flag: a Python-only argument)
+TRAIN_FLAGS = {
+    "failure_rate_per_accelerator_hour": "--failure-rate",
+    "count": "--count",
+    "micro_batch": "",
+    "global_batch_tokens": "",
+    "recipe": "",
+}
+
+
 def train(
     model: str,
     tokens: float,
@@ -229,65 +262,32 @@ def train(
     (``bf16`` or ``fp8``). Energy uses the accelerator's all-in IT power x PUE (default: ``pue_default`` from
     ``overheads.csv``). Cost is accelerator-hours x ``usd_per_accelerator_hour`` (NaN when not given).
     """
+    opts = {k: v for k, v in locals().items() if k not in ("model", "accelerator", "overrides", "require_fit")}
+    check_options("train", opts, TRAIN_OPTIONS, TRAIN_FLAGS)
     overrides = overrides or {}
     m = model_spec(model, overrides.get("models"))
     acc = catalog.lookup("accelerators", accelerator, overrides.get("accelerators"))
     peak = _peak_flop_per_s(acc, precision)
-    if count <= 0 or tokens <= 0:
-        raise ModelError("count and tokens must be positive")
-    if virtual_stages < 1 or (virtual_stages > 1 and pp < 2):
-        raise ModelError(
-            f"virtual_stages must be >= 1, and above 1 only with pipeline parallelism (pp >= 2); got {virtual_stages} with pp={pp}"
-        )
+    tp_eff = min(tp, count)
+    _check_layout(m, count, tp_eff, pp, virtual_stages)
     seq = float(seq_len or min(m["context"], 8192))
     fpt = float(flops_per_token_training(m["params_active"], m["layers"], m["heads"], m["head_dim"], seq))
-    flops = fpt * tokens
-
-    tp_eff = min(tp, count)
-    dp = max(count // (tp_eff * pp), 1)
-    mem, fits, min_dp = fit_in_memory(m, acc, seq, micro_batch, tp_eff, pp, dp, zero_stage, recipe, recompute)
-    capacity = acc["hbm_gb"]
-    if require_fit and not fits:
-        raise ModelError(
-            f"{m['name']} does not fit on {acc['name']} ({capacity:g} GB) with TP={tp_eff}, PP={pp}, DP={dp}, "
-            f"ZeRO-{zero_stage}: weights {float(mem['weights_gb']):.1f} GB + gradients {float(mem['gradients_gb']):.1f}"
-            f" GB + optimizer {float(mem['optimizer_gb']):.1f} GB + activations {float(mem['activations_gb']):.1f} GB"
-            f" = {float(mem['total_gb']):.1f} GB per accelerator"
-        )
-
-    mfu_used, source = _mfu(
-        mfu,
-        m,
-        acc,
-        fpt,
-        seq,
-        global_batch_tokens,
-        count,
-        tp_eff,
-        pp,
-        peak,
-        precision,
-        micro_batch,
-        recompute,
-        virtual_stages,
-    )
-    compute_s = flops / (count * peak * mfu_used)
-
+    mem, fits, min_dp = _memory(m, acc, seq, micro_batch, tp_eff, pp, count, zero_stage, recipe, recompute, require_fit)
+    mfu_used, source = _mfu(opts, m, acc, fpt, seq, tp_eff, peak)
+    compute_s = fpt * tokens / (count * peak * mfu_used)
     lam, mtbf_s, interval, good = cluster_reliability(
         failure_rate_per_accelerator_hour, count, checkpoint_write_s, restart_s
     )
-    wall_s = compute_s / good
-    hours = wall_s / 3600.0
+    hours = compute_s / good / 3600.0
     kw = float(all_in_it_kw(acc["board_power_w"], acc["server_power_w_per_accelerator"]))
     pue_used = pue if pue is not None else catalog.overhead("pue_default")
-    energy = count * kw * pue_used * hours / 1000.0
     rate = usd_per_accelerator_hour if usd_per_accelerator_hour is not None else math.nan
     return TrainResult(
         model=m["name"],
         accelerator=acc["name"],
         count=float(count),
         tokens=float(tokens),
-        flops=flops,
+        flops=fpt * tokens,
         flops_per_token=fpt,
         mfu=mfu_used,
         mfu_source=source,
@@ -298,12 +298,63 @@ def train(
         mtbf_hours=mtbf_s / 3600.0,
         goodput=good,
         checkpoint_interval_minutes=interval / 60.0,
-        energy_mwh=energy,
+        energy_mwh=count * kw * pue_used * hours / 1000.0,
         cost_usd=count * hours * rate,
         memory_per_accelerator_gb={k: float(v) for k, v in mem.items()},
         fits_in_memory=fits,
         min_accelerators_to_fit=min_dp * tp_eff * pp,
     )
+
+
+def _memory(
+    m: dict[str, Any],
+    acc: dict[str, Any],
+    seq: float,
+    micro_batch: int,
+    tp: int,
+    pp: int,
+    count: int,
+    zero_stage: int,
+    recipe: str,
+    recompute: str,
+    require_fit: bool,
+) -> tuple[dict[str, Any], bool, int]:
+    """Memory per accelerator, whether it fits, and the least data-parallel degree that fits; with
+    ``require_fit`` a layout that does not fit is an error that itemises the memory."""
+    dp = max(count // (tp * pp), 1)
+    mem, fits, min_dp = fit_in_memory(m, acc, seq, micro_batch, tp, pp, dp, zero_stage, recipe, recompute)
+    if require_fit and not fits:
+        raise ModelError(
+            f"{m['name']} does not fit on {acc['name']} ({acc['hbm_gb']:g} GB) with TP={tp}, PP={pp}, DP={dp}, "
+            f"ZeRO-{zero_stage}: weights {float(mem['weights_gb']):.1f} GB + gradients {float(mem['gradients_gb']):.1f}"
+            f" GB + optimizer {float(mem['optimizer_gb']):.1f} GB + activations {float(mem['activations_gb']):.1f} GB"
+            f" = {float(mem['total_gb']):.1f} GB per accelerator"
+        )
+    return mem, fits, min_dp
+
+
+def _check_layout(m: dict[str, Any], count: int, tp: int, pp: int, virtual_stages: int) -> None:
+    """The parallel layout fits the model and the cluster: TP divides the attention heads, PP at most the layers,
+    TP x PP accelerators at least, interleaving only with a pipeline."""
+    if m["heads"] % tp:
+        refuse(
+            "train",
+            "tp",
+            tp,
+            f"a divisor of {m['name']}'s {m['heads']:g} attention heads (each TP rank holds whole heads)",
+        )
+    if pp > m["layers"]:
+        refuse("train", "pp", pp, f"at most {m['name']}'s {m['layers']:g} layers (each stage holds whole layers)")
+    if count < tp * pp:
+        refuse(
+            "train",
+            "count",
+            count,
+            f"at least TP x PP = {tp} x {pp} = {tp * pp} accelerators (one model replica)",
+            TRAIN_FLAGS,
+        )
+    if virtual_stages > 1 and pp < 2:
+        refuse("train", "virtual_stages", virtual_stages, f"1 without pipeline parallelism (pp is {pp})")
 
 
 def _peak_flop_per_s(acc: dict[str, Any], precision: str) -> float:
@@ -321,22 +372,11 @@ def _peak_flop_per_s(acc: dict[str, Any], precision: str) -> float:
 
 
 def _mfu(
-    mfu: float | None,
-    m: dict[str, Any],
-    acc: dict[str, Any],
-    fpt: float,
-    seq: float,
-    global_batch_tokens: float,
-    count: int,
-    tp_eff: int,
-    pp: int,
-    peak: float,
-    precision: str,
-    micro_batch: int,
-    recompute: str,
-    virtual_stages: int,
+    opts: dict[str, Any], m: dict[str, Any], acc: dict[str, Any], fpt: float, seq: float, tp_eff: int, peak: float
 ) -> tuple[float, str]:
-    """The MFU used and where it came from: as given, or estimated (:func:`estimate_mfu`)."""
+    """The MFU used and where it came from: as given, or estimated (:func:`estimate_mfu`). ``opts``: the
+    arguments of :func:`train`."""
+    mfu, precision, recompute, pp = opts["mfu"], opts["precision"], opts["recompute"], opts["pp"]
     eff = catalog.compute_efficiency(acc, fp8=precision == "fp8")
     if mfu is None:
         est = estimate_mfu(
@@ -345,19 +385,19 @@ def _mfu(
             m["hidden"],
             m["layers"],
             seq,
-            global_batch_tokens,
-            count,
+            opts["global_batch_tokens"],
+            opts["count"],
             tp_eff,
             pp,
             peak,
             eff,
             acc["scaleup_gb_per_s"] if _known(acc["scaleup_gb_per_s"]) else 450.0,
             acc["scaleout_gb_per_s"] if _known(acc["scaleout_gb_per_s"]) else 50.0,
-            micro_batch,
+            opts["micro_batch"],
             recompute_flops=recompute_flops_per_token(
                 recompute, m["params_active"], m["layers"], m["heads"], m["head_dim"], seq
             ),
-            virtual_stages=virtual_stages,
+            virtual_stages=opts["virtual_stages"],
         )
         mfu_used, source = float(est["mfu"]), "estimated"
     else:

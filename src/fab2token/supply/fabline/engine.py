@@ -72,6 +72,11 @@ class FablineResult:
         utilisation and bottlenecks. Lots released before ``warmup_days`` (and initial WIP) are left out of the
         cycle-time statistics; lots completed counts every lot finished from ``warmup_days`` on, initial WIP
         included under its product and priority class (the published SMT2020 counts include it)."""
+        from fab2token.errors import ScenarioError
+
+        issues = _warmup_issues(warmup_days, self.days, "FablineResult.summary", "")
+        if issues:
+            raise ScenarioError(issues)
         by_order: dict[str, list[float]] = {}
         done: dict[str, int] = {}
         on_time = total = 0
@@ -149,7 +154,12 @@ def _kernel_run(compiled: bool | None) -> Callable[..., dict[str, Any]]:
 
 
 def check_run_options(
-    days: float, dispatch: str | DispatchKey, downs_per: str = "group", where: str = "simulate_fab", prefix: str = ""
+    days: float,
+    dispatch: str | DispatchKey,
+    downs_per: str = "group",
+    where: str = "simulate_fab",
+    prefix: str = "",
+    warmup_days: float = 0.0,
 ) -> None:
     """The run's options, checked where the run is (the CLI and the API alike): a
     :class:`~fab2token.errors.ScenarioError` naming the option, the value and what was expected."""
@@ -166,8 +176,28 @@ def check_run_options(
         issues.append(InputIssue(where, prefix + "days", days, "a positive, finite number of days"))
     if downs_per not in ("group", "tool"):
         issues.append(InputIssue(where, prefix + "downs_per", downs_per, "group or tool"))
+    issues += _warmup_issues(warmup_days, days, where, prefix)
     if issues:
         raise ScenarioError(issues)
+
+
+def _warmup_issues(warmup_days: float, days: float, where: str, prefix: str) -> list[Any]:
+    """A warm-up is a finite number of days from 0 up to (not including) the run's length."""
+    from fab2token.errors import InputIssue
+
+    finite = isinstance(warmup_days, int | float) and math.isfinite(warmup_days)
+    days_ok = isinstance(days, int | float) and math.isfinite(days) and days > 0  # else days itself is refused
+    ok = finite and 0 <= warmup_days and (not days_ok or warmup_days < days)
+    if ok:
+        return []
+    return [
+        InputIssue(
+            where,
+            prefix + ("warmup-days" if prefix else "warmup_days"),
+            warmup_days,
+            f"a number of days from 0 up to the run's {days:g}",
+        )
+    ]
 
 
 def simulate_fab(
