@@ -100,6 +100,24 @@ def test_outputs_report_over_a_weather_file_the_scenario_reads_is_refused(tmp_pa
     assert _run_ids(db) == []  # the run was taken out of the store again
 
 
+def test_outputs_report_over_a_fab_line_result_relative_to_the_scenario_is_refused(tmp_path, small_dict, monkeypatch):
+    """The fab line result is named relative to the scenario's folder; run from elsewhere, it is still an input."""
+    (tmp_path / "in").mkdir()
+    result = tmp_path / "in" / "fl.json"
+    result.write_text(
+        json.dumps({"days": 365.25, "cycle_time_days_mean": {"Lot_3": 61.0}, "lots_completed": {"Lot_3": 240}})
+    )
+    data = yaml.safe_load(yaml.safe_dump(small_dict))
+    data["supply"]["fab"].update(fabline_result="fl.json", fabline_order="Lot_3")
+    scenario = tmp_path / "in" / "s.yaml"
+    scenario.write_text(yaml.safe_dump(data, sort_keys=False))
+    before = result.read_bytes()
+    monkeypatch.chdir(tmp_path)  # fl.json is not in the working folder
+    res = _run("run", scenario, "--db", tmp_path / "r.duckdb", "--report", result)
+    _refused(res, "--report", "fl.json", "input")
+    assert result.read_bytes() == before
+
+
 @pytest.mark.parametrize("kind", ["folder", "parent_is_file", "device"])
 def test_outputs_report_that_is_not_a_writable_file_is_refused(scenario, tmp_path, kind):
     target = {

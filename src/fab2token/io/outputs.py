@@ -111,15 +111,20 @@ def check_outputs(outputs: Sequence[tuple[str | Path | None, str]], inputs: Iter
 
 
 def scenario_inputs(sc: Any) -> list[str]:
-    """Files a loaded scenario read besides itself: weather files and a fab line result."""
+    """Files a loaded scenario read besides itself: weather files and fab line results (the supply chain's and
+    each own-design fleet type's), as resolved against the scenario's folder when it was loaded."""
     files: list[str] = []
     for site in getattr(sc, "sites", ()):
         w = site.weather_csv_path() if hasattr(site, "weather_csv_path") else None
         if w:
             files.append(str(w))
-    fab = getattr(getattr(sc, "supply", None), "fab", None)
-    if fab is not None and getattr(fab, "fabline_result", None):
-        files.append(str(fab.fabline_result))
+    supplies = [getattr(sc, "supply", None)]
+    supplies += [getattr(t, "supply", None) for t in (getattr(sc, "fleet", None) or ())]
+    for sup in supplies:
+        fab = getattr(sup, "fab", None)
+        if fab is not None and getattr(fab, "fabline_result", None):
+            path = fab.fabline_result_path() if hasattr(fab, "fabline_result_path") else fab.fabline_result
+            files.append(str(path))
     return files
 
 

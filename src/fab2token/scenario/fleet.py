@@ -74,7 +74,7 @@ class FleetType(_Model):
     accelerator: str
     market: MarketSupply | None = None
     installed: list[InstalledBase] = Field(default_factory=list)
-    useful_life_years: float | None = Field(default=None, gt=0, le=30)
+    useful_life_years: float | None = Field(default=None, ge=1 / 12, le=30)  # at least a month: the time step
     price_usd: USD | None = None
     deployment: list[DeploymentStep] | None = None
     supply: Supply | None = None  # an own design: its own fab -> packaging -> HBM chain (supply.accelerator: this type)
