@@ -185,6 +185,12 @@ def store_page() -> str:
             check=True,
             capture_output=True,
         )
+        subprocess.run(
+            [str(Path(sys.executable).parent / "fab2token"), "plan", str(ROOT / "examples" / "plan-two-sites.yaml"),
+             "--db", str(db), "--json"],
+            check=True,
+            capture_output=True,
+        )
         con = duckdb.connect(str(db), read_only=True)
         try:
             cols = con.execute(
@@ -194,7 +200,8 @@ def store_page() -> str:
         finally:
             con.close()
     out = ["# The results store\n\nGenerated from DuckDB itself: the tables and columns of a store after one "
-           "`fab2token run`.\n"]
+           "`fab2token run` and one `fab2token plan` (runs in `runs` and the `series_*` tables, plans in `plans` and "
+           "the `plan_*` tables; `plan_arrays` holds every planned series and dual, one column per dimension).\n"]
     for table in sorted({t for t, _, _ in cols}):
         out.append(f"## `{table}`\n")
         out.append(_table(["column", "type"], [[c, t] for tb, c, t in cols if tb == table]))

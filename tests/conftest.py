@@ -30,3 +30,10 @@ def write_yaml(tmp_path: Path):
         return p
 
     return write
+
+
+@pytest.fixture(autouse=True)
+def _work_in_a_temporary_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs in its own folder, so the commands' default outputs (fab2token.duckdb, report-RUNID.html)
+    never land in the checkout; tests name the bundled files by absolute paths (EXAMPLES, SHARED)."""
+    monkeypatch.chdir(tmp_path)

@@ -1,6 +1,6 @@
 """The ``fab2token`` command: a thin shell that parses, calls the Python API and prints.
 
-Commands live by kind in :mod:`.runs`, :mod:`.lookups`, :mod:`.planning` and :mod:`.catalog`; importing them
+Commands live by kind in :mod:`.runs`, :mod:`.lookups`, :mod:`.planning`, :mod:`.catalog` and :mod:`.stored`; importing them
 registers them on :data:`app`.
 """
 
@@ -12,6 +12,7 @@ from fab2token.cli import runs  # noqa: F401
 from fab2token.cli import lookups  # noqa: F401  # isort: skip
 from fab2token.cli import planning  # noqa: F401  # isort: skip
 from fab2token.cli import catalog  # noqa: F401  # isort: skip
+from fab2token.cli import stored  # noqa: F401  # isort: skip
 from fab2token.cli.common import app
 
 __all__ = ["app"]

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fab2token.cli.common import (
+    DbOpt,
     JsonOpt,
     _print_json,
     app,
@@ -104,6 +105,8 @@ def plan(
         ),
     ] = None,
     solver_log: Annotated[Path | None, typer.Option("--solver-log", help="Write HiGHS's log to this file.")] = None,
+    db: DbOpt = Path("fab2token.duckdb"),
+    no_store: Annotated[bool, typer.Option("--no-store", help="Do not keep the plan in the store.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Cheapest build-out that meets the targets, and what each binding constraint is worth.
@@ -113,15 +116,18 @@ def plan(
     """
     import yaml
 
+    from fab2token.io import plan_store, store
     from fab2token.io.plan_report import write_plan_report
     from fab2token.plan import plan as _plan
     from fab2token.plan import plan_to_scenario_data
     from fab2token.scenario import load_scenario
 
     outputs = [(report, "--report"), (scenario_out, "--scenario-out"), (solver_log, "--solver-log")]
-    check_outputs(outputs, [scenario])
-    sc, _ = load_scenario(scenario)
-    check_outputs(outputs, [scenario, *scenario_inputs(sc)])
+    check_outputs(outputs, [scenario, db])
+    if not no_store:
+        store.check_store(db)
+    sc, text = load_scenario(scenario)
+    check_outputs(outputs, [scenario, db, *scenario_inputs(sc)])
     res = _plan(
         sc,
         objective=objective,
@@ -138,12 +144,15 @@ def plan(
     elif scenario_out is not None:
         err.print(f"note: --scenario-out {scenario_out} not written: the plan has no build-out ({res.status})")
     write_outputs(writes)
+    plan_id = None if no_store else plan_store.save_plan(db, res, text, sc.name, str(scenario))
     if as_json:
-        _print_json(res.to_dict())
+        _print_json(res.to_dict() | {"plan_id": plan_id})
     elif not res.series:  # no plan: its status and sentence, never a plan with $0
         err.print(Text.assemble(("no plan", "bold red"), f": {res.status_text}"))
     else:
         _print_plan(res)
+    if plan_id is not None and not as_json:
+        err.print(f"stored as plan {plan_id} in {db}", highlight=False)
     if res.exit_code:
         raise typer.Exit(res.exit_code)
 
@@ -171,12 +180,12 @@ def _print_plan(res: Any) -> None:
         )
     t = Table(title="what binds (top 10)")
     t.add_column("constraint")
-    t.add_column("site")
+    t.add_column("site or type")
     t.add_column("from")
     t.add_column("worth", justify="right")
     t.add_column("unit")
     for b in res.binding[:10]:
-        t.add_row(b["constraint"], b["site"] or "", b["month"], f"{b['dual']:,.0f}", b["unit"])
+        t.add_row(b["constraint"], b["site"] or b.get("accelerator") or "", b["month"], f"{b['dual']:,.0f}", b["unit"])
     out.print(t)
     for b in res.binding[:5]:
         out.print(f"- {b['text']}", highlight=False)

@@ -130,15 +130,40 @@ def runs(db: DbOpt = Path(DEFAULT_DB), as_json: JsonOpt = False) -> None:
 @app.command()
 @handles_errors
 def show(
-    run_id: Annotated[str, typer.Argument(help="Run id (or a unique prefix).")],
+    run_id: Annotated[str, typer.Argument(help="Run or plan id (or a unique prefix).")],
     db: DbOpt = Path(DEFAULT_DB),
     as_json: JsonOpt = False,
 ) -> None:
-    """Print one stored run's summary."""
-    from fab2token.io import store
+    """Print one stored run's summary, or one stored plan."""
+    from fab2token.io import plan_store, store
 
+    if _plan_not_run(db, run_id):
+        from types import SimpleNamespace
+
+        from fab2token.cli.planning import _print_plan
+
+        meta = plan_store.load_plan(db, run_id)
+        if as_json:
+            _print_json(meta["result"] | {"plan_id": meta["plan_id"], "created_at": meta["created_at"]})
+            return
+        out.print(f"plan {meta['plan_id']} — {meta['scenario']} ({meta['created_at']})", highlight=False)
+        _print_plan(SimpleNamespace(**meta["result"]))
+        return
     meta = store.load_run(db, run_id)
     if as_json:
         _print_json(meta["summary"] | {"created_at": meta["created_at"], "file": meta["file"]})
         return
     out.print(_summary_table(meta["summary"], f"run {meta['run_id']} — {meta['scenario']} ({meta['created_at']})"))
+
+
+def _plan_not_run(db: Path, ident: str) -> bool:
+    """``ident`` names a stored plan and no stored run."""
+    from fab2token.io import plan_store, store
+
+    if not plan_store.is_plan(db, ident):
+        return False
+    try:
+        store.load_run(db, ident)
+    except store.StoreError:
+        return True
+    return False

@@ -37,6 +37,7 @@ PLAN_KEYS = (
     "constraints",
     "build_s",
     "solve_s",
+    "plan_id",  # added by `fab2token plan`: the id the plan is stored under (null with --no-store)
 )
 
 
@@ -340,7 +341,8 @@ def _duals(m: linopy.Model, d: PlanData) -> dict[str, xr.DataArray]:
 
 def _dual_rows(duals: dict[str, xr.DataArray], d: PlanData) -> Any:
     """For each binding capacity (and site or type where it has one): (name, group value, values by month in the
-    capacity's own unit, first and last binding month, label, unit)."""
+    capacity's own unit, first and last binding month, label, unit); the group value is ``(dim, coordinate)``,
+    ``dim`` being ``site``, ``accelerator`` or None."""
     for name, dual in duals.items():
         unit, label = _DUAL_UNITS[name]
         scale = 1.0
@@ -357,7 +359,14 @@ def _dual_rows(duals: dict[str, xr.DataArray], d: PlanData) -> Any:
             vals = (val.sel({group: s}) if group else val).values
             hot = np.flatnonzero(np.abs(vals) > 1e-6 * max(1.0, float(np.abs(vals).max())))
             if hot.size:
-                yield name, s, vals, int(hot[0]), int(hot[-1]), int(hot.size), label.format(site=s, accelerator=s), unit
+                where = label.format(site=s, accelerator=s)
+                yield name, (group, s), vals, int(hot[0]), int(hot[-1]), int(hot.size), where, unit
+
+
+def _group_keys(group: tuple[str | None, Any]) -> dict[str, str | None]:
+    """The ``site`` and ``accelerator`` of a binding row (None where the capacity has no such dimension)."""
+    dim, value = group
+    return {"site": str(value) if dim == "site" else None, "accelerator": str(value) if dim == "accelerator" else None}
 
 
 def _binding(duals: dict[str, xr.DataArray], d: PlanData) -> list[dict[str, Any]]:
@@ -375,7 +384,7 @@ def _binding(duals: dict[str, xr.DataArray], d: PlanData) -> list[dict[str, Any]
             value = float(vals[first:].sum())
             text = (
                 f"{where} binds from {d.months[first]}; one more MW of IT capacity from then on is worth "
-                f"${value:,.0f} (${value * float(d.usable.sel(site=s)) / float(d.pue.sel(site=s)):,.0f} per grid MW)"
+                f"${value:,.0f} (${value * float(d.usable.sel(site=s[1])) / float(d.pue.sel(site=s[1])):,.0f} per grid MW)"
             )
         else:
             value = float(vals[first:].sum())
@@ -387,7 +396,7 @@ def _binding(duals: dict[str, xr.DataArray], d: PlanData) -> list[dict[str, Any]
         rows.append(
             {
                 "constraint": name,
-                "site": None if s is None else str(s),
+                **_group_keys(s),
                 "month": d.months[first],
                 "dual": value,
                 "unit": unit.replace("-month", ""),
@@ -417,7 +426,7 @@ def _binding_in_target_units(duals: dict[str, xr.DataArray], d: PlanData, unit: 
         rows.append(
             {
                 "constraint": name,
-                "site": None if s is None else str(s),
+                **_group_keys(s),
                 "month": d.months[first],
                 "value": value,
                 "unit": f"{unit} per {per}",
