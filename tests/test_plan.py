@@ -91,6 +91,21 @@ def test_a_short_target_values_each_limit_in_the_targets_unit_by_finite_differen
     assert res.objective_usd < 1e12  # the cost of the plan that serves what it can, not a penalty
 
 
+def test_a_short_target_prices_each_limit_at_the_stated_value_of_the_target():
+    from fab2token.plan.model import SECONDS_PER_MONTH
+
+    text = TWO_SITES.replace("CHEAP_MW", "11.0").replace("DEMAND", "1e12")
+    priced = plan(parse_scenario(text + "  value_usd_per_million_tokens: 2.0\n"))
+    plain = plan(_sc(demand=1e12))
+    assert all(b["value_usd"] is None for b in plain.binding_if_short)  # no stated value: no dollars
+    for row, ref in zip(priced.binding_if_short, plain.binding_if_short, strict=True):
+        # one million tokens/s for a month is SECONDS_PER_MONTH million tokens, each worth $2
+        assert row["value"] == pytest.approx(ref["value"], rel=1e-9)
+        assert row["value_usd"] == pytest.approx(ref["value"] * 2.0 * SECONDS_PER_MONTH, rel=1e-9)
+        assert "at the targets' stated value" in row["text"]
+    assert priced.objective_usd == pytest.approx(plain.objective_usd, rel=1e-9)  # a price, not a penalty
+
+
 def test_the_schedule_says_who_serves_inference_and_when_training_runs(tmp_path):
     from tests.conftest import EXAMPLES
 
@@ -427,3 +442,19 @@ def test_the_plan_command_exits_with_its_status_and_prints_no_plan_without_one(t
     assert slow.exit_code == 3 and "no plan" in slow.output and "$0" not in slow.output
     js = runner.invoke(app, ["plan", str(EXAMPLES / "plan-two-sites.yaml"), "--time-limit", "1e-9", "--json"])
     assert js.exit_code == 3 and json.loads(js.stdout)["status"] == "time_limit"
+
+
+def test_short_targets_of_both_kinds_are_valued_in_dollars_when_both_values_are_stated():
+    from fab2token.plan.model import VALUE_UNIT
+    from tests.conftest import EXAMPLES
+
+    base = (EXAMPLES / "plan-two-sites.yaml").read_text().replace("tokens_per_s: 6.0e7}", "tokens_per_s: 3.0e8}")
+    fractions = plan(parse_scenario(base))
+    valued = plan(parse_scenario(base + "  value_usd_per_million_tokens: 0.5\n  value_usd_per_flop: 1.0e-18\n"))
+    assert fractions.unmet and valued.unmet  # the demand is out of reach
+    assert all(b["unit"].startswith("target fraction") and b["value_usd"] is None for b in fractions.binding_if_short)
+    assert valued.binding_if_short
+    for b in valued.binding_if_short:
+        assert b["unit"].startswith(VALUE_UNIT) and b["value_usd"] == pytest.approx(b["value"] * 1e6)
+    # the cost phase holds the shortfall at its least: its duals price that hold, so none are reported as values
+    assert valued.binding == [] and fractions.binding == []

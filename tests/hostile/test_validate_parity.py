@@ -110,6 +110,20 @@ def _own_design_without_die(d: dict[str, Any], tmp: Path) -> None:
     ]
 
 
+def _training(**fields: Any) -> Case:
+    def mutate(d: dict[str, Any], tmp: Path) -> None:
+        d["workloads"]["training"][0].update(fields)
+
+    return mutate
+
+
+def _inference_tp(tp: int) -> Case:
+    def mutate(d: dict[str, Any], tmp: Path) -> None:
+        d["workloads"]["inference"]["tp"] = tp
+
+    return mutate
+
+
 BAD: dict[str, Case] = {
     "missing_fabline_result": _fabline(None),
     "packaging_without_interposer_area": _packaging_without_interposer,
@@ -122,6 +136,10 @@ BAD: dict[str, Case] = {
     "inference_on_a_chip_without_hbm_figures": _new_chip(**_drop("hbm_tb_per_s")),
     "inference_model_without_heads": _inference_model_without_heads,
     "own_design_without_die_area": _own_design_without_die,
+    "training_tp_not_dividing_the_heads": _training(tp=3),
+    "training_pp_beyond_the_layers": _training(pp=81),
+    "training_run_smaller_than_one_replica": _training(accelerators=8, tp=8, pp=2),
+    "inference_tp_not_dividing_the_heads": _inference_tp(3),
 }
 
 
@@ -144,6 +162,10 @@ def _repaired(name: str) -> Case:
             _inference_model_without_heads(d, t),
             d["catalog"]["models"]["my-model"].update(heads=32),
         ),
+        "training_tp_not_dividing_the_heads": _training(tp=4),
+        "training_pp_beyond_the_layers": _training(pp=8),
+        "training_run_smaller_than_one_replica": _training(accelerators=16, tp=8, pp=2),
+        "inference_tp_not_dividing_the_heads": _inference_tp(4),
         "own_design_without_die_area": lambda d, t: (
             _own_design_without_die(d, t),
             d["catalog"]["accelerators"]["Own"].update(compute_die_area_mm2=600, interposer_area_mm2=1500),

@@ -178,6 +178,8 @@ def _print_plan(res: Any) -> None:
         out.print(
             f"training {r['run']}: {r['start']} to {r['finish']}, {r['done_frac']:.0%} of its FLOPs", highlight=False
         )
+    if not res.binding:
+        return
     t = Table(title="what binds (top 10)")
     t.add_column("constraint")
     t.add_column("site or type")

@@ -22,6 +22,7 @@ from fab2token.sites import energy as energy_mod
 from fab2token.sites.inputs import SiteInputs, site_inputs
 from fab2token.sites.power import usable_power_frac
 from fab2token.supply.chain import chain, inputs_from_scenario
+from fab2token.workloads.architecture import model_spec
 from fab2token.workloads.schedule import serving_rate
 from fab2token.workloads.training import train
 
@@ -83,6 +84,9 @@ class PlanData:
     grid_only_mwh_per_hod: xr.DataArray | None = None  # (site, month) grid import in one hour of day
     onsite_mwh_per_hod: xr.DataArray | None = None  # (site, month) on-site generation in one hour of day
     onsite_price: xr.DataArray | None = None  # (site,) USD/MWh
+    # what a target is worth (targets.value_usd_per_*): NaN when not stated
+    value_usd_per_flop: float = math.nan
+    value_usd_per_million_tokens: float = math.nan
 
 
 def _sm(values: np.ndarray, sites: list[str], months: list[str]) -> xr.DataArray:
@@ -228,7 +232,9 @@ def _targets(
     flops = np.zeros(len(runs))
     main = specs[0]["name"]
     for k, t in enumerate(sc.targets.training):  # a handful of runs; each vectorised over months
-        ref = train(t.model, t.tokens or 1.0, main, t.reference_accelerators, mfu=t.mfu, overrides=sc.catalog)
+        heads = int(model_spec(t.model, sc.catalog.get("models"))["heads"])  # TP 8, or the largest that divides
+        tp = math.gcd(8, heads)
+        ref = train(t.model, t.tokens or 1.0, main, t.reference_accelerators, mfu=t.mfu, tp=tp, overrides=sc.catalog)
         flops[k] = t.flops if t.flops is not None else ref.flops
         start = month_number(t.start) if t.start else int(axis[0])
         window[k] = (axis >= start) & (axis <= month_number(t.deadline))
@@ -259,9 +265,15 @@ def _targets(
         ),
         "run_flops": xr.DataArray(flops, dims="run", coords=rc),
         "demand": xr.DataArray(demand, dims="month", coords=mc),
+        "value_usd_per_flop": _or_nan(sc.targets.value_usd_per_flop),
+        "value_usd_per_million_tokens": _or_nan(sc.targets.value_usd_per_million_tokens),
         "rate": xr.DataArray(rates, dims="accelerator", coords=ac),
         "option_available": xr.DataArray(avail, dims=("accelerator", "month"), coords={**ac, **mc}),
     }
+
+
+def _or_nan(value: float | None) -> float:
+    return math.nan if value is None else float(value)
 
 
 def _hour_of_day(

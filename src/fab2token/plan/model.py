@@ -23,6 +23,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -108,16 +109,27 @@ def _slack_names(v: _Vars) -> list[str]:
     ]
 
 
+# seconds in the average month (365.25 / 12 days): one month of the LP, for a shortfall in tokens/s-months
+SECONDS_PER_MONTH = 365.25 / 12 * 86400.0
+# the unit of a shortfall valued at the targets' stated values (both kinds of target, both values given)
+VALUE_UNIT = "million USD of the targets' value"
+
+
 def _shortfall(d: PlanData, v: _Vars) -> tuple[Any, str]:
     """What the first phase minimises when the targets cannot all be met, in the targets' own unit: zettaFLOPs short
-    (training targets only), million tokens/s-months short (inference only), or the sum of each target's shortfall fraction
-    (inference months counted at 1/months each) when there are both."""
+    (training targets only), million tokens/s-months short (inference only); with both, the targets' value short
+    (million USD) when ``targets.value_usd_per_flop`` and ``value_usd_per_million_tokens`` are both stated, else
+    the sum of each target's shortfall fraction (inference months counted at 1/months each)."""
     if v.short_run is not None and v.short_inf is None:
         return (v.short_run * (d.run_flops / 1e21)).sum(), "ZFLOP"  # zettaFLOPs: well-scaled for the solver
     if v.short_inf is not None and v.short_run is None:
         return (v.short_inf * (d.demand / 1e6)).sum(), "million tokens/s-months"
     if v.short_run is None:
         return None, ""
+    if math.isfinite(d.value_usd_per_flop) and math.isfinite(d.value_usd_per_million_tokens):
+        run_musd = d.run_flops * d.value_usd_per_flop / 1e6
+        inf_musd = d.demand * SECONDS_PER_MONTH / 1e6 * d.value_usd_per_million_tokens / 1e6
+        return (v.short_run * run_musd).sum() + (v.short_inf * inf_musd).sum(), VALUE_UNIT
     return v.short_run.sum() + v.short_inf.sum() / max(len(d.months), 1), "target fraction"
 
 

@@ -20,6 +20,7 @@ from fab2token.economics.costs import COST_TERMS
 from fab2token.errors import ModelError
 from fab2token.plan.data import PlanData, plan_data
 from fab2token.plan.model import build_model, fixed_purchases_usd, ppa_fixed_usd
+from fab2token.plan.values import binding_in_target_units, binding_rows, constraint_duals
 from fab2token.scenario.models import Scenario
 
 __all__ = ["PlanResult", "PLAN_KEYS", "PLAN_STATUSES", "plan", "plan_bills", "simulated_bills"]
@@ -77,7 +78,13 @@ class PlanResult:
 
 @contextlib.contextmanager
 def _quiet_stdout() -> Any:
-    """Silence the solver's C-level banner on file descriptor 1 (it would corrupt ``--json`` output)."""
+    """Silence the solver's C-level banner on file descriptor 1 (it would corrupt ``--json`` output), and linopy's
+    own report of a failed solve (the outcome is ours to report, with its status and sentence)."""
+    import logging
+
+    linopy_log = logging.getLogger("linopy")
+    level = linopy_log.level
+    linopy_log.setLevel(logging.ERROR)
     sys.stdout.flush()
     saved = os.dup(1)
     devnull = os.open(os.devnull, os.O_WRONLY)
@@ -88,19 +95,9 @@ def _quiet_stdout() -> Any:
         os.dup2(saved, 1)
         os.close(saved)
         os.close(devnull)
+        linopy_log.setLevel(level)
 
 
-_DUAL_UNITS = {
-    "grid_capacity": ("USD per IT MW-month", "power at site {site}"),
-    "packaging_capacity": ("USD per packaging wafer", "advanced packaging"),
-    "hbm_capacity": ("USD per HBM stack", "HBM supply"),
-    "wafers": ("USD per wafer", "wafer starts"),
-    "option_supply": ("USD per accelerator", "market supply of {accelerator}"),
-    "not_before_energisation": ("USD per IT MW-month", "energisation date at site {site}"),
-}
-
-
-# each outcome of a solve: the exit status of ``fab2token plan`` and the sentence it prints
 PLAN_STATUSES: dict[str, tuple[int, str]] = {
     "optimal": (0, "optimal: the cheapest plan for the targets (those it cannot meet are listed as unmet)"),
     "feasible": (0, "feasible, not proven optimal: the solver stopped at its time limit with this plan (gap shown)"),
@@ -144,12 +141,13 @@ def plan(
         m.variables[name].update(upper=0.0)
     outcome = _solve(m, options, milp)
     target_duals: dict[str, xr.DataArray] = {}
-    if outcome == "infeasible" and built.slacks:
+    short = outcome == "infeasible" and bool(built.slacks)
+    if short:
         outcome, target_duals = _least_shortfall(m, built, options, milp, d)
     solve_s = time.perf_counter() - t1
     if outcome not in ("optimal", "feasible"):
         return _no_plan(outcome, m, build_s, solve_s)
-    return _result(d, m, outcome, milp, build_s, solve_s, built.shortfall_unit, target_duals)
+    return _result(d, m, outcome, milp, build_s, solve_s, built.shortfall_unit, target_duals, short)
 
 
 def _solve(m: linopy.Model, options: dict[str, Any], milp: bool) -> str:
@@ -182,7 +180,7 @@ def _least_shortfall(
     outcome = _solve(m, options, milp)
     if outcome != "optimal":
         return outcome, {}
-    target_duals = {} if milp else _duals(m, d)
+    target_duals = {} if milp else constraint_duals(m, d)
     least = float(m.objective.value)
     m.add_constraints(built.shortfall <= least * (1 + 1e-9) + 1e-9, name="least_shortfall")
     m.add_objective(built.primary, overwrite=True)
@@ -213,6 +211,7 @@ def _result(
     solve_s: float,
     shortfall_unit: str,
     target_duals: dict[str, xr.DataArray],
+    short: bool = False,
 ) -> PlanResult:
     sol = m.solution
     gap = None
@@ -222,14 +221,16 @@ def _result(
         except Exception:  # solver-specific attribute; the plan stands without it
             gap = None
         # duals of a MILP are those of the LP with the integer decisions fixed; report none rather than mislead
-    duals = {} if milp else _duals(m, d)
+    duals = {} if milp else constraint_duals(m, d)
     bills = plan_bills(d, sol)
     cost = {t: float((bills[t] * d.df).sum()) for t in COST_TERMS}
     return PlanResult(
         status=outcome,
         objective_usd=sum(cost.values()),
         build=_build_table(d, sol),
-        binding=[] if milp else _binding(duals, d),
+        # short: the cost phase holds the shortfall at its least, and its duals price that hold (no value anyone
+        # can use); the limits are valued in the targets' unit instead (binding_if_short)
+        binding=[] if milp or short else binding_rows(duals, d),
         unmet=_unmet(d, sol),
         variables=int(m.nvars),
         constraints=int(m.ncons),
@@ -239,7 +240,7 @@ def _result(
         mip_gap=gap,
         status_text=PLAN_STATUSES[outcome][1],
         schedule=_schedule(d, sol),
-        binding_if_short=_binding_in_target_units(target_duals, d, shortfall_unit),
+        binding_if_short=binding_in_target_units(target_duals, d, shortfall_unit),
         duals=duals,
         series={name: sol[name] for name in sol.data_vars},
     )
@@ -329,113 +330,6 @@ def _unmet(d: PlanData, sol: xr.Dataset) -> list[dict[str, Any]]:
                     }
                 )
     return out
-
-
-def _duals(m: linopy.Model, d: PlanData) -> dict[str, xr.DataArray]:
-    out = {}
-    for name in _DUAL_UNITS:
-        if name in m.constraints:
-            out[name] = -m.dual[name]  # value of one more unit of the right-hand side (min problem: dual <= 0)
-    return out
-
-
-def _dual_rows(duals: dict[str, xr.DataArray], d: PlanData) -> Any:
-    """For each binding capacity (and site or type where it has one): (name, group value, values by month in the
-    capacity's own unit, first and last binding month, label, unit); the group value is ``(dim, coordinate)``,
-    ``dim`` being ``site``, ``accelerator`` or None."""
-    for name, dual in duals.items():
-        unit, label = _DUAL_UNITS[name]
-        scale = 1.0
-        if name == "packaging_capacity":
-            if math.isfinite(d.units_per_packaging_wafer):
-                scale = d.units_per_packaging_wafer
-            else:
-                unit = "USD per package"
-        elif name == "hbm_capacity":
-            scale = d.stack_yield / d.stacks_per_accelerator
-        val = (dual * scale).fillna(0.0)
-        group = next((g for g in ("site", "accelerator") if g in val.dims), None)
-        for s in val.coords[group].values if group else [None]:
-            vals = (val.sel({group: s}) if group else val).values
-            hot = np.flatnonzero(np.abs(vals) > 1e-6 * max(1.0, float(np.abs(vals).max())))
-            if hot.size:
-                where = label.format(site=s, accelerator=s)
-                yield name, (group, s), vals, int(hot[0]), int(hot[-1]), int(hot.size), where, unit
-
-
-def _group_keys(group: tuple[str | None, Any]) -> dict[str, str | None]:
-    """The ``site`` and ``accelerator`` of a binding row (None where the capacity has no such dimension)."""
-    dim, value = group
-    return {"site": str(value) if dim == "site" else None, "accelerator": str(value) if dim == "accelerator" else None}
-
-
-def _binding(duals: dict[str, xr.DataArray], d: PlanData) -> list[dict[str, Any]]:
-    """One row per binding capacity (constraint, and site where it has one): the first month it binds and what one
-    more unit is worth, in plain words. The month-by-month values stay in ``PlanResult.duals`` (the heatmap)."""
-    rows = []
-    for name, s, vals, first, last, n_hot, where, unit in _dual_rows(duals, d):
-        if name == "not_before_energisation":
-            value = float(vals[last])
-            text = (
-                f"{where} binds: energising one month earlier ({d.months[last]}) is worth ${value:,.0f} per IT "
-                f"MW it would let you build then"
-            )
-        elif name == "grid_capacity":
-            value = float(vals[first:].sum())
-            text = (
-                f"{where} binds from {d.months[first]}; one more MW of IT capacity from then on is worth "
-                f"${value:,.0f} (${value * float(d.usable.sel(site=s[1])) / float(d.pue.sel(site=s[1])):,.0f} per grid MW)"
-            )
-        else:
-            value = float(vals[first:].sum())
-            per = unit.removeprefix("USD per ")
-            text = (
-                f"{where} binds from {d.months[first]}; one more {per} a month from then on is worth "
-                f"${value:,.0f} in total (up to ${float(np.abs(vals).max()):,.0f} in a single month)"
-            )
-        rows.append(
-            {
-                "constraint": name,
-                **_group_keys(s),
-                "month": d.months[first],
-                "dual": value,
-                "unit": unit.replace("-month", ""),
-                "text": text,
-                "months_binding": n_hot,
-            }
-        )
-    rows.sort(key=lambda r: -abs(r["dual"]))
-    return rows
-
-
-def _binding_in_target_units(duals: dict[str, xr.DataArray], d: PlanData, unit: str) -> list[dict[str, Any]]:
-    """When targets are short: what one more unit of each binding capacity cuts from the shortfall, in the targets'
-    unit (the first phase's duals), never a penalty's dollars."""
-    rows = []
-    for name, s, vals, first, last, n_hot, where, cap_unit in _dual_rows(duals, d):
-        per = cap_unit.removeprefix("USD per ").replace("-month", "")
-        if name == "not_before_energisation":
-            value = float(vals[last])
-            text = f"{where}: energising one month earlier ({d.months[last]}) cuts the shortfall by {value:.4g} {unit}"
-        else:
-            value = float(vals[first:].sum())
-            text = (
-                f"{where} binds from {d.months[first]}; one more {per} a month from then on cuts the shortfall by "
-                f"{value:.4g} {unit}"
-            )
-        rows.append(
-            {
-                "constraint": name,
-                **_group_keys(s),
-                "month": d.months[first],
-                "value": value,
-                "unit": f"{unit} per {per}",
-                "text": text,
-                "months_binding": n_hot,
-            }
-        )
-    rows.sort(key=lambda r: -abs(r["value"]))
-    return rows
 
 
 def _schedule(d: PlanData, sol: xr.Dataset) -> dict[str, Any]:

@@ -321,6 +321,10 @@ class Targets(_Model):
     discount_rate_per_year: float = Field(default=0.0, ge=0, le=1)
     hall_block_mw: float | None = Field(default=None, gt=0)
     accelerator_options: list[AcceleratorOption] = Field(default_factory=list)
+    # what the targets are worth, to price a shortfall's limits in dollars (never a penalty constant): one FLOP of
+    # a training target done, one million tokens of the inference demand served
+    value_usd_per_flop: float | None = Field(default=None, ge=0)
+    value_usd_per_million_tokens: float | None = Field(default=None, ge=0)
 
 
 class Campus(_Model):
@@ -348,6 +352,7 @@ class Scenario(_Model):
     campuses: list[Campus] = Field(default_factory=list)
     fleet: list[FleetType] = Field(default_factory=list)
     catalog: dict[str, dict[str, dict[str, Any]]] = Field(default_factory=dict)
+    _distributions: Any = PrivateAttr(default=None)  # the uncertain inputs, set by parse_scenario (scenario.uncertain)
 
     def accelerator_spec(self) -> dict[str, Any]:
         """The catalog row of the scenario's accelerator, with the scenario's overrides applied."""

@@ -273,6 +273,40 @@ def _model_issues(file: str, sc: Scenario) -> list[InputIssue]:
     ]
 
 
+def _layout_issues(file: str, sc: Scenario) -> list[InputIssue]:
+    """Each training run's parallel layout fits its model and its accelerators, and the inference TP divides the
+    model's heads (what :func:`fab2token.workloads.training.train` and ``infer`` refuse)."""
+    issues: list[InputIssue] = []
+
+    def row(name: str) -> dict[str, Any] | None:
+        try:
+            r = catalog.lookup("models", name, sc.catalog.get("models"))
+        except CatalogError:  # reported where the name is checked
+            return None
+        return None if _unknown(r.get("heads")) or _unknown(r.get("layers")) else r
+
+    for i, run in enumerate(sc.workloads.training):
+        m, path = row(run.model), f"workloads.training[{i}]"
+        if m is None:
+            continue
+        tp = min(run.tp, run.accelerators)
+        if m["heads"] % tp:
+            issues.append(InputIssue(file, f"{path}.tp", run.tp, f"a divisor of {m['name']}'s {m['heads']:g} heads"))
+        if run.pp > m["layers"]:
+            issues.append(InputIssue(file, f"{path}.pp", run.pp, f"at most {m['name']}'s {m['layers']:g} layers"))
+        elif run.accelerators < tp * run.pp:
+            issues.append(
+                InputIssue(file, f"{path}.accelerators", run.accelerators, f"at least tp x pp = {tp * run.pp}")
+            )
+    inf = sc.workloads.inference
+    m = None if inf is None or inf.tp is None else row(inf.model)
+    if m is not None and inf is not None and inf.tp is not None and m["heads"] % inf.tp:
+        issues.append(
+            InputIssue(file, "workloads.inference.tp", inf.tp, f"a divisor of {m['name']}'s {m['heads']:g} heads")
+        )
+    return issues
+
+
 def runnable_issues(file: str, sc: Scenario) -> list[InputIssue]:
     """Everything the engine would stop on, as issues (call once the catalog overrides are sound)."""
     issues = _chain_issues(file, sc, sc.supply, "supply")
@@ -281,5 +315,5 @@ def runnable_issues(file: str, sc: Scenario) -> list[InputIssue]:
         if ft.supply is not None:
             issues += _chain_issues(file, sc, ft.supply, f"fleet[{i}].supply")
         issues += _type_issues(file, sc, ft.accelerator, f"fleet[{i}].accelerator")
-    issues += _model_issues(file, sc)
+    issues += _model_issues(file, sc) + _layout_issues(file, sc)
     return issues
