@@ -17,7 +17,6 @@ from fab2token.cli.common import (
     handles_errors,
     out,
 )
-from fab2token.scenario import load_scenario
 
 SITE_KEYS = (
     "it_power_mw",
@@ -40,6 +39,7 @@ def site(
     """One site's monthly power, PUE, water, carbon and largest training cluster."""
     from fab2token.engine.simulate import simulate
     from fab2token.errors import InputIssue
+    from fab2token.scenario import load_scenario
     from fab2token.errors import ScenarioError as _SE
 
     sc, _ = load_scenario(scenario)
