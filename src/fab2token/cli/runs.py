@@ -15,6 +15,7 @@ from fab2token.cli.common import (
     _print_json,
     _summary_table,
     app,
+    err,
     handles_errors,
     out,
 )
@@ -22,6 +23,7 @@ from fab2token.errors import Fab2TokenError, OutputError
 
 if TYPE_CHECKING:
     from fab2token.api import RunResult
+    from fab2token.scenario import Scenario
 
 # the store's default file; its module (duckdb, pandas, xarray) is imported only by the commands that use it
 DEFAULT_DB = "fab2token.duckdb"
@@ -56,6 +58,7 @@ def run(
     result = run_file(scenario, db, None)
     summary = result.summary.to_dict()
     path = None if no_report else _write_run_report(result, report, [scenario, db])
+    _say_medians(result.scenario, as_json)
     if as_json:
         _print_json(summary | {"report": str(path) if path else None, "db": str(db)})
         return
@@ -64,6 +67,16 @@ def run(
     if path:
         line.append_text(Text.assemble("; report: ", (str(path), "bold")))
     out.print(line)
+
+
+def _say_medians(sc: Scenario, as_json: bool) -> None:
+    """A scenario with distributions runs its median draw: say so (on stderr with --json, which keeps stdout JSON)."""
+    from fab2token.scenario.uncertain import uncertain_inputs
+
+    n = len(uncertain_inputs(sc))
+    if n:
+        line = f"scenario has {n} uncertain input{'s' if n != 1 else ''}; this run uses their medians"
+        (err if as_json else out).print(f"{line} (fab2token sweep, coming, gives ranges)", highlight=False)
 
 
 def _write_run_report(result: RunResult, report: Path | None, inputs: list[Path]) -> Path:
@@ -95,11 +108,14 @@ def _write_run_report(result: RunResult, report: Path | None, inputs: list[Path]
 def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")]) -> None:
     """Check a scenario file: exit 0 and one OK line, or exit 2 listing every problem."""
     from fab2token.scenario import load_scenario
+    from fab2token.scenario.uncertain import uncertain_inputs
 
     sc, _ = load_scenario(scenario)
+    n = len(uncertain_inputs(sc))
+    uncertain = f", {n} uncertain input{'s' if n != 1 else ''}" if n else ""
     out.print(
         f"OK: {scenario} ({sc.name}: {sc.horizon.months} months from {sc.horizon.start}, "
-        f"{len(sc.sites)} site{'s' if len(sc.sites) != 1 else ''}, {sc.accelerator_spec()['name']})",
+        f"{len(sc.sites)} site{'s' if len(sc.sites) != 1 else ''}, {sc.accelerator_spec()['name']}{uncertain})",
         highlight=False,
     )
 

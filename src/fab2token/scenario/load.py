@@ -15,6 +15,7 @@ from fab2token.errors import InputIssue, ScenarioError
 from fab2token.scenario.checks import expected, loc, semantic_issues
 from fab2token.scenario.files import FileProblem, read_regular, utf8_text
 from fab2token.scenario.models import Scenario
+from fab2token.scenario.uncertain import PLACEHOLDER, read_uncertain
 from fab2token.scenario.yamltext import load_yaml
 
 __all__ = ["MAX_SCENARIO_BYTES", "parse_scenario", "load_scenario"]
@@ -26,6 +27,10 @@ MAX_SCENARIO_BYTES = 4 * 2**20
 
 def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
     """Validate scenario YAML text.
+
+    Numbers and months written as distributions (:mod:`.distributions`) are checked where they are written and
+    replaced by their medians; the scenario returned is the median one, its uncertain inputs kept with it
+    (:func:`~fab2token.scenario.uncertain.uncertain_inputs`).
 
     Raises
     ------
@@ -41,17 +46,20 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
         raise ScenarioError(
             [InputIssue(file, "", type(data).__name__, "a YAML mapping with horizon, supply, sites and economics")]
         )
+    data, uncertain, issues = read_uncertain(data, file)  # distributions -> their medians, checked where written
     try:
         sc = Scenario.model_validate(data)
     except ValidationError as exc:
-        issues = [
+        issues += [
             InputIssue(file, loc(e["loc"]), "(missing)" if e["type"] == "missing" else e.get("input"), expected(e))
             for e in exc.errors()
+            if e.get("input") is not PLACEHOLDER  # a distribution that cannot be used, reported as such already
         ]
         raise ScenarioError(issues) from None
-    issues = semantic_issues(file, sc)
+    issues += semantic_issues(file, sc) if not issues else []
     if issues:
         raise ScenarioError(issues)
+    sc._distributions = uncertain
     return sc
 
 
