@@ -161,3 +161,14 @@ def test_top_level_must_be_a_mapping():
     with pytest.raises(ScenarioError) as info:
         parse_scenario("- just\n- a list\n", "x.yaml")
     assert "mapping" in info.value.issues[0].expected
+
+
+def test_unknown_field_suggests_the_closest_field_of_its_section(small_dict, write_yaml):
+    d = copy.deepcopy(small_dict)
+    d["sites"][0]["grid_powr"] = d["sites"][0].pop("grid_power")
+    d["horizon"]["zzz"] = 1
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write_yaml(d))
+    by_path = {i.path: i.expected for i in info.value.issues}
+    assert by_path["sites[0].grid_powr"] == "unknown field: did you mean grid_power?"
+    assert by_path["horizon.zzz"] == "unknown field: the fields here are start, months"

@@ -43,7 +43,9 @@ LOG_DIR_ENV = "FAB2TOKEN_LOG_DIR"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON (stable keys, see README).")]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print machine-readable JSON (stable keys: docs/reference/results.md).")
+]
 DbOpt = Annotated[Path, typer.Option("--db", help="DuckDB results store.")]
 
 

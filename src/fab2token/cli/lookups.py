@@ -39,8 +39,8 @@ def site(
     """One site's monthly power, PUE, water, carbon and largest training cluster."""
     from fab2token.engine.simulate import simulate
     from fab2token.errors import InputIssue
-    from fab2token.scenario import load_scenario
     from fab2token.errors import ScenarioError as _SE
+    from fab2token.scenario import load_scenario
 
     sc, _ = load_scenario(scenario)
     names = [s_.name for s_ in sc.sites]

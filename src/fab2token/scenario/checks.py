@@ -4,9 +4,12 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
+
+from pydantic import BaseModel
 
 from fab2token import catalog
 from fab2token.errors import CatalogError, InputIssue
@@ -14,7 +17,7 @@ from fab2token.scenario.files import read_weather_csv
 from fab2token.scenario.models import Scenario, month_number
 from fab2token.scenario.runcheck import catalog_override_issues, runnable_issues
 
-__all__ = ["semantic_issues", "loc", "expected"]
+__all__ = ["semantic_issues", "loc", "expected", "fields_at"]
 
 
 def loc(loc: tuple[Any, ...]) -> str:
@@ -27,12 +30,56 @@ def loc(loc: tuple[Any, ...]) -> str:
     return out
 
 
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model an annotation holds (``X``, ``X | None``, ``list[X]``), if any."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def fields_at(path: tuple[Any, ...], root: type[BaseModel] = Scenario) -> list[str] | None:
+    """The field names (as written in a file: aliases) of the section at ``path`` below ``root``; None when the
+    path does not lead to a section."""
+    model: type[BaseModel] | None = root
+    for part in path:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part) if model else None
+        if field is None:
+            field = next((f for f in model.model_fields.values() if f.alias == part), None) if model else None
+        model = _model_in(field.annotation) if field is not None else None
+        if model is None:
+            return None
+    return [f.alias or name for name, f in model.model_fields.items()] if model else None
+
+
+# an unknown field's message lists the section's fields when they are this few (else names the reference page)
+_FIELDS_LISTED = 12
+_REFERENCE = "the scenario reference (docs/reference/scenario.md)"
+
+
+def _unknown_field(path: tuple[Any, ...]) -> str:
+    names = fields_at(path[:-1])
+    if not names:
+        return f"unknown field: check its spelling against {_REFERENCE}"
+    close = difflib.get_close_matches(str(path[-1]), names, n=1, cutoff=0.6)
+    if close:
+        return f"unknown field: did you mean {close[0]}?"
+    if len(names) <= _FIELDS_LISTED:
+        return f"unknown field: the fields here are {', '.join(names)}"
+    return f"unknown field: none of this section's {len(names)} fields is close; see {_REFERENCE}"
+
+
 def expected(err: Mapping[str, Any]) -> str:
     kind = err["type"]
     if kind == "missing":
         return "this field is required"
     if kind == "extra_forbidden":
-        return "unknown field: check its spelling against the scenario format in README.md"
+        return _unknown_field(tuple(err["loc"]))
     msg = str(err["msg"])
     msg = msg.removeprefix("Value error, ")
     return msg[0].lower() + msg[1:] if msg else kind

@@ -214,7 +214,7 @@ def simulate_fab(
     ``downs_per``: ``"group"`` (default) runs one failure process per station group that strikes one of its tools
     at random — our reading of down calendars attached to a station group (``RESTYPE stngrp``); ``"tool"`` gives
     every tool its own failure process. On SMT2020 HV/LM the group reading reproduces the published FIFO cycle
-    times (see README "Fab line"); the tool reading gives cycle times ~15 % longer.
+    times (see docs/stages/fabline.md); the tool reading gives cycle times ~15 % longer.
 
     ``compiled``: ``None`` (default) uses the Cython build of the event loop when it is installed and current, else
     plain Python; ``True`` requires it; ``False`` forces plain Python. Both give bit-identical results.
