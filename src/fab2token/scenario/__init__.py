@@ -1,7 +1,9 @@
 """The scenario: pydantic models of the input file (:mod:`.models`, the sites section in :mod:`.site`, field types in
 :mod:`.fields`), its cross-checks (:mod:`.checks`, and :mod:`.runcheck` for what the engine needs), reading it
 (:mod:`.load`: bounded YAML in :mod:`.yamltext`, the files it names in :mod:`.files`) and the time axis
-(:mod:`.timeline`). Input is validated here, once: what ``validate`` accepts, ``run`` runs."""
+(:mod:`.timeline`), and uncertain inputs: distributions written in place of a number (:mod:`.distributions`, the
+normal quantiles in :mod:`.normal`, rank correlations in :mod:`.copula`, checked against each field in
+:mod:`.uncertain`). Input is validated here, once: what ``validate`` accepts, ``run`` runs."""
 
 from __future__ import annotations
 
