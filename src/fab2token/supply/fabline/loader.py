@@ -14,25 +14,46 @@ where the format's text leaves room (stated in README "Fab line"):
   ``RWKSTEP``; calendars attached to a station group or family apply to every tool in it; ``mtbpm_by_pieces`` PMs
   count wafers processed per tool, and their first occurrence (attach.txt ``FOA``, no unit) is in wafers too;
   other empty time units mean minutes.
+
+A damaged folder is refused with :class:`FabFormatError` naming the file, line, column, value and what was
+expected (reading and the per-value checks are in :mod:`.tables`): a missing or unreadable file, a column renamed,
+a number, date or unit that cannot be read, a part, route step, tool family, station group or calendar that is
+referenced but not defined, and values that would stall or break the simulation (a zero release interval or time
+between failures, a half-width larger than its mean, more than :data:`~.tables.MAX_TOOLS` tools).
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fab2token.errors import Fab2TokenError
+from fab2token.supply.fabline.tables import MAX_TOOLS, FabFormatError, Row, read_table, refuse
 
 __all__ = ["FabModel", "Step", "Family", "Order", "WipLot", "Pm", "load_fab", "FabFormatError"]
 
-_UNITS = {"sec": 1 / 60, "min": 1.0, "hr": 60.0, "hour": 60.0, "day": 1440.0, "days": 1440.0}
 _PER = {"per_piece": 0, "per_lot": 1, "per_batch": 2}
-
-
-class FabFormatError(Fab2TokenError):
-    """A fab folder that is not in the expected format."""
+_FOLDER_EXPECTED = (
+    "an SMT2020-style fab folder (tool.txt.1l, part.txt, the route files, order.txt; WIP.txt, setup.txt, "
+    "downcal.txt, pmcal.txt, attach.txt and fromto.txt when present) or a fab2token YAML fab file (.yaml)"
+)
+# the columns read from each file: its header must name them all (a value may be empty where a default exists)
+_TOOL_COLUMNS = ("STNFAM", "STNQTY", "STNGRP", "LTIME", "LTUNITS", "ULTIME", "ULTUNITS", "BATCHCRITF", "SETUPGRP")
+_PART_COLUMNS = ("PART", "ROUTEFILE", "ROUTE")
+_ROUTE_COLUMNS = (
+    "STEP", "DESC", "STNFAM", "PTIME", "PTIME2", "PTUNITS", "PTPER", "BATCHMN", "BATCHMX", "SETUP", "STIME",
+    "STUNITS", "PartInterval", "PartIntUnits", "BatchInterval", "BatchIntUnits", "RWKSTEP", "REWORK", "StepPercent",
+)  # fmt: skip
+_ORDER_COLUMNS = ("LOT", "PART", "PRIOR", "PIECES", "START", "REPEAT", "RUNITS", "RPT#", "DUE")
+_WIP_COLUMNS = ("LOT", "PART", "PRIOR", "PIECES", "CURSTEP", "DUE")
+_SETUP_COLUMNS = ("CURSETUP", "NEWSETUP", "STIME", "STUNITS")
+_DOWN_COLUMNS = ("DOWNCALNAME", "MTTF", "MTTFUNITS", "MTTR", "MTTRUNITS")
+_PM_COLUMNS = ("PMCALNAME", "PMCALTYPE", "MTBPM", "MTBPMUNITS", "MTTR", "MTTR2", "MTTRUNITS")
+_ATTACH_COLUMNS = ("CALNAME", "CALTYPE", "RESNAME", "FOA", "FOAUNITS")
+_FROMTO_COLUMNS = ("DTIME", "DTIME2", "DUNITS")
+_PM_TYPES = {"mtbpm_by_cal": False, "mtbpm_by_pieces": True}
 
 
 @dataclass
@@ -121,205 +142,280 @@ class FabModel:
         return sum(f.tools for f in self.families)
 
 
-def _read(path: Path) -> list[dict[str, str]]:
-    if not path.exists():
-        raise FabFormatError(f"{path}: missing (expected an AutoSched AP text file)")
-    with path.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t"))
-    return [{(k or "").strip(): (v or "").strip() for k, v in r.items() if k is not None} for r in rows]
-
-
-def _num(row: dict[str, str], key: str, file: Path, default: float | None = None) -> float:
-    text = row.get(key, "")
-    if text == "":
-        if default is None:
-            raise FabFormatError(f"{file}: column {key} is empty in row {row}")
-        return default
+def _folder(folder: str | Path) -> Path:
+    root = Path(folder)
     try:
-        return float(text)
-    except ValueError:
-        raise FabFormatError(f"{file}: column {key}: {text!r} is not a number") from None
+        mode = os.stat(root).st_mode
+    except FileNotFoundError:
+        raise refuse(root, "", "no such file or folder", _FOLDER_EXPECTED) from None
+    except (OSError, ValueError) as exc:  # no permission, a name the system cannot take
+        raise refuse(root, "", f"cannot be read ({getattr(exc, 'strerror', None) or exc})", _FOLDER_EXPECTED) from None
+    if not stat.S_ISDIR(mode):
+        kind = "a file" if stat.S_ISREG(mode) else "not a folder"
+        raise refuse(root, "", f"{kind}, not a folder (and not named .yaml)", _FOLDER_EXPECTED)
+    return root
 
 
-def _minutes(value: float, unit: str, file: Path) -> float:
-    if unit not in _UNITS:
-        raise FabFormatError(f"{file}: unknown time unit {unit!r}; expected one of {', '.join(_UNITS)}")
-    return value * _UNITS[unit]
+def _optional(path: Path, columns: tuple[str, ...], what: str) -> list[Row]:
+    """The rows of an optional file (none when it is absent); a file that is there but broken is an error."""
+    return list(read_table(path, columns, what, rows_required=False)) if os.path.lexists(path) else []
 
 
-def _when(text: str) -> dt.datetime:
-    return dt.datetime.strptime(text, "%m/%d/%y %H:%M:%S")
+def _halfwidth(row: Row, column: str, halfwidth: float, mean: float, of: str) -> float:
+    """A uniform distribution's half-width, at most its mean (times drawn below zero would run the clock back)."""
+    if halfwidth > mean:
+        raise row.error(column, row.text(column), f"a half-width at most {of} ({mean:g} min): times cannot be negative")
+    return halfwidth
+
+
+class _SetupNames:
+    """Setup names numbered in the order first met (routes, then the setup matrix)."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def id(self, name: str) -> int:
+        if name not in self._index:
+            self._index[name] = len(self.names)
+            self.names.append(name)
+        return self._index[name]
+
+
+def _families(root: Path) -> list[Family]:
+    table = read_table(root / "tool.txt.1l", _TOOL_COLUMNS, "the tool families (STNFAM) and their counts (STNQTY)")
+    families = []
+    for name, r in table.index("STNFAM").items():
+        families.append(
+            Family(
+                name=name,
+                tools=r.integer("STNQTY", high=MAX_TOOLS),
+                group=r.text("STNGRP"),
+                load_min=r.minutes("LTIME", "LTUNITS", 0.0),
+                unload_min=r.minutes("ULTIME", "ULTUNITS", 0.0),
+                batching=r.text("BATCHCRITF") != "",
+                setup_group=r.text("SETUPGRP"),
+            )
+        )
+    total = sum(f.tools for f in families)
+    if total > MAX_TOOLS:
+        raise refuse(table.file, "column STNQTY (all lines)", total, f"at most {MAX_TOOLS:,} tools in the fab")
+    return families
+
+
+def _step(r: Row, fam_index: dict[str, int], setups: _SetupNames) -> Step:
+    mean = r.minutes("PTIME", "PTUNITS")
+    s = Step(
+        desc=r.text("DESC"),
+        family=r.choice("STNFAM", fam_index, "a tool family (STNFAM) of tool.txt.1l"),
+        pt_mean_min=mean,
+        pt_halfwidth_min=_halfwidth(r, "PTIME2", r.minutes("PTIME2", "PTUNITS", 0.0), mean, "PTIME"),
+        per=r.choice("PTPER", _PER, "how the time counts, one of") if r.text("PTPER") else 1,
+    )
+    if r.text("BATCHMN"):
+        s.batch_min = r.integer("BATCHMN")
+        s.batch_max = r.integer("BATCHMX", low=s.batch_min)
+    if r.text("SETUP"):
+        s.setup = setups.id(r.text("SETUP"))
+        s.setup_min = r.minutes("STIME", "STUNITS", 0.0)
+    if r.text("PartInterval"):
+        s.part_interval_min = r.minutes("PartInterval", "PartIntUnits")
+    if r.text("BatchInterval"):
+        s.batch_interval_min = r.minutes("BatchInterval", "BatchIntUnits")
+    if r.text("StepPercent"):
+        s.sample_frac = r.number("StepPercent", strict=True, high=100.0) / 100.0
+    return s
+
+
+def _route(path: Path, what: str, fam_index: dict[str, int], setups: _SetupNames) -> list[Step]:
+    table = read_table(path, _ROUTE_COLUMNS, what)
+    rows = list(table)
+    step_no: dict[int, int] = {}
+    for k, r in enumerate(rows):
+        n = r.integer("STEP")
+        if n in step_no:
+            raise r.error("STEP", r.text("STEP"), f"each STEP once (it is given at line {rows[step_no[n]].line})")
+        step_no[n] = k
+    steps = []
+    for r in rows:
+        s = _step(r, fam_index, setups)
+        if r.text("RWKSTEP"):
+            to = r.integer("RWKSTEP")
+            if to not in step_no:
+                raise r.error("RWKSTEP", r.text("RWKSTEP"), f"a STEP of this route ({min(step_no)}..{max(step_no)})")
+            s.rework_step = step_no[to]
+            s.rework_frac = r.number("REWORK", 0.0, high=100.0) / 100.0
+        steps.append(s)
+    return steps
+
+
+def _routes(root: Path, fam_index: dict[str, int], setups: _SetupNames) -> tuple[list[list[Step]], list[Row]]:
+    """The route of each part of part.txt (a route file named by several parts is read once) and the part rows."""
+    parts = list(
+        read_table(root / "part.txt", _PART_COLUMNS, "the parts (PART) and their route files (ROUTEFILE)")
+        .index("PART")
+        .values()
+    )
+    read: dict[str, list[Step]] = {}
+    routes = []
+    for p in parts:
+        name = p.text("ROUTEFILE", required=True)
+        if Path(name).name != name or name in (".", ".."):
+            raise p.error("ROUTEFILE", name, "the name of a file in the fab folder (no folders in it)")
+        if name not in read:
+            what = f"the route of part {p.text('PART')!r} (part.txt line {p.line}, column ROUTEFILE)"
+            read[name] = _route(root / name, what, fam_index, setups)
+        routes.append(read[name])
+    return routes, parts
+
+
+def _orders(root: Path, part_route: dict[str, int]) -> tuple[list[Order], dt.datetime]:
+    """The release orders and the epoch (the earliest START), from which every time is counted."""
+    rows = list(read_table(root / "order.txt", _ORDER_COLUMNS, "the lot release orders (LOT, PART, START, ...)"))
+    starts = [r.when("START") for r in rows]
+    epoch = min(starts)
+    orders = []
+    for r, start in zip(rows, starts, strict=True):
+        due = r.when("DUE")
+        if due < start:
+            raise r.error("DUE", r.text("DUE"), f"a due date not before START ({r.text('START')})")
+        orders.append(
+            Order(
+                name=r.text("LOT", required=True),
+                route=r.choice("PART", part_route, "a PART of part.txt"),
+                priority=r.integer("PRIOR", low=0),
+                pieces=r.integer("PIECES"),
+                start_min=(start - epoch).total_seconds() / 60,
+                interval_min=r.minutes("REPEAT", "RUNITS", strict=True),
+                count=r.integer("RPT#", low=0),
+                due_offset_min=(due - start).total_seconds() / 60,
+            )
+        )
+    return orders, epoch
+
+
+def _wip(root: Path, part_route: dict[str, int], routes: list[list[Step]], epoch: dt.datetime) -> list[WipLot]:
+    wip = []
+    for r in _optional(root / "WIP.txt", _WIP_COLUMNS, "the lots in the fab at the start (initial WIP)"):
+        route = r.choice("PART", part_route, "a PART of part.txt")
+        wip.append(
+            WipLot(
+                name=r.text("LOT", required=True),
+                route=route,
+                priority=r.integer("PRIOR", low=0),
+                pieces=r.integer("PIECES"),
+                step=r.integer("CURSTEP", high=len(routes[route])) - 1,
+                due_min=(r.when("DUE") - epoch).total_seconds() / 60,
+            )
+        )
+    return wip
+
+
+def _setup_matrix(root: Path, setups: _SetupNames) -> dict[tuple[int, int], float]:
+    """Sequence-dependent setup times; an empty CURSETUP repeats the one above (as the testbed's file is read)."""
+    matrix: dict[tuple[int, int], float] = {}
+    current = ""
+    for r in _optional(root / "setup.txt", _SETUP_COLUMNS, "the setup times from one setup to another"):
+        current = r.text("CURSETUP") or current
+        if r.text("NEWSETUP"):
+            t = r.minutes("STIME", "STUNITS")
+            matrix[(setups.id(current) if current else -1, setups.id(r.text("NEWSETUP")))] = t
+    return matrix
+
+
+def _downs(root: Path) -> dict[str, tuple[float, float]]:
+    """Down calendars by name: (MTTF, MTTR) in minutes."""
+    rows = _optional(root / "downcal.txt", _DOWN_COLUMNS, "the unplanned down calendars (MTTF, MTTR)")
+    downs = {}
+    for r in rows:
+        name = r.text("DOWNCALNAME", required=True)
+        if name in downs:
+            raise r.error("DOWNCALNAME", name, "each DOWNCALNAME once")
+        downs[name] = (
+            r.minutes("MTTF", "MTTFUNITS", strict=True, unit_default=None),
+            r.minutes("MTTR", "MTTRUNITS", unit_default=None),
+        )
+    return downs
+
+
+def _pm(r: Row, c: Row, family: int) -> Pm:
+    """The PM of calendar row ``c`` (pmcal.txt) attached by row ``r`` (attach.txt) to a family."""
+    by_pieces = c.choice("PMCALTYPE", _PM_TYPES, "a PM calendar type, one of") if c.text("PMCALTYPE") else False
+    if by_pieces:  # counter PMs: wafers processed (FOA in pieces, no unit)
+        first, every = r.number("FOA"), c.number("MTBPM", strict=True)
+    else:  # calendar PMs: times
+        first, every = r.minutes("FOA", "FOAUNITS"), c.minutes("MTBPM", "MTBPMUNITS", strict=True)
+    mean = c.minutes("MTTR", "MTTRUNITS")
+    return Pm(
+        family=family,
+        by_pieces=by_pieces,
+        first=first,
+        every=every,
+        mean_min=mean,
+        halfwidth_min=_halfwidth(c, "MTTR2", c.minutes("MTTR2", "MTTRUNITS", 0.0), mean, "MTTR"),
+    )
+
+
+def _calendars(root: Path, families: list[Family]) -> tuple[dict[str, tuple[float, float]], list[Pm]]:
+    """Downs by station group and PMs by family, as attach.txt attaches the calendars."""
+    downs = _downs(root)
+    pmcal = {}
+    if os.path.lexists(root / "pmcal.txt"):
+        pmcal = read_table(root / "pmcal.txt", _PM_COLUMNS, "the PM calendars", rows_required=False).index("PMCALNAME")
+    fam_index = {f.name: i for i, f in enumerate(families)}
+    groups = {f.group: f.group for f in families if f.group}
+    group_downs: dict[str, tuple[float, float]] = {}
+    pms: list[Pm] = []
+    for r in _optional(root / "attach.txt", _ATTACH_COLUMNS, "the calendars attached to tools"):
+        if r.choice("CALTYPE", {"down": "down", "pm": "pm"}, "a calendar type, one of") == "down":
+            cal = r.choice("CALNAME", downs, "a DOWNCALNAME of downcal.txt")
+            group_downs[r.choice("RESNAME", groups, "a station group (STNGRP) of tool.txt.1l")] = cal
+        else:
+            c = r.choice("CALNAME", pmcal, "a PMCALNAME of pmcal.txt")
+            pms.append(_pm(r, c, r.choice("RESNAME", fam_index, "a tool family (STNFAM) of tool.txt.1l")))
+    return group_downs, pms
+
+
+def _transport(root: Path) -> tuple[float, float]:
+    rows = _optional(root / "fromto.txt", _FROMTO_COLUMNS, "the transport time between locations")
+    if not rows:
+        return (0.0, 0.0)
+    r = rows[0]
+    mean = r.minutes("DTIME", "DUNITS", unit_default=None)
+    return mean, _halfwidth(r, "DTIME2", r.minutes("DTIME2", "DUNITS", 0.0, unit_default=None), mean, "DTIME")
 
 
 def load_fab(folder: str | Path) -> FabModel:
-    """Load an SMT2020-style folder (tool.txt.1l, part.txt, route_*.txt, order.txt, WIP.txt, calendars)."""
-    root = Path(folder)
-    if not root.is_dir():
-        raise FabFormatError(f"{root}: not a folder (expected an SMT2020-style fab folder)")
-    tools = _read(root / "tool.txt.1l")
-    fam_index: dict[str, int] = {}
-    families: list[Family] = []
-    for r in tools:
-        f = root / "tool.txt.1l"
-        fam_index[r["STNFAM"]] = len(families)
-        families.append(
-            Family(
-                name=r["STNFAM"],
-                tools=int(_num(r, "STNQTY", f)),
-                group=r.get("STNGRP", ""),
-                load_min=_minutes(_num(r, "LTIME", f, 0.0), r.get("LTUNITS") or "min", f),
-                unload_min=_minutes(_num(r, "ULTIME", f, 0.0), r.get("ULTUNITS") or "min", f),
-                batching=r.get("BATCHCRITF", "") != "",
-                setup_group=r.get("SETUPGRP", ""),
-            )
-        )
-    setup_names: list[str] = []
-    setup_index: dict[str, int] = {}
+    """Load an SMT2020-style folder (tool.txt.1l, part.txt, route_*.txt, order.txt, WIP.txt, calendars).
 
-    def setup_id(name: str) -> int:
-        if name not in setup_index:
-            setup_index[name] = len(setup_names)
-            setup_names.append(name)
-        return setup_index[name]
-
-    parts = _read(root / "part.txt")
-    routes: list[list[Step]] = []
-    route_names: list[str] = []
-    products: list[str] = []
-    part_route: dict[str, int] = {}
-    for p in parts:
-        file = root / p["ROUTEFILE"]
-        steps: list[Step] = []
-        rows = _read(file)
-        step_no = {int(_num(r, "STEP", file)): k for k, r in enumerate(rows)}
-        for r in rows:
-            fam = r["STNFAM"]
-            if fam not in fam_index:
-                raise FabFormatError(f"{file}: step {r['STEP']} uses tool family {fam!r}, not in tool.txt.1l")
-            unit = r.get("PTUNITS") or "min"
-            s = Step(
-                desc=r["DESC"],
-                family=fam_index[fam],
-                pt_mean_min=_minutes(_num(r, "PTIME", file), unit, file),
-                pt_halfwidth_min=_minutes(_num(r, "PTIME2", file, 0.0), unit, file),
-                per=_PER.get(r["PTPER"], 1),
-            )
-            if r.get("BATCHMN"):
-                s.batch_min, s.batch_max = int(_num(r, "BATCHMN", file)), int(_num(r, "BATCHMX", file))
-            if r.get("SETUP"):
-                s.setup = setup_id(r["SETUP"])
-                s.setup_min = _minutes(_num(r, "STIME", file, 0.0), r.get("STUNITS") or "min", file)
-            if r.get("PartInterval"):
-                s.part_interval_min = _minutes(_num(r, "PartInterval", file), r.get("PartIntUnits") or "min", file)
-            if r.get("BatchInterval"):
-                s.batch_interval_min = _minutes(_num(r, "BatchInterval", file), r.get("BatchIntUnits") or "min", file)
-            if r.get("StepPercent"):
-                s.sample_frac = _num(r, "StepPercent", file) / 100.0
-            if r.get("RWKSTEP"):
-                s.rework_step = step_no[int(_num(r, "RWKSTEP", file))]
-                s.rework_frac = _num(r, "REWORK", file, 0.0) / 100.0
-            steps.append(s)
-        part_route[p["PART"]] = len(routes)
-        routes.append(steps)
-        route_names.append(p["ROUTE"])
-        products.append(p["PART"])
-
-    orders_rows = _read(root / "order.txt")
-    epoch = min(_when(r["START"]) for r in orders_rows)
-    orders = []
-    for r in orders_rows:
-        f = root / "order.txt"
-        start = (_when(r["START"]) - epoch).total_seconds() / 60
-        orders.append(
-            Order(
-                name=r["LOT"],
-                route=part_route[r["PART"]],
-                priority=int(_num(r, "PRIOR", f)),
-                pieces=int(_num(r, "PIECES", f)),
-                start_min=start,
-                interval_min=_minutes(_num(r, "REPEAT", f), r.get("RUNITS") or "min", f),
-                count=int(_num(r, "RPT#", f)),
-                due_offset_min=(_when(r["DUE"]) - _when(r["START"])).total_seconds() / 60,
-            )
-        )
-    wip = []
-    wip_file = root / "WIP.txt"
-    if wip_file.exists():
-        for r in _read(wip_file):
-            route = part_route[r["PART"]]
-            step = int(_num(r, "CURSTEP", wip_file)) - 1
-            wip.append(
-                WipLot(
-                    name=r["LOT"],
-                    route=route,
-                    priority=int(_num(r, "PRIOR", wip_file)),
-                    pieces=int(_num(r, "PIECES", wip_file)),
-                    step=min(max(step, 0), len(routes[route]) - 1),
-                    due_min=(_when(r["DUE"]) - epoch).total_seconds() / 60,
-                )
-            )
-
-    matrix: dict[tuple[int, int], float] = {}
-    if (root / "setup.txt").exists():
-        current = ""
-        for r in _read(root / "setup.txt"):
-            current = r.get("CURSETUP") or current
-            if r.get("NEWSETUP"):
-                t = _minutes(_num(r, "STIME", root / "setup.txt"), r.get("STUNITS") or "min", root / "setup.txt")
-                matrix[(setup_id(current) if current else -1, setup_id(r["NEWSETUP"]))] = t
-    downs: dict[str, tuple[float, float]] = {}
-    for r in _read(root / "downcal.txt") if (root / "downcal.txt").exists() else []:
-        f = root / "downcal.txt"
-        downs[r["DOWNCALNAME"]] = (
-            _minutes(_num(r, "MTTF", f), r["MTTFUNITS"], f),
-            _minutes(_num(r, "MTTR", f), r["MTTRUNITS"], f),
-        )
-    pmcal = {r["PMCALNAME"]: r for r in (_read(root / "pmcal.txt") if (root / "pmcal.txt").exists() else [])}
-    group_downs: dict[str, tuple[float, float]] = {}
-    pms: list[Pm] = []
-    for r in _read(root / "attach.txt") if (root / "attach.txt").exists() else []:
-        f = root / "attach.txt"
-        if r["CALTYPE"] == "down" and r["CALNAME"] in downs:
-            group_downs[r["RESNAME"]] = downs[r["CALNAME"]]
-        elif r["CALTYPE"] == "pm" and r["CALNAME"] in pmcal and r["RESNAME"] in fam_index:
-            c = pmcal[r["CALNAME"]]
-            pf = root / "pmcal.txt"
-            by_pieces = c.get("PMCALTYPE") == "mtbpm_by_pieces"
-            first = _num(r, "FOA", f)
-            every = _num(c, "MTBPM", pf)
-            if not by_pieces:  # calendar PMs: times; counter PMs: wafers processed (FOA in pieces, no unit)
-                first = _minutes(first, r.get("FOAUNITS") or "min", f)
-                every = _minutes(every, c.get("MTBPMUNITS") or "min", pf)
-            pms.append(
-                Pm(
-                    family=fam_index[r["RESNAME"]],
-                    by_pieces=by_pieces,
-                    first=first,
-                    every=every,
-                    mean_min=_minutes(_num(c, "MTTR", pf), c.get("MTTRUNITS") or "min", pf),
-                    halfwidth_min=_minutes(_num(c, "MTTR2", pf, 0.0), c.get("MTTRUNITS") or "min", pf),
-                )
-            )
-    transport = (0.0, 0.0)
-    if (root / "fromto.txt").exists():
-        rows = _read(root / "fromto.txt")
-        if rows:
-            f = root / "fromto.txt"
-            transport = (
-                _minutes(_num(rows[0], "DTIME", f), rows[0]["DUNITS"], f),
-                _minutes(_num(rows[0], "DTIME2", f, 0.0), rows[0]["DUNITS"], f),
-            )
+    Raises
+    ------
+    FabFormatError
+        The folder is missing or not a folder, or a file in it is missing (one of the four required), unreadable,
+        not an ordinary file, larger than :data:`~.tables.MAX_TABLE_BYTES`, not UTF-8, lacks a column, or holds a
+        value that cannot be used; the message names the file, line, column, value and what was expected.
+    """
+    root = _folder(folder)
+    families = _families(root)
+    fam_index = {f.name: i for i, f in enumerate(families)}
+    setups = _SetupNames()
+    routes, parts = _routes(root, fam_index, setups)
+    part_route = {p.text("PART"): i for i, p in enumerate(parts)}
+    orders, epoch = _orders(root, part_route)
+    wip = _wip(root, part_route, routes, epoch)
+    matrix = _setup_matrix(root, setups)
+    downs, pms = _calendars(root, families)
     return FabModel(
         families=families,
         routes=routes,
-        route_names=route_names,
-        products=products,
+        route_names=[p.text("ROUTE") for p in parts],
+        products=list(part_route),
         orders=orders,
         wip=wip,
-        setup_names=setup_names,
+        setup_names=setups.names,
         setup_matrix=matrix,
-        downs=group_downs,
+        downs=downs,
         pms=pms,
-        transport_min=transport,
+        transport_min=_transport(root),
         folder=str(root),
     )
