@@ -1,0 +1,130 @@
+"""The dashboard in a real browser (issue 18): Playwright driving the system's chromium against `fab2token serve`'s
+app on a loopback port — the list loads, a run's charts render (plotly's DOM), two runs compare through the form.
+
+Skipped where the playwright package or /usr/bin/chromium is missing (Debian: `apt-get install chromium`;
+Playwright's own browser download is not used). A failing test leaves a screenshot in its tmp_path."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from fab2token.cli import app
+from tests.conftest import EXAMPLES
+
+CHROMIUM = Path("/usr/bin/chromium")
+playwright = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt-get install chromium)")
+# how long a page may take to load and draw its charts
+TIMEOUT_MS = 30_000
+runner = CliRunner()
+
+
+def _cli(*args: str) -> dict:
+    res = runner.invoke(app, list(args))
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The dashboard over a store with two runs of the small example (the second with one PUE changed)."""
+    import uvicorn
+    import yaml
+
+    from fab2token.web.app import create_app
+
+    folder = tmp_path_factory.mktemp("e2e")
+    db = str(folder / "e2e.duckdb")
+    run_a = _cli("run", str(EXAMPLES / "small.yaml"), "--db", db, "--no-report", "--json")["run_id"]
+    data = yaml.safe_load((EXAMPLES / "small.yaml").read_text())
+    data["sites"][0]["pue"] = 1.3
+    (folder / "b.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    run_b = _cli("run", str(folder / "b.yaml"), "--db", db, "--no-report", "--json")["run_id"]
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not srv.started:
+        assert time.monotonic() < deadline, "the dashboard did not start in 30 s"
+        time.sleep(0.05)
+    yield {"url": f"http://127.0.0.1:{port}", "db": db, "a": run_a, "b": run_b}
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, request, tmp_path):
+    """A fresh page that records script errors and failed requests; a screenshot in tmp_path if the test fails."""
+    pg = browser.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    pg.problems = []
+    pg.on("pageerror", lambda e: pg.problems.append(f"script error: {e}"))
+    pg.on("requestfailed", lambda r: pg.problems.append(f"request failed: {r.url}"))
+    failed_before = request.session.testsfailed
+    yield pg
+    if request.session.testsfailed > failed_before:  # the test's call phase is reported before this teardown
+        shot = tmp_path / f"{request.node.name}.png"
+        pg.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot: {shot}")
+    pg.close()
+
+
+def _charts_drawn(pg) -> int:
+    pg.wait_for_selector(".plotly-graph-div .main-svg")
+    return pg.eval_on_selector_all(".plotly-graph-div", "els => els.filter(e => e.querySelector('.main-svg')).length")
+
+
+def test_the_list_loads_and_a_run_opens_with_its_charts_drawn(server, page):
+    from fab2token.io import store
+    from fab2token.io.report import figures
+
+    page.goto(server["url"] + "/")
+    assert page.title() == "fab2token: runs and plans"
+    page.click(f"a[href='/runs/{server['a']}']")
+    page.wait_for_url(f"**/runs/{server['a']}")
+    expected = len(figures(store.load_dataset(server["db"], server["a"])))
+    assert _charts_drawn(page) == page.locator(".plotly-graph-div").count() == expected
+    assert page.locator("table.summary").inner_text().count("USD") >= 5
+    assert page.problems == []
+
+
+def test_the_text_filter_narrows_the_list(server, page):
+    page.goto(server["url"] + "/")
+    page.fill("input[name=q]", server["b"][:8])
+    page.click("form.filter button")
+    page.wait_for_url("**/?q=*")
+    links = page.eval_on_selector_all("table.items a", "els => els.map(e => e.getAttribute('href'))")
+    assert links == [f"/runs/{server['b']}"]
+
+
+def test_two_runs_compare_through_the_form(server, page):
+    page.goto(server["url"] + "/")
+    page.select_option("select[name=a]", server["a"])
+    page.select_option("select[name=b]", server["b"])
+    page.click("form[action='/compare'] button")
+    page.wait_for_url("**/compare?*")
+    assert "sites[0].pue" in page.locator("table.inputs").inner_text()
+    assert _charts_drawn(page) == page.locator(".plotly-graph-div").count() > 0
+    assert page.problems == []
