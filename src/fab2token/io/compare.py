@@ -127,18 +127,14 @@ def compare(db: str | Path, id_a: str, id_b: str) -> dict[str, Any]:
 
 def write_compare_page(path: str | Path, cmp: dict[str, Any]) -> Path:
     """One self-contained HTML page: the input differences, the numbers, and each common series overlaid."""
-    import plotly.graph_objects as go
-
-    from fab2token.io.report import _CSS, _layout, _write_atomic
+    from fab2token.io.compare_figures import compare_figures
+    from fab2token.io.report import _CSS, _write_atomic
 
     la, lb = (f"{cmp[k]['kind']} {cmp[k]['id']}" for k in ("a", "b"))
-    parts = []
-    for i, (name, s) in enumerate(cmp["series"].items()):
-        f = go.Figure()
-        f.add_scatter(x=s["months_a"], y=s["a"], name=la)
-        f.add_scatter(x=s["months_b"], y=s["b"], name=lb, line={"dash": "dash"})
-        _layout(f, name, s["units"] or name)
-        parts.append(f.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False}))
+    parts = [
+        f.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
+        for i, f in enumerate(compare_figures(cmp).values())
+    ]
     inputs = "".join(
         f"<tr><td>{html.escape(d['path'])}</td><td>{html.escape(shown(d['a']))}</td>"
         f"<td>{html.escape(shown(d['b']))}</td></tr>"
