@@ -1,7 +1,7 @@
 """The ``fab2token`` command: a thin shell that parses, calls the Python API and prints.
 
-Commands live by kind in :mod:`.runs`, :mod:`.lookups`, :mod:`.planning`, :mod:`.catalog` and :mod:`.stored`; importing them
-registers them on :data:`app`.
+Commands live by kind in :mod:`.runs`, :mod:`.lookups`, :mod:`.planning`, :mod:`.catalog`, :mod:`.stored` (plans,
+compare) and :mod:`.serve` (the dashboard); importing them registers them on :data:`app`.
 """
 
 from __future__ import annotations
