@@ -120,8 +120,15 @@ def catalog_page() -> str:
     return "\n".join(out) + "\n"
 
 
+def _param_type(p: Any) -> str:
+    """A command parameter's type, from click's ``type`` or typer's own ``type_descriptor``."""
+    if getattr(p, "type", None) is not None:
+        return p.type.name
+    annotation = p.type_descriptor.annotation
+    return getattr(annotation, "__name__", None) or str(annotation).replace("typing.", "")
+
+
 def cli_page() -> str:
-    import click
     import typer
 
     from fab2token.cli.main import app
@@ -129,8 +136,9 @@ def cli_page() -> str:
     group = typer.main.get_command(app)
     out = ["# Command line\n\nGenerated from the Typer application (`fab2token.cli`).\n"]
 
-    def walk(cmd: click.Command, name: str) -> None:
-        if isinstance(cmd, click.Group):
+    # typer may bring its own copy of click (typer._click), so commands are recognised by what they have
+    def walk(cmd: Any, name: str) -> None:
+        if hasattr(cmd, "commands"):
             for sub_name, sub in sorted(cmd.commands.items()):
                 walk(sub, f"{name} {sub_name}")
             return
@@ -139,9 +147,9 @@ def cli_page() -> str:
         for p in cmd.params:
             if p.name == "help":
                 continue
-            kind = "argument" if isinstance(p, click.Argument) else ", ".join(p.opts)
+            kind = "argument" if p.param_type_name == "argument" else ", ".join(p.opts)
             default = "" if p.required else (p.default if p.default is not None else "")
-            rows.append([f"`{kind}`", p.type.name, "yes" if p.required else "", default, getattr(p, "help", "") or ""])
+            rows.append([f"`{kind}`", _param_type(p), "yes" if p.required else "", default, getattr(p, "help", "") or ""])
         if rows:
             out.append(_table(["parameter", "type", "required", "default", "help"], rows))
 
