@@ -7,6 +7,7 @@ arrays back. :func:`train` is the convenience entry point behind ``fab2token tra
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from fab2token import catalog
 from fab2token.deploy.placement import all_in_it_kw
 from fab2token.errors import ModelError
 from fab2token.options import Choice, Number, check_options, refuse
+from fab2token.workloads import perf
 from fab2token.workloads.architecture import flops_per_token_forward, flops_per_token_training, model_spec
 from fab2token.workloads.memory import (
     RECIPES,
@@ -90,58 +92,82 @@ def estimate_mfu(
     scaleup_gb_per_s: ArrayLike,
     scaleout_gb_per_s: ArrayLike,
     micro_batch: ArrayLike = 1,
-    dp_overlap_frac: ArrayLike = 0.9,
-    recompute_flops: ArrayLike = 0.0,
     virtual_stages: ArrayLike = 1,
+    *,
+    heads: ArrayLike | None = None,
+    kv_heads: ArrayLike | None = None,
+    head_dim: ArrayLike | None = None,
+    ffn: ArrayLike | None = None,
+    vocab: ArrayLike = 0.0,
+    moe: Mapping[str, ArrayLike] | None = None,
+    hbm_tb_per_s: ArrayLike = math.nan,
+    hbm_efficiency: ArrayLike | None = None,
+    scaleup_domain: ArrayLike = math.nan,
+    attention_flop_per_s: ArrayLike | None = None,
+    recompute: ArrayLike = "selective",
+    recipe: str = "mixed-adam",
+    **layout: ArrayLike,
 ) -> dict[str, Array]:
-    """MFU from a simple parallelism model (state its limits: see README "Compute model").
+    """MFU and iteration time from the analytical performance model (:func:`fab2token.workloads.perf.iteration`).
 
-    Step time = compute (model FLOPs plus ``recompute_flops`` per token, from :func:`recompute_flops_per_token`) at
-    the achievable matmul rate, stretched by the pipeline bubble (``virtual_stages`` > 1: interleaved); plus tensor-parallel
-    communication (4 all-reduces of the layer activations per layer and micro-batch, forward and backward, over the
-    scale-up link, not overlapped); plus the data-parallel gradient all-reduce over the scale-out network, of which
-    ``dp_overlap_frac`` hides behind the backward pass.
+    The first thirteen arguments describe the model, the batch and the system as before (``flops_per_token``: model
+    FLOPs per token, the MFU numerator); the keyword arguments add the rest of the shape (``heads`` default
+    ``hidden / 128``, ``kv_heads`` ``heads``, ``ffn`` ``4 hidden`` ungated unless ``moe`` gives ``gated_mlp``),
+    ``moe`` (``experts``, ``active_experts``, ``shared_experts``, ``moe_ffn``, ``dense_layers``, ``gated_mlp``), the
+    memory system (``hbm_tb_per_s`` [TB/s]; NaN: not given, and the result is NaN), the scale-up domain size and the
+    precision recipe; ``layout`` passes :class:`~fab2token.workloads.perf.Layout` fields (``sequence_parallel``,
+    ``flash_attention``, ``zero_stage``, ``dp_overlap``, ``grad_accumulation_fused``). The collective bandwidth
+    shares and the FlashAttention efficiency come from ``overheads.csv``. Returns the iteration breakdown with
+    ``mfu`` and ``step_s`` (the iteration time).
     """
-    n = np.asarray(count, dtype=float)
-    t, p = np.asarray(tp, dtype=float), np.asarray(pp, dtype=float)
-    dp = np.maximum(np.floor(n / (t * p)), 1.0)
-    tokens_per_step = np.asarray(global_batch_tokens, dtype=float)
-    mb_tokens = np.asarray(micro_batch, dtype=float) * np.asarray(seq_len, dtype=float)
-    microbatches = np.maximum(tokens_per_step / (dp * mb_tokens), 1.0)
-    step_flops = np.asarray(flops_per_token, dtype=float) * tokens_per_step
-    peak = np.asarray(peak_flop_per_s, dtype=float)
-    hw_flops = step_flops + np.asarray(recompute_flops, dtype=float) * tokens_per_step
-    compute_s = hw_flops / (n * peak * np.asarray(compute_efficiency, dtype=float))
-    bubble = pipeline_bubble_frac(p, microbatches, virtual_stages)
-    compute_s = compute_s / (1.0 - bubble)
-    act_bytes = mb_tokens * np.asarray(hidden, dtype=float) * 2.0
-    layers_per_stage = np.asarray(layers, dtype=float) / p
-    tp_s = np.where(
-        t > 1,
-        4.0
-        * 2.0
-        * (t - 1)
-        / t
-        * act_bytes
-        / (np.asarray(scaleup_gb_per_s, dtype=float) * 1e9)
-        * layers_per_stage
-        * microbatches,
-        0.0,
+    d = np.asarray(hidden, dtype=float)
+    h = d / 128.0 if heads is None else np.asarray(heads, dtype=float)
+    extra = dict(moe or {})
+    shape = perf.Shape(
+        layers=layers,
+        hidden=d,
+        heads=h,
+        kv_heads=h if kv_heads is None else kv_heads,
+        head_dim=d / h if head_dim is None else head_dim,
+        ffn=4.0 * d if ffn is None else ffn,
+        vocab=vocab,
+        params_total=params_total,
+        gated_mlp=extra.pop("gated_mlp", 0.0),
+        **extra,
     )
-    grad_bytes = np.asarray(params_total, dtype=float) / (t * p) * 2.0
-    dp_s = np.where(dp > 1, 2.0 * (dp - 1) / dp * grad_bytes / (np.asarray(scaleout_gb_per_s, dtype=float) * 1e9), 0.0)
-    exposed_dp = np.maximum(dp_s - np.asarray(dp_overlap_frac, dtype=float) * compute_s * 2.0 / 3.0, 0.0)
-    step_s = compute_s + tp_s + exposed_dp
-    mfu = step_flops / (n * peak * step_s)
-    return {
-        "mfu": mfu,
-        "step_s": step_s,
-        "bubble_frac": bubble,
-        "tp_comm_s": tp_s,
-        "dp_comm_exposed_s": exposed_dp,
-        "data_parallel": dp,
-        "microbatches": microbatches,
-    }
+    peak = np.asarray(peak_flop_per_s, dtype=float)
+    hw = perf.Hardware(
+        peak_flop_per_s=peak,
+        matmul_efficiency_frac=compute_efficiency,
+        attention_flop_per_s=peak if attention_flop_per_s is None else attention_flop_per_s,
+        flash_attention_efficiency_frac=catalog.overhead("flash_attention_efficiency_frac"),
+        hbm_bytes_per_s=np.asarray(hbm_tb_per_s, dtype=float) * 1e12,
+        hbm_efficiency_frac=catalog.overhead("hbm_bw_efficiency_default_frac")
+        if hbm_efficiency is None
+        else hbm_efficiency,
+        scaleup_bytes_per_s=np.asarray(scaleup_gb_per_s, dtype=float) * 1e9,
+        scaleup_busbw_frac=catalog.overhead("scaleup_busbw_frac"),
+        scaleup_domain=scaleup_domain,
+        scaleout_bytes_per_s=np.asarray(scaleout_gb_per_s, dtype=float) * 1e9,
+        scaleout_busbw_frac=catalog.overhead("scaleout_busbw_frac"),
+    )
+    w, g, o = state_bytes_per_param(recipe)
+    lay = perf.Layout(
+        count=count,
+        tp=tp,
+        pp=pp,
+        seq_len=seq_len,
+        global_batch_tokens=global_batch_tokens,
+        micro_batch=micro_batch,
+        virtual_stages=virtual_stages,
+        recompute=recompute,
+        weight_bytes=w,
+        grad_bytes=g,
+        optimizer_bytes=o,
+        **layout,
+    )
+    out = perf.iteration(shape, hw, lay, flops_per_token)
+    return out | {"step_s": out["iteration_s"]}
 
 
 TRAIN_KEYS = (
@@ -374,32 +400,48 @@ def _peak_flop_per_s(acc: dict[str, Any], precision: str) -> float:
 def _mfu(
     opts: dict[str, Any], m: dict[str, Any], acc: dict[str, Any], fpt: float, seq: float, tp_eff: int, peak: float
 ) -> tuple[float, str]:
-    """The MFU used and where it came from: as given, or estimated (:func:`estimate_mfu`). ``opts``: the
-    arguments of :func:`train`."""
-    mfu, precision, recompute, pp = opts["mfu"], opts["precision"], opts["recompute"], opts["pp"]
-    eff = catalog.compute_efficiency(acc, fp8=precision == "fp8")
-    if mfu is None:
-        est = estimate_mfu(
-            fpt,
-            m["params_total"],
-            m["hidden"],
-            m["layers"],
-            seq,
-            opts["global_batch_tokens"],
-            opts["count"],
-            tp_eff,
-            pp,
-            peak,
-            eff,
-            acc["scaleup_gb_per_s"] if _known(acc["scaleup_gb_per_s"]) else 450.0,
-            acc["scaleout_gb_per_s"] if _known(acc["scaleout_gb_per_s"]) else 50.0,
-            opts["micro_batch"],
-            recompute_flops=recompute_flops_per_token(
-                recompute, m["params_active"], m["layers"], m["heads"], m["head_dim"], seq
-            ),
-            virtual_stages=opts["virtual_stages"],
+    """The MFU used and where it came from: as given, or estimated (:func:`estimate_mfu`: Megatron-style TP with
+    sequence parallelism, FlashAttention, overlapped data-parallel reduction, fused gradient accumulation). ``opts``:
+    the arguments of :func:`train`."""
+    if opts["mfu"] is not None:
+        return float(opts["mfu"]), "given"
+    fp8 = opts["precision"] == "fp8"
+    est = estimate_mfu(
+        fpt,
+        m["params_total"],
+        m["hidden"],
+        m["layers"],
+        seq,
+        opts["global_batch_tokens"],
+        opts["count"],
+        tp_eff,
+        opts["pp"],
+        peak,
+        catalog.compute_efficiency(acc, fp8=fp8),
+        acc["scaleup_gb_per_s"],
+        acc["scaleout_gb_per_s"],
+        opts["micro_batch"],
+        opts["virtual_stages"],
+        heads=m["heads"],
+        kv_heads=m["kv_heads"],
+        head_dim=m["head_dim"],
+        ffn=m["ffn"],
+        vocab=m["vocab"],
+        moe={k: m[k] for k in ("gated_mlp", "experts", "active_experts", "shared_experts", "moe_ffn", "dense_layers")},
+        hbm_tb_per_s=acc["hbm_tb_per_s"],
+        hbm_efficiency=acc["hbm_bw_efficiency_frac"] if _known(acc["hbm_bw_efficiency_frac"]) else None,
+        scaleup_domain=acc["scaleup_domain"],
+        attention_flop_per_s=acc["dense_bf16_flop_per_s"],
+        recompute=opts["recompute"],
+        recipe=opts["recipe"],
+        zero_stage=opts["zero_stage"],
+    )
+    mfu = float(est["mfu"])
+    if not math.isfinite(mfu):
+        cols = ("hbm_tb_per_s", "scaleup_gb_per_s", "scaleup_domain", "scaleout_gb_per_s", "dense_bf16_flop_per_s")
+        missing = [c for c in cols if not _known(acc[c])] or ["a figure"]
+        raise ModelError(
+            f"accelerator {acc['name']}: estimating the MFU of this layout needs {', '.join(missing)}, not in the "
+            f"catalog; set catalog.accelerators.{acc['name']}.{missing[0]} or give mfu"
         )
-        mfu_used, source = float(est["mfu"]), "estimated"
-    else:
-        mfu_used, source = float(mfu), "given"
-    return mfu_used, source
+    return mfu, "estimated"
