@@ -25,6 +25,9 @@ __all__ = [
     "overhead",
     "numeric_columns",
     "compute_efficiency",
+    "precisions",
+    "PRECISIONS",
+    "STATUSES",
 ]
 
 TABLES: dict[str, str] = {
@@ -55,7 +58,14 @@ _TEXT_COLUMNS = {
     "station",
     "range_kind",
     "placement",
+    "status",
+    "precisions",
 }
+
+PRECISIONS: tuple[str, ...] = ("fp16", "bf16", "fp8", "fp6", "fp4", "int8", "int4")
+"""Tensor-core number formats the accelerators' ``precisions`` column may list (semicolon-separated)."""
+STATUSES: tuple[str, ...] = ("shipping", "announced")
+"""Values of the accelerators' ``status`` column: sold and delivered, or announced with preliminary figures."""
 
 
 def _parse(column: str, text: str) -> Any:
@@ -80,7 +90,28 @@ def _read(table: str) -> tuple[tuple[str, ...], tuple[dict[str, Any], ...]]:
                 rows.append({c: _parse(c, raw[c] or "") for c in columns})
             except ValueError as exc:
                 raise CatalogError(f"catalog/{table}.csv line {lineno}: {exc}") from None
+            if table == "accelerators":
+                _check_accelerator(rows[-1], lineno)
     return columns, tuple(rows)
+
+
+def _check_accelerator(row: Mapping[str, Any], lineno: int) -> None:
+    """A shipped accelerator row names its status and only known precisions."""
+    where = f"catalog/accelerators.csv line {lineno} ({row.get('name')})"
+    if row.get("status") not in STATUSES:
+        raise CatalogError(f"{where}: status {row.get('status')!r} is not one of {', '.join(STATUSES)}")
+    unknown = [p for p in precisions(row) if p not in PRECISIONS]
+    if unknown:
+        raise CatalogError(f"{where}: unknown precision(s) {', '.join(unknown)}; known: {', '.join(PRECISIONS)}")
+
+
+def precisions(row: Mapping[str, Any]) -> tuple[str, ...]:
+    """The tensor-core formats an accelerator row lists in its ``precisions`` column, in order (empty when the row
+    lists none, e.g. a scenario-defined accelerator)."""
+    text = row.get("precisions")
+    if not isinstance(text, str):
+        return ()
+    return tuple(p.strip().lower() for p in text.split(";") if p.strip())
 
 
 def numeric_columns(table: str) -> list[str]:

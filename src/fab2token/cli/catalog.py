@@ -9,6 +9,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
+from fab2token import catalog as _catalog
 from fab2token.cli.common import (
     JsonOpt,
     _print_json,
@@ -25,6 +26,108 @@ from fab2token.errors import ScenarioError
 def catalog_accelerators(as_json: JsonOpt = False) -> None:
     """The accelerator catalog."""
     _print_table("accelerators", as_json)
+
+
+# catalog compare: the accelerator fields shown, with their labels and the unit the table prints them in
+# (column, label, unit, divisor from the column's own unit); every other numeric column follows with its own name
+_COMPARE_FIELDS: tuple[tuple[str, str, str, float], ...] = (
+    ("vendor", "vendor", "", 1.0),
+    ("status", "status", "", 1.0),
+    ("dense_bf16_flop_per_s", "BF16 dense peak", "TFLOP/s", 1e12),
+    ("dense_fp8_flop_per_s", "FP8 dense peak", "TFLOP/s", 1e12),
+    ("dense_fp4_flop_per_s", "FP4 dense peak", "TFLOP/s", 1e12),
+    ("precisions", "precisions", "", 1.0),
+    ("hbm_gb", "HBM capacity", "GB", 1.0),
+    ("hbm_tb_per_s", "HBM bandwidth", "TB/s", 1.0),
+    ("board_power_w", "board power", "W", 1.0),
+    ("server_power_w_per_accelerator", "server power per accelerator", "W", 1.0),
+    ("scaleup_domain", "scale-up domain", "accelerators", 1.0),
+    ("scaleup_gb_per_s", "scale-up bandwidth", "GB/s", 1.0),
+    ("scaleout_gb_per_s", "scale-out bandwidth", "GB/s", 1.0),
+    ("process_node", "process node", "", 1.0),
+    ("compute_dies", "compute dies", "", 1.0),
+    ("compute_die_area_mm2", "compute die area", "mm2", 1.0),
+    ("hbm_stacks", "HBM stacks", "", 1.0),
+    ("interposer_area_mm2", "interposer area", "mm2", 1.0),
+    ("compute_efficiency_frac", "BF16 matmul efficiency", "fraction", 1.0),
+    ("compute_efficiency_fp8_frac", "FP8 matmul efficiency", "fraction", 1.0),
+    ("hbm_bw_efficiency_frac", "HBM bandwidth efficiency", "fraction", 1.0),
+)
+# the unit each numeric column holds, as its name says (the --json values are in these units)
+_COLUMN_UNITS = {
+    "dense_bf16_flop_per_s": "FLOP/s",
+    "dense_fp8_flop_per_s": "FLOP/s",
+    "dense_fp4_flop_per_s": "FLOP/s",
+}
+
+
+def _compare_fields() -> list[tuple[str, str, str, float]]:
+    known = {c for c, *_ in _COMPARE_FIELDS}
+    rows = _catalog.table_rows("accelerators")
+    extra = [(c, c, "", 1.0) for c in rows[0] if c not in known and c not in ("name", "aliases", "source", "notes")]
+    return [f for f in _COMPARE_FIELDS if f[0] in rows[0]] + extra
+
+
+def _compare_cell(value: object, divisor: float) -> str:
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        x = value / divisor
+        if abs(x) >= 100:
+            text = f"{x:,.1f}"
+            return text[:-2] if text.endswith(".0") else text
+        return f"{x:.4g}"
+    return str(value).replace(";", ", ")
+
+
+@catalog_app.command("compare")
+@handles_errors
+def catalog_compare(
+    names: Annotated[
+        list[str],
+        typer.Argument(help="Accelerators by catalog name or alias, e.g. H100 B200 MI355X.", show_default=False),
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Accelerators side by side: one column each, one row per field with its unit (empty = not published)."""
+    rows = _catalog.load_table("accelerators")
+    chosen: list[str] = []
+    for name in names:
+        canonical = _catalog.resolve_name("accelerators", name, rows)  # an unknown name lists the known ones
+        if canonical is not None and canonical not in chosen:
+            chosen.append(canonical)
+    fields = _compare_fields()
+    if as_json:
+        _print_json(
+            {
+                "accelerators": chosen,
+                "fields": [
+                    {
+                        "field": col,
+                        "label": label,
+                        "unit": _COLUMN_UNITS.get(col, unit),
+                        "values": [
+                            list(_catalog.precisions(rows[n])) if col == "precisions" else rows[n][col] for n in chosen
+                        ],
+                    }
+                    for col, label, unit, _ in fields
+                ],
+                "source": {n: rows[n]["source"] for n in chosen},
+                "notes": {n: rows[n]["notes"] for n in chosen},
+            }
+        )
+        return
+    t = Table(title="catalog: accelerators compared (empty = not published; sources: --json)")
+    t.add_column("field", no_wrap=True)
+    t.add_column("unit", no_wrap=True)
+    for n in chosen:
+        t.add_column(n, justify="right")
+    for col, label, unit, divisor in fields:
+        t.add_row(label, unit, *(_compare_cell(rows[n][col], divisor) for n in chosen))
+    out.print(t)
+    for n in chosen:
+        if rows[n]["notes"]:
+            out.print(f"{n}: {rows[n]['notes']}", highlight=False)
 
 
 @catalog_app.command("process-nodes")
