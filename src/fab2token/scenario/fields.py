@@ -133,7 +133,10 @@ class _Model(BaseModel):
     :data:`MAX_MAGNITUDE` (whole numbers within :data:`MAX_COUNT`), in lists too.
     """
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, allow_inf_nan=False)
+    # a string literal on the line after a field is its description (the generated scenario reference reads it)
+    model_config = ConfigDict(
+        extra="forbid", populate_by_name=True, frozen=True, allow_inf_nan=False, use_attribute_docstrings=True
+    )
 
     @field_validator("*", mode="before")
     @classmethod

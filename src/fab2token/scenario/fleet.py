@@ -41,43 +41,61 @@ class OrderStep(_Model):
     """From month ``from`` on, ``per_month`` accelerators ordered each month (until the next step)."""
 
     from_: YearMonth = Field(alias="from")
+    """Month (YYYY-MM) from which this step holds, until the next step's month (no orders before the first)."""
     per_month: float = Field(ge=0)
+    """Accelerators ordered each month from this step on."""
 
 
 class MarketSupply(_Model):
     """Accelerators bought on the market: ordered each month, delivered ``lead_time_months`` later at ``price_usd``."""
 
     price_usd: USD
+    """Price per accelerator bought, paid in the month of delivery."""
     orders: list[OrderStep] = Field(min_length=1)
+    """Orders a month, as a step schedule."""
     lead_time_months: int = Field(default=0, ge=0, le=60)
+    """Months from order to delivery; default 0 (delivered in the month ordered)."""
 
 
 class InstalledBase(_Model):
     """Accelerators already installed at a site when the horizon starts (in service since ``since``)."""
 
     site: str
+    """The site it stands at (a site's name); installed accelerators never move."""
     count: int = Field(ge=0)
+    """Accelerators installed there at the start."""
     since: YearMonth
+    """Month they entered service, no later than the horizon's start: useful_life_years counts from it."""
 
 
 class DeploymentStep(_Model):
     """From month ``from`` on, at most ``count`` accelerators of the type in place at ``site``."""
 
     site: str
+    """The site the step applies to (a site's name)."""
     from_: YearMonth = Field(alias="from")
+    """Month (YYYY-MM) from which the step holds, until this site's next step."""
     count: int = Field(ge=0)
+    """Most accelerators of the type in place at the site from then on."""
 
 
 class FleetType(_Model):
     """One accelerator type of the fleet and its sources (see the module docstring)."""
 
     accelerator: str
+    """The type: a catalog accelerator name or alias, one entry per type (supply.accelerator's adds to it)."""
     market: MarketSupply | None = None
+    """Market purchases: orders a month, a lead time, a price; omitted: none."""
     installed: list[InstalledBase] = Field(default_factory=list)
+    """The installed base at the horizon's start, by site; default none."""
     useful_life_years: float | None = Field(default=None, ge=1 / 12, le=30)  # at least a month: the time step
+    """Years from entering service to retirement (straight-line depreciation over them); omitted: never retired."""
     price_usd: USD | None = None
+    """Book value per accelerator, depreciated over its life (an own design's unit cost); omitted: purchase price."""
     deployment: list[DeploymentStep] | None = None
-    supply: Supply | None = None  # an own design: its own fab -> packaging -> HBM chain (supply.accelerator: this type)
+    """Most of the type in place per site and month; omitted: placed wherever there is power."""
+    supply: Supply | None = None
+    """An own design: its own fab -> packaging -> HBM chain (supply.accelerator defaults to this type)."""
 
     @model_validator(mode="before")
     @classmethod
