@@ -224,3 +224,10 @@ def test_class5_free_checkpoints_and_restarts_give_full_goodput_not_nan():
     # checkpoint_write_s = 0 puts the Young/Daly interval at 0: the writing share is its limit 0, not 0/0
     res = train("llama-3-8b", 1e12, "H100", 8, mfu=0.4, checkpoint_write_s=0.0, restart_s=0.0)
     assert res.goodput == 1.0 and math.isfinite(res.days)
+
+
+def test_class5_a_precision_the_part_lacks_is_refused():
+    # the A100 has no FP8 tensor cores (its catalog row lists fp16, bf16, int8, int4): fp8 would silently run at BF16
+    _refused([*INFER[:4], "A100", *INFER[5:], "--precision", "fp8"], "precision (--precision): got 'fp8'", "A100")
+    # int8 / int4 weights are weight-only quantisation: computed in a wider format, so any part serves them
+    assert infer("llama-3-8b", "A100", 8, precision="int8").tokens_per_s > 0

@@ -246,3 +246,21 @@ def test_validate_parity_run_uses_the_fabline_figures_validation_read(tmp_path):
     ct, lots, days = sc.supply.fab.fabline_figures()
     assert (ct, lots, days) == (61.0, 240.0, 365.25)
     assert math.isclose(lots * 25 / days * 365.25 / 12, 500.0)  # the capacity the engine derives: 500 wafers/month
+
+
+def test_validate_parity_inference_precision_the_fleet_lacks(tmp_path):
+    d = small()
+    d["supply"]["accelerator"] = "A100"
+    d["workloads"]["inference"]["precision"] = "fp8"
+    validate, run = _outcomes(d, tmp_path / "scenario.yaml")
+    assert run is not None and validate is not None
+    assert "workloads.inference.precision" in validate and "A100" in validate
+    d["workloads"]["inference"]["precision"] = "bf16"
+    assert _outcomes(d, tmp_path / "scenario.yaml") == (None, None)
+
+
+def test_validate_parity_precisions_override_lists_known_formats(tmp_path):
+    d = small()
+    d["catalog"] = {"accelerators": {"H100": {"precisions": "bf16;fp9"}}}
+    validate, _ = _outcomes(d, tmp_path / "scenario.yaml")
+    assert validate is not None and "catalog.accelerators.H100.precisions" in validate

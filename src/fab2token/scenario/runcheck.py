@@ -34,7 +34,7 @@ ZERO_ALLOWED: dict[str, frozenset[str]] = {
 }
 # Columns that are yes/no flags: 0 or 1.
 FLAG_COLUMNS = frozenset({"gated_mlp", "tied_embeddings"})
-_TEXT_OVERRIDES = ("aliases", "vendor", "process_node", "source", "notes")
+_TEXT_OVERRIDES = ("aliases", "vendor", "process_node", "source", "notes", "precisions", "status")
 
 
 def _unknown(value: Any) -> bool:
@@ -85,7 +85,20 @@ def catalog_override_issues(file: str, sc: Scenario) -> list[InputIssue]:
                         issues.append(InputIssue(file, path, value, problem))
                 elif not isinstance(value, str):
                     issues.append(InputIssue(file, path, value, "text (a quoted string)"))
+                elif field in ("precisions", "status"):
+                    issues += _listed_issues(file, path, field, value)
     return issues
+
+
+def _listed_issues(file: str, path: str, field: str, value: str) -> list[InputIssue]:
+    """A ``precisions`` override lists known formats (``bf16;fp8``); a ``status`` is one of the known ones."""
+    if field == "status":
+        ok = value in catalog.STATUSES
+        return [] if ok else [InputIssue(file, path, value, f"one of {', '.join(catalog.STATUSES)}")]
+    unknown = [p for p in (x.strip().lower() for x in value.split(";")) if p and p not in catalog.PRECISIONS]
+    if not unknown:
+        return []
+    return [InputIssue(file, path, value, f"formats separated by ';', each one of {', '.join(catalog.PRECISIONS)}")]
 
 
 def _spec(sc: Scenario, name: str) -> dict[str, Any] | None:
@@ -248,6 +261,16 @@ def _type_issues(file: str, sc: Scenario, name: str, path: str) -> list[InputIss
             settings = ", ".join(f"{over}.{c}" for c in missing)
             issues.append(
                 InputIssue(file, path, name, f"an accelerator that can serve workloads.inference: set {settings}")
+            )
+        listed = catalog.precisions(spec)
+        if inf.precision in ("bf16", "fp16", "fp8") and listed and inf.precision not in listed:
+            issues.append(
+                InputIssue(
+                    file,
+                    "workloads.inference.precision",
+                    inf.precision,
+                    f"a format every serving type computes in: {spec['name']} ({path}) has {', '.join(listed)}",
+                )
             )
     return issues
 

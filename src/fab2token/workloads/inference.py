@@ -47,6 +47,9 @@ __all__ = ["BYTES", "step_time_s", "serve", "best_batch", "InferResult", "infer"
 Array = NDArray[np.float64]
 
 BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
+#: weight formats the tensor cores must compute in (int8 and int4 weights are weight-only quantisation: they are
+#: stored small and computed in a wider format, so any accelerator serves them)
+TENSOR_CORE_FORMATS = ("bf16", "fp16", "fp8")
 #: share of HBM a serving engine lets itself use (vLLM's default ``gpu_memory_utilization=0.9``,
 #: https://docs.vllm.ai/en/latest/serving/engine_args.html)
 MEMORY_USABLE_FRAC = 0.9
@@ -213,6 +216,9 @@ def _rates(
     for name, value in (("precision", precision), ("kv_precision", kv_precision)):
         if value is not None and value not in BYTES:
             raise ModelError(f"unknown {name} {value!r}; expected one of {', '.join(BYTES)}")
+    listed = catalog.precisions(acc)
+    if precision in TENSOR_CORE_FORMATS and listed and precision not in listed:
+        refuse("infer", "precision", precision, f"a format {acc['name']} computes in: one of {', '.join(listed)}")
     peak_col = "dense_fp8_flop_per_s" if BYTES[precision] <= 1.0 else "dense_bf16_flop_per_s"
     peak = acc[peak_col] if _known(acc[peak_col]) else acc["dense_bf16_flop_per_s"]
     if not _known(peak) or not _known(acc["hbm_tb_per_s"]) or not _known(acc["hbm_gb"]):
