@@ -35,7 +35,16 @@ from fab2token import catalog
 from fab2token.workloads import perf_comm
 from fab2token.workloads.perf_comm import ACT_BYTES
 
-__all__ = ["Shape", "Hardware", "Layout", "shape_from_spec", "hardware_from_catalog", "layer_times", "iteration"]
+__all__ = [
+    "Shape",
+    "Hardware",
+    "Layout",
+    "shape_from_spec",
+    "hardware_from_figures",
+    "hardware_from_catalog",
+    "layer_times",
+    "iteration",
+]
 
 Array = NDArray[np.float64]
 
@@ -134,23 +143,50 @@ def _known(v: Any) -> bool:
     return v is not None and not (isinstance(v, float) and math.isnan(v))
 
 
+def hardware_from_figures(
+    peak_flop_per_s: ArrayLike,
+    matmul_efficiency_frac: ArrayLike,
+    hbm_tb_per_s: ArrayLike,
+    scaleup_gb_per_s: ArrayLike,
+    scaleup_domain: ArrayLike,
+    scaleout_gb_per_s: ArrayLike,
+    attention_flop_per_s: ArrayLike | None = None,
+    hbm_efficiency_frac: ArrayLike | None = None,
+) -> Hardware:
+    """A :class:`Hardware` from datasheet-style figures (``accelerators.csv`` units: TB/s, GB/s); the collective
+    bus-bandwidth shares, the FlashAttention efficiency and, when not given, the HBM efficiency come from
+    ``overheads.csv``. ``attention_flop_per_s`` defaults to ``peak_flop_per_s``."""
+    return Hardware(
+        peak_flop_per_s=peak_flop_per_s,
+        matmul_efficiency_frac=matmul_efficiency_frac,
+        attention_flop_per_s=peak_flop_per_s if attention_flop_per_s is None else attention_flop_per_s,
+        flash_attention_efficiency_frac=catalog.overhead("flash_attention_efficiency_frac"),
+        hbm_bytes_per_s=_a(hbm_tb_per_s) * 1e12,
+        hbm_efficiency_frac=(
+            catalog.overhead("hbm_bw_efficiency_default_frac") if hbm_efficiency_frac is None else hbm_efficiency_frac
+        ),
+        scaleup_bytes_per_s=_a(scaleup_gb_per_s) * 1e9,
+        scaleup_busbw_frac=catalog.overhead("scaleup_busbw_frac"),
+        scaleup_domain=scaleup_domain,
+        scaleout_bytes_per_s=_a(scaleout_gb_per_s) * 1e9,
+        scaleout_busbw_frac=catalog.overhead("scaleout_busbw_frac"),
+    )
+
+
 def hardware_from_catalog(acc: Mapping[str, Any], fp8: bool = False) -> Hardware:
     """The :class:`Hardware` of an ``accelerators.csv`` row; GEMMs at the FP8 peak when ``fp8``, attention at BF16.
     Figures the catalog lacks stay NaN (the times that need them come out NaN)."""
     bf16 = float(acc["dense_bf16_flop_per_s"])
     hbm_eff = acc.get("hbm_bw_efficiency_frac", math.nan)
-    return Hardware(
-        peak_flop_per_s=float(acc["dense_fp8_flop_per_s"]) if fp8 else bf16,
-        matmul_efficiency_frac=catalog.compute_efficiency(acc, fp8=fp8),
+    return hardware_from_figures(
+        float(acc["dense_fp8_flop_per_s"]) if fp8 else bf16,
+        catalog.compute_efficiency(acc, fp8=fp8),
+        float(acc["hbm_tb_per_s"]),
+        float(acc["scaleup_gb_per_s"]),
+        float(acc["scaleup_domain"]),
+        float(acc["scaleout_gb_per_s"]),
         attention_flop_per_s=bf16,
-        flash_attention_efficiency_frac=catalog.overhead("flash_attention_efficiency_frac"),
-        hbm_bytes_per_s=float(acc["hbm_tb_per_s"]) * 1e12,
-        hbm_efficiency_frac=hbm_eff if _known(hbm_eff) else catalog.overhead("hbm_bw_efficiency_default_frac"),
-        scaleup_bytes_per_s=float(acc["scaleup_gb_per_s"]) * 1e9,
-        scaleup_busbw_frac=catalog.overhead("scaleup_busbw_frac"),
-        scaleup_domain=float(acc["scaleup_domain"]),
-        scaleout_bytes_per_s=float(acc["scaleout_gb_per_s"]) * 1e9,
-        scaleout_busbw_frac=catalog.overhead("scaleout_busbw_frac"),
+        hbm_efficiency_frac=hbm_eff if _known(hbm_eff) else None,
     )
 
 

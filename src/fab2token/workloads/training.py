@@ -135,37 +135,12 @@ def estimate_mfu(
         gated_mlp=extra.pop("gated_mlp", 0.0),
         **extra,
     )
-    peak = np.asarray(peak_flop_per_s, dtype=float)
-    hw = perf.Hardware(
-        peak_flop_per_s=peak,
-        matmul_efficiency_frac=compute_efficiency,
-        attention_flop_per_s=peak if attention_flop_per_s is None else attention_flop_per_s,
-        flash_attention_efficiency_frac=catalog.overhead("flash_attention_efficiency_frac"),
-        hbm_bytes_per_s=np.asarray(hbm_tb_per_s, dtype=float) * 1e12,
-        hbm_efficiency_frac=catalog.overhead("hbm_bw_efficiency_default_frac")
-        if hbm_efficiency is None
-        else hbm_efficiency,
-        scaleup_bytes_per_s=np.asarray(scaleup_gb_per_s, dtype=float) * 1e9,
-        scaleup_busbw_frac=catalog.overhead("scaleup_busbw_frac"),
-        scaleup_domain=scaleup_domain,
-        scaleout_bytes_per_s=np.asarray(scaleout_gb_per_s, dtype=float) * 1e9,
-        scaleout_busbw_frac=catalog.overhead("scaleout_busbw_frac"),
-    )
+    figures = (peak_flop_per_s, compute_efficiency, hbm_tb_per_s, scaleup_gb_per_s, scaleup_domain, scaleout_gb_per_s)
+    hw = perf.hardware_from_figures(*figures, attention_flop_per_s, hbm_efficiency)
     w, g, o = state_bytes_per_param(recipe)
-    lay = perf.Layout(
-        count=count,
-        tp=tp,
-        pp=pp,
-        seq_len=seq_len,
-        global_batch_tokens=global_batch_tokens,
-        micro_batch=micro_batch,
-        virtual_stages=virtual_stages,
-        recompute=recompute,
-        weight_bytes=w,
-        grad_bytes=g,
-        optimizer_bytes=o,
-        **layout,
-    )
+    batch = dict(seq_len=seq_len, global_batch_tokens=global_batch_tokens, micro_batch=micro_batch)
+    states = dict(weight_bytes=w, grad_bytes=g, optimizer_bytes=o)
+    lay = perf.Layout(count, tp, pp, **batch, virtual_stages=virtual_stages, recompute=recompute, **states, **layout)
     out = perf.iteration(shape, hw, lay, flops_per_token)
     return out | {"step_s": out["iteration_s"]}
 
