@@ -42,7 +42,7 @@ class SiteInputs:
     solar_mw: Array
     battery_mw: Array
     ppa_mw: Array
-    curtailment: tuple[Array, Array] | None  # (cut MW, credit USD/MWh), each (month, 744, site)
+    curtailment: power_mod.CurtailmentHours | None  # (cut MW, credit USD/MWh) per hour, kept sparse
     price_usd_per_mwh_by_hour: Array  # (24,) grid tariff by hour of day
     utilisation_by_hour: Array  # (24,) average IT draw / all-in IT power
     hours: Array  # (month,) hours in each month
@@ -50,8 +50,7 @@ class SiteInputs:
     @property
     def pue_by_hod(self) -> Array:
         """Mean PUE at each hour of day over the month's days, (month, 24, site)."""
-        m, h, n = self.climate.pue.shape
-        return np.nanmean(self.climate.pue.reshape(m, h // 24, 24, n), axis=1)
+        return self.climate.pue_by_hod()  # computed block by block: the hours are never held at once
 
     def dataset(self) -> xr.Dataset:
         """The coefficients as named arrays over ``site``, ``month`` and ``hod`` (hour of day)."""

@@ -11,6 +11,7 @@ Per site and month (vectorised over months; one schedule per site is read in a s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -35,6 +36,7 @@ __all__ = [
     "battery_power_mw",
     "ppa_power_mw",
     "curtailment_hours",
+    "CurtailmentHours",
 ]
 
 Array = NDArray[np.float64]
@@ -151,14 +153,46 @@ def battery_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
     return _from_energisation(sites, axis, "battery_mw")
 
 
-def curtailment_hours(sites: Sequence[Site], axis: NDArray[np.int64], max_hours: int) -> tuple[Array, Array] | None:
-    """Grid import cut [MW] and demand-response credit [USD/MWh] per hour, each (month, ``max_hours``, site), from
+@dataclass(frozen=True)
+class CurtailmentHours:
+    """Grid import cut [MW] and demand-response credit [USD/MWh] of the hours with a curtailment event, kept sparse:
+    ``index`` holds the flat (month, hour, site) positions in a horizon of ``shape``, ``cut_mw`` and
+    ``credit_usd_per_mwh`` their values. :meth:`block` gives the dense hours of a block of months."""
+
+    shape: tuple[int, int, int]
+    index: NDArray[np.int64]
+    cut_mw: Array
+    credit_usd_per_mwh: Array
+
+    def block(self, months: slice = slice(None), sites: slice = slice(None)) -> tuple[Array, Array]:
+        """(cut MW, credit USD/MWh), each (month, hour, site), for a block of months and sites (all by default)."""
+        n_months, hours, n_sites = self.shape
+        a, b, _ = months.indices(n_months)
+        j, k, _ = sites.indices(n_sites)
+        cut = np.zeros((max(b - a, 0), hours, max(k - j, 0)))
+        credit = np.zeros_like(cut)
+        lo, hi = np.searchsorted(self.index, [a * hours * n_sites, b * hours * n_sites])  # ``index`` is sorted
+        month_hour, site = np.divmod(self.index[lo:hi] - a * hours * n_sites, n_sites)
+        keep = (site >= j) & (site < k)
+        at = month_hour[keep] * cut.shape[2] + (site[keep] - j)
+        cut.reshape(-1)[at] = self.cut_mw[lo:hi][keep]
+        credit.reshape(-1)[at] = self.credit_usd_per_mwh[lo:hi][keep]
+        return cut, credit
+
+    def __getitem__(self, item: int) -> Array:
+        """``[0]`` the whole horizon's cut MW, ``[1]`` its credits, as the (cut, credit) pair this replaces."""
+        return self.block()[item]
+
+
+def curtailment_hours(sites: Sequence[Site], axis: NDArray[np.int64], max_hours: int) -> CurtailmentHours | None:
+    """Grid import cut [MW] and demand-response credit [USD/MWh] per hour, over (month, ``max_hours``, site), from
     the sites' curtailment events (overlapping cuts add; the later-listed event's credit applies). None when no
-    site has an event. Events outside the horizon are dropped. One vectorised pass per event, none per hour."""
+    site has an event. Events outside the horizon are dropped. One vectorised pass per event, none per hour; only
+    the hours with an event are kept (:class:`CurtailmentHours`)."""
     if not any(s.curtailments for s in sites):
         return None
-    cut = np.zeros((axis.size, max_hours, len(sites)))
-    credit = np.zeros_like(cut)
+    shape = (axis.size, max_hours, len(sites))
+    flat, mw, credit = [], [], []
     for j, site in enumerate(sites):
         for ev in site.curtailments:
             t = np.datetime64(ev.start, "h") + np.arange(ev.hours)
@@ -167,9 +201,15 @@ def curtailment_hours(sites: Sequence[Site], axis: NDArray[np.int64], max_hours:
             hour = (t - month.astype("datetime64[h]")).astype(np.int64)
             idx = mnum - axis[0]
             keep = (idx >= 0) & (idx < axis.size)
-            np.add.at(cut, (idx[keep], hour[keep], j), ev.mw)
-            credit[idx[keep], hour[keep], j] = ev.credit_usd_per_mwh
-    return cut, credit
+            flat.append(np.ravel_multi_index((idx[keep], hour[keep], np.full(int(keep.sum()), j)), shape))
+            mw.append(np.full(flat[-1].size, float(ev.mw)))
+            credit.append(np.full(flat[-1].size, float(ev.credit_usd_per_mwh)))
+    pos = np.concatenate(flat)
+    index, inverse = np.unique(pos, return_inverse=True)
+    cut = np.zeros(index.size)
+    np.add.at(cut, inverse, np.concatenate(mw))  # in event order, as overlapping cuts add
+    _, last = np.unique(pos[::-1], return_index=True)  # each hour's last-listed event
+    return CurtailmentHours(shape, index, cut, np.concatenate(credit)[::-1][last])
 
 
 def ppa_power_mw(sites: Sequence[Site], axis: NDArray[np.int64]) -> Array:
