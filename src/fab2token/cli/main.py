@@ -9,6 +9,7 @@ from __future__ import annotations
 # the commands register in the order they are listed by --help: runs first, then look-ups, planning, catalog
 from fab2token.cli import runs  # noqa: F401
 
+from fab2token.cli import sweeps  # noqa: F401  # isort: skip
 from fab2token.cli import lookups  # noqa: F401  # isort: skip
 from fab2token.cli import planning  # noqa: F401  # isort: skip
 from fab2token.cli import catalog  # noqa: F401  # isort: skip
