@@ -20,6 +20,7 @@ RANK = {
     "plan": 6,
     "io": 7,
     "api": 8,  # api.py: the Python API the CLI calls
+    "sweep": 8,  # draws of the engine in chunks, their store and statistics (beside the API, on io)
     "web": 9,  # the dashboard: the same API, in a browser
     "cli": 10,
 }

@@ -76,7 +76,7 @@ def _say_medians(sc: Scenario, as_json: bool) -> None:
     n = len(uncertain_inputs(sc))
     if n:
         line = f"scenario has {n} uncertain input{'s' if n != 1 else ''}; this run uses their medians"
-        (err if as_json else out).print(f"{line} (fab2token sweep, coming, gives ranges)", highlight=False)
+        (err if as_json else out).print(f"{line} (`fab2token sweep` gives their ranges)", highlight=False)
 
 
 def _write_run_report(result: RunResult, report: Path | None, inputs: list[Path]) -> Path:

@@ -127,7 +127,14 @@ def sobol_design(inputs: UncertainInputs, n_base: int, seed: int) -> tuple[dict[
     paths = list(inputs.dists)
     if inputs.correlations:
         raise ScenarioError(
-            [InputIssue("--sobol", "correlations", len(inputs.correlations), "independent inputs for Sobol indices")]
+            [
+                InputIssue(
+                    "--sobol",
+                    "correlations",
+                    len(inputs.correlations),
+                    "no correlations: Sobol indices assume independent inputs (sweep without --sobol to keep them)",
+                )
+            ]
         )
     if len(paths) < 2:
         raise ScenarioError([InputIssue("--sobol", "inputs", len(paths), "at least two uncertain inputs to rank")])

@@ -20,6 +20,7 @@ SERIES: dict[str, str] = {
     "accelerators_delivered": "accelerators/month",
     "accelerators_installed": "accelerators",
     "accelerators_backlog": "accelerators",
+    "it_capacity_mw": "MW",
     "it_power_mw": "MW",
     "facility_power_mw": "MW",
     "energy_mwh": "MWh",
