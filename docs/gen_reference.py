@@ -161,6 +161,7 @@ def results_page() -> str:
     from fab2token.engine.simulate import SUMMARY_KEYS, simulate
     from fab2token.plan import PLAN_KEYS
     from fab2token.scenario import load_scenario
+    from fab2token.sweep.summary import SWEEP_KEYS
 
     ds = simulate(load_scenario(ROOT / "examples" / "mixed-fleet.yaml")[0])
     rows = [
@@ -178,7 +179,10 @@ def results_page() -> str:
         + ", ".join(f"`{k}`" for k in SUMMARY_KEYS)
         + ".\n\n`fab2token plan --json`: "
         + ", ".join(f"`{k}`" for k in PLAN_KEYS)
-        + ".\n"
+        + ".\n\n`fab2token sweep --json`: "
+        + ", ".join(f"`{k}`" for k in SWEEP_KEYS)
+        + " (and `db`); each row of `inputs` and `outcomes` has `mean`, `p10`, `p50`, `p90` and `draws`, each "
+        "`series` entry its `unit` and `mean`, `p10`, `p50`, `p90` by month ([a sweep](../how-to/sweep.md)).\n"
     )
 
 
@@ -199,6 +203,12 @@ def store_page() -> str:
             check=True,
             capture_output=True,
         )
+        subprocess.run(
+            [str(Path(sys.executable).parent / "fab2token"), "sweep", str(ROOT / "examples" / "uncertain.yaml"),
+             "--draws", "2", "--db", str(db), "--json"],
+            check=True,
+            capture_output=True,
+        )
         con = duckdb.connect(str(db), read_only=True)
         try:
             cols = con.execute(
@@ -208,8 +218,10 @@ def store_page() -> str:
         finally:
             con.close()
     out = ["# The results store\n\nGenerated from DuckDB itself: the tables and columns of a store after one "
-           "`fab2token run` and one `fab2token plan` (runs in `runs` and the `series_*` tables, plans in `plans` and "
-           "the `plan_*` tables; `plan_arrays` holds every planned series and dual, one column per dimension).\n"]
+           "`fab2token run`, one `fab2token plan` and one `fab2token sweep` (runs in `runs` and the `series_*` "
+           "tables, plans in `plans` and the `plan_*` tables, `plan_arrays` holding every planned series and dual, "
+           "one column per dimension; sweeps in `sweeps` and the `sweep_*` tables, one row per draw and value, "
+           "`sweep_chunks` listing the chunks stored).\n"]
     for table in sorted({t for t, _, _ in cols}):
         out.append(f"## `{table}`\n")
         out.append(_table(["column", "type"], [[c, t] for tb, c, t in cols if tb == table]))

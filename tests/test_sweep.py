@@ -27,7 +27,7 @@ from fab2token.scenario.uncertain import UncertainInputs
 from fab2token.sweep.draws import sobol_design
 from fab2token.sweep.execute import run_sweep
 from fab2token.sweep.stats import quantile_rows, rank_correlations, sobol_indices
-from fab2token.sweep.summary import summarise_sweep
+from fab2token.sweep.summary import SWEEP_KEYS, summarise_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
 FAB2TOKEN = str(Path(sys.executable).parent / "fab2token")
@@ -151,6 +151,7 @@ def test_quantiles_and_rank_correlations():
 def test_the_summary_has_bands_binding_probabilities_and_drivers(tmp_path):
     run = run_sweep(ROOT / "examples" / "uncertain.yaml", tmp_path / "db.duckdb", draws=30, seed=1)
     s = summarise_sweep(tmp_path / "db.duckdb", run.sweep_id)
+    assert tuple(s) == SWEEP_KEYS
     assert s["draws"] == 30 and s["status"] == "complete" and len(s["month_labels"]) == 24
     band = s["series"]["accelerators_installed"]
     assert all(lo <= mid <= hi for lo, mid, hi in zip(band["p10"], band["p50"], band["p90"], strict=True))

@@ -33,6 +33,9 @@ def fabline(
     warmup_days: Annotated[
         float, typer.Option("--warmup-days", help="Leave lots released earlier out of the cycle-time statistics.")
     ] = 0.0,
+    downs_per: Annotated[
+        str, typer.Option("--downs-per", help="tool: each tool its own failure process | group: one per group.")
+    ] = "tool",
     report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report page here.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -41,11 +44,11 @@ def fabline(
 
     from fab2token.supply.fabline import check_run_options, load_any, simulate_fab
 
-    check_run_options(days, dispatch, where="<command line>", prefix="--", warmup_days=warmup_days)
+    check_run_options(days, dispatch, downs_per, where="<command line>", prefix="--", warmup_days=warmup_days)
     check_outputs([(report, "--report")], [folder])
     model = load_any(folder)
     if as_json:
-        res = simulate_fab(model, days=days, dispatch=dispatch, seed=seed)
+        res = simulate_fab(model, days=days, dispatch=dispatch, seed=seed, downs_per=downs_per)
     else:
         with Progress(
             TextColumn("fabline"),
@@ -61,6 +64,7 @@ def fabline(
                 days=days,
                 dispatch=dispatch,
                 seed=seed,
+                downs_per=downs_per,
                 progress=lambda d: bar.update(task, completed=min(d, days)),
             )
     summary = res.summary(warmup_days)

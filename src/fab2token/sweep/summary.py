@@ -8,7 +8,24 @@ from typing import Any
 from fab2token.options import refuse
 from fab2token.sweep.stats import binding_probability, quantile_rows, rank_correlations, series_bands, sobol_indices
 
-__all__ = ["summarise_sweep", "default_outcome"]
+__all__ = ["summarise_sweep", "default_outcome", "SWEEP_KEYS"]
+
+# the keys of ``fab2token sweep --json`` (and of :func:`summarise_sweep`)
+SWEEP_KEYS = (
+    "sweep_id",
+    "scenario",
+    "created_at",
+    "status",
+    "method",
+    "seed",
+    "draws",
+    "month_labels",
+    "inputs",
+    "outcomes",
+    "series",
+    "binding_probability_by_month",
+    "drivers",
+)
 
 
 def default_outcome(outcomes: list[str]) -> str:
