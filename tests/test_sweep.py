@@ -276,3 +276,21 @@ def test_resuming_an_unknown_sweep_names_it(tmp_path):
     run_sweep(ROOT / "examples" / "uncertain.yaml", tmp_path / "db.duckdb", draws=2)
     with pytest.raises(Fab2TokenError, match="no sweep with id 'nope'"):
         run_sweep(None, tmp_path / "db.duckdb", resume="nope")
+
+
+def test_cli_sweep_report_has_fan_charts_and_refuses_an_input_as_its_path(tmp_path):
+    db, page = tmp_path / "db.duckdb", tmp_path / "sweep.html"
+    args = [FAB2TOKEN, "sweep", str(ROOT / "examples" / "uncertain.yaml"), "--draws", "6", "--db", str(db)]
+    res = subprocess.run([*args, "--report", str(page)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stderr
+    text = page.read_text()
+    for needle in (
+        "accelerators_installed: P10-P90 over the draws",
+        "What binds: share of draws by month",
+        "What drives training.llama-70b-15T.finish_month",
+        "supply.fab.d0_launch_per_cm2",
+    ):
+        assert needle in text
+    res = subprocess.run([*args, "--report", str(ROOT / "examples" / "uncertain.yaml")], capture_output=True, text=True)
+    assert res.returncode == 2 and "this is an input of the command" in res.stderr
+    assert len(list_sweeps(db)) == 1  # refused before anything was drawn or stored

@@ -68,6 +68,9 @@ def sweep(
     chunk_draws: Annotated[int | None, typer.Option("--chunk-draws", help="Draws per stored chunk (50).")] = None,
     sobol: Annotated[bool, typer.Option("--sobol", help="Saltelli's design: Sobol indices of the drivers.")] = False,
     outcome: Annotated[str | None, typer.Option("--outcome", help="Rank the drivers of this outcome.")] = None,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the sweep's page (fan charts, histograms) here.")
+    ] = None,
     db: DbOpt = Path(DEFAULT_DB),
     as_json: JsonOpt = False,
 ) -> None:
@@ -75,15 +78,20 @@ def sweep(
 
     Each chunk of draws is stored as it finishes; `--resume ID` after an interruption computes only what is missing.
     """
+    from fab2token.io.outputs import check_output
     from fab2token.sweep.execute import run_sweep
     from fab2token.sweep.summary import summarise_sweep
 
     method = "sobol" if sobol else "random"
+    if report is not None:
+        check_output(report, "--report", [scenario, db])
     with _progress_runner(as_json) as tick:
         done = run_sweep(scenario, db, draws, seed, chunk_draws, workers, scheduler, resume, method, on_chunk=tick)
     summary = summarise_sweep(db, done.sweep_id, outcome)
+    if report is not None:
+        _write_report(report, db, done.sweep_id, summary)
     if as_json:
-        _print_json(summary | {"db": str(db)})
+        _print_json(summary | {"db": str(db), "report": str(report) if report else None})
         return
     _print_sweep(summary)
     out.print(
@@ -95,6 +103,23 @@ def sweep(
             f" ({done.chunks_computed} chunks computed now, {done.chunks_stored_before} found stored)",
         )
     )
+
+
+def _write_report(report: Path, db: Path, sweep_id: str, summary: dict[str, Any]) -> None:
+    """The sweep's page, written atomically; the stored sweep is kept whatever happens to the page."""
+    from fab2token.errors import Fab2TokenError, OutputError
+    from fab2token.io.outputs import write_outputs
+    from fab2token.io.sweep_report import write_sweep_report
+    from fab2token.io.sweep_store import load_sweep_arrays
+
+    arrays = load_sweep_arrays(db, sweep_id)
+    try:
+        write_outputs([(report, "--report", lambda tmp: write_sweep_report(tmp, summary, arrays))])
+    except Fab2TokenError as exc:
+        raise OutputError(
+            f"{exc}; sweep {sweep_id} is stored in {db} (`fab2token sweep --resume {sweep_id} --report PATH` "
+            "writes the page without computing anything)"
+        ) from None
 
 
 def _print_sweep(s: dict[str, Any]) -> None:
