@@ -294,3 +294,45 @@ def test_cli_sweep_report_has_fan_charts_and_refuses_an_input_as_its_path(tmp_pa
     res = subprocess.run([*args, "--report", str(ROOT / "examples" / "uncertain.yaml")], capture_output=True, text=True)
     assert res.returncode == 2 and "this is an input of the command" in res.stderr
     assert len(list_sweeps(db)) == 1  # refused before anything was drawn or stored
+
+
+def test_run_at_a_quantile_puts_every_uncertain_input_at_its_own_quantile(tmp_path):
+    from fab2token.api import run_file
+
+    res = run_file(ROOT / "examples" / "uncertain.yaml", None, quantile=0.9)
+    mfu = res.scenario.workloads.training[0].mfu
+    # triangular(0.30, 0.40, 0.45): the 0.9-quantile is 0.45 - sqrt(0.1 x 0.15 x 0.05)
+    assert mfu == pytest.approx(0.45 - math.sqrt(0.1 * 0.15 * 0.05))
+    assert res.dataset.attrs["scenario_quantile"] == 0.9
+    median = run_file(ROOT / "examples" / "uncertain.yaml", None).scenario.workloads.training[0].mfu
+    assert median == pytest.approx(0.30 + math.sqrt(0.5 * 0.15 * 0.10))  # below the mode: F(mode) = 2/3
+    res = subprocess.run(
+        [
+            FAB2TOKEN,
+            "run",
+            str(ROOT / "examples" / "uncertain.yaml"),
+            "--quantile",
+            "0.9",
+            "--no-report",
+            "--db",
+            str(tmp_path / "db.duckdb"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 0 and "each one's own 0.9-quantile" in res.stdout
+    res = subprocess.run(
+        [
+            FAB2TOKEN,
+            "run",
+            str(ROOT / "examples" / "uncertain.yaml"),
+            "--quantile",
+            "1",
+            "--no-report",
+            "--db",
+            str(tmp_path / "db.duckdb"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert res.returncode == 2 and "quantile (--quantile): got 1.0; a finite number in (0, 1)" in res.stderr

@@ -27,9 +27,16 @@ class RunResult:
 
 
 def run_file(
-    path: str | Path, db: str | Path | None = store.DEFAULT_DB, report_path: str | Path | None = None
+    path: str | Path,
+    db: str | Path | None = store.DEFAULT_DB,
+    report_path: str | Path | None = None,
+    quantile: float = 0.5,
 ) -> RunResult:
     """Validate, simulate, store (when ``db`` is given) and report (when ``report_path`` is given) a scenario.
+
+    A scenario with distributions runs with every uncertain input at its median (``quantile``: at its own
+    ``quantile``-quantile; the Dataset's ``scenario_quantile`` attribute says which). That is one scenario, not
+    the ``quantile`` of any outcome: ``fab2token sweep`` gives those.
 
     The store and the report path are checked before anything is simulated (a report path may not be an input of
     the run), so a bad file or path leaves the store untouched; the report is written atomically, and if it cannot be
@@ -41,8 +48,9 @@ def run_file(
         store.check_store(db)
     if report_path is not None:
         check_output(report_path, "report_path", [path, db])
-    sc, text = load_scenario(path)
+    sc, text = load_scenario(path, quantile)
     ds = simulate(sc)
+    ds.attrs["scenario_quantile"] = float(quantile)
     if report_path is not None:
         check_output(report_path, "report_path", [path, db, *scenario_inputs(sc)])
     run_id = None

@@ -41,6 +41,9 @@ def run(
         Path | None, typer.Option("--report", help="HTML report path (default: report-RUNID.html).")
     ] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Do not write the HTML report.")] = False,
+    quantile: Annotated[
+        float, typer.Option("--quantile", help="Uncertain inputs each at this quantile of its own (0.5: medians).")
+    ] = 0.5,
     as_json: JsonOpt = False,
 ) -> None:
     """Validate, simulate, store and report a scenario.
@@ -55,10 +58,10 @@ def run(
     store.check_store(db)
     if not no_report:
         check_output(report or Path("report-RUNID.html"), "--report" if report else _DEFAULT_REPORT, [scenario, db])
-    result = run_file(scenario, db, None)
+    result = run_file(scenario, db, None, quantile)
     summary = result.summary.to_dict()
     path = None if no_report else _write_run_report(result, report, [scenario, db])
-    _say_medians(result.scenario, as_json)
+    _say_medians(result.scenario, as_json, quantile)
     if as_json:
         _print_json(summary | {"report": str(path) if path else None, "db": str(db)})
         return
@@ -69,14 +72,16 @@ def run(
     out.print(line)
 
 
-def _say_medians(sc: Scenario, as_json: bool) -> None:
-    """A scenario with distributions runs its median draw: say so (on stderr with --json, which keeps stdout JSON)."""
+def _say_medians(sc: Scenario, as_json: bool, quantile: float = 0.5) -> None:
+    """A scenario with distributions runs its median draw (or every input at one quantile): say so (on stderr with
+    --json, which keeps stdout JSON)."""
     from fab2token.scenario.uncertain import uncertain_inputs
 
     n = len(uncertain_inputs(sc))
     if n:
-        line = f"scenario has {n} uncertain input{'s' if n != 1 else ''}; this run uses their medians"
-        (err if as_json else out).print(f"{line} (`fab2token sweep` gives their ranges)", highlight=False)
+        which = "their medians" if quantile == 0.5 else f"each one's own {quantile:g}-quantile"
+        line = f"scenario has {n} uncertain input{'s' if n != 1 else ''}; this run uses {which}"
+        (err if as_json else out).print(f"{line} (`fab2token sweep` gives the outcomes' ranges)", highlight=False)
 
 
 def _write_run_report(result: RunResult, report: Path | None, inputs: list[Path]) -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from fab2token.errors import InputIssue, ScenarioError
+from fab2token.options import Number, check_options
 from fab2token.scenario.checks import expected, loc, semantic_issues
 from fab2token.scenario.files import FileProblem, read_regular, utf8_text
 from fab2token.scenario.models import Scenario
@@ -23,13 +24,17 @@ __all__ = ["MAX_SCENARIO_BYTES", "parse_scenario", "load_scenario"]
 # The bundled examples are 1-4 kB; a 5,000-site scenario written out in full is 1.4 MB and parses in ~5 s (the YAML
 # parser reads ~0.3 MB/s). 4 MiB holds ~15,000 such sites; anything larger is not a scenario typed or generated here.
 MAX_SCENARIO_BYTES = 4 * 2**20
+# the level a scenario's distributions are read at (0.5: their medians); open at both ends, where unbounded ones
+# have no value
+_QUANTILE = Number(0.0, 1.0, low_open=True, high_open=True)
 
 
-def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
+def parse_scenario(text: str, file: str = "<scenario>", quantile: float = 0.5) -> Scenario:
     """Validate scenario YAML text.
 
     Numbers and months written as distributions (:mod:`.distributions`) are checked where they are written and
-    replaced by their medians; the scenario returned is the median one, its uncertain inputs kept with it
+    replaced by their medians (``quantile``: by their own ``quantile``-quantiles, each input at the same level);
+    the scenario returned is that one, its uncertain inputs kept with it
     (:func:`~fab2token.scenario.uncertain.uncertain_inputs`).
 
     Raises
@@ -37,6 +42,7 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
     ScenarioError
         Listing every problem found, each with file, field path, value and what was expected.
     """
+    check_options("parse_scenario", {"quantile": quantile}, {"quantile": _QUANTILE})
     if len(text) > MAX_SCENARIO_BYTES:
         raise ScenarioError(
             [InputIssue(file, "", f"{len(text):,} characters", f"a scenario of at most {MAX_SCENARIO_BYTES:,} bytes")]
@@ -46,7 +52,7 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
         raise ScenarioError(
             [InputIssue(file, "", type(data).__name__, "a YAML mapping with horizon, supply, sites and economics")]
         )
-    data, uncertain, issues = read_uncertain(data, file)  # distributions -> their medians, checked where written
+    data, uncertain, issues = read_uncertain(data, file, quantile)  # distributions -> medians, checked where written
     try:
         sc = Scenario.model_validate(data)
     except ValidationError as exc:
@@ -63,8 +69,9 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
     return sc
 
 
-def load_scenario(path: str | Path) -> tuple[Scenario, str]:
-    """Read and validate a scenario file; returns the scenario and its text (kept with stored runs).
+def load_scenario(path: str | Path, quantile: float = 0.5) -> tuple[Scenario, str]:
+    """Read and validate a scenario file; returns the scenario and its text (kept with stored runs). ``quantile``:
+    as :func:`parse_scenario`.
 
     Raises
     ------
@@ -78,4 +85,4 @@ def load_scenario(path: str | Path) -> tuple[Scenario, str]:
     except FileProblem as exc:
         expected = f"a readable, ordinary UTF-8 YAML file of at most {MAX_SCENARIO_BYTES:,} bytes"
         raise ScenarioError([InputIssue(str(p), "", str(exc), expected)]) from None
-    return parse_scenario(text, str(p)), text
+    return parse_scenario(text, str(p), quantile), text

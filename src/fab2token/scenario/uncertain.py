@@ -73,8 +73,11 @@ def uncertain_inputs(sc: Scenario) -> UncertainInputs:
     return found if isinstance(found, UncertainInputs) else NO_UNCERTAINTY
 
 
-def read_uncertain(data: dict[str, Any], file: str) -> tuple[dict[str, Any], UncertainInputs, list[InputIssue]]:
-    """Scenario data -> (its median data, its uncertain inputs, every problem with them).
+def read_uncertain(
+    data: dict[str, Any], file: str, q: float = 0.5
+) -> tuple[dict[str, Any], UncertainInputs, list[InputIssue]]:
+    """Scenario data -> (its data with every input at its ``q``-quantile, the median by default; its uncertain
+    inputs; every problem with them).
 
     Data without distributions or ``correlations`` comes back as it is.
     """
@@ -93,8 +96,8 @@ def read_uncertain(data: dict[str, Any], file: str) -> tuple[dict[str, Any], Unc
     issues += corr_issues
     if set(p for c in correlations for p in c.between) - set(usable):
         correlations = ()  # a correlated input is already reported; the copula waits until it can be used
-    median = replace_distributions(data, lambda path, _: usable[path].quantile(0.5) if path in usable else PLACEHOLDER)
-    return median, UncertainInputs(usable, correlations), issues
+    at_q = replace_distributions(data, lambda path, _: usable[path].quantile(q) if path in usable else PLACEHOLDER)
+    return at_q, UncertainInputs(usable, correlations), issues
 
 
 def _spec_at(data: Any, parts: tuple[object, ...]) -> Any:
