@@ -279,26 +279,32 @@ def _fleet_rows(fi: FleetInputs, pl: _deploy.Placement) -> list[dict[str, Any]]:
 
 
 def summarise(ds: xr.Dataset, run_id: str | None = None) -> Summary:
-    """Headline numbers of a results Dataset."""
-    last = {"month": -1}
+    """Headline numbers of a results Dataset (sums on the arrays themselves, NaN left out as xarray's sums do:
+    called once per draw by a sweep, xarray's reductions were a fifth of a draw's time)."""
+
+    def total(name: str) -> float:
+        return float(np.nansum(ds[name].values))
+
+    def end(name: str) -> float:
+        v = ds[name].values
+        return float(np.nansum(v[-1])) if v.shape[0] else 0.0
+
     return Summary(
         run_id=run_id,
         scenario=str(ds.attrs.get("scenario", "")),
         accelerator=str(ds.attrs.get("accelerator", "")),
         months=int(ds.sizes["month"]),
         month_labels=[str(m) for m in ds["month"].values],
-        accelerators_delivered_total=float(ds["accelerators_delivered"].sum()),
-        accelerators_installed_end=float(ds["accelerators_installed"].isel(last).sum()),
-        accelerators_backlog_end=float(ds["accelerators_backlog"].isel(last)),
-        it_power_mw_end=float(ds["it_power_mw"].isel(last).sum()),
-        facility_power_mw_end=float(ds["facility_power_mw"].isel(last).sum()),
-        energy_mwh_total=float(ds["energy_mwh"].sum()),
-        capex_usd_total=float(
-            ds["capex_accelerators_usd"].sum() + ds["capex_datacenter_usd"].sum() + ds["optics_capex_usd"].sum()
-        ),
-        opex_usd_total=float(ds["opex_usd"].sum()),
-        fab_capex_usd_total=float(ds["fab_capex_usd"].sum()),
-        stranded_inventory_usd_end=float(ds["stranded_inventory_usd"].isel(last)),
+        accelerators_delivered_total=total("accelerators_delivered"),
+        accelerators_installed_end=end("accelerators_installed"),
+        accelerators_backlog_end=end("accelerators_backlog"),
+        it_power_mw_end=end("it_power_mw"),
+        facility_power_mw_end=end("facility_power_mw"),
+        energy_mwh_total=total("energy_mwh"),
+        capex_usd_total=total("capex_accelerators_usd") + total("capex_datacenter_usd") + total("optics_capex_usd"),
+        opex_usd_total=total("opex_usd"),
+        fab_capex_usd_total=total("fab_capex_usd"),
+        stranded_inventory_usd_end=end("stranded_inventory_usd"),
         stranded_inventory_usd_max=float(ds["stranded_inventory_usd"].max()),
         binding_constraint_by_month=[str(b) for b in ds["binding_constraint"].values],
         training_runs=json.loads(ds.attrs.get("training_runs", "[]")),

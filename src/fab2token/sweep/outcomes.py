@@ -75,16 +75,16 @@ def _monthly(ds: xr.Dataset, name: str) -> np.ndarray | None:
     if name not in ds:
         return None
     da = ds[name]
-    extra = [d for d in da.dims if d != "month"]
-    return np.asarray(da.sum(extra).values if extra else da.values, dtype=float)
+    extra = tuple(k for k, d in enumerate(da.dims) if d != "month")
+    return np.asarray(np.nansum(da.values, axis=extra) if extra else da.values, dtype=float)
 
 
 def draw_outcomes(ds: xr.Dataset, summary: dict[str, object]) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """One draw's series (variable -> (month,)) and outcomes (name -> number)."""
     series = {name: s for name in SERIES if (s := _monthly(ds, name)) is not None}
     outcomes = {name: float(summary[name]) for name in OUTCOMES if name in summary}  # type: ignore[arg-type]
-    outcomes["carbon_tco2_total"] = float(ds["carbon_tco2"].sum())
-    outcomes["water_m3_total"] = float(ds["water_m3"].sum())
+    outcomes["carbon_tco2_total"] = float(np.nansum(ds["carbon_tco2"].values))
+    outcomes["water_m3_total"] = float(np.nansum(ds["water_m3"].values))
     labels = [str(m) for m in ds["month"].values]
     for run in summary.get("training_runs", []):  # type: ignore[union-attr]
         finish = run.get("finish")
