@@ -79,8 +79,8 @@ def test_the_list_filters_by_kind_and_text_on_the_server(client, stored):
     assert _listed(client.get("/", params={"q": "small", "kind": "plan"}).text) == set()
     nothing = client.get("/", params={"q": "no such scenario"})
     assert nothing.status_code == 200 and "0 of 3 shown" in nothing.text and _listed(nothing.text) == set()
-    bad = client.get("/", params={"kind": "sweep"})
-    assert bad.status_code == 400 and "kind: got &#39;sweep&#39;; expected one of run, plan" in bad.text
+    bad = client.get("/", params={"kind": "sweeps"})
+    assert bad.status_code == 400 and "kind: got &#39;sweeps&#39;; expected one of run, plan, sweep" in bad.text
 
 
 def test_a_run_page_has_every_chart_of_its_report_the_summary_with_units_and_the_scenario(client, stored):
@@ -249,3 +249,24 @@ def test_serve_starts_uvicorn_on_loopback_and_refuses_other_hosts(stored, monkey
     res = runner.invoke(app, ["serve", "--db", stored["db"], "--port", "0"])
     assert res.exit_code == 2 and "port (--port): got 0" in res.stderr
     assert started == {}
+
+
+def test_a_sweep_is_listed_and_its_page_has_the_ranges_the_drivers_and_the_reports_figures(tmp_path):
+    from fab2token.io.sweep_report import sweep_figures
+    from fab2token.io.sweep_store import load_sweep_arrays
+    from fab2token.sweep.summary import summarise_sweep
+
+    db = str(tmp_path / "s.duckdb")
+    sid = _cli("sweep", str(EXAMPLES / "uncertain.yaml"), "--draws", "6", "--db", db, "--json")["sweep_id"]
+    client = TestClient(web.create_app(db))
+    listed = client.get("/", params={"kind": "sweep"})
+    assert f'href="/sweeps/{sid}"' in listed.text and "draws 6" in listed.text
+    page = client.get(f"/sweeps/{sid}")
+    assert page.status_code == 200
+    summary = summarise_sweep(db, sid)
+    for fig in sweep_figures(summary, load_sweep_arrays(db, sid)).values():
+        assert json.dumps(fig.layout.title.text)[1:-1] in page.text
+    assert "supply.fab.d0_launch_per_cm2" in page.text and "training.llama-70b-15T.finish_month" in page.text
+    assert page.text.count('<script src="/static/plotly.min.js"></script>') == 1
+    missing = client.get("/sweeps/0000")
+    assert missing.status_code == 404 and "no sweep with id" in missing.text

@@ -163,6 +163,10 @@ def _routes(app: FastAPI, db: Path) -> None:
     def plan_series(plan_id: str, fmt: str) -> Response:
         return _download(db, "plan", plan_id, fmt)
 
+    @app.get("/sweeps/{sweep_id}", response_class=HTMLResponse)
+    def sweep(sweep_id: str) -> Response:
+        return _page("sweep.html.j2", **_stored(db, views.sweep_page, sweep_id))
+
     @app.get("/compare", response_class=HTMLResponse)
     def compare(a: str = "", b: str = "") -> HTMLResponse:
         items = _stored(db, views.stored_items) if db.exists() else []

@@ -21,11 +21,12 @@ __all__ = [
     "run_page",
     "plan_page",
     "compare_page",
+    "sweep_page",
     "series_download",
     "unit_of",
 ]
 
-KINDS = ("run", "plan")
+KINDS = ("run", "plan", "sweep")
 # a summary key's unit, from the words its name ends or is made of (units live in names)
 _UNIT_WORDS = {
     "usd": "USD",
@@ -77,7 +78,7 @@ def _figures_html(figs: dict[str, Any]) -> list[str]:
 def stored_items(db: str | Path) -> list[dict[str, Any]]:
     """Every stored run and plan, newest first: ``kind``, ``id``, ``created_at``, ``scenario``, ``file`` and
     ``numbers`` (headline number, value and unit)."""
-    from fab2token.io import plan_store, store
+    from fab2token.io import plan_store, store, sweep_store
 
     items = [
         {
@@ -103,7 +104,48 @@ def stored_items(db: str | Path) -> list[dict[str, Any]]:
         }
         for p in plan_store.list_plans(db)
     ]
+    items += [
+        {
+            "kind": "sweep",
+            "id": w["sweep_id"],
+            "created_at": w["created_at"],
+            "scenario": w["scenario"],
+            "file": "",
+            "numbers": [
+                ("draws", number(w["draws_stored"]), ""),
+                ("method", w["method"], ""),
+                ("status", w["status"], ""),
+            ],
+        }
+        for w in sweep_store.list_sweeps(db)
+    ]
     return sorted(items, key=lambda i: i["created_at"], reverse=True)
+
+
+def sweep_page(db: str | Path, sweep_id: str) -> dict[str, Any]:
+    """A stored sweep: its record, the outcomes' and inputs' quantiles, the drivers, the figures of its report."""
+    from fab2token.io.sweep_report import sweep_figures
+    from fab2token.io.sweep_store import load_sweep_arrays
+    from fab2token.sweep.summary import summarise_sweep
+
+    summary = summarise_sweep(db, sweep_id)
+    arrays = load_sweep_arrays(db, summary["sweep_id"])
+    months = summary["month_labels"]
+
+    def cells(row: dict[str, Any]) -> list[str]:
+        if row.get("outcome", "").endswith(".finish_month"):
+            return [number(row["mean"])] + [
+                months[int(row[k]) - 1] if row[k] is not None else f"not by {months[-1]}" for k in ("p10", "p50", "p90")
+            ]
+        return [number(row[k]) if not isinstance(row[k], str) else row[k] for k in ("mean", "p10", "p50", "p90")]
+
+    return {
+        "meta": summary,
+        "outcomes": [(r["outcome"], r["unit"], *cells(r)) for r in summary["outcomes"]],
+        "inputs": [(r["input"], r["unit"], *cells(r)) for r in summary["inputs"]],
+        "text": arrays["meta"]["scenario_text"],
+        "figures": _figures_html(sweep_figures(summary, arrays)),
+    }
 
 
 def filter_items(items: list[dict[str, Any]], text: str = "", kind: str = "") -> list[dict[str, Any]]:
