@@ -38,7 +38,7 @@ def test_one_tool_story_exact_cycle_time_and_utilisation(tmp_path):
     assert s["lots_completed"] == {"o": 48}  # released at 0, 60, ... 47 x 60 minutes; the 49th is still running
     assert s["cycle_time_days"]["o"]["mean"] == pytest.approx(30 / 1440)
     assert s["utilisation_by_family"]["t"] == pytest.approx(0.5, abs=0.011)
-    assert s["on_time_frac"] == 1.0
+    assert s["on_time_frac"] == 1.0 and s["on_time_frac_by_order"] == {"o": 1.0}
 
 
 def test_two_lots_queue_on_one_tool(tmp_path):
@@ -140,6 +140,7 @@ def test_fabline_command_json_keys():
         "lots_completed",
         "cycle_time_days_mean",
         "on_time_frac",
+        "on_time_frac_by_order",
         "throughput_wafers_per_day",
         "bottlenecks",
         "events_processed",

@@ -79,6 +79,7 @@ class FablineResult:
             raise ScenarioError(issues)
         by_order: dict[str, list[float]] = {}
         done: dict[str, int] = {}
+        on_time_by_order: dict[str, list[bool]] = {}
         on_time = total = 0
         wafers = 0
         for order, _prio, release, finish, due, pieces in self.completed:
@@ -88,6 +89,7 @@ class FablineResult:
             wafers += pieces
             if release >= warmup_days * 1440 and release >= 0:  # initial WIP (release -1) has no known start
                 by_order.setdefault(order, []).append((finish - release) / 1440.0)
+                on_time_by_order.setdefault(order, []).append(finish <= due)
                 total += 1
                 on_time += finish <= due
         ct = {
@@ -110,6 +112,7 @@ class FablineResult:
             "cycle_time_days_mean": {k: v["mean"] for k, v in ct.items()},
             "cycle_time_days": ct,
             "on_time_frac": on_time / total if total else math.nan,
+            "on_time_frac_by_order": {k: float(np.mean(v)) for k, v in sorted(on_time_by_order.items())},
             "throughput_wafers_per_day": wafers / span,
             "wip_lots_by_day": self.wip_by_day,
             "bottlenecks": [
