@@ -182,10 +182,25 @@ def test_a_sobol_sweep_ranks_the_drivers_of_an_outcome(tmp_path):
 
 
 def test_the_same_seed_gives_the_same_sweep_on_a_two_process_dask_cluster(tmp_path):
+    """--workers starts a LocalCluster; --scheduler connects to a running one (here a 2-process cluster on loopback,
+    as `dask scheduler` + `dask worker` on other machines would be)."""
+    from distributed import LocalCluster
+
     path = ROOT / "examples" / "uncertain.yaml"
     a = run_sweep(path, tmp_path / "a.duckdb", draws=8, seed=9, chunk_draws=2)
     b = run_sweep(path, tmp_path / "b.duckdb", draws=8, seed=9, chunk_draws=2, workers=2)
-    _same(load_sweep_arrays(tmp_path / "a.duckdb", a.sweep_id), load_sweep_arrays(tmp_path / "b.duckdb", b.sweep_id))
+    local = load_sweep_arrays(tmp_path / "a.duckdb", a.sweep_id)
+    _same(local, load_sweep_arrays(tmp_path / "b.duckdb", b.sweep_id))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1") as c:
+        d = run_sweep(path, tmp_path / "d.duckdb", draws=8, seed=9, chunk_draws=3, scheduler=c.scheduler_address)
+    _same(local, load_sweep_arrays(tmp_path / "d.duckdb", d.sweep_id))
+
+
+def test_an_unreachable_scheduler_is_an_option_error_and_stores_nothing(tmp_path):
+    db = tmp_path / "db.duckdb"
+    with pytest.raises(Fab2TokenError, match=r"scheduler \(--scheduler\): got 'tcp://127.0.0.1:9'"):
+        run_sweep(ROOT / "examples" / "uncertain.yaml", db, draws=2, scheduler="tcp://127.0.0.1:9")
+    assert not db.exists() or list_sweeps(db) == []
 
 
 def test_a_sweep_killed_mid_way_resumes_losing_and_recomputing_nothing(tmp_path):

@@ -15,6 +15,7 @@ already: the sampling (every input's draws at once, the copula as one matrix pro
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,42 +88,49 @@ def _local(tasks: list[tuple[int, int, int]], ss: SweepScenario, values: dict[st
         yield chunk, simulate_chunk(ss, {p: v[first : first + n] for p, v in values.items()}, first)
 
 
-def _dask(
-    tasks: list[tuple[int, int, int]],
-    ss: SweepScenario,
-    values: dict[str, np.ndarray],
-    workers: int | None,
-    scheduler: str | None,
-) -> Iterator[Any]:
-    """The chunks on dask.distributed: a LocalCluster of ``workers`` processes, or the scheduler at ``scheduler``."""
-    from distributed import Client, LocalCluster, as_completed
+@contextlib.contextmanager
+def _cluster(workers: int | None, scheduler: str | None) -> Iterator[Any]:
+    """A dask client: on a LocalCluster of ``workers`` processes, or on the scheduler at ``scheduler``; connected
+    before anything is stored, so an address that does not answer leaves the store as it was."""
+    from distributed import Client, LocalCluster
 
+    cluster = None
     try:
         if scheduler:
-            client = Client(scheduler, timeout="20s")
-            cluster = None
+            client = Client(scheduler, timeout="10s")
         else:
             cluster = LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
             )
             client = Client(cluster)
     except (OSError, TimeoutError, ValueError) as exc:
+        if cluster is not None:
+            cluster.close()
         what = "a dask scheduler's address that answers" if scheduler else "worker processes that start"
         refuse("sweep", "scheduler" if scheduler else "workers", scheduler or workers, f"{what} ({clip(exc)})")
     try:
-        shared = client.scatter(ss, broadcast=True)
-        futures = {
-            client.submit(
-                simulate_chunk, shared, {p: v[first : first + n] for p, v in values.items()}, first, pure=False
-            ): chunk
-            for chunk, first, n in tasks
-        }
-        for fut in as_completed(futures):
-            yield futures[fut], fut.result()
+        yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+def _dask(
+    client: Any, tasks: list[tuple[int, int, int]], ss: SweepScenario, values: dict[str, np.ndarray]
+) -> Iterator[Any]:
+    """The chunks as tasks on a dask client, yielded as they finish."""
+    from distributed import as_completed
+
+    shared = client.scatter(ss, broadcast=True)
+    futures = {
+        client.submit(
+            simulate_chunk, shared, {p: v[first : first + n] for p, v in values.items()}, first, pure=False
+        ): c
+        for c, first, n in tasks
+    }
+    for fut in as_completed(futures):
+        yield futures[fut], fut.result()
 
 
 @dataclass(frozen=True)
@@ -145,9 +153,8 @@ def _resumed(db: str | Path, resume: str) -> _Opened:
     return _Opened(ss, meta["sweep_id"], meta["chunk_draws"], values, done)
 
 
-def _created(scenario: str | Path, db: str | Path, draws: int, seed: int, chunk_draws: int, method: str) -> _Opened:
-    """A new sweep, recorded in the store once its scenario validates and its draws can be made."""
-    from fab2token.io import sweep_store
+def _prepared(scenario: str | Path, draws: int, seed: int, chunk_draws: int, method: str) -> tuple[Any, ...]:
+    """A new sweep's scenario, draws and record, checked before anything is stored."""
     from fab2token.scenario import load_scenario
     from fab2token.scenario.timeline import month_axis, month_labels
 
@@ -165,7 +172,7 @@ def _created(scenario: str | Path, db: str | Path, draws: int, seed: int, chunk_
         "inputs": ss.paths,
         "months": month_labels(month_axis(sc.horizon.start, sc.horizon.months)),
     }
-    return _Opened(ss, sweep_store.create_sweep(db, meta), chunk_draws, values, set())
+    return ss, values, meta
 
 
 def run_sweep(
@@ -195,17 +202,28 @@ def run_sweep(
     chunk_draws = DEFAULT_CHUNK_DRAWS if chunk_draws is None else chunk_draws
     _check_options(draws=draws, seed=seed, chunk_draws=chunk_draws, workers=workers, method=method)
     store.check_store(db)
-    if resume:
-        op = _resumed(db, resume)
-    elif scenario is None:
+    if scenario is None and not resume:
         refuse("sweep", "scenario", None, "a scenario file, or --resume ID of a stored sweep")
-    else:
-        op = _created(scenario, db, draws, seed, chunk_draws, method)
+    new = None if resume else _prepared(scenario, draws, seed, chunk_draws, method)  # type: ignore[arg-type]
+    with contextlib.ExitStack() as stack:
+        client = stack.enter_context(_cluster(workers, scheduler)) if (workers or scheduler) else None
+        if new is None:
+            op = _resumed(db, resume)  # type: ignore[arg-type]
+        else:
+            ss, values, meta = new
+            op = _Opened(ss, sweep_store.create_sweep(db, meta), chunk_draws, values, set())
+        return _compute(db, op, client, on_chunk)
+
+
+def _compute(db: str | Path, op: _Opened, client: Any, on_chunk: Callable[[int, int], None] | None) -> SweepRun:
+    """The chunks not stored yet, each committed as it finishes; the sweep marked complete at the end."""
+    from fab2token.io import sweep_store
+
     values = op.values
     total = len(next(iter(values.values())))
     tasks = [(c, a, n) for c, (a, n) in enumerate(chunk_bounds(total, op.chunk_draws)) if c not in op.done]
     done_draws = total - sum(n for _, _, n in tasks)
-    run = _dask(tasks, op.ss, values, workers, scheduler) if (workers or scheduler) else _local(tasks, op.ss, values)
+    run = _dask(client, tasks, op.ss, values) if client is not None else _local(tasks, op.ss, values)
     for chunk, result in run:
         first = result.first
         inputs = {p: v[first : first + result.n].astype(float) for p, v in values.items()}
