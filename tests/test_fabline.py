@@ -12,7 +12,7 @@ from fab2token.cli.main import app
 from fab2token.errors import ScenarioError
 from fab2token.supply.fabline import load_fab, load_fab_yaml, simulate_fab
 from fab2token.supply.fabline.loader import FabFormatError
-from tests.conftest import SHARED
+from tests.conftest import EXAMPLES, SHARED
 
 HVLM = SHARED / "data" / "smt2020" / "HVLM"
 needs_smt = pytest.mark.skipif(not HVLM.exists(), reason="shared SMT2020 data not present")
@@ -205,3 +205,28 @@ def test_run_options_are_checked_by_the_api_not_only_the_cli(tmp_path, options, 
         simulate_fab(_fab(tmp_path, ONE_TOOL), **options)
     (issue,) = err.value.issues
     assert issue.path == field and issue.file == "simulate_fab"
+
+
+def test_replications_run_each_seed_as_one_run_would_locally_and_on_dask(tmp_path):
+    from fab2token.supply.fabline import load_any
+    from fab2token.sweep.replicate import REPLICATION_KEYS, replicate_fab
+
+    fab = EXAMPLES / "mini-fab.yaml"
+    res = replicate_fab(fab, days=20, seeds=3, first_seed=4)
+    assert tuple(res) == REPLICATION_KEYS and res["seeds"] == [4, 5, 6]
+    for run in res["runs"]:
+        one = simulate_fab(load_any(fab), days=20, seed=run["seed"]).summary()
+        assert run["cycle_time_days_mean"] == one["cycle_time_days_mean"]
+        assert run["lots_completed"] == one["lots_completed"]
+    cts = [r["cycle_time_days_mean"]["chip_lots"] for r in res["runs"]]
+    assert res["by_order"]["chip_lots"]["cycle_time_days_mean"] == {
+        "mean": pytest.approx(sum(cts) / 3),
+        "min": min(cts),
+        "max": max(cts),
+    }
+    on_dask = replicate_fab(fab, days=20, seeds=3, first_seed=4, workers=2)
+    assert on_dask["by_order"] == res["by_order"]
+    with pytest.raises(ScenarioError, match=r"seeds \(--replications\): got 0"):
+        replicate_fab(fab, seeds=0)
+    bad = CliRunner().invoke(app, ["fabline", str(fab), "--replications", "2", "--report", str(tmp_path / "r.html")])
+    assert bad.exit_code == 2 and "one run's page" in bad.stderr

@@ -36,6 +36,15 @@ def fabline(
     downs_per: Annotated[
         str, typer.Option("--downs-per", help="tool: each tool its own failure process | group: one per group.")
     ] = "tool",
+    replications: Annotated[
+        int | None, typer.Option("--replications", help="Run seeds SEED.. SEED+N-1: mean and range per order.")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Run the replications on a dask LocalCluster of N processes.")
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option("--scheduler", help="Run them on a running dask scheduler (tcp://HOST:PORT).")
+    ] = None,
     report: Annotated[Path | None, typer.Option("--report", help="Write an HTML report page here.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -44,6 +53,15 @@ def fabline(
 
     from fab2token.supply.fabline import check_run_options, load_any, simulate_fab
 
+    if replications is not None or workers is not None or scheduler is not None:
+        if report is not None:
+            from fab2token.options import refuse
+
+            refuse("fabline", "report", str(report), "one run's page: leave out --replications, --workers, --scheduler")
+        _replicated(
+            folder, days, dispatch, seed, downs_per, warmup_days, replications or 1, workers, scheduler, as_json
+        )
+        return
     check_run_options(days, dispatch, downs_per, where="<command line>", prefix="--", warmup_days=warmup_days)
     check_outputs([(report, "--report")], [folder])
     model = load_any(folder)
@@ -90,6 +108,43 @@ def fabline(
         highlight=False,
     )
     out.print("bottlenecks: " + ", ".join(f"{b['family']} {b['utilisation']:.0%}" for b in summary["bottlenecks"][:5]))
+
+
+def _replicated(
+    folder: Path,
+    days: float,
+    dispatch: str,
+    seed: int,
+    downs_per: str,
+    warmup_days: float,
+    n: int,
+    workers: int | None,
+    scheduler: str | None,
+    as_json: bool,
+) -> None:
+    """``fabline --replications N``: the runs, and per order the mean and range over the seeds."""
+    from fab2token.sweep.replicate import replicate_fab
+
+    res = replicate_fab(folder, days, dispatch, n, seed, downs_per, warmup_days, workers, scheduler)
+    if as_json:
+        _print_json(res)
+        return
+    seeds = res["seeds"]
+    t = Table(title=f"fabline {folder} — {days:g} days, {dispatch}, seeds {seeds[0]}-{seeds[-1]}: mean (range)")
+    for col in ("order", "lots completed", "CT mean (d)", "on time"):
+        t.add_column(col, justify="right")
+
+    def spread(v: dict | None, fmt: str) -> str:
+        return "" if v is None else f"{v['mean']:{fmt}} ({v['min']:{fmt}}-{v['max']:{fmt}})"
+
+    for order, row in res["by_order"].items():
+        t.add_row(
+            order,
+            spread(row["lots_completed"], ",.0f"),
+            spread(row["cycle_time_days_mean"], ".1f"),
+            spread(row["on_time_frac"], ".0%"),
+        )
+    out.print(t)
 
 
 @app.command()
