@@ -194,9 +194,10 @@ def run(
             lot_time = tool_time = pt
             if bint > 0:  # cascading lots/batches: the tool takes the next one after the interval
                 tool_time = min(bint, pt)
-        # load and unload (LTIME, ULTIME) add to the lot's time but not to the tool's: the testbed's activity list
-        # ("...AdditionalLoadUnload") has operators load and unload alongside processing (a stated choice)
-        end_tool = now + setup_t + tool_time
+        # load and unload (LTIME, ULTIME) lengthen the lot's time; they hold the tool too unless it cascades (a
+        # cascading tool loads the next lot while it processes this one), as PySCFabSim and code-gihan's AutoSched
+        # re-implementation do (docs/stages/fabline.md)
+        end_tool = now + setup_t + tool_time + (0.0 if pint > 0 or bint > 0 else load[fi])
         end_lot = now + setup_t + load[fi] + lot_time
         t_busy[tool] = True
         t_pieces[tool] += pieces
