@@ -85,6 +85,8 @@ def sweep(
     method = "sobol" if sobol else "random"
     if report is not None:
         check_output(report, "--report", [scenario, db])
+    if outcome is not None:
+        _check_outcome(scenario, db, resume, outcome)
     with _progress_runner(as_json) as tick:
         done = run_sweep(scenario, db, draws, seed, chunk_draws, workers, scheduler, resume, method, on_chunk=tick)
     summary = summarise_sweep(db, done.sweep_id, outcome)
@@ -103,6 +105,23 @@ def sweep(
             f" ({done.chunks_computed} chunks computed now, {done.chunks_stored_before} found stored)",
         )
     )
+
+
+def _check_outcome(scenario: Path | None, db: Path, resume: str | None, outcome: str) -> None:
+    """An --outcome the sweep will not have is refused before anything is drawn."""
+    from fab2token.scenario import load_scenario, parse_scenario
+    from fab2token.sweep.summary import check_outcome
+
+    if resume:
+        from fab2token.io.sweep_store import load_sweep
+
+        meta = load_sweep(db, resume)
+        sc = parse_scenario(meta["scenario_text"], meta["file"])
+    elif scenario is not None:
+        sc = load_scenario(scenario)[0]
+    else:
+        return  # run_sweep refuses a missing scenario with its own message
+    check_outcome(sc, outcome)
 
 
 def _write_report(report: Path, db: Path, sweep_id: str, summary: dict[str, Any]) -> None:

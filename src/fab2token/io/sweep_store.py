@@ -26,6 +26,8 @@ __all__ = [
     "create_sweep",
     "save_chunk",
     "finish_sweep",
+    "drop_sweep",
+    "mark_sweep",
     "stored_chunks",
     "list_sweeps",
     "load_sweep",
@@ -145,6 +147,28 @@ def save_chunk(db: str | Path, sweep_id: str, chunk: int, inputs: dict[str, np.n
 
     path = Path(db)
     _transaction(_connect(path), path, f"store draws {result.first}-{result.first + n - 1} of sweep {sweep_id}", insert)
+
+
+def drop_sweep(db: str | Path, sweep_id: str) -> None:
+    """Remove a sweep and every row of it (exact id), in one transaction."""
+    path = Path(db)
+
+    def delete(con: duckdb.DuckDBPyConnection) -> None:
+        for table in (*SWEEP_TABLES, "sweeps"):
+            con.execute(f"DELETE FROM {table} WHERE sweep_id = ?", [sweep_id])
+
+    _transaction(_connect(path), path, f"remove sweep {sweep_id}", delete)
+
+
+def mark_sweep(db: str | Path, sweep_id: str, status: str) -> None:
+    """Set a sweep's status (``complete``, or why it stopped)."""
+    path = Path(db)
+    _transaction(
+        _connect(path),
+        path,
+        f"mark sweep {sweep_id}",
+        lambda con: con.execute("UPDATE sweeps SET status = ? WHERE sweep_id = ?", [status, sweep_id]),
+    )
 
 
 def finish_sweep(db: str | Path, sweep_id: str) -> None:

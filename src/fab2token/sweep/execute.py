@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from fab2token.errors import clip
+from fab2token.errors import Fab2TokenError, clip
 from fab2token.options import Choice, Number, check_options, refuse
 from fab2token.sweep.draws import SweepScenario, draw_scenario, draw_values, read_sweep_scenario, sobol_design
 from fab2token.sweep.outcomes import ChunkResult, draw_outcomes, stack
@@ -224,12 +224,20 @@ def _compute(db: str | Path, op: _Opened, client: Any, on_chunk: Callable[[int, 
     tasks = [(c, a, n) for c, (a, n) in enumerate(chunk_bounds(total, op.chunk_draws)) if c not in op.done]
     done_draws = total - sum(n for _, _, n in tasks)
     run = _dask(client, tasks, op.ss, values) if client is not None else _local(tasks, op.ss, values)
-    for chunk, result in run:
-        first = result.first
-        inputs = {p: v[first : first + result.n].astype(float) for p, v in values.items()}
-        sweep_store.save_chunk(db, op.sweep_id, chunk, inputs, result)
-        done_draws += result.n
-        if on_chunk is not None:
-            on_chunk(done_draws, total)
+    try:
+        for chunk, result in run:
+            first = result.first
+            inputs = {p: v[first : first + result.n].astype(float) for p, v in values.items()}
+            sweep_store.save_chunk(db, op.sweep_id, chunk, inputs, result)
+            done_draws += result.n
+            if on_chunk is not None:
+                on_chunk(done_draws, total)
+    except Fab2TokenError as exc:  # a draw the engine refuses: the same draw would fail again on --resume
+        if done_draws == 0:
+            sweep_store.drop_sweep(db, op.sweep_id)
+            raise
+        sweep_store.mark_sweep(db, op.sweep_id, "failed")
+        exc.args = (f"{exc}\n(sweep {op.sweep_id}: the {done_draws:,} draws stored before are kept, status failed)",)
+        raise
     sweep_store.finish_sweep(db, op.sweep_id)
     return SweepRun(op.sweep_id, total, len(tasks), len(op.done))

@@ -28,6 +28,22 @@ SWEEP_KEYS = (
 )
 
 
+def outcome_names(sc: Any) -> list[str]:
+    """Every outcome a sweep of scenario ``sc`` will have: the headline numbers, and each training run's finish
+    month and days."""
+    from fab2token.sweep.outcomes import OUTCOMES
+
+    runs = [r.name for r in (sc.workloads.training if sc.workloads else [])]
+    return sorted([*OUTCOMES, *(f"training.{n}.{k}" for n in runs for k in ("finish_month", "days"))])
+
+
+def check_outcome(sc: Any, outcome: str | None) -> None:
+    """Refuse, before anything runs, an ``--outcome`` the sweep of ``sc`` will not have."""
+    names = outcome_names(sc)
+    if outcome is not None and outcome not in names:
+        refuse("sweep", "outcome", outcome, "an outcome of the sweep: " + ", ".join(names))
+
+
 def default_outcome(outcomes: list[str]) -> str:
     """The outcome whose drivers are ranked unless one is named: the first training run's finish month, else the
     accelerators installed at the end."""
