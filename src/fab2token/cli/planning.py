@@ -36,6 +36,9 @@ def fabline(
     downs_per: Annotated[
         str, typer.Option("--downs-per", help="tool: each tool its own failure process | group: one per group.")
     ] = "tool",
+    downs_wait: Annotated[
+        bool, typer.Option("--downs-wait", help="A breakdown waits for the running job (default: it stops the job).")
+    ] = False,
     replications: Annotated[
         int | None, typer.Option("--replications", help="Run seeds SEED.. SEED+N-1: mean and range per order.")
     ] = None,
@@ -59,14 +62,26 @@ def fabline(
 
             refuse("fabline", "report", str(report), "one run's page: leave out --replications, --workers, --scheduler")
         _replicated(
-            folder, days, dispatch, seed, downs_per, warmup_days, replications or 1, workers, scheduler, as_json
+            folder,
+            days,
+            dispatch,
+            seed,
+            downs_per,
+            warmup_days,
+            replications or 1,
+            workers,
+            scheduler,
+            as_json,
+            not downs_wait,
         )
         return
     check_run_options(days, dispatch, downs_per, where="<command line>", prefix="--", warmup_days=warmup_days)
     check_outputs([(report, "--report")], [folder])
     model = load_any(folder)
     if as_json:
-        res = simulate_fab(model, days=days, dispatch=dispatch, seed=seed, downs_per=downs_per)
+        res = simulate_fab(
+            model, days=days, dispatch=dispatch, seed=seed, downs_per=downs_per, downs_preempt=not downs_wait
+        )
     else:
         with Progress(
             TextColumn("fabline"),
@@ -83,6 +98,7 @@ def fabline(
                 dispatch=dispatch,
                 seed=seed,
                 downs_per=downs_per,
+                downs_preempt=not downs_wait,
                 progress=lambda d: bar.update(task, completed=min(d, days)),
             )
     summary = res.summary(warmup_days)
@@ -121,11 +137,12 @@ def _replicated(
     workers: int | None,
     scheduler: str | None,
     as_json: bool,
+    preempt: bool = True,
 ) -> None:
     """``fabline --replications N``: the runs, and per order the mean and range over the seeds."""
     from fab2token.sweep.replicate import replicate_fab
 
-    res = replicate_fab(folder, days, dispatch, n, seed, downs_per, warmup_days, workers, scheduler)
+    res = replicate_fab(folder, days, dispatch, n, seed, downs_per, warmup_days, workers, scheduler, preempt)
     if as_json:
         _print_json(res)
         return

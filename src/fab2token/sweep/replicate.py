@@ -31,12 +31,15 @@ _KEEP = (
 )
 
 
-def _one(folder: str, days: float, dispatch: str, seed: int, downs_per: str, warmup_days: float) -> dict[str, Any]:
+def _one(
+    folder: str, days: float, dispatch: str, seed: int, downs_per: str, warmup_days: float, preempt: bool
+) -> dict[str, Any]:
     from fab2token.supply.fabline import load_any, simulate_fab
 
-    s = simulate_fab(load_any(folder), days=days, dispatch=dispatch, seed=seed, downs_per=downs_per).summary(
-        warmup_days
+    res = simulate_fab(
+        load_any(folder), days=days, dispatch=dispatch, seed=seed, downs_per=downs_per, downs_preempt=preempt
     )
+    s = res.summary(warmup_days)
     return {k: s[k] for k in _KEEP}
 
 
@@ -55,6 +58,7 @@ def replicate_fab(
     warmup_days: float = 0.0,
     workers: int | None = None,
     scheduler: str | None = None,
+    downs_preempt: bool = True,
 ) -> dict[str, Any]:
     """``seeds`` runs (seeds ``first_seed`` on), locally one after another or on dask (``workers`` processes of a
     LocalCluster, or the scheduler at ``scheduler``); the keys of ``fabline --replications N --json``.
@@ -79,7 +83,7 @@ def replicate_fab(
     )
     check_run_options(days, dispatch, downs_per, where="fabline", prefix="--", warmup_days=warmup_days)
     load_any(folder)  # a damaged folder is refused here, once, not in every task
-    args = [(str(folder), days, dispatch, first_seed + k, downs_per, warmup_days) for k in range(seeds)]
+    args = [(str(folder), days, dispatch, first_seed + k, downs_per, warmup_days, downs_preempt) for k in range(seeds)]
     with contextlib.ExitStack() as stack:
         if workers or scheduler:
             client = stack.enter_context(_cluster(workers, scheduler))

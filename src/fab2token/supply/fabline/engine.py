@@ -212,6 +212,7 @@ def simulate_fab(
     progress: Callable[[float], None] | None = None,
     downs_per: str = "tool",
     compiled: bool | None = None,
+    downs_preempt: bool = True,
 ) -> FablineResult:
     """Run the fab for ``days`` simulated days. ``dispatch``: a name in :data:`DISPATCH_RULES` or a key function.
 
@@ -222,6 +223,10 @@ def simulate_fab(
     one failure process per group striking one of its tools at random: the reading this project first chose
     because it matched the HV/LM FIFO figures (a fit, kept as an option).
 
+    ``downs_preempt``: a breakdown striking a busy tool stops the job, which resumes after the repair (default, as
+    PySCFabSim and code-gihan's AutoSched re-implementation do); ``False``: the breakdown waits for the job to end
+    (the reading before this release). PMs always wait for the running job.
+
     ``compiled``: ``None`` (default) uses the Cython build of the event loop when it is installed and current, else
     plain Python; ``True`` requires it; ``False`` forces plain Python. Both give bit-identical results.
     """
@@ -229,7 +234,7 @@ def simulate_fab(
     key_fn = DISPATCH_RULES[dispatch] if isinstance(dispatch, str) else dispatch
     t0 = time.perf_counter()
     run = _kernel_run(compiled)
-    out = run(model, days, key_fn, key_fn is _fifo, seed, progress, downs_per)
+    out = run(model, days, key_fn, key_fn is _fifo, seed, progress, downs_per, bool(downs_preempt))
     return FablineResult(
         days=days,
         dispatch=dispatch if isinstance(dispatch, str) else dispatch.__name__,

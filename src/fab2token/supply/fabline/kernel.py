@@ -29,6 +29,7 @@ def run(
     seed: int,
     progress: Callable[[float], None] | None,
     downs_per: str,
+    preempt: bool = True,
 ) -> dict[str, Any]:
     """Simulate ``days`` days; returns the fields of a ``FablineResult`` (without dispatch name, seed, wall time)."""
     rng = random.Random(seed)
@@ -79,6 +80,7 @@ def run(
     t_down_kind = [0] * nt  # 0 breakdown, 1 PM: a repaired breakdown draws the next time to failure
     t_job: list[list[int]] = [[] for _ in range(nt)]  # lots that move on when the tool frees
     t_extra = [0.0] * nt  # ... this long after it frees (unload)
+    t_hold = [0.0] * nt  # minutes a breakdown stopped the running job for: it ends that much later
     t_pieces = [0.0] * nt
     idle: list[list[int]] = [[] for _ in range(nf)]
     for t in range(nt):
@@ -364,12 +366,15 @@ def run(
     piece_pm_of: list[list[list[float]] | None] = [piece_pms.get(t) for t in range(nt)]
 
     def go_down(tool: int, kind: int, dur: float, now: float) -> None:
-        if t_busy[tool] or t_down[tool]:
+        # a breakdown stops a running job, which resumes after the repair (``preempt``); a PM waits for the job
+        if t_down[tool] or (t_busy[tool] and not (preempt and kind == 0)):
             t_pending[tool].append((kind, dur))
         else:
             t_down[tool] = True
             t_down_kind[tool] = kind
             down_min[t_fam[tool]] += dur
+            if t_busy[tool]:
+                t_hold[tool] += dur
             push(now + dur, _UP, tool)
 
     # releases and initial WIP
@@ -395,6 +400,10 @@ def run(
             break
         if code == TOOL_FREE:
             tool = arg
+            if t_hold[tool] > 0.0:  # a breakdown stopped the job: it ends as much later
+                heappush(events, (now + t_hold[tool], next(counter), TOOL_FREE, tool))
+                t_hold[tool] = 0.0
+                continue
             job = t_job[tool]
             if job:
                 t_job[tool] = []
@@ -441,12 +450,16 @@ def run(
             if t_down_kind[tool] == 0 and downs_per == "tool" and fam.group in down_of_group:
                 push(now + expo(1.0 / down_of_group[fam.group][0]), _DOWN, tool)  # next time to failure
             t_down[tool] = False
-            if t_pending[tool]:
+            if t_pending[tool] and not (t_busy[tool] and t_pending[tool][0][0] == 1):  # a PM waits for the job
                 kind, dur = t_pending[tool].pop(0)
                 t_down[tool] = True
                 t_down_kind[tool] = kind
                 down_min[t_fam[tool]] += dur
+                if t_busy[tool]:
+                    t_hold[tool] += dur
                 push(now + dur, _UP, tool)
+                continue
+            if t_busy[tool]:  # the stopped job resumes; the tool frees when it ends
                 continue
             idle[t_fam[tool]].append(tool)
             dispatch_family(t_fam[tool], now)
