@@ -53,6 +53,7 @@ def server(tmp_path_factory):
     data["sites"][0]["pue"] = 1.3
     (folder / "b.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
     run_b = _cli("run", str(folder / "b.yaml"), "--db", db, "--no-report", "--json")["run_id"]
+    sweep = _cli("sweep", str(EXAMPLES / "uncertain.yaml"), "--draws", "6", "--db", db, "--json")["sweep_id"]
     port = _free_port()
     srv = uvicorn.Server(uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -61,7 +62,7 @@ def server(tmp_path_factory):
     while not srv.started:
         assert time.monotonic() < deadline, "the dashboard did not start in 30 s"
         time.sleep(0.05)
-    yield {"url": f"http://127.0.0.1:{port}", "db": db, "a": run_a, "b": run_b}
+    yield {"url": f"http://127.0.0.1:{port}", "db": db, "a": run_a, "b": run_b, "sweep": sweep}
     srv.should_exit = True
     thread.join(timeout=10)
 
@@ -101,7 +102,7 @@ def test_the_list_loads_and_a_run_opens_with_its_charts_drawn(server, page):
     from fab2token.io.report import figures
 
     page.goto(server["url"] + "/")
-    assert page.title() == "fab2token: runs and plans"
+    assert page.title() == "fab2token: runs, plans and sweeps"
     page.click(f"a[href='/runs/{server['a']}']")
     page.wait_for_url(f"**/runs/{server['a']}")
     expected = len(figures(store.load_dataset(server["db"], server["a"])))
@@ -128,3 +129,17 @@ def test_two_runs_compare_through_the_form(server, page):
     assert "sites[0].pue" in page.locator("table.inputs").inner_text()
     assert _charts_drawn(page) == page.locator(".plotly-graph-div").count() > 0
     assert page.problems == []
+
+
+def test_a_sweep_opens_from_the_list_with_its_fan_charts_drawn(server, page):
+    from fab2token.io.sweep_report import sweep_figures
+    from fab2token.io.sweep_store import load_sweep_arrays
+    from fab2token.sweep.summary import summarise_sweep
+
+    page.goto(server["url"] + "/?kind=sweep")
+    page.click(f"a[href='/sweeps/{server['sweep']}']")
+    page.wait_for_url(f"**/sweeps/{server['sweep']}")
+    summary = summarise_sweep(server["db"], server["sweep"])
+    expected = len(sweep_figures(summary, load_sweep_arrays(server["db"], server["sweep"])))
+    assert _charts_drawn(page) == page.locator(".plotly-graph-div").count() == expected
+    assert "P10-P90" in page.content() and page.problems == []

@@ -52,9 +52,8 @@ def fabline(
     as_json: JsonOpt = False,
 ) -> None:
     """Simulate a wafer fab line: cycle times, lots completed, throughput, utilisation, bottlenecks."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from fab2token.supply.fabline import check_run_options, load_any, simulate_fab
+    from fab2token.supply.fabline import check_run_options
 
     if replications is not None or workers is not None or scheduler is not None:
         if report is not None:
@@ -77,30 +76,7 @@ def fabline(
         return
     check_run_options(days, dispatch, downs_per, where="<command line>", prefix="--", warmup_days=warmup_days)
     check_outputs([(report, "--report")], [folder])
-    model = load_any(folder)
-    if as_json:
-        res = simulate_fab(
-            model, days=days, dispatch=dispatch, seed=seed, downs_per=downs_per, downs_preempt=not downs_wait
-        )
-    else:
-        with Progress(
-            TextColumn("fabline"),
-            BarColumn(),
-            TextColumn("{task.completed:.0f}/{task.total:.0f} days"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("sim", total=days)
-            res = simulate_fab(
-                model,
-                days=days,
-                dispatch=dispatch,
-                seed=seed,
-                downs_per=downs_per,
-                downs_preempt=not downs_wait,
-                progress=lambda d: bar.update(task, completed=min(d, days)),
-            )
+    res = _one_fab_run(folder, days, dispatch, seed, downs_per, not downs_wait, as_json)
     summary = res.summary(warmup_days)
     if report is not None:
         from fab2token.io.plan_report import write_fabline_report
@@ -124,6 +100,37 @@ def fabline(
         highlight=False,
     )
     out.print("bottlenecks: " + ", ".join(f"{b['family']} {b['utilisation']:.0%}" for b in summary["bottlenecks"][:5]))
+
+
+def _one_fab_run(
+    folder: Path, days: float, dispatch: str, seed: int, downs_per: str, preempt: bool, as_json: bool
+) -> Any:
+    """One fab line run, with a progress bar on stderr unless the output is JSON."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from fab2token.supply.fabline import load_any, simulate_fab
+
+    model = load_any(folder)
+    if as_json:
+        return simulate_fab(model, days=days, dispatch=dispatch, seed=seed, downs_per=downs_per, downs_preempt=preempt)
+    with Progress(
+        TextColumn("fabline"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} days"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("sim", total=days)
+        return simulate_fab(
+            model,
+            days=days,
+            dispatch=dispatch,
+            seed=seed,
+            downs_per=downs_per,
+            downs_preempt=preempt,
+            progress=lambda d: bar.update(task, completed=min(d, days)),
+        )
 
 
 def _replicated(
