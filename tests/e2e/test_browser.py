@@ -143,3 +143,19 @@ def test_a_sweep_opens_from_the_list_with_its_fan_charts_drawn(server, page):
     expected = len(sweep_figures(summary, load_sweep_arrays(server["db"], server["sweep"])))
     assert _charts_drawn(page) == page.locator(".plotly-graph-div").count() == expected
     assert "P10-P90" in page.content() and page.problems == []
+
+
+def test_a_bad_scenario_shows_its_field_error_and_a_launched_run_finishes(server, page):
+    page.goto(server["url"] + "/edit?source=example:small")
+    text = page.input_value("textarea[name=text]")
+    page.fill("textarea[name=text]", text.replace("pue: 1.2", "pue: 0.5"))
+    page.click("button[value=validate]")
+    assert "sites[0].pue: got 0.5" in page.locator("#problems").inner_text()
+    page.fill("textarea[name=text]", text)
+    page.click("button[value=run]")
+    page.wait_for_url("**/jobs/*")
+    page.wait_for_selector("#result", timeout=120_000)  # the page refreshes itself until the job ends
+    assert "done" in page.locator("#status").inner_text()
+    page.click("#result")
+    page.wait_for_url("**/runs/*")
+    assert _charts_drawn(page) > 0 and page.problems == []

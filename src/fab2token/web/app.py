@@ -218,6 +218,9 @@ def create_app(db: str | Path) -> FastAPI:
     app = FastAPI(title="fab2token", docs_url=None, redoc_url=None, openapi_url=None)
     path = Path(db)
     _routes(app, path)
+    from fab2token.web.editor import editor_routes
+
+    editor_routes(app, path, _page)
     _handlers(app)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     return app

@@ -1,0 +1,112 @@
+"""The dashboard's editor and jobs (issue 18, second step): validation that lists each problem as `validate` prints
+it, launching run / plan / sweep as background jobs that store their results, cancelling, and what a request may
+not do (no CSRF token, a body too large, a scenario naming a file on the server)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from fab2token.cli import app
+from fab2token.io import store
+from fab2token.io.sweep_store import list_sweeps
+from fab2token.web import app as web
+from fab2token.web.editor import MAX_BODY_BYTES
+from tests.conftest import EXAMPLES
+
+SMALL = (EXAMPLES / "small.yaml").read_text()
+
+
+@pytest.fixture
+def client(tmp_path):
+    c = TestClient(web.create_app(tmp_path / "db.duckdb"))
+    c.db = tmp_path / "db.duckdb"
+    return c
+
+
+def _csrf(client) -> str:
+    page = client.get("/edit")
+    assert page.status_code == 200
+    return re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+
+
+def _wait(client, job_url: str, timeout_s: float = 120) -> str:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        text = client.get(job_url).text
+        status = re.search(r'id="status"><b>(\w+)</b>', text).group(1)
+        if status not in ("queued", "running"):
+            return text
+        time.sleep(0.2)
+    raise AssertionError(f"{job_url} did not finish in {timeout_s} s")
+
+
+def test_an_example_opens_in_the_editor_and_validates(client):
+    page = client.get("/edit", params={"source": "example:small"})
+    assert page.status_code == 200 and "small-two-site" in page.text
+    res = client.post("/edit", data={"csrf": _csrf(client), "text": SMALL, "action": "validate"})
+    assert res.status_code == 200 and "OK: small-two-site validates" in res.text
+
+
+def test_each_problem_is_listed_as_validate_prints_it(client, tmp_path):
+    bad = SMALL.replace("pue: 1.2", "pue: 0.5").replace("months: 24", 'months: "[bold]x"')
+    res = client.post("/edit", data={"csrf": _csrf(client), "text": bad, "action": "run"})
+    assert res.status_code == 422
+    (tmp_path / "bad.yaml").write_text(bad)
+    cli = CliRunner().invoke(app, ["validate", str(tmp_path / "bad.yaml")])
+    printed = [line.strip()[2:].split(": ", 1)[1] for line in cli.stderr.splitlines() if line.strip().startswith("- ")]
+    shown = re.findall(r'<li class="problem">(.*?)</li>', res.text)
+    assert len(shown) == len(printed) >= 2
+    for mine, theirs in zip(shown, printed, strict=True):
+        assert mine.split(": ", 1)[1] == theirs.replace("'", "&#39;")  # the same message, escaped
+    assert store.list_runs(client.db) == [] if client.db.exists() else True  # nothing launched
+
+
+def test_a_run_launched_from_the_editor_is_stored_and_linked(client):
+    res = client.post("/edit", data={"csrf": _csrf(client), "text": SMALL, "action": "run"}, follow_redirects=False)
+    assert res.status_code == 303 and res.headers["location"].startswith("/jobs/")
+    page = _wait(client, res.headers["location"])
+    assert "<b>done</b>" in page
+    run_id = re.search(r'href="/runs/([0-9a-f]+)"', page).group(1)
+    assert [r["run_id"] for r in store.list_runs(client.db)] == [run_id]
+    assert client.get("/jobs").text.count(run_id) >= 1
+    assert client.get(f"/runs/{run_id}").status_code == 200
+
+
+def test_a_sweep_job_can_be_cancelled(client):
+    text = (EXAMPLES / "uncertain.yaml").read_text()
+    csrf = _csrf(client)
+    res = client.post("/edit", data={"csrf": csrf, "text": text, "action": "sweep"}, follow_redirects=False)
+    url = res.headers["location"]
+    cancel = client.post(url + "/cancel", data={"csrf": csrf}, follow_redirects=False)
+    assert cancel.status_code == 303
+    assert "<b>cancelled</b>" in _wait(client, url)
+    rows = list_sweeps(client.db) if client.db.exists() else []
+    assert all(r["status"] != "complete" for r in rows)  # stopped before it finished
+
+
+def test_what_a_request_may_not_do(client):
+    csrf = _csrf(client)
+    no_token = client.post("/edit", data={"text": SMALL, "action": "run"})
+    assert no_token.status_code == 403 and "CSRF" in no_token.text
+    wrong = client.post("/edit", data={"csrf": "x" + csrf, "text": SMALL, "action": "run"})
+    assert wrong.status_code == 403
+    big = client.post("/edit", data={"csrf": csrf, "text": "#" * (MAX_BODY_BYTES + 10), "action": "validate"})
+    assert big.status_code == 413
+    files = SMALL.replace("cooling: liquid", "cooling: liquid\n    weather_csv: /etc/passwd")
+    res = client.post("/edit", data={"csrf": csrf, "text": files, "action": "validate"})
+    assert res.status_code == 422 and "sites[0].weather_csv: names a file on the server" in res.text
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+    )
+    res = client.post("/edit", data={"csrf": csrf, "text": bomb, "action": "validate"})
+    assert res.status_code == 422 and "alias" in res.text
+    bad_action = client.post("/edit", data={"csrf": csrf, "text": SMALL, "action": "rm -rf"})
+    assert bad_action.status_code == 400
+    assert client.get("/jobs/j999").status_code == 404
+    assert client.post("/jobs/j999/cancel", data={"csrf": csrf}).status_code == 404
