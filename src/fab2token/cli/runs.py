@@ -188,3 +188,12 @@ def _plan_not_run(db: Path, ident: str) -> bool:
     except store.StoreError:
         return True
     return False
+
+
+@app.command()
+@handles_errors
+def schema() -> None:
+    """Print the scenario file's JSON Schema (for editors: docs/scenario.schema.json is the same, committed)."""
+    from fab2token.scenario.schema import scenario_json_schema
+
+    _print_json(scenario_json_schema())
