@@ -277,20 +277,23 @@ def load_sweep_arrays(db: str | Path, sweep_id: str) -> dict[str, Any]:
         ).astype(np.int64)
         inputs = _wide(con, "sweep_inputs", "input", sid, draws)
         outcomes = _wide(con, "sweep_outcomes", "outcome", sid, draws)
-        s = con.execute(
-            "SELECT variable, draw, month, value FROM sweep_series WHERE sweep_id = ? ORDER BY variable, draw, month",
-            [sid],
-        ).fetchnumpy()
+        names = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT variable FROM sweep_series WHERE sweep_id = ? ORDER BY variable", [sid]
+            ).fetchall()
+        ]
+        series: dict[str, np.ndarray] = {}
+        for name in names:  # one variable at a time: no column of names as long as the table
+            s = con.execute(
+                "SELECT draw, month, value FROM sweep_series WHERE sweep_id = ? AND variable = ?", [sid, name]
+            ).fetchnumpy()
+            v = np.full((len(draws), m), np.nan)
+            v[np.searchsorted(draws, s["draw"]), s["month"]] = s["value"]
+            series[str(name)] = v
         b = con.execute(
             "SELECT draw, month, binding FROM sweep_binding WHERE sweep_id = ? ORDER BY draw, month", [sid]
         ).fetchnumpy()
-    series: dict[str, np.ndarray] = {}
-    pos = np.searchsorted(draws, s["draw"])
-    for name in dict.fromkeys(s["variable"].tolist()):
-        sel = s["variable"] == name
-        v = np.full((len(draws), m), np.nan)
-        v[pos[sel], s["month"][sel]] = s["value"][sel]
-        series[str(name)] = v
     binding = np.full((len(draws), m), "", dtype=object)
     binding[np.searchsorted(draws, b["draw"]), b["month"]] = b["binding"]
     return {"meta": meta, "draw": draws, "inputs": inputs, "outcomes": outcomes, "series": series, "binding": binding}
