@@ -23,6 +23,7 @@ pytestmark = pytest.mark.skipif(not HVLM.exists(), reason="shared SMT2020 data n
 
 
 def test_hot_lot_cycle_time_within_published_range_90_days():
+    """Hot lots released early complete within 90 days: HotLot_4's mean cycle time within 18-19.5 d, +-5 %."""
     s = simulate_fab(load_fab(HVLM), days=90, dispatch="fifo", seed=1).summary()
     assert 18.0 * 0.95 <= s["cycle_time_days_mean"]["HotLot_4"] <= 19.5 * 1.05
 
