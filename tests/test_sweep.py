@@ -248,6 +248,10 @@ def test_cli_sweep_prints_ranges_and_json(tmp_path):
     assert s["draws"] == 10 and {"outcomes", "series", "inputs", "drivers", "binding_probability_by_month"} <= set(s)
     res = subprocess.run([FAB2TOKEN, "sweeps", "--db", db], capture_output=True, text=True)
     assert res.returncode == 0 and s["sweep_id"] in res.stdout
+    shown = subprocess.run([FAB2TOKEN, "show", s["sweep_id"][:6], "--db", db, "--json"], capture_output=True, text=True)
+    assert shown.returncode == 0 and tuple(json.loads(shown.stdout)) == SWEEP_KEYS
+    shown = subprocess.run([FAB2TOKEN, "show", s["sweep_id"], "--db", db], capture_output=True, text=True)
+    assert shown.returncode == 0 and "what drives training.llama-70b-15T.finish_month" in shown.stdout
 
 
 @pytest.mark.parametrize(

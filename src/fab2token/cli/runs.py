@@ -151,13 +151,20 @@ def runs(db: DbOpt = Path(DEFAULT_DB), as_json: JsonOpt = False) -> None:
 @app.command()
 @handles_errors
 def show(
-    run_id: Annotated[str, typer.Argument(help="Run or plan id (or a unique prefix).")],
+    run_id: Annotated[str, typer.Argument(help="Run, plan or sweep id (or a unique prefix).")],
     db: DbOpt = Path(DEFAULT_DB),
     as_json: JsonOpt = False,
 ) -> None:
-    """Print one stored run's summary, or one stored plan."""
+    """Print one stored run's summary, one stored plan, or one stored sweep's ranges."""
     from fab2token.io import plan_store, store
 
+    if _sweep_only(db, run_id):
+        from fab2token.cli.sweeps import _print_sweep
+        from fab2token.sweep.summary import summarise_sweep
+
+        summary = summarise_sweep(db, run_id)
+        _print_json(summary) if as_json else _print_sweep(summary)
+        return
     if _plan_not_run(db, run_id):
         from types import SimpleNamespace
 
@@ -175,6 +182,19 @@ def show(
         _print_json(meta["summary"] | {"created_at": meta["created_at"], "file": meta["file"]})
         return
     out.print(_summary_table(meta["summary"], f"run {meta['run_id']} — {meta['scenario']} ({meta['created_at']})"))
+
+
+def _sweep_only(db: Path, ident: str) -> bool:
+    """``ident`` names a stored sweep and no stored run or plan."""
+    from fab2token.io import plan_store, store, sweep_store
+
+    if not sweep_store.is_sweep(db, ident) or plan_store.is_plan(db, ident):
+        return False
+    try:
+        store.load_run(db, ident)
+    except store.StoreError:
+        return True
+    return False
 
 
 def _plan_not_run(db: Path, ident: str) -> bool:

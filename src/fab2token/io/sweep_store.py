@@ -31,6 +31,7 @@ __all__ = [
     "stored_chunks",
     "list_sweeps",
     "load_sweep",
+    "is_sweep",
     "load_sweep_arrays",
 ]
 
@@ -209,6 +210,14 @@ def list_sweeps(db: str | Path) -> list[dict[str, Any]]:
         ).fetchall()
     keys = ("sweep_id", "created_at", "scenario", "draws", "seed", "method", "status", "draws_stored")
     return [dict(zip(keys, (r[0], r[1].isoformat(timespec="seconds"), *r[2:7], int(r[7])), strict=True)) for r in rows]
+
+
+def is_sweep(db: str | Path, sweep_id: str) -> bool:
+    """Whether ``sweep_id`` (a whole id or a prefix) names a stored sweep."""
+    with _reading(db) as con:
+        if not _has_sweeps(con) or not sweep_id:
+            return False
+        return bool(con.execute("SELECT count(*) FROM sweeps WHERE starts_with(sweep_id, ?)", [sweep_id]).fetchone()[0])
 
 
 def load_sweep(db: str | Path, sweep_id: str) -> dict[str, Any]:
