@@ -270,3 +270,17 @@ def test_a_sweep_is_listed_and_its_page_has_the_ranges_the_drivers_and_the_repor
     assert page.text.count('<script src="/static/plotly.min.js"></script>') == 1
     missing = client.get("/sweeps/0000")
     assert missing.status_code == 404 and "no sweep with id" in missing.text
+
+
+def test_pages_are_rendered_once_per_version_of_the_store(tmp_path):
+    """Pages are kept while the store is unchanged (a page under load is rendered once); a new run changes the
+    store, and the list shows it at once."""
+    db = str(tmp_path / "c.duckdb")
+    first = _cli("run", str(EXAMPLES / "small.yaml"), "--db", db, "--no-report", "--json")["run_id"]
+    c = TestClient(web.create_app(db))
+    assert first in c.get("/").text
+    page = c.get(f"/runs/{first}").text
+    assert c.get(f"/runs/{first}").text == page
+    second = _cli("run", str(EXAMPLES / "small.yaml"), "--db", db, "--no-report", "--json")["run_id"]
+    listed = c.get("/").text
+    assert first in listed and second in listed

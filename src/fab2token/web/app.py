@@ -10,6 +10,8 @@ page naming the file; an unexpected error a one-line page, its traceback only in
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -77,9 +79,52 @@ def _failure(db: Path, exc: StoreError) -> PageError:
     return PageError(404, "Not found", str(exc))
 
 
+# pages read from the store, kept while the store is unchanged: a stored run, plan or sweep never changes, and any
+# write (a new run, a removed one) changes the store's file or its write-ahead log, which the key includes
+_PAGE_CACHE: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_PAGE_CACHE_SIZE = 64
+_PAGE_CACHE_LOCK = threading.Lock()
+
+
+def _store_version(db: Path) -> tuple[Any, ...]:
+    out: list[Any] = [str(db)]
+    for p in (db, db.with_name(db.name + ".wal")):
+        try:
+            st = p.stat()
+            out += [st.st_mtime_ns, st.st_size]
+        except OSError:
+            out += [None, None]
+    return tuple(out)
+
+
+_PAGE_LOCKS: dict[tuple[Any, ...], threading.Lock] = {}
+
+
+def _cached(db: Path, fn: Any, *args: Any) -> Any:
+    """``fn(db, *args)``, computed once per version of the store: a page many clients ask for at once is rendered
+    by one of them while the others wait for it (not once each)."""
+    key = (fn.__name__, args, _store_version(db))
+    with _PAGE_CACHE_LOCK:
+        if key in _PAGE_CACHE:
+            _PAGE_CACHE.move_to_end(key)
+            return _PAGE_CACHE[key]
+        lock = _PAGE_LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        with _PAGE_CACHE_LOCK:
+            if key in _PAGE_CACHE:
+                return _PAGE_CACHE[key]
+        value = fn(db, *args)
+        with _PAGE_CACHE_LOCK:
+            _PAGE_CACHE[key] = value
+            _PAGE_LOCKS.pop(key, None)
+            while len(_PAGE_CACHE) > _PAGE_CACHE_SIZE:
+                _PAGE_CACHE.popitem(last=False)
+    return value
+
+
 def _stored(db: Path, fn: Any, *args: Any) -> Any:
     try:
-        return fn(db, *args)
+        return _cached(db, fn, *args)
     except StoreError as exc:
         raise _failure(db, exc) from None
 
@@ -93,7 +138,7 @@ def _index(request: Request, db: Path, q: str, kind: str) -> HTMLResponse:
         raise PageError(400, "Bad filter", f"kind: got {kind!r}; expected one of {', '.join(views.KINDS)} (or none)")
     notice = ""
     try:
-        items = views.stored_items(db)
+        items = _cached(db, views.stored_items)
     except StoreError as exc:
         if db.exists():
             raise _failure(db, exc) from None
@@ -136,7 +181,7 @@ def _routes(app: FastAPI, db: Path) -> None:
     @app.get("/runs/{run_id}", response_class=HTMLResponse)
     def run(run_id: str) -> Response:
         try:
-            page = views.run_page(db, run_id)
+            page = _cached(db, views.run_page, run_id)
         except StoreError as exc:
             other = _other_kind(db, "run", run_id)
             if other:
@@ -151,7 +196,7 @@ def _routes(app: FastAPI, db: Path) -> None:
     @app.get("/plans/{plan_id}", response_class=HTMLResponse)
     def plan(plan_id: str) -> Response:
         try:
-            page = views.plan_page(db, plan_id)
+            page = _cached(db, views.plan_page, plan_id)
         except StoreError as exc:
             other = _other_kind(db, "plan", plan_id)
             if other:

@@ -1,5 +1,5 @@
 """Background jobs of the dashboard: ``run``, ``plan`` or ``sweep`` of a scenario from the editor, each the CLI
-command itself in a process of its own (``python -m fab2token.cli.main KIND FILE --db DB --json``), so a job does
+command itself in a process of its own (``python -m fab2token KIND FILE --db DB --json``), so a job does
 exactly what the command does, stores into the same store (waiting for its lock as the CLI does) and can be
 cancelled by stopping its process.
 
@@ -111,7 +111,7 @@ class JobQueue:
                 cmd = [
                     sys.executable,
                     "-m",
-                    "fab2token.cli.main",
+                    "fab2token",
                     job.kind,
                     str(job.folder / "scenario.yaml"),
                     "--db",
