@@ -77,22 +77,8 @@ def _inputs(n_sites: int, months: int, full: bool = True):
 
 
 def _energy(sc, si, load: np.ndarray, **blocks: int | None) -> energy.HourlyResult:
-    """The hourly step as the simulation bills a fleet (:func:`fab2token.economics.bills.bills`), in ``blocks``."""
-    return energy.hourly_energy(
-        sc.sites,
-        si.axis,
-        load,
-        si.power.grid_mw,
-        si.power.onsite_mw,
-        si.utilisation_by_hour,
-        solar_mw=si.solar_mw,
-        climate=si.climate,
-        price_usd_per_mwh_by_hour=si.price_usd_per_mwh_by_hour,
-        battery_mw=si.battery_mw,
-        ppa_mw=si.ppa_mw,
-        curtailment=si.curtailment,
-        **blocks,
-    )
+    """The hourly step as the simulation bills a fleet (:meth:`SiteInputs.hourly_energy`), in ``blocks``."""
+    return si.hourly_energy(sc.sites, load, **blocks)
 
 
 @pytest.fixture(scope="module")

@@ -31,20 +31,7 @@ def bills(
     """
     e = sc.economics
     built = si.it_built_mw if it_built_mw is None else it_built_mw
-    hourly = energy_mod.hourly_energy(
-        sc.sites,
-        si.axis,
-        it_load_mw,
-        si.power.grid_mw,
-        si.power.onsite_mw,
-        si.utilisation_by_hour,
-        solar_mw=si.solar_mw,
-        climate=si.climate,
-        price_usd_per_mwh_by_hour=si.price_usd_per_mwh_by_hour,
-        battery_mw=si.battery_mw,
-        ppa_mw=si.ppa_mw,
-        curtailment=si.curtailment,
-    )
+    hourly = si.hourly_energy(sc.sites, it_load_mw)
     _, optics_usd = costs.optics_usd_per_accelerator(sc.sites, sc.catalog.get("optics"))
     out = {
         "accelerators": np.asarray(accelerators_usd, dtype=float),

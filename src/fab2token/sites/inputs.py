@@ -10,13 +10,14 @@ tariff and utilisation profiles. :meth:`SiteInputs.dataset` gives the same array
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
-from fab2token.scenario.models import Economics, Scenario
+from fab2token.scenario.models import Economics, Scenario, Site
 from fab2token.scenario.timeline import hours_in_month, month_labels
 from fab2token.sites import energy as energy_mod
 from fab2token.sites import power as power_mod
@@ -51,6 +52,29 @@ class SiteInputs:
     def pue_by_hod(self) -> Array:
         """Mean PUE at each hour of day over the month's days, (month, 24, site)."""
         return self.climate.pue_by_hod()  # computed block by block: the hours are never held at once
+
+    def hourly_energy(
+        self, sites: Sequence[Site], it_load_mw: Array, block_months: int | None = None, block_sites: int | None = None
+    ) -> energy_mod.HourlyResult:
+        """The hourly energy engine on an installed IT load (month, site) with these coefficients: what the
+        simulation bills (:func:`fab2token.economics.bills.bills`), in blocks of ``block_months`` x ``block_sites``
+        (default :func:`~fab2token.sites.climate.block_slices`)."""
+        return energy_mod.hourly_energy(
+            sites,
+            self.axis,
+            it_load_mw,
+            self.power.grid_mw,
+            self.power.onsite_mw,
+            self.utilisation_by_hour,
+            solar_mw=self.solar_mw,
+            climate=self.climate,
+            price_usd_per_mwh_by_hour=self.price_usd_per_mwh_by_hour,
+            battery_mw=self.battery_mw,
+            ppa_mw=self.ppa_mw,
+            curtailment=self.curtailment,
+            block_months=block_months,
+            block_sites=block_sites,
+        )
 
     def dataset(self) -> xr.Dataset:
         """The coefficients as named arrays over ``site``, ``month`` and ``hod`` (hour of day)."""
