@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fab2token.scenario.distributions import DIST_KINDS
+
 __all__ = ["scenario_json_schema", "SCHEMA_ID"]
 
 SCHEMA_ID = "https://fab2token.dev/schema/scenario.json"
@@ -19,20 +21,7 @@ _DIST = {
     "type": "object",
     "description": "A distribution standing for the value (docs/guide/uncertainty.md).",
     "required": ["dist"],
-    "properties": {
-        "dist": {
-            "enum": [
-                "normal",
-                "lognormal",
-                "triangular",
-                "uniform",
-                "choice",
-                "empirical",
-                "uniform_month",
-                "triangular_month",
-            ]
-        }
-    },
+    "properties": {"dist": {"enum": list(DIST_KINDS)}},
 }
 _QUANTITY = {"type": "string", "description": "A quantity with units, e.g. '20 MW' or '0.08 USD/kWh'."}
 
