@@ -184,30 +184,29 @@ def show(
     out.print(_summary_table(meta["summary"], f"run {meta['run_id']} — {meta['scenario']} ({meta['created_at']})"))
 
 
-def _sweep_only(db: Path, ident: str) -> bool:
-    """``ident`` names a stored sweep and no stored run or plan."""
-    from fab2token.io import plan_store, store, sweep_store
+def _no_run(db: Path, ident: str) -> bool:
+    """No stored run has the id (or prefix) ``ident``."""
+    from fab2token.io import store
 
-    if not sweep_store.is_sweep(db, ident) or plan_store.is_plan(db, ident):
-        return False
     try:
         store.load_run(db, ident)
     except store.StoreError:
         return True
     return False
+
+
+def _sweep_only(db: Path, ident: str) -> bool:
+    """``ident`` names a stored sweep and no stored run or plan."""
+    from fab2token.io import plan_store, sweep_store
+
+    return sweep_store.is_sweep(db, ident) and not plan_store.is_plan(db, ident) and _no_run(db, ident)
 
 
 def _plan_not_run(db: Path, ident: str) -> bool:
     """``ident`` names a stored plan and no stored run."""
-    from fab2token.io import plan_store, store
+    from fab2token.io import plan_store
 
-    if not plan_store.is_plan(db, ident):
-        return False
-    try:
-        store.load_run(db, ident)
-    except store.StoreError:
-        return True
-    return False
+    return plan_store.is_plan(db, ident) and _no_run(db, ident)
 
 
 @app.command()
