@@ -24,7 +24,7 @@ from fab2token.errors import InputIssue, ScenarioError, clip
 from fab2token.scenario.checks import expected, loc, semantic_issues
 from fab2token.scenario.distributions import Dist, replace_distributions
 from fab2token.scenario.models import Scenario
-from fab2token.scenario.uncertain import PLACEHOLDER, UncertainInputs, read_uncertain
+from fab2token.scenario.uncertain import PLACEHOLDER, UncertainInputs, uncertain_inputs
 from fab2token.scenario.yamltext import load_yaml
 
 __all__ = ["SweepScenario", "read_sweep_scenario", "draw_scenario", "draw_values", "sobol_design", "sobol_draws"]
@@ -49,9 +49,9 @@ class SweepScenario:
         return str(self.data.get("name", ""))
 
 
-def read_sweep_scenario(text: str, file: str) -> SweepScenario:
+def read_sweep_scenario(text: str, file: str, sc: Scenario | None = None) -> SweepScenario:
     """Scenario text -> :class:`SweepScenario`, refused as ``validate`` refuses it (its median scenario is validated
-    with every check).
+    with every check; ``sc``: the scenario already validated from this text, not validated again).
 
     Raises
     ------
@@ -60,9 +60,9 @@ def read_sweep_scenario(text: str, file: str) -> SweepScenario:
     """
     from fab2token.scenario.load import parse_scenario
 
-    parse_scenario(text, file)  # every problem of the file, as validate lists them
+    sc = parse_scenario(text, file) if sc is None else sc  # every problem of the file, as validate lists them
     data = load_yaml(text, file)
-    _, inputs, _ = read_uncertain(data, file)
+    inputs = uncertain_inputs(sc)
     if not len(inputs):
         raise ScenarioError(
             [

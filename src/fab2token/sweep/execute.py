@@ -159,7 +159,7 @@ def _prepared(scenario: str | Path, draws: int, seed: int, chunk_draws: int, met
     from fab2token.scenario.timeline import month_axis, month_labels
 
     sc, text = load_scenario(scenario)
-    ss = read_sweep_scenario(text, str(scenario))
+    ss = read_sweep_scenario(text, str(scenario), sc)
     values = sweep_values(ss, draws, seed, method)  # refuses a bad Sobol design before anything is stored
     meta = {
         "scenario_name": ss.name,

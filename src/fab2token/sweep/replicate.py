@@ -31,16 +31,21 @@ _KEEP = (
 )
 
 
-def _one(
-    folder: str, days: float, dispatch: str, seed: int, downs_per: str, warmup_days: float, preempt: bool
+def _run(
+    model: Any, days: float, dispatch: str, seed: int, downs_per: str, warmup_days: float, preempt: bool
 ) -> dict[str, Any]:
-    from fab2token.supply.fabline import load_any, simulate_fab
+    from fab2token.supply.fabline import simulate_fab
 
-    res = simulate_fab(
-        load_any(folder), days=days, dispatch=dispatch, seed=seed, downs_per=downs_per, downs_preempt=preempt
-    )
+    res = simulate_fab(model, days=days, dispatch=dispatch, seed=seed, downs_per=downs_per, downs_preempt=preempt)
     s = res.summary(warmup_days)
     return {k: s[k] for k in _KEEP}
+
+
+def _one(folder: str, *args: Any) -> dict[str, Any]:
+    """One seed as a dask task: the worker reads the fab itself (a path travels, the model need not)."""
+    from fab2token.supply.fabline import load_any
+
+    return _run(load_any(folder), *args)
 
 
 def _spread(values: list[float]) -> dict[str, float]:
@@ -82,14 +87,14 @@ def replicate_fab(
         {"seeds": "--replications", "first_seed": "--seed"},
     )
     check_run_options(days, dispatch, downs_per, where="fabline", prefix="--", warmup_days=warmup_days)
-    load_any(folder)  # a damaged folder is refused here, once, not in every task
-    args = [(str(folder), days, dispatch, first_seed + k, downs_per, warmup_days, downs_preempt) for k in range(seeds)]
+    model = load_any(folder)  # a damaged folder is refused here, once, not in every task
+    args = [(days, dispatch, first_seed + k, downs_per, warmup_days, downs_preempt) for k in range(seeds)]
     with contextlib.ExitStack() as stack:
         if workers or scheduler:
             client = stack.enter_context(_cluster(workers, scheduler))
-            runs = client.gather([client.submit(_one, *a, pure=False) for a in args])
+            runs = client.gather([client.submit(_one, str(folder), *a, pure=False) for a in args])
         else:
-            runs = [_one(*a) for a in args]
+            runs = [_run(model, *a) for a in args]  # the model read once
     orders = sorted({o for r in runs for o in r["lots_completed"]})
     by_order = {}
     for o in orders:
@@ -102,7 +107,7 @@ def replicate_fab(
     return {
         "days": days,
         "dispatch": dispatch,
-        "seeds": [a[3] for a in args],
+        "seeds": [a[2] for a in args],
         "by_order": by_order,
         "on_time_frac": _spread([r["on_time_frac"] for r in runs]),
         "throughput_wafers_per_day": _spread([r["throughput_wafers_per_day"] for r in runs]),

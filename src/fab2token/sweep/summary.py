@@ -53,10 +53,12 @@ def default_outcome(outcomes: list[str]) -> str:
 def _input_rows(arrays: dict[str, Any]) -> list[dict[str, Any]]:
     """Each input's drawn quantiles; months as YYYY-MM."""
     from fab2token.scenario.fields import month_label
-    from fab2token.sweep.draws import read_sweep_scenario
+    from fab2token.scenario.uncertain import read_uncertain
+    from fab2token.scenario.yamltext import load_yaml
 
     meta = arrays["meta"]
-    dists = read_sweep_scenario(meta["scenario_text"], meta["file"]).inputs.dists
+    # which inputs are months: the stored text's distributions, read without validating the scenario again
+    dists = read_uncertain(load_yaml(meta["scenario_text"], meta["file"]), meta["file"])[1].dists
     rows = quantile_rows(arrays["inputs"], {})
     for row in rows:
         dist = dists.get(row["outcome"])
