@@ -113,10 +113,13 @@ def _cached(db: Path, fn: Any, *args: Any) -> Any:
         with _PAGE_CACHE_LOCK:
             if key in _PAGE_CACHE:
                 return _PAGE_CACHE[key]
-        value = fn(db, *args)
+        try:
+            value = fn(db, *args)
+        finally:  # a page that fails (an unknown id) leaves no lock behind
+            with _PAGE_CACHE_LOCK:
+                _PAGE_LOCKS.pop(key, None)
         with _PAGE_CACHE_LOCK:
             _PAGE_CACHE[key] = value
-            _PAGE_LOCKS.pop(key, None)
             while len(_PAGE_CACHE) > _PAGE_CACHE_SIZE:
                 _PAGE_CACHE.popitem(last=False)
     return value
