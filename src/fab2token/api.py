@@ -12,7 +12,7 @@ from fab2token.errors import Fab2TokenError, OutputError
 from fab2token.io import report, store
 from fab2token.scenario import Scenario, load_scenario
 
-__all__ = ["RunResult", "run_file", "supply_lookup", "SUPPLY_KEYS"]
+__all__ = ["RunResult", "run_file", "supply_lookup", "race_file", "SUPPLY_KEYS"]
 
 
 @dataclass(frozen=True)
@@ -160,3 +160,22 @@ def supply_lookup(
             "hbm": float(out["cost_hbm_usd_per_accelerator"][last]),
         },
     }
+
+
+def race_file(path: str | Path, report_path: str | Path | None = None) -> dict:
+    """Validate and run a race file (``fab2token race``): the world's pools allocated among its players, each
+    player's engine on its allocation, the counterfactuals; returns the JSON of
+    :meth:`fab2token.race.run.RaceResult.to_dict` and writes the race's page (atomically) when ``report_path`` is
+    given. The report path is checked before anything runs and may not be the race file."""
+    from fab2token.io.outputs import check_output, write_outputs
+    from fab2token.io.race_report import write_race_report
+    from fab2token.race.run import run_race
+    from fab2token.scenario.raceload import load_race
+
+    if report_path is not None:
+        check_output(report_path, "--report", [path])
+    result = run_race(load_race(path)).to_dict()
+    if report_path is not None:
+        (written,) = write_outputs([(Path(report_path), "--report", lambda tmp: write_race_report(tmp, result))])
+        result["report"] = str(written)
+    return result

@@ -39,7 +39,7 @@ TABLES: dict[str, str] = {
     "optics": "name",
 }
 
-LONG_TABLES: tuple[str, ...] = ("climate",)
+LONG_TABLES: tuple[str, ...] = ("climate", "world")
 """Tables with several rows per name (one per month), read with :func:`table_rows`; not scenario-overridable."""
 
 _TEXT_COLUMNS = {
@@ -60,6 +60,10 @@ _TEXT_COLUMNS = {
     "placement",
     "status",
     "precisions",
+    "resource",
+    "key",
+    "from",
+    "accelerators",
 }
 
 PRECISIONS: tuple[str, ...] = ("fp16", "bf16", "fp8", "fp6", "fp4", "int8", "int4")

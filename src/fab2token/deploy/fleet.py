@@ -23,7 +23,7 @@ from fab2token.scenario.models import Scenario, month_number
 from fab2token.scenario.timeline import step_schedule
 from fab2token.supply.chain import chain, inputs_from_supply
 
-__all__ = ["FleetInputs", "fleet_inputs", "HOURS_PER_YEAR", "whole_units"]
+__all__ = ["FleetInputs", "fleet_inputs", "market_orders", "HOURS_PER_YEAR", "whole_units"]
 
 Array = NDArray[np.float64]
 
@@ -73,8 +73,26 @@ def _entry_for(sc: Scenario, name: str) -> FleetType | None:
     return next((f for f in sc.fleet if catalog.lookup("accelerators", f.accelerator, acc)["name"] == name), None)
 
 
-def fleet_inputs(sc: Scenario, axis: NDArray[np.int64], own_delivered: Array) -> FleetInputs:
-    """Resolve the fleet over the horizon ``axis``; ``own_delivered`` (month,) is the own supply chain's output."""
+def market_orders(sc: Scenario, axis: NDArray[np.int64]) -> dict[str, Array]:
+    """Market deliveries a month (after each entry's lead time) by accelerator name, as the fleet orders them."""
+    acc = sc.catalog.get("accelerators")
+    out = {}
+    for f in sc.fleet:
+        if f.market is not None:
+            mk = f.market
+            name = catalog.lookup("accelerators", f.accelerator, acc)["name"]
+            out[name] = step_schedule(
+                [o.from_ for o in mk.orders], [o.per_month for o in mk.orders], axis - mk.lead_time_months
+            )
+    return out
+
+
+def fleet_inputs(
+    sc: Scenario, axis: NDArray[np.int64], own_delivered: Array, market: dict[str, Array] | None = None
+) -> FleetInputs:
+    """Resolve the fleet over the horizon ``axis``; ``own_delivered`` (month,) is the own supply chain's output;
+    ``market`` replaces the market deliveries of the types it names (a race's allocation)."""
+    orders_by_type = market_orders(sc, axis) | (market or {})
     acc = sc.catalog.get("accelerators")
     own = sc.accelerator_spec()
     names = [own["name"]] + [
@@ -107,9 +125,7 @@ def fleet_inputs(sc: Scenario, axis: NDArray[np.int64], own_delivered: Array) ->
             src.append("supply chain")
         if entry is not None and entry.market is not None:
             mk = entry.market
-            orders = step_schedule(
-                [o.from_ for o in mk.orders], [o.per_month for o in mk.orders], axis - mk.lead_time_months
-            )
+            orders = orders_by_type[name]
             delivered[k] += orders
             purchases[k] += orders * mk.price_usd
             price[k] = mk.price_usd if k else price[k]

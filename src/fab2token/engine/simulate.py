@@ -76,14 +76,24 @@ class Summary:
         return asdict(self)
 
 
-def _supply_chain(sc: Scenario, axis: np.ndarray) -> dict[str, np.ndarray]:
-    out = supplychain.chain(supplychain.inputs_from_scenario(sc, axis))
+def _supply_chain(
+    sc: Scenario, axis: np.ndarray, supply: supplychain.SupplyInputs | None = None
+) -> dict[str, np.ndarray]:
+    out = supplychain.chain(supply if supply is not None else supplychain.inputs_from_scenario(sc, axis))
     out["accelerators_delivered"] = whole_units(out["accelerators_delivered"])  # whole accelerators
     return out
 
 
-def simulate(sc: Scenario) -> xr.Dataset:
+def simulate(
+    sc: Scenario,
+    supply: supplychain.SupplyInputs | None = None,
+    market: dict[str, np.ndarray] | None = None,
+) -> xr.Dataset:
     """Run the monthly engine on a validated scenario.
+
+    ``supply`` (the own chain's resolved inputs) and ``market`` (market deliveries a month by accelerator name)
+    replace what the scenario's own figures give: a race hands each player what it was allocated of the world's
+    wafers, packaging, HBM and market accelerators.
 
     Returns
     -------
@@ -92,9 +102,9 @@ def simulate(sc: Scenario) -> xr.Dataset:
         for every variable.
     """
     axis = month_axis(sc.horizon.start, sc.horizon.months)
-    chain = _supply_chain(sc, axis)
+    chain = _supply_chain(sc, axis, supply)
     si = site_inputs(sc, axis)
-    fl = _fleet_stage(sc, axis, chain, si)
+    fl = _fleet_stage(sc, axis, chain, si, market)
     if fl["fleet"].own_fab_capex_usd is not None:  # the fleet's further own designs build their own fabs
         chain["fab_capex_usd"] = chain.get("fab_capex_usd", 0.0) + fl["fleet"].own_fab_capex_usd
     hourly, bill = bills(sc, si, fl["it_power"], fl["new_installs"], fl["fleet"].purchases_usd.sum(axis=0))
@@ -115,9 +125,15 @@ def simulate(sc: Scenario) -> xr.Dataset:
     return _dataset(sc, axis, chain, si, fl, hourly, bill, max_cluster, largest, wl)
 
 
-def _fleet_stage(sc: Scenario, axis: np.ndarray, chain: dict[str, np.ndarray], si: SiteInputs) -> dict[str, Any]:
+def _fleet_stage(
+    sc: Scenario,
+    axis: np.ndarray,
+    chain: dict[str, np.ndarray],
+    si: SiteInputs,
+    market: dict[str, np.ndarray] | None = None,
+) -> dict[str, Any]:
     """Deliveries of every type placed into the sites' usable power; what waits, what is stranded, what binds."""
-    fi = fleet_inputs(sc, axis, chain["accelerators_delivered"])
+    fi = fleet_inputs(sc, axis, chain["accelerators_delivered"], market)
     pl = _deploy.place_fleet(
         fi.delivered,
         si.it_capacity_mw * 1000.0,

@@ -22,9 +22,7 @@ from fab2token.sites import energy as energy_mod
 from fab2token.sites.inputs import SiteInputs, site_inputs
 from fab2token.sites.power import usable_power_frac
 from fab2token.supply.chain import chain, inputs_from_scenario
-from fab2token.workloads.architecture import model_spec
-from fab2token.workloads.schedule import serving_rate
-from fab2token.workloads.training import train
+from fab2token.workloads.schedule import serving_rate, target_size
 
 __all__ = ["PlanData", "plan_data"]
 
@@ -232,15 +230,12 @@ def _targets(
     flops = np.zeros(len(runs))
     main = specs[0]["name"]
     for k, t in enumerate(sc.targets.training):  # a handful of runs; each vectorised over months
-        heads = int(model_spec(t.model, sc.catalog.get("models"))["heads"])  # TP 8, or the largest that divides
-        tp = math.gcd(8, heads)
-        ref = train(t.model, t.tokens or 1.0, main, t.reference_accelerators, mfu=t.mfu, tp=tp, overrides=sc.catalog)
-        flops[k] = t.flops if t.flops is not None else ref.flops
+        flops[k], goodput = target_size(sc, t, main)
         start = month_number(t.start) if t.start else int(axis[0])
         window[k] = (axis >= start) & (axis <= month_number(t.deadline))
         if t.site is not None:
             on_site[k] = [s == t.site for s in sites]
-        per_acc[k] = np.outer(peak.values, t.mfu * ref.goodput * hours.values * 3600.0)
+        per_acc[k] = np.outer(peak.values, t.mfu * goodput * hours.values * 3600.0)
     demand = np.zeros(axis.size)
     rates = np.zeros(len(accs))
     if sc.targets.inference_demand:

@@ -19,7 +19,7 @@ from fab2token.scenario.models import Scenario
 from fab2token.scenario.uncertain import PLACEHOLDER, read_uncertain
 from fab2token.scenario.yamltext import load_yaml
 
-__all__ = ["MAX_SCENARIO_BYTES", "parse_scenario", "load_scenario"]
+__all__ = ["MAX_SCENARIO_BYTES", "parse_scenario", "scenario_from_data", "load_scenario", "read_yaml_file"]
 
 # The bundled examples are 1-4 kB; a 5,000-site scenario written out in full is 1.4 MB and parses in ~5 s (the YAML
 # parser reads ~0.3 MB/s). 4 MiB holds ~15,000 such sites; anything larger is not a scenario typed or generated here.
@@ -47,7 +47,11 @@ def parse_scenario(text: str, file: str = "<scenario>", quantile: float = 0.5) -
         raise ScenarioError(
             [InputIssue(file, "", f"{len(text):,} characters", f"a scenario of at most {MAX_SCENARIO_BYTES:,} bytes")]
         )
-    data = load_yaml(text, file)
+    return scenario_from_data(load_yaml(text, file), file, quantile)
+
+
+def scenario_from_data(data: object, file: str = "<scenario>", quantile: float = 0.5) -> Scenario:
+    """Validate a scenario already read from YAML (a mapping), as :func:`parse_scenario` does its text."""
     if not isinstance(data, dict):
         raise ScenarioError(
             [InputIssue(file, "", type(data).__name__, "a YAML mapping with horizon, supply, sites and economics")]
@@ -67,6 +71,17 @@ def parse_scenario(text: str, file: str = "<scenario>", quantile: float = 0.5) -
         raise ScenarioError(issues)
     sc._distributions = uncertain
     return sc
+
+
+def read_yaml_file(path: str | Path) -> tuple[object, str]:
+    """The data and text of a YAML input file, bounded as a scenario file is (:func:`load_scenario`)."""
+    p = Path(path)
+    try:
+        text = utf8_text(read_regular(p, MAX_SCENARIO_BYTES))
+    except FileProblem as exc:
+        expected = f"a readable, ordinary UTF-8 YAML file of at most {MAX_SCENARIO_BYTES:,} bytes"
+        raise ScenarioError([InputIssue(str(p), "", str(exc), expected)]) from None
+    return load_yaml(text, str(p)), text
 
 
 def load_scenario(path: str | Path, quantile: float = 0.5) -> tuple[Scenario, str]:

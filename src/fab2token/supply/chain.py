@@ -125,6 +125,7 @@ class SupplyInputs:
     stack_yield_frac: Any = 1.0
     price_usd_per_stack: Any = math.nan
     fab_capex_usd: Array | None = None
+    cycle_months: int = 0  # whole months from wafer start to wafer out (wafer_starts is already shifted by it)
 
 
 def _packaging_units(inp: SupplyInputs) -> tuple[Array | None, Any]:
@@ -336,6 +337,7 @@ def inputs_from_supply(
         stack_yield_frac=hbm.stack_yield_frac,
         price_usd_per_stack=hbm.price_usd_per_stack if hbm.price_usd_per_stack is not None else math.nan,
         fab_capex_usd=fab_capex,
+        cycle_months=int(cycle_months),
     )
 
 

@@ -10,6 +10,7 @@ handful); every run is vectorised over months.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 import numpy as np
@@ -22,13 +23,32 @@ from fab2token.scenario.timeline import hours_in_month, step_schedule
 from fab2token.workloads.inference import InferResult, infer
 from fab2token.workloads.training import train
 
-__all__ = ["schedule_workloads", "serving_rate"]
+__all__ = ["schedule_workloads", "serving_rate", "target_size"]
 
 
 # serving rates already computed, by their inputs: a sweep asks for the same one in every draw where the serving
 # inputs do not vary (bounded: a long-lived process, the dashboard, keeps at most this many)
 _RATES: dict[str, InferResult] = {}
 _MAX_RATES = 256
+
+
+def target_size(sc: Scenario, target: Any, accelerator: str) -> tuple[float, float]:
+    """A training target's FLOPs (given, or from its tokens) and its goodput (failures and checkpoints) at its
+    reference cluster size on ``accelerator``, as the planner and a race count them."""
+    from fab2token.workloads.architecture import model_spec
+
+    heads = int(model_spec(target.model, sc.catalog.get("models"))["heads"])  # TP 8, or the largest that divides
+    tp = math.gcd(8, heads)
+    ref = train(
+        target.model,
+        target.tokens or 1.0,
+        accelerator,
+        target.reference_accelerators,
+        mfu=target.mfu,
+        tp=tp,
+        overrides=sc.catalog,
+    )
+    return (float(target.flops) if target.flops is not None else float(ref.flops)), float(ref.goodput)
 
 
 def serving_rate(sc: Scenario, accelerator: str) -> InferResult:

@@ -1,0 +1,91 @@
+"""The race: several players contesting the same scarce supply (``fab2token race``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from fab2token.cli.common import JsonOpt, _print_json, app, handles_errors, out
+
+
+@app.command()
+@handles_errors
+def race(
+    race_file: Annotated[Path, typer.Argument(help="Race YAML file: world, players, allocation, counterfactuals.")],
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the race's page (race chart, pools, bottlenecks) here.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Share the world's wafers, packaging, HBM and market accelerators among the players, run each player on what
+    it got, and say who gets there first, what holds each back, and what each counterfactual changes."""
+    from fab2token.api import race_file as run
+
+    result = run(race_file, report)
+    if as_json:
+        _print_json(result)
+        return
+    _print_race(result)
+
+
+def _month(labels: list[str], values: list[float], needed: float) -> str:
+    return next((m for m, v in zip(labels, values, strict=True) if v >= needed), "-")
+
+
+def _print_race(d: dict[str, Any]) -> None:
+    months = d["month_labels"]
+    t = Table(title=f"race {d['race']}: {months[0]} to {months[-1]}")
+    for col in (
+        "player",
+        "installed at the end",
+        "peak FLOP/s at the end",
+        "largest run by the end [FLOP]",
+        "targets (first month it can finish)",
+        "held back most by",
+    ):
+        t.add_column(
+            col,
+            justify="left"
+            if col in ("player", "targets (first month it can finish)", "held back most by")
+            else "right",
+        )
+    for p in d["players"]:
+        binding = max(set(p["binding_by_month"]), key=p["binding_by_month"].count) if p["binding_by_month"] else "-"
+        targets = "; ".join(f"{x['name']}: {x['met_month'] or 'not by ' + months[-1]}" for x in p["targets"]) or "-"
+        t.add_row(
+            p["name"],
+            f"{p['accelerators_installed_end']:,.0f}",
+            f"{p['compute_flop_per_s_end']:.3g}",
+            f"{p['largest_run_flop_by_month'][-1]:.3g}",
+            targets,
+            binding,
+        )
+    out.print(t)
+    t = Table(title="world pools (totals over the horizon)")
+    for col in ("pool", "rule", "unit", "capacity", "requested", "granted"):
+        t.add_column(col, justify="left" if col in ("pool", "rule", "unit") else "right")
+    for w in d["world"]:
+        t.add_row(
+            f"{w['resource']} {w['key']}",
+            w["rule"],
+            w["unit"].replace("/month", ""),
+            *(f"{sum(w[k]):,.0f}" for k in ("capacity_by_month", "requested_by_month", "granted_by_month")),
+        )
+    out.print(t)
+    for cf in d["counterfactuals"]:
+        t = Table(title=f"counterfactual {cf['name']} ({cf['player']})")
+        for col in ("player", "peak FLOP/s at the end: race", "variant", "targets: race → variant"):
+            t.add_column(col)
+        for p in cf["players"]:
+            if not p["in_variant"]:
+                t.add_row(p["name"], "-", "not in the variant", "-")
+                continue
+            a, b = p["compute_flop_per_s_end"]
+            met = "; ".join(f"{n}: {x or '-'} → {y or '-'}" for n, x, y in p["targets_met_month"])
+            t.add_row(p["name"], f"{a:.3g}", f"{b:.3g}", met)
+        out.print(t)
+    if d.get("report"):
+        out.print(f"race page: {d['report']}")

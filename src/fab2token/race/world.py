@@ -1,0 +1,275 @@
+"""The world's pools shared among the players, resource by resource: wafers, then packaging (for the dies the
+wafer grants give), then HBM (for the packages the packaging grants give), then market accelerators.
+
+Each pool is allocated for all its players and months at once (:mod:`.allocate`). Wafers are allocated in the
+month they start, so players with different cycle times compete for the same month's starts. A player's request
+is what its scenario states (its booked packaging, its HBM supply, its market orders), or, where its scenario
+states no limit, what its chain needs: the packaging its granted dies take, the HBM its packages take. Dies or
+stacks a player is refused wait in its own inventory; the next month's request does not ask for them again.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from fab2token import catalog
+from fab2token.deploy.fleet import market_orders, whole_units
+from fab2token.errors import ModelError
+from fab2token.race.allocate import allocate
+from fab2token.scenario.models import Scenario, month_number
+from fab2token.scenario.race import Claim, Race, WorldPool
+from fab2token.scenario.timeline import month_axis, step_schedule
+from fab2token.supply.chain import SupplyInputs, chain, inputs_from_scenario, inputs_from_supply
+
+__all__ = ["PoolResult", "Allocation", "allocate_world", "pool_capacity"]
+
+Array = NDArray[np.float64]
+
+UNITS = {
+    "wafers": "wafers/month",
+    "packaging": "interposer wafers/month",
+    "hbm": "GB/month",
+    "market": "accelerators/month",
+}
+
+
+@dataclass(frozen=True)
+class PoolResult:
+    """One pool over the horizon's months (wafers: the months they start)."""
+
+    resource: str
+    key: str
+    unit: str
+    rule: str
+    capacity: Array  # (month,) open to the players
+    requested: Array  # (player, month)
+    granted: Array  # (player, month)
+    price_usd: Array  # (month,) clearing price (market rule, where the pool binds), else NaN
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """What every player gets: its chain's inputs and its market deliveries, and each pool's result."""
+
+    supply: list[SupplyInputs]
+    market: list[dict[str, Array]]
+    pools: list[PoolResult]
+
+
+def pool_capacity(resource: str, pool: WorldPool, axis: NDArray[np.int64]) -> Array:
+    """The pool's capacity a month over ``axis`` (month numbers), times the share open to the players."""
+    if pool.capacity == "catalog":
+        rows = [
+            r
+            for r in catalog.table_rows("world")
+            if r["resource"] == resource and (pool.key is None or r["key"] == pool.key)
+        ]
+        column = "per_month" if pool.level == "central" else pool.level
+        values = [r[column] if not math.isnan(r[column]) else r["per_month"] for r in rows]
+        froms = [str(r["from"]) for r in rows]
+    else:
+        froms = [s.from_ for s in pool.capacity]
+        values = [s.per_month for s in pool.capacity]
+    order = np.argsort([month_number(f) for f in froms], kind="stable")
+    return step_schedule([froms[i] for i in order], [values[i] for i in order], axis) * pool.available_frac
+
+
+def _pool_key(resource: str, pool: WorldPool) -> str:
+    if pool.key is not None:
+        return pool.key
+    rows = [r for r in catalog.table_rows("world") if r["resource"] == resource]
+    return str(rows[0]["key"]) if rows and pool.capacity == "catalog" else ""
+
+
+def _claims(race: Race, resource: str, axis: NDArray[np.int64]) -> tuple[Array, Array, Array]:
+    """Contracts (player, month), shares (player,) and bids (player,) of every player on ``resource``."""
+    claims: list[Claim] = [getattr(p.claims, resource) for p in race.players]
+    contract = np.stack(
+        [
+            step_schedule([s.from_ for s in c.contract], [s.per_month for s in c.contract], axis)
+            if c.contract
+            else np.zeros(axis.size)
+            for c in claims
+        ]
+    )
+    return contract, np.array([c.share for c in claims]), np.array([c.bid_usd for c in claims])
+
+
+def _share(race: Race, resource: str, pool: WorldPool, axis: NDArray[np.int64], request: Array) -> tuple[Array, Array]:
+    """Allocate one pool: (player, month) grants and the clearing price a month."""
+    contract, share, bid = _claims(race, resource, axis)
+    granted, price = allocate(
+        race.rule(resource), pool_capacity(resource, pool, axis), request.T, contract.T, share, bid
+    )
+    return granted.T, price
+
+
+def allocate_world(race: Race, scenarios: list[Scenario]) -> Allocation:
+    """Every pool of the world allocated among the players, in the order wafers, packaging, HBM, market."""
+    axis = month_axis(race.horizon.start, race.horizon.months)
+    supply = [inputs_from_scenario(sc, axis) for sc in scenarios]
+    pools: list[PoolResult] = []
+    supply = _wafers(race, scenarios, axis, supply, pools)
+    supply = _packaging(race, axis, supply, pools)
+    supply = _hbm(race, scenarios, axis, supply, pools)
+    market = _market(race, scenarios, axis, pools)
+    return Allocation(supply=supply, market=market, pools=pools)
+
+
+def _wafers(
+    race: Race, scenarios: list[Scenario], axis: NDArray[np.int64], supply: list[SupplyInputs], pools: list[PoolResult]
+) -> list[SupplyInputs]:
+    """Wafer pools by node, allocated by start month: a player's request is its fab's starts (its schedule, its
+    booked capacity), unless it owns its wafers."""
+    out = list(supply)
+    months = axis.size
+    for pool in race.world.wafers:
+        takers = [
+            i
+            for i, (p, inp) in enumerate(zip(race.players, supply, strict=True))
+            if "wafers" not in p.own and _node(scenarios[i]) == pool.key
+        ]
+        if not takers:
+            continue
+        cmax = max(supply[i].cycle_months for i in range(len(supply)))
+        starts_axis = np.arange(axis[0] - cmax, axis[-1] + 1, dtype=np.int64)  # every start month behind an output
+        request = np.zeros((len(supply), starts_axis.size))
+        for i in takers:  # the players' own chains, each resolved once over its own output months
+            sc = scenarios[i]
+            ahead = inputs_from_supply(sc.supply, starts_axis + supply[i].cycle_months, sc.horizon.start, sc.catalog)
+            request[i] = ahead.wafer_starts
+        granted, price = _share(race, "wafers", pool, starts_axis, request)
+        for i in takers:
+            lag = cmax - supply[i].cycle_months
+            out[i] = replace(out[i], wafer_starts=granted[i, lag : lag + months])
+        pools.append(_result("wafers", str(pool.key), race, pool, starts_axis, request, granted, price, cmax))
+    return out
+
+
+def _node(sc: Scenario) -> str:
+    return str(sc.accelerator_spec().get("process_node") or "")
+
+
+def _result(
+    resource: str,
+    key: str,
+    race: Race,
+    pool: WorldPool,
+    axis: NDArray[np.int64],
+    request: Array,
+    granted: Array,
+    price: Array,
+    skip: int = 0,
+) -> PoolResult:
+    """A pool's result over the horizon's months (``skip`` leading months of a longer axis left out)."""
+    return PoolResult(
+        resource=resource,
+        key=key,
+        unit=UNITS[resource],
+        rule=race.rule(resource),
+        capacity=pool_capacity(resource, pool, axis)[skip:],
+        requested=request[:, skip:],
+        granted=granted[:, skip:],
+        price_usd=price[skip:],
+    )
+
+
+def _packaging(
+    race: Race, axis: NDArray[np.int64], supply: list[SupplyInputs], pools: list[PoolResult]
+) -> list[SupplyInputs]:
+    """The packaging pool: a player's booked interposer wafers, or those its granted dies need."""
+    pool = race.world.packaging
+    if pool is None:
+        return supply
+    takers = [i for i, p in enumerate(race.players) if "packaging" not in p.own]
+    request = np.zeros((len(supply), axis.size))
+    for i in takers:
+        inp = supply[i]
+        if inp.packaging_wafers is not None:
+            request[i] = inp.packaging_wafers
+        else:  # the interposer wafers the month's dies take
+            per_wafer = chain(replace(inp, packaging_wafers=np.ones(axis.size), hbm_stacks=None))
+            request[i] = per_wafer["units_from_wafers"] / per_wafer["units_from_packaging"]
+    granted, price = _share(race, "packaging", pool, axis, request)
+    out = list(supply)
+    for i in takers:
+        if supply[i].packaging_wafers is not None or np.any(granted[i] < request[i] * (1 - 1e-12)):
+            out[i] = replace(supply[i], packaging_wafers=granted[i])
+    pools.append(_result("packaging", _pool_key("packaging", pool), race, pool, axis, request, granted, price))
+    return out
+
+
+def _gb_per_stack(sc: Scenario) -> float:
+    spec = sc.accelerator_spec()
+    gb, stacks = spec.get("hbm_gb", math.nan), spec.get("hbm_stacks", math.nan)
+    if not (isinstance(gb, float | int) and isinstance(stacks, float | int)) or math.isnan(gb) or math.isnan(stacks):
+        raise ModelError(
+            f"{spec['name']}: the world's HBM is counted in GB and its hbm_gb or hbm_stacks is not known; set "
+            f"catalog.accelerators.{spec['name']}.hbm_gb and hbm_stacks"
+        )
+    return float(gb) / float(stacks)
+
+
+def _hbm(
+    race: Race, scenarios: list[Scenario], axis: NDArray[np.int64], supply: list[SupplyInputs], pools: list[PoolResult]
+) -> list[SupplyInputs]:
+    """The HBM pool in GB: a player's stated stacks, or those its packages take, at its stacks' capacity."""
+    pool = race.world.hbm
+    if pool is None:
+        return supply
+    takers = [i for i, p in enumerate(race.players) if "hbm" not in p.own]
+    request = np.zeros((len(supply), axis.size))
+    gb = np.ones(len(supply))
+    for i in takers:
+        inp = supply[i]
+        gb[i] = _gb_per_stack(scenarios[i])
+        if inp.hbm_stacks is not None:
+            stacks = np.asarray(inp.hbm_stacks, dtype=float)
+        else:  # the stacks the month's packages take
+            if math.isnan(inp.stacks_per_accelerator):
+                raise ModelError(
+                    f"{inp.accelerator}: HBM stacks per accelerator are not known; set supply.hbm.stacks_per_accelerator"
+                )
+            packages = chain(replace(inp, hbm_stacks=None))["packages_assembled"]
+            stacks = packages * inp.stacks_per_accelerator / inp.stack_yield_frac
+        request[i] = stacks * gb[i]
+    granted, price = _share(race, "hbm", pool, axis, request)
+    out = list(supply)
+    for i in takers:
+        if supply[i].hbm_stacks is not None or np.any(granted[i] < request[i] * (1 - 1e-12)):
+            out[i] = replace(supply[i], hbm_stacks=granted[i] / gb[i])
+    pools.append(_result("hbm", _pool_key("hbm", pool), race, pool, axis, request, granted, price))
+    return out
+
+
+def _market(
+    race: Race, scenarios: list[Scenario], axis: NDArray[np.int64], pools: list[PoolResult]
+) -> list[dict[str, Array]]:
+    """Market pools: a player's orders of the pool's types, granted in total and shared back over its types in
+    proportion to what it ordered of each."""
+    orders = [market_orders(sc, axis) for sc in scenarios]
+    out: list[dict[str, Array]] = [{} for _ in scenarios]
+    for pool in race.world.market:
+        types = set(_pool_types(pool))
+        request = np.stack([sum((v for k, v in o.items() if k in types), np.zeros(axis.size)) for o in orders])
+        granted, price = _share(race, "market", pool, axis, request)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.where(request > 0, granted / np.where(request > 0, request, 1.0), 0.0)
+        for i, o in enumerate(orders):
+            short = bool(np.any(frac[i] < 1 - 1e-12))  # uncurtailed orders stay exactly as ordered
+            out[i].update({k: whole_units(v * frac[i]) if short else v for k, v in o.items() if k in types})
+        pools.append(_result("market", str(pool.key), race, pool, axis, request, granted, price))
+    return out
+
+
+def _pool_types(pool: WorldPool) -> list[str]:
+    """The accelerator types a market pool sells (catalog names)."""
+    names = pool.accelerators
+    if names is None:
+        rows = [r for r in catalog.table_rows("world") if r["resource"] == "market" and r["key"] == pool.key]
+        names = [n for r in rows[:1] for n in str(r["accelerators"]).split(";") if n]
+    return [catalog.lookup("accelerators", n)["name"] for n in names]

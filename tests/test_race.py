@@ -1,0 +1,306 @@
+"""The compute race: allocation rules on hand-solvable cases, conservation on every pool, one player with the world
+equal to today's single-buyer run, counterfactuals, the CLI and the page."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from fab2token.cli.main import app
+from fab2token.engine.simulate import simulate
+from fab2token.race.allocate import RULES, allocate, auction, water_fill
+from fab2token.race.run import largest_run_flop, run_race
+from fab2token.race.world import pool_capacity
+from fab2token.scenario import load_scenario
+from fab2token.scenario.race import WorldPool
+from fab2token.scenario.raceload import apply_counterfactual, load_race, race_from_data
+from fab2token.scenario.timeline import month_axis
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+RACE = EXAMPLES / "race.yaml"
+
+
+def _alloc(rule, cap, req, contract=(0.0, 0.0), share=(1.0, 1.0), bid=(0.0, 0.0)):
+    g, p = allocate(
+        rule, np.array(cap, float), np.array([req], float), np.array([contract], float), np.array(share), np.array(bid)
+    )
+    return g[0], p
+
+
+# ---- the rules on cases solved by hand ----
+
+
+def test_pro_rata_by_hand():
+    g, price = _alloc("pro-rata", [100.0], [80.0, 120.0])
+    assert g == pytest.approx([40.0, 60.0])
+    assert math.isnan(price[0])
+
+
+def test_contracts_come_first_then_the_rule_on_the_rest():
+    # A holds a 70 contract: 70 first; the 30 left split pro-rata over the rest asked, 10 and 120
+    g, _ = _alloc("pro-rata", [100.0], [80.0, 120.0], contract=(70.0, 0.0))
+    assert g == pytest.approx([70.0 + 30.0 * 10 / 130, 30.0 * 120 / 130])
+    # contracts above the pool are themselves scaled down pro-rata, nothing else served
+    g, _ = _alloc("pro-rata", [100.0], [80.0, 120.0], contract=(80.0, 120.0))
+    assert g == pytest.approx([40.0, 60.0])
+
+
+def test_shares_water_fill_by_hand():
+    # equal shares: A needs 30 (under its half), so B gets the 70 left
+    g, _ = _alloc("shares", [100.0], [30.0, 120.0])
+    assert g == pytest.approx([30.0, 70.0])
+    # shares 1:3, both asking more than their share: 25 and 75
+    g, _ = _alloc("shares", [100.0], [50.0, 120.0], share=(1.0, 3.0))
+    assert g == pytest.approx([25.0, 75.0])
+    # enough for everyone: every request met
+    g, _ = _alloc("shares", [500.0], [50.0, 120.0], share=(1.0, 3.0))
+    assert g == pytest.approx([50.0, 120.0])
+
+
+def test_market_by_hand():
+    # B bids more: served in full; A gets the rest; price = the lowest bid served (A's)
+    g, price = _alloc("market", [100.0], [80.0, 50.0], bid=(10.0, 20.0))
+    assert g == pytest.approx([50.0, 50.0])
+    assert price[0] == 10.0
+    # equal bids share pro-rata
+    g, _ = _alloc("market", [100.0], [80.0, 50.0], bid=(10.0, 10.0))
+    assert g == pytest.approx([100 * 80 / 130, 100 * 50 / 130])
+    # a pool that does not bind has no price
+    g, price = _alloc("market", [200.0], [80.0, 50.0], bid=(10.0, 20.0))
+    assert g == pytest.approx([80.0, 50.0]) and math.isnan(price[0])
+    # the higher bidder alone exhausts the pool: the lower bid is not served and does not set the price
+    g, price = _alloc("market", [40.0], [80.0, 50.0], bid=(10.0, 20.0))
+    assert g == pytest.approx([0.0, 40.0]) and price[0] == 20.0
+
+
+def test_unknown_rule_is_refused():
+    with pytest.raises(ValueError, match="unknown allocation rule"):
+        _alloc("lottery", [1.0], [1.0, 1.0])
+
+
+_amounts = st.floats(0.0, 1e6, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rule=st.sampled_from(RULES),
+    players=st.integers(1, 5),
+    data=st.data(),
+)
+def test_conservation_and_work_conserving(rule, players, data):
+    """No player gets more than it asked, the pool is never exceeded, and a rule leaves nothing unused that someone
+    asked for: grants sum to min(capacity, total asked), in every month."""
+    months = 4
+    cap = np.array(data.draw(st.lists(_amounts, min_size=months, max_size=months)))
+    req = np.array(
+        data.draw(st.lists(st.lists(_amounts, min_size=players, max_size=players), min_size=months, max_size=months))
+    )
+    contract = np.array(
+        data.draw(st.lists(st.lists(_amounts, min_size=players, max_size=players), min_size=months, max_size=months))
+    )
+    share = np.array(data.draw(st.lists(st.floats(0.01, 100.0), min_size=players, max_size=players)))
+    bid = np.array(data.draw(st.lists(st.sampled_from([0.0, 5.0, 10.0, 20.0]), min_size=players, max_size=players)))
+    g, _ = allocate(rule, cap, req, contract, share, bid)
+    tol = 1e-9 * np.maximum(1.0, cap)
+    assert np.all(g >= -1e-9) and np.all(g <= req * (1 + 1e-12) + 1e-9)
+    assert np.all(g.sum(axis=1) <= cap + tol * players)
+    assert g.sum(axis=1) == pytest.approx(np.minimum(cap, req.sum(axis=1)), rel=1e-9, abs=1e-6)
+
+
+def test_water_fill_and_auction_work_on_leading_dimensions():
+    cap = np.array([[100.0, 10.0], [0.0, 1e9]])
+    req = np.broadcast_to(np.array([50.0, 120.0]), (2, 2, 2))
+    g = water_fill(cap, req, np.array([1.0, 3.0]))
+    assert g.shape == (2, 2, 2)
+    assert g[0, 0] == pytest.approx([25.0, 75.0]) and g[1, 0] == pytest.approx([0.0, 0.0])
+    a, price = auction(cap, req, np.array([1.0, 2.0]))
+    assert a[0, 0] == pytest.approx([0.0, 100.0]) and price[0, 0] == 2.0 and math.isnan(price[1, 1])
+
+
+# ---- the world and the players ----
+
+
+@pytest.fixture(scope="module")
+def example():
+    loaded = load_race(RACE)
+    return loaded, run_race(loaded)
+
+
+def test_every_pool_conserves_in_every_month(example):
+    _, result = example
+    assert result.pools, "the example shares every kind of pool"
+    assert {p.resource for p in result.pools} == {"wafers", "packaging", "hbm", "market"}
+    for p in result.pools:
+        assert np.all(p.granted.sum(axis=0) <= p.capacity * (1 + 1e-12) + 1e-6), p.key
+        assert np.all(p.granted <= p.requested * (1 + 1e-12) + 1e-6), p.key
+
+
+def test_what_the_players_get_is_what_their_engines_use(example):
+    """Market grants are what each player's fleet receives; packaging grants cap each player's assembled units."""
+    loaded, result = example
+    market = next(p for p in result.pools if p.resource == "market")
+    for i, player in enumerate(result.players):
+        ds = player.dataset
+        types = [str(t) for t in ds["accelerator"].values]
+        bought = sum(
+            ds["accelerators_delivered_by_type"].values[types.index(t)] for t in types if t in ("GB200", "GB300")
+        )
+        assert np.all(bought <= market.granted[i] + 1e-6)
+    pkg = next(p for p in result.pools if p.resource == "packaging")
+    assert np.all(pkg.granted.sum(axis=0) <= pkg.capacity + 1e-6)
+    scarce = pkg.granted.sum(axis=0) < pkg.requested.sum(axis=0) - 1e-6
+    assert scarce.any(), "the example's packaging binds"
+    # under the market rule the highest bidder is served first: the fab builder (bid 15,000) gets the largest share
+    got = pkg.granted.sum(axis=1) / np.maximum(pkg.requested.sum(axis=1), 1e-9)
+    names = [p.name for p in result.players]
+    assert pkg.price_usd[scarce].min() >= 9000.0
+    assert got[names.index("fab-builder")] >= got[names.index("hyperscaler")]
+
+
+def _single_player_race(tmp_path: Path, world: dict) -> Path:
+    race = {
+        "name": "alone",
+        "horizon": {"start": "2026-01", "months": 24},
+        "world": world,
+        "players": [{"name": "only", "scenario": str(EXAMPLES / "small.yaml")}],
+    }
+    path = tmp_path / "alone.yaml"
+    path.write_text(yaml.safe_dump(race))
+    return path
+
+
+@pytest.mark.parametrize(
+    "world",
+    [
+        {},  # nothing shared: the scenario's own figures
+        {  # the world holds exactly what the scenario states for itself, or more
+            "wafers": [{"key": "N4", "capacity": [{"from": "2025-01", "per_month": 70}]}],
+            "packaging": {"capacity": [{"from": "2026-01", "per_month": 30}, {"from": "2026-10", "per_month": 120}]},
+            "hbm": {"capacity": [{"from": "2026-01", "per_month": 8000 * 16.0}]},
+        },
+    ],
+    ids=["no-world", "world-equal-to-its-own"],
+)
+def test_one_player_with_everything_equals_the_single_buyer_run(tmp_path, world):
+    result = run_race(load_race(_single_player_race(tmp_path, world)))
+    sc, _ = load_scenario(EXAMPLES / "small.yaml")
+    xr.testing.assert_identical(result.players[0].dataset, simulate(sc))
+
+
+def test_a_smaller_world_holds_a_single_player_back(tmp_path):
+    world = {"packaging": {"capacity": [{"from": "2026-01", "per_month": 15}]}}
+    result = run_race(load_race(_single_player_race(tmp_path, world)))
+    sc, _ = load_scenario(EXAMPLES / "small.yaml")
+    alone = simulate(sc)
+    got = result.players[0].dataset["accelerators_delivered"].values
+    assert got.sum() < alone["accelerators_delivered"].values.sum()
+    assert "world packaging" in result.players[0].binding
+
+
+def test_wafers_are_shared_by_the_month_they_start(tmp_path):
+    """Two players with cycle times of 2 and 5 months on one 1,000-wafer pool: every start month's grants sum to
+    the pool, and each player's wafers out are its grants shifted by its own cycle time."""
+    sc = yaml.safe_load((EXAMPLES / "small.yaml").read_text())
+    sc.pop("horizon")
+    fast, slow = copy.deepcopy(sc), copy.deepcopy(sc)
+    for s, cycle, starts in ((fast, 2, 800), (slow, 5, 600)):
+        s["supply"]["fab"] = {
+            "wafer_starts": [{"from": "2020-01", "wafers_per_month": starts}],
+            "cycle_time_months": cycle,
+        }
+        s["supply"].pop("packaging")
+        s["supply"].pop("hbm")
+    race = {
+        "horizon": {"start": "2026-01", "months": 12},
+        "world": {"wafers": [{"key": "N4", "capacity": [{"from": "2020-01", "per_month": 1000}]}]},
+        "players": [{"name": "fast", "scenario": fast}, {"name": "slow", "scenario": slow}],
+    }
+    loaded = race_from_data(race, "<test>", tmp_path)
+    result = run_race(loaded)
+    pool = result.pools[0]
+    assert pool.granted.sum(axis=0) == pytest.approx(np.full(12, 1000.0))
+    assert pool.granted[0] == pytest.approx(np.full(12, 800 * 1000 / 1400))
+    for p, cycle in zip(result.players, (2, 5), strict=True):
+        assert p.dataset["wafers_out"].values == pytest.approx(np.full(12, pool.granted[0 if cycle == 2 else 1, 0]))
+
+
+def test_dropping_a_player_is_the_race_without_it(example):
+    loaded, _ = example
+    k = next(i for i, c in enumerate(loaded.race.counterfactuals) if c.drop)
+    variant = run_race(apply_counterfactual(loaded, k), counterfactuals=False)
+    data = copy.deepcopy(loaded.data)
+    data.pop("counterfactuals")
+    data["players"] = [p for p in data["players"] if p["name"] != loaded.race.counterfactuals[k].player]
+    direct = run_race(race_from_data(data, "<test>", loaded.folder), counterfactuals=False)
+    for a, b in zip(variant.players, direct.players, strict=True):
+        xr.testing.assert_identical(a.dataset, b.dataset)
+
+
+def test_counterfactuals_are_reported_beside_the_race(example):
+    _, result = example
+    d = result.to_dict()
+    names = [c["name"] for c in d["counterfactuals"]]
+    assert names == ["no-own-fab", "without-hyperscaler"]
+    no_fab = d["counterfactuals"][0]["players"]
+    assert [p["name"] for p in no_fab] == [p["name"] for p in d["players"]]
+    fb = next(p for p in no_fab if p["name"] == "fab-builder")
+    race_fb = next(p for p in d["players"] if p["name"] == "fab-builder")
+    assert fb["compute_flop_per_s_end"][0] == race_fb["compute_flop_per_s_end"]
+    assert next(p for p in d["counterfactuals"][1]["players"] if p["name"] == "hyperscaler")["in_variant"] is False
+
+
+def test_largest_run_by_hand():
+    # clusters of 1, 3, 2 FLOP/s over months of 10 s: by month 3 the best run is months 2-3 at 2 FLOP/s (40)
+    # or month 2 alone at 3 (30) or all three at 1 (30): 40
+    flop = largest_run_flop(np.array([1.0, 3.0, 2.0]), np.array([10.0, 10.0, 10.0]))
+    assert flop == pytest.approx([10.0, 30.0, 40.0])
+    # not before month 3: only month 3 itself
+    assert largest_run_flop(np.array([1.0, 3.0, 2.0]), np.full(3, 10.0), first=2) == pytest.approx([0, 0, 20.0])
+
+
+def test_target_month_is_the_first_the_largest_run_reaches_it(example):
+    _, result = example
+    for p in result.players:
+        for t in p.targets:
+            assert t["met_month"] is not None  # the example's targets are met within the horizon
+            k = result.month_labels.index(t["met_month"])
+            done = p.largest_run_flop * t["mfu"] * t["goodput"]
+            assert done[k] >= t["flops"] * (1 - 1e-12)
+            assert k == 0 or done[k - 1] < t["flops"]  # the month before could not
+
+
+def test_catalog_capacity_levels(example):
+    axis = month_axis("2026-01", 12)
+    central = pool_capacity("packaging", WorldPool(capacity="catalog"), axis)
+    low = pool_capacity("packaging", WorldPool(capacity="catalog", level="low"), axis)
+    high = pool_capacity("packaging", WorldPool(capacity="catalog", level="high"), axis)
+    assert np.all(low <= central) and np.all(central <= high) and np.all(low < high)
+    assert central[0] == 77500.0  # the 2025-12 step holds through 2026-11
+    half = pool_capacity("packaging", WorldPool(capacity="catalog", available_frac=0.5), axis)
+    assert half == pytest.approx(central / 2)
+
+
+# ---- the command ----
+
+
+def test_race_command_json_and_page(tmp_path):
+    page = tmp_path / "race.html"
+    r = CliRunner().invoke(app, ["race", str(RACE), "--json", "--report", str(page)])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert set(d) >= {"race", "month_labels", "players", "world", "counterfactuals", "report"}
+    assert [p["name"] for p in d["players"]] == ["lab", "hyperscaler", "fab-builder"]
+    text = page.read_text()
+    assert "The race" in text and "fab-builder" in text and "Counterfactuals" in text
+    r = CliRunner().invoke(app, ["race", str(RACE)])
+    assert r.exit_code == 0 and "world pools" in r.output and "counterfactual no-own-fab" in r.output
