@@ -103,20 +103,44 @@ def scenario_page() -> str:
     )
 
 
+def race_page() -> str:
+    from fab2token.scenario.race import Race
+
+    rows = _scenario_rows(Race, "", set())
+    return (
+        "# Race file fields\n\nGenerated from the pydantic models (`fab2token.scenario.race`) of a `fab2token race` "
+        "file ([a race](../how-to/race.md)). Each player's `scenario` is a scenario file's content "
+        "([scenario fields](scenario.md)) without its horizon. `[]` marks a list.\n\n"
+        + _table(["path", "type", "unit", "limits", "default", "description"], rows)
+    )
+
+
 def catalog_page() -> str:
     from fab2token import catalog
 
-    out = ["# Catalog tables\n\nGenerated from the CSV files shipped in `fab2token/catalog/`; every row carries "
-           "its source. Empty cells are unpublished: supply them under `catalog:` in a scenario.\n"]
+    out = [
+        "# Catalog tables\n\nGenerated from the CSV files shipped in `fab2token/catalog/`; every row carries "
+        "its source. Empty cells are unpublished: supply them under `catalog:` in a scenario.\n"
+    ]
     for table, key in catalog.TABLES.items():
         rows = catalog.table_rows(table)
         cols = [c for c in rows[0] if c not in ("source", "notes")]
         out.append(f"## {table}\n")
         out.append(_table(cols, [[r[c] for c in cols] for r in rows]))
         out.append("\n**Sources**\n")
-        out += [f"- **{r[key]}**: {_cell(r.get('source'))}" + (f" — {_cell(r['notes'])}" if r.get("notes") else "")
-                for r in rows]
+        out += [
+            f"- **{r[key]}**: {_cell(r.get('source'))}" + (f" — {_cell(r['notes'])}" if r.get("notes") else "")
+            for r in rows
+        ]
         out.append("")
+    rows = catalog.table_rows("world")
+    cols = [c for c in rows[0] if c not in ("source", "notes")]
+    out.append("## world\n\nThe world's shared capacities for `fab2token race` (several rows per key, one per step).\n")
+    out.append(_table(cols, [[r[c] for c in cols] for r in rows]))
+    out.append("\n**Sources**\n")
+    out += [
+        f"- **{r['resource']} {r['key']} from {r['from']}**: {_cell(r['source'])} — {_cell(r['notes'])}" for r in rows
+    ]
     return "\n".join(out) + "\n"
 
 
@@ -149,7 +173,9 @@ def cli_page() -> str:
                 continue
             kind = "argument" if p.param_type_name == "argument" else ", ".join(p.opts)
             default = "" if p.required else (p.default if p.default is not None else "")
-            rows.append([f"`{kind}`", _param_type(p), "yes" if p.required else "", default, getattr(p, "help", "") or ""])
+            rows.append(
+                [f"`{kind}`", _param_type(p), "yes" if p.required else "", default, getattr(p, "help", "") or ""]
+            )
         if rows:
             out.append(_table(["parameter", "type", "required", "default", "help"], rows))
 
@@ -160,6 +186,7 @@ def cli_page() -> str:
 def results_page() -> str:
     from fab2token.engine.simulate import SUMMARY_KEYS, simulate
     from fab2token.plan import PLAN_KEYS
+    from fab2token.race.run import PLAYER_KEYS, RACE_KEYS
     from fab2token.scenario import load_scenario
     from fab2token.sweep.summary import SWEEP_KEYS
 
@@ -183,6 +210,11 @@ def results_page() -> str:
         + ", ".join(f"`{k}`" for k in SWEEP_KEYS)
         + " (and `db`); each row of `inputs` and `outcomes` has `mean`, `p10`, `p50`, `p90` and `draws`, each "
         "`series` entry its `unit` and `mean`, `p10`, `p50`, `p90` by month ([a sweep](../how-to/sweep.md)).\n"
+        + "\n`fab2token race --json`: "
+        + ", ".join(f"`{k}`" for k in RACE_KEYS)
+        + " (and `draws` with `--draws`, `report` with `--report`); each entry of `players`: "
+        + ", ".join(f"`{k}`" for k in PLAYER_KEYS)
+        + " ([a race](../how-to/race.md)).\n"
     )
 
 
@@ -192,20 +224,41 @@ def store_page() -> str:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "store.duckdb"
         subprocess.run(
-            [str(Path(sys.executable).parent / "fab2token"), "run", str(ROOT / "examples" / "small.yaml"), "--db", str(db),
-             "--no-report", "--json"],
+            [
+                str(Path(sys.executable).parent / "fab2token"),
+                "run",
+                str(ROOT / "examples" / "small.yaml"),
+                "--db",
+                str(db),
+                "--no-report",
+                "--json",
+            ],
             check=True,
             capture_output=True,
         )
         subprocess.run(
-            [str(Path(sys.executable).parent / "fab2token"), "plan", str(ROOT / "examples" / "plan-two-sites.yaml"),
-             "--db", str(db), "--json"],
+            [
+                str(Path(sys.executable).parent / "fab2token"),
+                "plan",
+                str(ROOT / "examples" / "plan-two-sites.yaml"),
+                "--db",
+                str(db),
+                "--json",
+            ],
             check=True,
             capture_output=True,
         )
         subprocess.run(
-            [str(Path(sys.executable).parent / "fab2token"), "sweep", str(ROOT / "examples" / "uncertain.yaml"),
-             "--draws", "2", "--db", str(db), "--json"],
+            [
+                str(Path(sys.executable).parent / "fab2token"),
+                "sweep",
+                str(ROOT / "examples" / "uncertain.yaml"),
+                "--draws",
+                "2",
+                "--db",
+                str(db),
+                "--json",
+            ],
             check=True,
             capture_output=True,
         )
@@ -217,11 +270,13 @@ def store_page() -> str:
             ).fetchall()
         finally:
             con.close()
-    out = ["# The results store\n\nGenerated from DuckDB itself: the tables and columns of a store after one "
-           "`fab2token run`, one `fab2token plan` and one `fab2token sweep` (runs in `runs` and the `series_*` "
-           "tables, plans in `plans` and the `plan_*` tables, `plan_arrays` holding every planned series and dual, "
-           "one column per dimension; sweeps in `sweeps` and the `sweep_*` tables, one row per draw and value, "
-           "`sweep_chunks` listing the chunks stored).\n"]
+    out = [
+        "# The results store\n\nGenerated from DuckDB itself: the tables and columns of a store after one "
+        "`fab2token run`, one `fab2token plan` and one `fab2token sweep` (runs in `runs` and the `series_*` "
+        "tables, plans in `plans` and the `plan_*` tables, `plan_arrays` holding every planned series and dual, "
+        "one column per dimension; sweeps in `sweeps` and the `sweep_*` tables, one row per draw and value, "
+        "`sweep_chunks` listing the chunks stored).\n"
+    ]
     for table in sorted({t for t, _, _ in cols}):
         out.append(f"## `{table}`\n")
         out.append(_table(["column", "type"], [[c, t] for tb, c, t in cols if tb == table]))
@@ -230,6 +285,7 @@ def store_page() -> str:
 
 PAGES = {
     "reference/scenario.md": scenario_page,
+    "reference/race.md": race_page,
     "reference/catalog.md": catalog_page,
     "reference/cli.md": cli_page,
     "reference/results.md": results_page,

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from fab2token.cli.main import app
 from fab2token.engine.simulate import simulate
 from fab2token.race.allocate import RULES, allocate, auction, water_fill
-from fab2token.race.run import largest_run_flop, run_race
+from fab2token.race.run import PLAYER_KEYS, RACE_KEYS, largest_run_flop, run_race
 from fab2token.race.world import pool_capacity
 from fab2token.scenario import load_scenario
 from fab2token.scenario.race import WorldPool
@@ -298,9 +298,52 @@ def test_race_command_json_and_page(tmp_path):
     r = CliRunner().invoke(app, ["race", str(RACE), "--json", "--report", str(page)])
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
-    assert set(d) >= {"race", "month_labels", "players", "world", "counterfactuals", "report"}
+    assert set(d) == {*RACE_KEYS, "report"}
+    assert all(tuple(p) == PLAYER_KEYS for p in d["players"])
     assert [p["name"] for p in d["players"]] == ["lab", "hyperscaler", "fab-builder"]
     text = page.read_text()
     assert "The race" in text and "fab-builder" in text and "Counterfactuals" in text
     r = CliRunner().invoke(app, ["race", str(RACE)])
     assert r.exit_code == 0 and "world pools" in r.output and "counterfactual no-own-fab" in r.output
+
+
+# ---- draws of the world ----
+
+
+def test_catalog_levels_as_quantiles_are_monotone_and_within_the_range():
+    axis = month_axis("2026-01", 24)
+    levels = [1e-6, 0.1, 0.5, 0.9, 1 - 1e-6]
+    caps = np.stack([pool_capacity("packaging", WorldPool(level=q), axis) for q in levels])
+    assert np.all(np.diff(caps, axis=0) >= 0)
+    low = pool_capacity("packaging", WorldPool(level="low"), axis)
+    high = pool_capacity("packaging", WorldPool(level="high"), axis)
+    assert caps[0] == pytest.approx(low, rel=1e-2) and caps[-1] == pytest.approx(high, rel=1e-2)
+    # a row without a published range (the market pool) stays at its figure at every level
+    m = [pool_capacity("market", WorldPool(key="nvidia-blackwell", level=q), axis) for q in (0.1, 0.9)]
+    assert m[0] == pytest.approx(m[1])
+
+
+def test_race_draws_are_reproducible_and_conserve(example):
+    from fab2token.race.draws import _with_levels, run_race_draws, uncertain_pools
+
+    loaded, _ = example
+    a = run_race_draws(loaded, 3, seed=7)
+    assert a == run_race_draws(loaded, 3, seed=7)
+    assert a["uncertain_pools"] == ["world.wafers[0]", "world.market[0]", "world.packaging", "world.hbm"]
+    for t in range(len(a["players"][0]["targets"])):  # in every draw someone is first when anyone meets it
+        firsts = sum(p["targets"][t]["first_frac"] for p in a["players"])
+        met = max(p["targets"][t]["met_within_horizon_frac"] for p in a["players"])
+        assert firsts >= met - 1e-12
+    for q in (1e-9, 1 - 1e-9):  # the range's two ends: every pool conserves there too
+        result = run_race(_with_levels(loaded, dict.fromkeys(uncertain_pools(loaded), q)), counterfactuals=False)
+        for p in result.pools:
+            assert np.all(p.granted.sum(axis=0) <= p.capacity * (1 + 1e-12) + 1e-6), (q, p.key)
+
+
+def test_race_command_with_draws(tmp_path):
+    r = CliRunner().invoke(app, ["race", str(RACE), "--json", "--draws", "2", "--seed", "1"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)["draws"]
+    assert d["draws"] == 2 and {"first_frac", "met_month_p50"} <= set(d["players"][0]["targets"][0])
+    r = CliRunner().invoke(app, ["race", str(RACE), "--draws", "-1"])
+    assert r.exit_code == 2 and "--draws" in r.output

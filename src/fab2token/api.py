@@ -162,11 +162,13 @@ def supply_lookup(
     }
 
 
-def race_file(path: str | Path, report_path: str | Path | None = None) -> dict:
+def race_file(path: str | Path, report_path: str | Path | None = None, draws: int = 0, seed: int = 0) -> dict:
     """Validate and run a race file (``fab2token race``): the world's pools allocated among its players, each
     player's engine on its allocation, the counterfactuals; returns the JSON of
     :meth:`fab2token.race.run.RaceResult.to_dict` and writes the race's page (atomically) when ``report_path`` is
-    given. The report path is checked before anything runs and may not be the race file."""
+    given. The report path is checked before anything runs and may not be the race file. ``draws`` > 0 adds
+    ``draws``: that many races on world capacities drawn within their published ranges
+    (:func:`fab2token.race.draws.run_race_draws`)."""
     from fab2token.io.outputs import check_output, write_outputs
     from fab2token.io.race_report import write_race_report
     from fab2token.race.run import run_race
@@ -174,7 +176,19 @@ def race_file(path: str | Path, report_path: str | Path | None = None) -> dict:
 
     if report_path is not None:
         check_output(report_path, "--report", [path])
-    result = run_race(load_race(path)).to_dict()
+    from fab2token.options import Number, check_options
+
+    check_options(
+        "race_file",
+        {"draws": draws, "seed": seed},
+        {"draws": Number(0, 100_000, whole=True), "seed": Number(0, 2**32 - 1, whole=True)},
+    )
+    loaded = load_race(path)
+    result = run_race(loaded).to_dict()
+    if draws:
+        from fab2token.race.draws import run_race_draws
+
+        result["draws"] = run_race_draws(loaded, draws, seed)
     if report_path is not None:
         (written,) = write_outputs([(Path(report_path), "--report", lambda tmp: write_race_report(tmp, result))])
         result["report"] = str(written)

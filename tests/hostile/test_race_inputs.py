@@ -83,6 +83,10 @@ CASES = {
         ["players[2].own[0]", "'market'"],
     ),
     "no players": (lambda d: d.update(players=[]), ["players", "at least 1"]),
+    "a level outside (0, 1)": (
+        lambda d: d["world"]["packaging"].update(level=1.5),
+        ["world.packaging.level", "1.5", "a quantile between 0 and 1"],
+    ),
 }
 
 

@@ -18,13 +18,17 @@ def race(
     report: Annotated[
         Path | None, typer.Option("--report", help="Write the race's page (race chart, pools, bottlenecks) here.")
     ] = None,
+    draws: Annotated[
+        int, typer.Option("--draws", help="Also run this many races on world capacities drawn in their ranges.")
+    ] = 0,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the draws.")] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Share the world's wafers, packaging, HBM and market accelerators among the players, run each player on what
     it got, and say who gets there first, what holds each back, and what each counterfactual changes."""
     from fab2token.api import race_file as run
 
-    result = run(race_file, report)
+    result = run(race_file, report, draws, seed)
     if as_json:
         _print_json(result)
         return
@@ -87,5 +91,23 @@ def _print_race(d: dict[str, Any]) -> None:
             met = "; ".join(f"{n}: {x or '-'} → {y or '-'}" for n, x, y in p["targets_met_month"])
             t.add_row(p["name"], f"{a:.3g}", f"{b:.3g}", met)
         out.print(t)
+    if d.get("draws"):
+        _print_draws(d["draws"])
     if d.get("report"):
         out.print(f"race page: {d['report']}")
+
+
+def _print_draws(dr: dict[str, Any]) -> None:
+    t = Table(title=f"{dr['draws']} races on drawn world capacities (seed {dr['seed']}): who gets there first")
+    for col in ("player", "target", "first", "met by deadline", "P10", "P50", "P90"):
+        t.add_column(col, justify="left" if col in ("player", "target") else "right")
+    for p in dr["players"]:
+        for x in p["targets"]:
+            t.add_row(
+                p["name"],
+                x["name"],
+                f"{x['first_frac']:.0%}",
+                f"{x['met_by_deadline_frac']:.0%}",
+                *(x[f"met_month_p{q}"] or "not met" for q in (10, 50, 90)),
+            )
+    out.print(t)

@@ -79,6 +79,28 @@ def _counterfactuals_table(d: dict[str, Any]) -> str:
     return f"<table>{head}{''.join(rows)}</table>" if rows else "<p>No counterfactuals in the race file.</p>"
 
 
+def _draws_table(dr: dict[str, Any] | None) -> str:
+    if not dr:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(p['name'])}</td><td>{html.escape(x['name'])}</td><td>{x['first_frac']:.0%}</td>"
+        f"<td>{x['met_by_deadline_frac']:.0%}</td>"
+        + "".join(f"<td>{html.escape(x[f'met_month_p{q}'] or 'not met')}</td>" for q in (10, 50, 90))
+        + "</tr>"
+        for p in dr["players"]
+        for x in p["targets"]
+    )
+    head = (
+        "<tr><th>player</th><th>target</th><th>first</th><th>met by deadline</th><th>P10</th><th>P50</th>"
+        "<th>P90</th></tr>"
+    )
+    pools = ", ".join(dr["uncertain_pools"]) or "none"
+    return (
+        f"<h2>Who gets there first: {dr['draws']} draws (seed {dr['seed']})</h2><p class='sub'>World pools drawn "
+        f"within their published ranges: {html.escape(pools)}.</p><table>{head}{rows}</table>"
+    )
+
+
 def render_race_report(d: dict[str, Any]) -> str:
     """The page as one HTML string, plotly.js inlined once."""
     figs = race_figures(d)
@@ -92,7 +114,7 @@ def render_race_report(d: dict[str, Any]) -> str:
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
         f"<p class='sub'>{len(d['players'])} players over {len(d['month_labels'])} months from "
         f"{html.escape(d['month_labels'][0])}.</p><h2>Targets</h2>{_targets_table(d)}"
-        f"<h2>Counterfactuals</h2>{_counterfactuals_table(d)}"
+        f"<h2>Counterfactuals</h2>{_counterfactuals_table(d)}{_draws_table(d.get('draws'))}"
         + "".join(f"<section>{p}</section>" for p in parts)
         + "</body></html>"
     )

@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 from numpy.typing import NDArray
 
+from fab2token.deploy.placement import BINDING_SUPPLY
 from fab2token.engine.simulate import simulate, summarise
 from fab2token.race.world import Allocation, PoolResult, allocate_world
 from fab2token.scenario.models import Scenario, month_label, month_number
@@ -23,7 +24,32 @@ from fab2token.scenario.raceload import LoadedRace, apply_counterfactual
 from fab2token.scenario.timeline import hours_in_month, month_axis, month_labels
 from fab2token.workloads.schedule import target_size
 
-__all__ = ["PlayerOutcome", "RaceResult", "run_race", "largest_run_flop", "first_month_reaching"]
+__all__ = [
+    "RACE_KEYS",
+    "PLAYER_KEYS",
+    "PlayerOutcome",
+    "RaceResult",
+    "run_race",
+    "largest_run_flop",
+    "first_month_reaching",
+]
+
+RACE_KEYS = ("race", "month_labels", "players", "world", "counterfactuals")
+"""Keys of ``fab2token race --json`` (with ``draws`` under ``--draws``, ``report`` under ``--report``)."""
+PLAYER_KEYS = (
+    "name",
+    "accelerators_installed_end",
+    "compute_flop_per_s_end",
+    "compute_flop_per_s_by_month",
+    "largest_run_flop_by_month",
+    "binding_by_month",
+    "targets",
+    "training_runs",
+    "pools",
+    "capex_usd_total",
+    "fab_capex_usd_total",
+)
+"""Keys of each entry of ``players``."""
 
 Array = NDArray[np.float64]
 
@@ -188,13 +214,17 @@ def _targets(sc: Scenario, cluster: Array, seconds: Array, axis: NDArray[np.int6
 
 
 def _binding(pools: list[PoolResult], i: int, own: list[str]) -> list[str]:
-    """Month by month, the world pools that granted player ``i`` less than it asked, else its own binding
-    constraint."""
+    """Month by month, what holds player ``i`` back: where its own engine says supply binds (nothing waits for
+    power, space or a schedule), the world pools that granted it less than it asked, if any; else its own binding
+    constraint (power binds a player whatever the world would have given it)."""
     if not pools:
         return list(own)
     short = np.stack([p.granted[i] < p.requested[i] * (1 - 1e-9) for p in pools])  # (pool, month)
     names = np.array([f"world {p.resource} {p.key}".rstrip() for p in pools])
-    return [" + ".join(names[short[:, m]]) if short[:, m].any() else own[m] for m in range(len(own))]
+    return [
+        " + ".join(names[short[:, m]]) if own[m] == BINDING_SUPPLY and short[:, m].any() else own[m]
+        for m in range(len(own))
+    ]
 
 
 def _player_pool(pool: PoolResult, i: int) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from fab2token import catalog
 from fab2token.deploy.fleet import market_orders, whole_units
 from fab2token.errors import ModelError
 from fab2token.race.allocate import allocate
+from fab2token.scenario.distributions import triangular_ppf
 from fab2token.scenario.models import Scenario, month_number
 from fab2token.scenario.race import Claim, Race, WorldPool
 from fab2token.scenario.timeline import month_axis, step_schedule
@@ -68,14 +69,23 @@ def pool_capacity(resource: str, pool: WorldPool, axis: NDArray[np.int64]) -> Ar
             for r in catalog.table_rows("world")
             if r["resource"] == resource and (pool.key is None or r["key"] == pool.key)
         ]
-        column = "per_month" if pool.level == "central" else pool.level
-        values = [r[column] if not math.isnan(r[column]) else r["per_month"] for r in rows]
+        values = [_level_value(r, pool.level) for r in rows]
         froms = [str(r["from"]) for r in rows]
     else:
         froms = [s.from_ for s in pool.capacity]
         values = [s.per_month for s in pool.capacity]
     order = np.argsort([month_number(f) for f in froms], kind="stable")
     return step_schedule([froms[i] for i in order], [values[i] for i in order], axis) * pool.available_frac
+
+
+def _level_value(row: dict, level: str | float) -> float:
+    """A catalog world row's value at ``level``: its central figure, the low or high end of its range (the central
+    one where the range is not published), or a quantile of the triangular distribution (low, central, high)."""
+    central = float(row["per_month"])
+    low, high = (central if math.isnan(row[k]) else float(row[k]) for k in ("low", "high"))
+    if isinstance(level, float):
+        return float(triangular_ppf(np.asarray(level), low, central, high))
+    return {"central": central, "low": low, "high": high}[level]
 
 
 def _pool_key(resource: str, pool: WorldPool) -> str:

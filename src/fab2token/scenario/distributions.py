@@ -121,7 +121,7 @@ class Dist:
             if self.whole or self.month:  # each whole number of [low, high] equally likely
                 return np.minimum(np.floor(low + u * (high - low + 1)), high)
             return low + u * (high - low)
-        return self._whole(_triangular_ppf(u, *self.params))
+        return self._whole(triangular_ppf(u, *self.params))
 
     def from_normal(self, z: Any) -> np.ndarray:
         """Draws from standard normal draws ``z`` (the copula's variates): ``ppf(Phi(z))``, exact for (log)normals."""
@@ -150,7 +150,7 @@ class Dist:
         return np.floor(x + 0.5) if self.whole or self.month else x
 
 
-def _triangular_ppf(u: np.ndarray, low: float, mode: float, high: float) -> np.ndarray:
+def triangular_ppf(u: np.ndarray, low: float, mode: float, high: float) -> np.ndarray:
     width = high - low
     if width == 0:
         return np.full_like(u, low)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from fab2token.scenario.fields import YearMonth, _Model
 from fab2token.scenario.models import Horizon
@@ -52,13 +52,23 @@ class WorldPool(_Model):
     the catalog's one row for that resource."""
     capacity: Literal["catalog"] | list[CapacityStep] = "catalog"
     """The monthly capacity: `catalog` (catalog/world.csv, every row sourced) or a step schedule."""
-    level: Literal["central", "low", "high"] = "central"
-    """With capacity `catalog`: which of the catalog's figures, its central value or the low or high end of the
-    published range."""
+    level: str | float = "central"
+    """With capacity `catalog`: which of the catalog's figures, its central value, the low or high end of the
+    published range, or a quantile between 0 and 1 of the triangular distribution (low, central, high) of each
+    step (`race --draws` draws it)."""
     available_frac: float = Field(default=1.0, gt=0, le=1)
     """Share of the capacity open to the race's players (the rest goes to buyers outside the race)."""
     accelerators: list[str] | None = None
     """Market pools: the accelerator types the pool sells; omitted: the catalog row's list."""
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _level(cls, v: Any) -> Any:
+        if v in ("central", "low", "high"):
+            return v
+        if isinstance(v, int | float) and not isinstance(v, bool) and 0 < v < 1:
+            return float(v)
+        raise ValueError("central, low, high, or a quantile between 0 and 1 (exclusive)")
 
 
 class World(_Model):
