@@ -347,3 +347,75 @@ def test_race_command_with_draws(tmp_path):
     assert d["draws"] == 2 and {"first_frac", "met_month_p50"} <= set(d["players"][0]["targets"][0])
     r = CliRunner().invoke(app, ["race", str(RACE), "--draws", "-1"])
     assert r.exit_code == 2 and "--draws" in r.output
+
+
+# ---- best responses through the planner ----
+
+
+def _two_planners(tmp_path: Path, per_month: float) -> object:
+    plan_example = str(EXAMPLES / "plan-two-sites.yaml")
+    race = {
+        "horizon": {"start": "2026-01", "months": 24},
+        "world": {
+            "market": [
+                {
+                    "key": "blackwell",
+                    "capacity": [{"from": "2026-01", "per_month": per_month}],
+                    "accelerators": ["B200"],
+                }
+            ]
+        },
+        "players": [{"name": "a", "scenario": plan_example}, {"name": "b", "scenario": plan_example}],
+    }
+    return race_from_data(race, "<test>", tmp_path)
+
+
+@pytest.fixture(scope="module")
+def responses(tmp_path_factory):
+    from fab2token.race.respond import best_responses
+
+    loaded = _two_planners(tmp_path_factory.mktemp("br"), 4000.0)
+    return loaded, best_responses(loaded)
+
+
+def test_best_responses_share_the_pool_and_converge(responses):
+    """Two players wanting up to 3,000 B200 a month each from a 4,000 pool: what they buy never exceeds the pool in
+    any month, and the iteration ends when neither changes its plan."""
+    _, br = responses
+    assert br["converged"] and br["rounds"] >= 2 and br["change_by_round"][-1] <= br["rtol"]
+    a, b = (np.array(p["bought_by_pool"]["blackwell"]) for p in br["players"])
+    assert np.all(a + b <= 4000.0 + 1e-6)
+    assert (a + b).max() == pytest.approx(4000.0)  # the pool binds in some month
+    assert all(p["status"] == "optimal" for p in br["players"])
+
+
+def test_the_first_player_alone_would_plan_the_same(responses):
+    """Player a plans first with the whole pool (more than its own 3,000 a month): its best response is its plain
+    plan, to the dollar; b pays more for the same targets with what a leaves it."""
+    from fab2token.plan import plan
+
+    loaded, br = responses
+    alone = plan(loaded.scenarios[0])
+    a, b = br["players"]
+    assert a["objective_usd"] == pytest.approx(alone.objective_usd, rel=1e-9)
+    assert b["objective_usd"] > a["objective_usd"]
+
+
+def test_best_responses_say_when_they_stop_before_converging(tmp_path):
+    from fab2token.race.respond import best_responses
+
+    br = best_responses(_two_planners(tmp_path, 4000.0), max_rounds=1)
+    assert br["rounds"] == 1 and br["converged"] is False and br["change_by_round"][0] > br["rtol"]
+
+
+def test_race_command_with_best_responses(tmp_path):
+    page = tmp_path / "plans.html"
+    r = CliRunner().invoke(
+        app, ["race", str(EXAMPLES / "race-plans.yaml"), "--respond", "5", "--json", "--report", str(page)]
+    )
+    assert r.exit_code == 0, r.output
+    br = json.loads(r.output)["best_responses"]
+    assert br["converged"] and [p["name"] for p in br["players"]] == ["first", "second"]
+    assert "Best responses: converged" in page.read_text()
+    r = CliRunner().invoke(app, ["race", str(EXAMPLES / "race-plans.yaml"), "--respond", "-2"])
+    assert r.exit_code == 2 and "--respond" in r.output

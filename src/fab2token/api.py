@@ -162,13 +162,20 @@ def supply_lookup(
     }
 
 
-def race_file(path: str | Path, report_path: str | Path | None = None, draws: int = 0, seed: int = 0) -> dict:
+def race_file(
+    path: str | Path,
+    report_path: str | Path | None = None,
+    draws: int = 0,
+    seed: int = 0,
+    respond_rounds: int = 0,
+) -> dict:
     """Validate and run a race file (``fab2token race``): the world's pools allocated among its players, each
     player's engine on its allocation, the counterfactuals; returns the JSON of
     :meth:`fab2token.race.run.RaceResult.to_dict` and writes the race's page (atomically) when ``report_path`` is
     given. The report path is checked before anything runs and may not be the race file. ``draws`` > 0 adds
     ``draws``: that many races on world capacities drawn within their published ranges
-    (:func:`fab2token.race.draws.run_race_draws`)."""
+    (:func:`fab2token.race.draws.run_race_draws`); ``respond_rounds`` > 0 adds ``best_responses``: the players'
+    plans iterated against each other for at most that many rounds (:func:`fab2token.race.respond.best_responses`)."""
     from fab2token.io.outputs import check_output, write_outputs
     from fab2token.io.race_report import write_race_report
     from fab2token.race.run import run_race
@@ -180,8 +187,13 @@ def race_file(path: str | Path, report_path: str | Path | None = None, draws: in
 
     check_options(
         "race_file",
-        {"draws": draws, "seed": seed},
-        {"draws": Number(0, 100_000, whole=True), "seed": Number(0, 2**32 - 1, whole=True)},
+        {"draws": draws, "seed": seed, "respond_rounds": respond_rounds},
+        {
+            "draws": Number(0, 100_000, whole=True),
+            "seed": Number(0, 2**32 - 1, whole=True),
+            "respond_rounds": Number(0, 1000, whole=True),
+        },
+        {"respond_rounds": "--respond"},
     )
     loaded = load_race(path)
     result = run_race(loaded).to_dict()
@@ -189,6 +201,10 @@ def race_file(path: str | Path, report_path: str | Path | None = None, draws: in
         from fab2token.race.draws import run_race_draws
 
         result["draws"] = run_race_draws(loaded, draws, seed)
+    if respond_rounds:
+        from fab2token.race.respond import best_responses
+
+        result["best_responses"] = best_responses(loaded, respond_rounds)
     if report_path is not None:
         (written,) = write_outputs([(Path(report_path), "--report", lambda tmp: write_race_report(tmp, result))])
         result["report"] = str(written)

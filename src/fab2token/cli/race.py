@@ -22,13 +22,17 @@ def race(
         int, typer.Option("--draws", help="Also run this many races on world capacities drawn in their ranges.")
     ] = 0,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the draws.")] = 0,
+    respond: Annotated[
+        int,
+        typer.Option("--respond", help="Iterate the players' best-response plans for at most this many rounds."),
+    ] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Share the world's wafers, packaging, HBM and market accelerators among the players, run each player on what
     it got, and say who gets there first, what holds each back, and what each counterfactual changes."""
     from fab2token.api import race_file as run
 
-    result = run(race_file, report, draws, seed)
+    result = run(race_file, report, draws, seed, respond)
     if as_json:
         _print_json(result)
         return
@@ -93,6 +97,8 @@ def _print_race(d: dict[str, Any]) -> None:
         out.print(t)
     if d.get("draws"):
         _print_draws(d["draws"])
+    if d.get("best_responses"):
+        _print_responses(d["best_responses"])
     if d.get("report"):
         out.print(f"race page: {d['report']}")
 
@@ -110,4 +116,22 @@ def _print_draws(dr: dict[str, Any]) -> None:
                 f"{x['met_by_deadline_frac']:.0%}",
                 *(x[f"met_month_p{q}"] or "not met" for q in (10, 50, 90)),
             )
+    out.print(t)
+
+
+def _print_responses(br: dict[str, Any]) -> None:
+    said = "converged" if br["converged"] else "did NOT converge"
+    t = Table(
+        title=f"best responses: {said} after {br['rounds']} rounds (largest change {br['change_by_round'][-1]:.2g} "
+        f"of a pool, tolerance {br['rtol']:g})"
+    )
+    for col in ("player", "plan", "cost [USD]", "bought from the market pools", "unmet targets"):
+        t.add_column(col, justify="right" if col in ("cost [USD]", "bought from the market pools") else "left")
+    for p in br["players"]:
+        if not p["planned"]:
+            t.add_row(p["name"], "no targets", "-", "-", "-")
+            continue
+        bought = sum(sum(v) for v in p["bought_by_pool"].values())
+        unmet = ", ".join(str(u.get("target", u)) for u in p["unmet"]) or "-"
+        t.add_row(p["name"], p["status"], f"{p['objective_usd']:,.0f}", f"{bought:,.0f}", unmet)
     out.print(t)

@@ -101,6 +101,25 @@ def _draws_table(dr: dict[str, Any] | None) -> str:
     )
 
 
+def _responses_table(br: dict[str, Any] | None) -> str:
+    if not br:
+        return ""
+    said = "converged" if br["converged"] else "did not converge"
+    rows = "".join(
+        f"<tr><td>{html.escape(p['name'])}</td><td>{html.escape(p.get('status', 'no targets'))}</td>"
+        f"<td>{p['objective_usd']:,.0f}</td><td>{sum(sum(v) for v in p['bought_by_pool'].values()):,.0f}</td></tr>"
+        if p["planned"]
+        else f"<tr><td>{html.escape(p['name'])}</td><td>no targets</td><td>-</td><td>-</td></tr>"
+        for p in br["players"]
+    )
+    head = "<tr><th>player</th><th>plan</th><th>cost [USD]</th><th>bought from the market pools</th></tr>"
+    return (
+        f"<h2>Best responses: {said} after {br['rounds']} rounds</h2>"
+        f"<p class='sub'>Largest change in the last round: {br['change_by_round'][-1]:.2g} of a pool "
+        f"(tolerance {br['rtol']:g}).</p><table>{head}{rows}</table>"
+    )
+
+
 def render_race_report(d: dict[str, Any]) -> str:
     """The page as one HTML string, plotly.js inlined once."""
     figs = race_figures(d)
@@ -115,6 +134,7 @@ def render_race_report(d: dict[str, Any]) -> str:
         f"<p class='sub'>{len(d['players'])} players over {len(d['month_labels'])} months from "
         f"{html.escape(d['month_labels'][0])}.</p><h2>Targets</h2>{_targets_table(d)}"
         f"<h2>Counterfactuals</h2>{_counterfactuals_table(d)}{_draws_table(d.get('draws'))}"
+        f"{_responses_table(d.get('best_responses'))}"
         + "".join(f"<section>{p}</section>" for p in parts)
         + "</body></html>"
     )

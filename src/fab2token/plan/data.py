@@ -21,7 +21,7 @@ from fab2token.scenario.timeline import month_axis, month_labels, step_schedule
 from fab2token.sites import energy as energy_mod
 from fab2token.sites.inputs import SiteInputs, site_inputs
 from fab2token.sites.power import usable_power_frac
-from fab2token.supply.chain import chain, inputs_from_scenario
+from fab2token.supply.chain import SupplyInputs, chain, inputs_from_scenario
 from fab2token.workloads.schedule import serving_rate, target_size
 
 __all__ = ["PlanData", "plan_data"]
@@ -92,15 +92,24 @@ def _sm(values: np.ndarray, sites: list[str], months: list[str]) -> xr.DataArray
     return xr.DataArray(np.asarray(values).T, dims=("site", "month"), coords={"site": sites, "month": months})
 
 
-def plan_data(sc: Scenario) -> PlanData:
-    """Every coefficient of the planning problem for a validated scenario."""
+def plan_data(
+    sc: Scenario,
+    supply: SupplyInputs | None = None,
+    market: dict[str, np.ndarray] | None = None,
+    option_cap: dict[str, np.ndarray] | None = None,
+) -> PlanData:
+    """Every coefficient of the planning problem for a validated scenario.
+
+    ``supply`` (the own chain's resolved inputs) and ``market`` (the fleet's market deliveries by type) replace the
+    scenario's own figures, as in :func:`fab2token.engine.simulate.simulate`; ``option_cap`` caps what the plan may
+    buy of each accelerator option a month (by catalog name): a race hands a player what the world leaves it."""
     axis = month_axis(sc.horizon.start, sc.horizon.months)
     months = month_labels(axis)
     si = site_inputs(sc, axis)
     sites = si.names
     # the fleet's types from the same inputs layer as the simulation (own chain first; its deliveries are decided
     # here), then the market options the plan may buy
-    fi = fleet_inputs(sc, axis, np.zeros(axis.size))
+    fi = fleet_inputs(sc, axis, np.zeros(axis.size), market)
     opt_specs = [
         catalog.lookup("accelerators", o.accelerator, sc.catalog.get("accelerators"))
         for o in sc.targets.accelerator_options
@@ -159,8 +168,8 @@ def plan_data(sc: Scenario) -> PlanData:
         ),
         optics_usd=xr.DataArray(optics_usd, dims="site", coords={"site": sites}) if optics_usd.any() else None,
     )
-    fields.update(_supply(sc, axis, months))
-    fields.update(_targets(sc, axis, months, sites, accs, specs, peak, hours))
+    fields.update(_supply(sc, axis, months, supply))
+    fields.update(_targets(sc, axis, months, sites, accs, specs, peak, hours, option_cap))
     fields.update(_hour_of_day(sc, si, kw, pue_hod, hours))
     return PlanData(**fields)
 
@@ -190,10 +199,10 @@ def _fleet(
     }
 
 
-def _supply(sc: Scenario, axis: np.ndarray, months: list[str]) -> dict[str, Any]:
-    """The scenario's own supply chain: wafers, accelerators per wafer, packaging and HBM limits."""
+def _supply(sc: Scenario, axis: np.ndarray, months: list[str], supply: SupplyInputs | None = None) -> dict[str, Any]:
+    """The scenario's own supply chain (or ``supply``): wafers, accelerators per wafer, packaging and HBM limits."""
     mc = {"month": months}
-    inp = inputs_from_scenario(sc, axis)
+    inp = supply if supply is not None else inputs_from_scenario(sc, axis)
     per_wafer = chain(replace(inp, wafer_starts=np.ones(axis.size), packaging_wafers=None, hbm_stacks=None))
     full = chain(inp)
     pkg = inp.packaging_wafers
@@ -220,9 +229,10 @@ def _targets(
     specs: list[dict[str, Any]],
     peak: xr.DataArray,
     hours: xr.DataArray,
+    option_cap: dict[str, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """Training targets (windows, sites, FLOPs per accelerator-month), inference demand and serving rates, and the
-    market options' monthly availability."""
+    market options' monthly availability (capped by ``option_cap``)."""
     runs = [t.name for t in sc.targets.training]
     window = np.zeros((len(runs), axis.size), dtype=bool)
     on_site = np.ones((len(runs), len(sites)), dtype=bool)
@@ -250,6 +260,8 @@ def _targets(
     first_option = len(accs) - len(sc.targets.accelerator_options)
     for j, o in enumerate(sc.targets.accelerator_options, start=first_option):
         avail[j] = step_schedule([c.from_ for c in o.available], [c.per_month for c in o.available], axis)
+        if option_cap and accs[j] in option_cap:
+            avail[j] = np.minimum(avail[j], option_cap[accs[j]])
     mc, rc, ac = {"month": months}, {"run": runs}, {"accelerator": accs}
     return {
         "runs": runs,

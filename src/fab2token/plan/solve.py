@@ -114,8 +114,12 @@ def plan(
     milp: bool = False,
     time_limit_s: float = 60.0,
     solver_log: str | None = None,
+    supply: Any = None,
+    market: dict[str, Any] | None = None,
+    option_cap: dict[str, Any] | None = None,
 ) -> PlanResult:
-    """Solve the scenario's planning problem; see the module docstring.
+    """Solve the scenario's planning problem; see the module docstring. ``supply``, ``market`` and
+    ``option_cap`` replace or cap the scenario's own supply figures (:func:`fab2token.plan.data.plan_data`).
 
     The targets are first hard limits; when they cannot all be met, a first phase minimises their shortfall (in the
     targets' unit, see :func:`fab2token.plan.model.build_model`) and a second the objective at that shortfall, so
@@ -126,7 +130,7 @@ def plan(
     if not (time_limit_s > 0 and math.isfinite(time_limit_s)):
         raise ModelError(f"time limit: got {time_limit_s!r}; expected a positive number of seconds")
     t0 = time.perf_counter()
-    d = plan_data(sc)
+    d = plan_data(sc, supply, market, option_cap)
     block = sc.targets.hall_block_mw if milp else None
     if milp and block is None:
         raise ModelError("--milp needs targets.hall_block_mw (halls are built in blocks of that many IT MW)")

@@ -35,7 +35,9 @@ _BLANK = "# a scenario: see docs/guide/scenario.md\nname: new\nhorizon: {start: 
 def _examples() -> dict[str, Path]:
     if not _EXAMPLES.is_dir():
         return {}
-    return {p.stem: p for p in sorted(_EXAMPLES.glob("*.yaml")) if p.stem not in ("mini-fab", "race")}  # not scenarios
+    return {
+        p.stem: p for p in sorted(_EXAMPLES.glob("*.yaml")) if p.stem != "mini-fab" and not p.stem.startswith("race")
+    }
 
 
 def _names_a_file(data: Any) -> str | None:
