@@ -419,3 +419,20 @@ def test_race_command_with_best_responses(tmp_path):
     assert "Best responses: converged" in page.read_text()
     r = CliRunner().invoke(app, ["race", str(EXAMPLES / "race-plans.yaml"), "--respond", "-2"])
     assert r.exit_code == 2 and "--respond" in r.output
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), players=st.integers(2, 6))
+def test_shares_are_max_min_fair(data, players):
+    """Water-filling's defining property: a player not fully served has the highest grant per share of all, and
+    every player not fully served has the same grant per share."""
+    req = np.array(data.draw(st.lists(st.floats(0.0, 1e4), min_size=players, max_size=players)))
+    share = np.array(data.draw(st.lists(st.floats(0.1, 10.0), min_size=players, max_size=players)))
+    cap = data.draw(st.floats(0.0, 3e4))
+    g = water_fill(np.array(cap), req, share)
+    short = g < req - 1e-6 * np.maximum(req, 1.0)
+    per_share = g / share
+    if short.any():
+        level = per_share[short]
+        assert level == pytest.approx(np.full(level.size, level[0]), rel=1e-6, abs=1e-9)
+        assert np.all(per_share <= level[0] * (1 + 1e-6) + 1e-9)
