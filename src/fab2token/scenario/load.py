@@ -73,15 +73,19 @@ def scenario_from_data(data: object, file: str = "<scenario>", quantile: float =
     return sc
 
 
-def read_yaml_file(path: str | Path) -> tuple[object, str]:
-    """The data and text of a YAML input file, bounded as a scenario file is (:func:`load_scenario`)."""
-    p = Path(path)
+def _read_text(p: Path) -> str:
+    """An input file's text: an ordinary UTF-8 file of at most :data:`MAX_SCENARIO_BYTES`, else ScenarioError."""
     try:
-        text = utf8_text(read_regular(p, MAX_SCENARIO_BYTES))
+        return utf8_text(read_regular(p, MAX_SCENARIO_BYTES))
     except FileProblem as exc:
         expected = f"a readable, ordinary UTF-8 YAML file of at most {MAX_SCENARIO_BYTES:,} bytes"
         raise ScenarioError([InputIssue(str(p), "", str(exc), expected)]) from None
-    return load_yaml(text, str(p)), text
+
+
+def read_yaml_file(path: str | Path) -> tuple[object, str]:
+    """The data and text of a YAML input file, bounded as a scenario file is (:func:`load_scenario`)."""
+    text = _read_text(Path(path))
+    return load_yaml(text, str(path)), text
 
 
 def load_scenario(path: str | Path, quantile: float = 0.5) -> tuple[Scenario, str]:
@@ -95,9 +99,5 @@ def load_scenario(path: str | Path, quantile: float = 0.5) -> tuple[Scenario, st
         :data:`MAX_SCENARIO_BYTES` or not UTF-8 (the first bad byte is named); or its content is not a valid scenario.
     """
     p = Path(path)
-    try:
-        text = utf8_text(read_regular(p, MAX_SCENARIO_BYTES))
-    except FileProblem as exc:
-        expected = f"a readable, ordinary UTF-8 YAML file of at most {MAX_SCENARIO_BYTES:,} bytes"
-        raise ScenarioError([InputIssue(str(p), "", str(exc), expected)]) from None
+    text = _read_text(p)
     return parse_scenario(text, str(p), quantile), text
