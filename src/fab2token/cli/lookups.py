@@ -210,13 +210,18 @@ def train(
     seq_len: Annotated[
         int | None, typer.Option("--seq-len", help="Sequence length (default min(context, 8192)).")
     ] = None,
-    tp: Annotated[int, typer.Option("--tp", help="Tensor parallel degree.")] = 8,
-    pp: Annotated[int, typer.Option("--pp", help="Pipeline parallel degree.")] = 1,
-    zero_stage: Annotated[int, typer.Option("--zero-stage", help="ZeRO stage 0-3 over data parallel.")] = 1,
-    recompute: Annotated[str, typer.Option("--recompute", help="none | selective | full")] = "selective",
+    tp: Annotated[int | None, typer.Option("--tp", help="Tensor parallel degree (default 8).")] = None,
+    pp: Annotated[int | None, typer.Option("--pp", help="Pipeline parallel degree (default 1).")] = None,
+    zero_stage: Annotated[
+        int | None, typer.Option("--zero-stage", help="ZeRO stage 0-3 over data parallel (default 1).")
+    ] = None,
+    recompute: Annotated[
+        str | None, typer.Option("--recompute", help="none | selective | full (default selective)")
+    ] = None,
     virtual_stages: Annotated[
-        int, typer.Option("--virtual-stages", help="Model chunks per device (interleaved pipeline; 1 = plain 1F1B).")
-    ] = 1,
+        int | None,
+        typer.Option("--virtual-stages", help="Model chunks per device (interleaved pipeline; default 1 = 1F1B)."),
+    ] = None,
     precision: Annotated[str, typer.Option("--precision", help="bf16 | fp8 (peak rate used for MFU)")] = "bf16",
     failure_rate: Annotated[
         float | None, typer.Option("--failure-rate", help="Interruptions per accelerator-hour.")
@@ -225,11 +230,24 @@ def train(
     restart_s: Annotated[float, typer.Option("--restart-s", help="Restart time after a failure.")] = 600.0,
     pue: Annotated[float | None, typer.Option("--pue", help="Facility PUE for energy.")] = None,
     usd_per_accelerator_hour: Annotated[float | None, typer.Option("--usd-per-accelerator-hour")] = None,
+    search: Annotated[
+        bool, typer.Option("--search", help="Search the fastest layout that fits; the layout options given stay fixed.")
+    ] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Print the step time broken down.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Training time, interruptions, goodput, energy and cost of one run."""
     from fab2token.workloads.training import train as _train
 
+    given = {"tp": tp, "pp": pp, "zero_stage": zero_stage, "recompute": recompute, "virtual_stages": virtual_stages}
+    layout = {"tp": 8, "pp": 1, "zero_stage": 1, "recompute": "selective", "virtual_stages": 1}
+    layout |= {k: v for k, v in given.items() if v is not None}
+    found = None
+    if search:
+        from fab2token.workloads.layout import search_layout
+
+        found = search_layout(model, accelerator, count, seq_len, precision=precision, fixed=given)
+        layout = {k: found["layout"][k] for k in layout} | {"micro_batch": found["layout"]["micro_batch"]}
     res = _train(
         model,
         tokens,
@@ -237,32 +255,51 @@ def train(
         count,
         mfu=mfu,
         seq_len=seq_len,
-        tp=tp,
-        pp=pp,
-        zero_stage=zero_stage,
-        recompute=recompute,
-        virtual_stages=virtual_stages,
         precision=precision,
         failure_rate_per_accelerator_hour=failure_rate,
         checkpoint_write_s=checkpoint_write_s,
         restart_s=restart_s,
         pue=pue,
         usd_per_accelerator_hour=usd_per_accelerator_hour,
+        **layout,
     ).to_dict()
+    if found is not None:
+        res["layout_search"] = found
     if as_json:
         _print_json(res)
         return
-    out.print(
-        _summary_table(
-            {k: v for k, v in res.items() if k != "memory_per_accelerator_gb"},
-            f"train {res['model']} on {res['count']:,.0f} x {res['accelerator']}",
-        )
-    )
+    _print_train(res, explain)
+
+
+def _print_train(res: dict[str, Any], explain: bool) -> None:
+    shown = {
+        k: v for k, v in res.items() if k not in ("memory_per_accelerator_gb", "step_breakdown_s", "layout_search")
+    }
+    out.print(_summary_table(shown, f"train {res['model']} on {res['count']:,.0f} x {res['accelerator']}"))
     mem = res["memory_per_accelerator_gb"]
     out.print(
         "memory per accelerator (GB): " + ", ".join(f"{k.removesuffix('_gb')} {v:.1f}" for k, v in mem.items()),
         highlight=False,
     )
+    if res.get("layout_search"):
+        f = res["layout_search"]
+        lay = ", ".join(f"{k} {v}" for k, v in f["layout"].items())
+        out.print(
+            f"fastest layout that fits: {lay} ({f['layouts_fitting']:,} of {f['layouts_evaluated']:,} layouts fit; "
+            f"searched in {f['search_s']:.2f} s)",
+            highlight=False,
+        )
+    if explain:
+        parts = res.get("step_breakdown_s")
+        if not parts:
+            out.print("step time: the MFU was given (--mfu), so there is no breakdown to show", highlight=False)
+            return
+        t = Table(title=f"one step: {res['step_s']:.3f} s")
+        for col in ("part", "seconds", "share"):
+            t.add_column(col, justify="left" if col == "part" else "right")
+        for k, v in parts.items():
+            t.add_row(k.removesuffix("_s").replace("_", " "), f"{v:.3f}", f"{v / res['step_s']:.1%}")
+        out.print(t)
 
 
 @app.command()

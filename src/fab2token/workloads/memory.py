@@ -45,19 +45,21 @@ def check_recompute(recompute: str) -> None:
 
 
 def _activations_gb(
-    seq_len: Array, micro_batch: Array, hidden: Array, heads: Array, layers: Array, tp: Array, recompute: str
+    seq_len: Array, micro_batch: Array, hidden: Array, heads: Array, layers: Array, tp: Array, recompute: ArrayLike
 ) -> Array:
     """Activation memory of the first pipeline stage [GB] (Korthikanti et al., "Reducing Activation Recomputation
     in Large Transformer Models", MLSys 2023, eqs. 2-5, with sequence parallelism). Under 1F1B scheduling the first
-    stage holds ``pp`` micro-batches of ``L/pp`` layers, i.e. ``L`` layers' worth."""
-    check_recompute(recompute)
+    stage holds ``pp`` micro-batches of ``L/pp`` layers, i.e. ``L`` layers' worth. ``recompute`` may be an array of
+    modes (one per configuration)."""
+    modes = np.asarray(recompute)
+    for mode in np.unique(modes):
+        check_recompute(str(mode))
     sbh = seq_len * micro_batch * hidden
-    if recompute == "none":
-        per_layer = sbh * (34.0 + 5.0 * heads * seq_len / hidden) / tp
-    elif recompute == "selective":
-        per_layer = sbh * 34.0 / tp
-    else:  # full
-        per_layer = 2.0 * sbh / tp
+    per_layer = np.where(
+        modes == "none",
+        sbh * (34.0 + 5.0 * heads * seq_len / hidden) / tp,
+        np.where(modes == "selective", sbh * 34.0 / tp, 2.0 * sbh / tp),
+    )
     return per_layer * layers / 1e9
 
 
@@ -71,18 +73,20 @@ def memory_per_accelerator_gb(
     tp: ArrayLike = 1,
     pp: ArrayLike = 1,
     dp: ArrayLike = 1,
-    zero_stage: int = 1,
+    zero_stage: ArrayLike = 1,
     recipe: str = "mixed-adam",
-    recompute: str = "selective",
+    recompute: ArrayLike = "selective",
 ) -> dict[str, Array]:
     """Memory per accelerator [GB]: weights, gradients, optimizer states (sharded by TP x PP, and by DP per the ZeRO
-    stage: 1 shards optimizer states, 2 also gradients, 3 also weights) and activations."""
+    stage: 1 shards optimizer states, 2 also gradients, 3 also weights) and activations. Every argument but the
+    recipe broadcasts (the ZeRO stage and the recomputation mode too)."""
     w, g, o = state_bytes_per_param(recipe)
     p = np.asarray(params_total, dtype=float) / (np.asarray(tp, dtype=float) * np.asarray(pp, dtype=float))
     d = np.asarray(dp, dtype=float)
-    weights = p * w / (d if zero_stage >= 3 else 1.0) / 1e9
-    grads = p * g / (d if zero_stage >= 2 else 1.0) / 1e9
-    opt = p * o / (d if zero_stage >= 1 else 1.0) / 1e9
+    z = np.asarray(zero_stage, dtype=float)
+    weights = p * w / np.where(z >= 3, d, 1.0) / 1e9
+    grads = p * g / np.where(z >= 2, d, 1.0) / 1e9
+    opt = p * o / np.where(z >= 1, d, 1.0) / 1e9
     act = _activations_gb(
         *(np.asarray(x, dtype=float) for x in (seq_len, micro_batch, hidden, heads, layers, tp)), recompute=recompute
     )

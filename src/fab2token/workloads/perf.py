@@ -44,7 +44,20 @@ __all__ = [
     "hardware_from_catalog",
     "layer_times",
     "iteration",
+    "STEP_PARTS",
 ]
+
+STEP_PARTS = (
+    "compute_s",
+    "grad_accumulation_s",
+    "recompute_s",
+    "tp_comm_s",
+    "pp_comm_s",
+    "bubble_s",
+    "dp_comm_exposed_s",
+    "optimizer_s",
+)
+"""The parts of one iteration :func:`iteration` returns; they sum to ``iteration_s``."""
 
 Array = NDArray[np.float64]
 

@@ -166,6 +166,8 @@ TRAIN_KEYS = (
     "memory_per_accelerator_gb",
     "fits_in_memory",
     "min_accelerators_to_fit",
+    "step_s",
+    "step_breakdown_s",
 )
 
 
@@ -193,6 +195,8 @@ class TrainResult:
     memory_per_accelerator_gb: dict[str, float]
     fits_in_memory: bool
     min_accelerators_to_fit: float
+    step_s: float = math.nan
+    step_breakdown_s: dict[str, float] | None = None  # estimated MFU: the iteration's parts (they sum to step_s)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -268,13 +272,13 @@ def train(
     overrides = overrides or {}
     m = model_spec(model, overrides.get("models"))
     acc = catalog.lookup("accelerators", accelerator, overrides.get("accelerators"))
-    peak = _peak_flop_per_s(acc, precision)
+    peak = peak_flop_per_s(acc, precision)
     tp_eff = min(tp, count)
     _check_layout(m, count, tp_eff, pp, virtual_stages)
     seq = float(seq_len or min(m["context"], 8192))
     fpt = float(flops_per_token_training(m["params_active"], m["layers"], m["heads"], m["head_dim"], seq))
     mem, fits, min_dp = _memory(m, acc, seq, micro_batch, tp_eff, pp, count, zero_stage, recipe, recompute, require_fit)
-    mfu_used, source = _mfu(opts, m, acc, fpt, seq, tp_eff, peak)
+    mfu_used, source, parts = _mfu(opts, m, acc, fpt, seq, tp_eff, peak)
     compute_s = fpt * tokens / (count * peak * mfu_used)
     lam, mtbf_s, interval, good = cluster_reliability(
         failure_rate_per_accelerator_hour, count, checkpoint_write_s, restart_s
@@ -304,6 +308,8 @@ def train(
         memory_per_accelerator_gb={k: float(v) for k, v in mem.items()},
         fits_in_memory=fits,
         min_accelerators_to_fit=min_dp * tp_eff * pp,
+        step_s=fpt * global_batch_tokens / (count * peak * mfu_used),
+        step_breakdown_s=parts,
     )
 
 
@@ -358,7 +364,7 @@ def _check_layout(m: dict[str, Any], count: int, tp: int, pp: int, virtual_stage
         refuse("train", "virtual_stages", virtual_stages, f"1 without pipeline parallelism (pp is {pp})")
 
 
-def _peak_flop_per_s(acc: dict[str, Any], precision: str) -> float:
+def peak_flop_per_s(acc: dict[str, Any], precision: str) -> float:
     """The accelerator's dense peak at ``precision``; a clear error when unknown or unpublished."""
     peak_col = {"bf16": "dense_bf16_flop_per_s", "fp8": "dense_fp8_flop_per_s"}.get(precision)
     if peak_col is None:
@@ -374,12 +380,12 @@ def _peak_flop_per_s(acc: dict[str, Any], precision: str) -> float:
 
 def _mfu(
     opts: dict[str, Any], m: dict[str, Any], acc: dict[str, Any], fpt: float, seq: float, tp_eff: int, peak: float
-) -> tuple[float, str]:
-    """The MFU used and where it came from: as given, or estimated (:func:`estimate_mfu`: Megatron-style TP with
+) -> tuple[float, str, dict[str, float] | None]:
+    """The MFU used, where it came from and (estimated) the iteration's parts: as given, or estimated (:func:`estimate_mfu`: Megatron-style TP with
     sequence parallelism, FlashAttention, overlapped data-parallel reduction, fused gradient accumulation). ``opts``:
     the arguments of :func:`train`."""
     if opts["mfu"] is not None:
-        return float(opts["mfu"]), "given"
+        return float(opts["mfu"]), "given", None
     fp8 = opts["precision"] == "fp8"
     est = estimate_mfu(
         fpt,
@@ -419,4 +425,4 @@ def _mfu(
             f"accelerator {acc['name']}: estimating the MFU of this layout needs {', '.join(missing)}, not in the "
             f"catalog; set catalog.accelerators.{acc['name']}.{missing[0]} or give mfu"
         )
-    return mfu, "estimated"
+    return mfu, "estimated", {k: float(est[k]) for k in perf.STEP_PARTS}

@@ -1,0 +1,172 @@
+"""The fastest training layout that fits: every combination of tensor, pipeline and data parallelism, micro-batch,
+interleaving, recomputation and ZeRO stage the model and cluster allow, evaluated in one call of the performance
+model (:func:`fab2token.workloads.training.estimate_mfu`, arrays) and of the memory model, as Calculon searches.
+
+A layout is allowed when TP divides the attention heads and stays within the accelerator's scale-up domain (TP's
+collectives run on it), TP x PP divides the cluster (whole data-parallel replicas), the global batch holds at least
+one micro-batch per replica, and every pipeline chunk holds a layer (stages may differ by one layer: the model
+counts ``layers / pp`` per stage). The user may fix any part; the
+rest is searched. Expert and context parallelism are not searched (the performance model has neither yet).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from fab2token import catalog
+from fab2token.errors import ModelError
+from fab2token.workloads.architecture import flops_per_token_training, model_spec
+from fab2token.workloads.memory import RECOMPUTE_MODES, memory_per_accelerator_gb
+from fab2token.workloads.training import _known, estimate_mfu, peak_flop_per_s
+
+__all__ = ["SEARCHED", "search_layout"]
+
+#: the parts of a layout searched, and the values tried (TP and PP are further limited by the model and cluster)
+SEARCHED: dict[str, tuple[Any, ...]] = {
+    "tp": (1, 2, 4, 8, 16, 32, 64),
+    "pp": tuple(range(1, 129)),
+    "micro_batch": (1, 2, 4, 8),
+    "virtual_stages": (1, 2, 4, 8),
+    "recompute": RECOMPUTE_MODES,
+    "zero_stage": (1, 2, 3),
+}
+
+
+def _grid(fixed: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Every combination of the searched values (a fixed part holds its one value), as flat arrays."""
+    values = {k: np.array((fixed[k],) if fixed.get(k) is not None else v) for k, v in SEARCHED.items()}
+    mesh = np.meshgrid(*values.values(), indexing="ij")
+    return {k: a.ravel() for k, a in zip(values, mesh, strict=True)}
+
+
+def _allowed(g: dict[str, np.ndarray], m: dict[str, Any], acc: dict[str, Any], count: int, batch: float, seq: float):
+    tp, pp, v = g["tp"].astype(float), g["pp"].astype(float), g["virtual_stages"].astype(float)
+    domain = float(acc["scaleup_domain"]) if _known(acc["scaleup_domain"]) else 1.0
+    dp = count / (tp * pp)
+    return (
+        (m["heads"] % tp == 0)
+        & (tp <= domain)
+        & (tp * pp <= count)
+        & (count % (tp * pp) == 0)
+        & (pp * v <= m["layers"])  # stages may differ by a layer (Llama 3's 126 layers on 16 stages)
+        & ((v == 1) | (pp > 1))
+        & (batch / (dp * g["micro_batch"] * seq) >= 1.0)
+    )
+
+
+def search_layout(
+    model: str,
+    accelerator: str,
+    count: int,
+    seq_len: int | None = None,
+    global_batch_tokens: float = 16e6,
+    recipe: str = "mixed-adam",
+    precision: str = "bf16",
+    fixed: dict[str, Any] | None = None,
+    overrides: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The fastest layout that fits in HBM, with its iteration time, MFU and memory, and how many layouts were
+    evaluated and fitted. ``fixed`` holds the parts the user chose (``tp``, ``pp``, ``micro_batch``,
+    ``virtual_stages``, ``recompute``, ``zero_stage``).
+
+    Raises
+    ------
+    ModelError
+        No allowed layout, or none that fits (the smallest memory found is given).
+    """
+    t0 = time.perf_counter()
+    overrides = overrides or {}
+    m = model_spec(model, overrides.get("models"))
+    acc = catalog.lookup("accelerators", accelerator, overrides.get("accelerators"))
+    peak = peak_flop_per_s(acc, precision)
+    seq = float(seq_len or min(m["context"], 8192))
+    g = _grid(fixed or {})
+    keep = _allowed(g, m, acc, count, global_batch_tokens, seq)
+    if not keep.any():
+        raise ModelError(f"no layout of {m['name']} on {count:,} x {acc['name']} is allowed with {fixed or {}}")
+    g = {k: v[keep] for k, v in g.items()}
+    dp = count / (g["tp"] * g["pp"])
+    est = _estimate(m, acc, g, count, seq, global_batch_tokens, peak, recipe, precision)
+    mem = memory_per_accelerator_gb(
+        m["params_total"],
+        m["layers"],
+        m["hidden"],
+        m["heads"],
+        seq,
+        g["micro_batch"],
+        g["tp"],
+        g["pp"],
+        dp,
+        g["zero_stage"],
+        recipe,
+        g["recompute"],
+    )
+    fits = (mem["total_gb"] <= float(acc["hbm_gb"])) & np.isfinite(est["iteration_s"])
+    if not fits.any():
+        least = float(np.min(mem["total_gb"]))
+        raise ModelError(
+            f"no layout of {m['name']} on {count:,} x {acc['name']} fits in {acc['hbm_gb']:g} GB: the least memory "
+            f"of {int(keep.sum()):,} layouts is {least:.1f} GB per accelerator; use more accelerators or fix fewer parts"
+        )
+    best = int(np.argmin(np.where(fits, est["iteration_s"], np.inf)))
+    layout = {k: (str(v[best]) if k == "recompute" else int(v[best])) for k, v in g.items()}
+    return {
+        "layout": layout | {"dp": int(dp[best])},
+        "iteration_s": float(est["iteration_s"][best]),
+        "mfu": float(est["mfu"][best]),
+        "memory_per_accelerator_gb": {k: float(v[best]) for k, v in mem.items()},
+        "layouts_screened": int(keep.size),
+        "layouts_evaluated": int(keep.sum()),
+        "layouts_fitting": int(fits.sum()),
+        "fixed": dict(fixed or {}),
+        "search_s": time.perf_counter() - t0,
+    }
+
+
+def _estimate(
+    m: dict[str, Any],
+    acc: dict[str, Any],
+    g: dict[str, np.ndarray],
+    count: int,
+    seq: float,
+    batch: float,
+    peak: float,
+    recipe: str,
+    precision: str,
+) -> dict[str, np.ndarray]:
+    """The performance model on every layout of the grid in one call (as :func:`train` calls it for one)."""
+    fpt = float(flops_per_token_training(m["params_active"], m["layers"], m["heads"], m["head_dim"], seq))
+    fp8 = precision == "fp8"
+    return estimate_mfu(
+        fpt,
+        m["params_total"],
+        m["hidden"],
+        m["layers"],
+        seq,
+        batch,
+        count,
+        g["tp"],
+        g["pp"],
+        peak,
+        catalog.compute_efficiency(acc, fp8=fp8),
+        acc["scaleup_gb_per_s"],
+        acc["scaleout_gb_per_s"],
+        g["micro_batch"],
+        g["virtual_stages"],
+        heads=m["heads"],
+        kv_heads=m["kv_heads"],
+        head_dim=m["head_dim"],
+        ffn=m["ffn"],
+        vocab=m["vocab"],
+        moe={k: m[k] for k in ("gated_mlp", "experts", "active_experts", "shared_experts", "moe_ffn", "dense_layers")},
+        hbm_tb_per_s=acc["hbm_tb_per_s"],
+        hbm_efficiency=acc["hbm_bw_efficiency_frac"] if _known(acc["hbm_bw_efficiency_frac"]) else None,
+        scaleup_domain=acc["scaleup_domain"],
+        attention_flop_per_s=acc["dense_bf16_flop_per_s"],
+        recompute=g["recompute"],
+        recipe=recipe,
+        zero_stage=g["zero_stage"],
+    )

@@ -1,0 +1,83 @@
+"""The layout search: the layout it returns is the fastest that fits among every allowed one (checked against the
+scalar model, one layout at a time), it keeps what the user fixed, it refuses what cannot fit, and train --explain
+breaks the step down into parts that sum to it."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from fab2token.cli.main import app
+from fab2token.errors import ModelError
+from fab2token.workloads.layout import search_layout
+from fab2token.workloads.perf import STEP_PARTS
+from fab2token.workloads.training import train
+
+
+def test_the_search_returns_the_fastest_layout_that_fits():
+    """Llama-3-8B on 64 H100 (recompute and ZeRO fixed to keep the scalar check short): every allowed layout through
+    the scalar train(), the search's answer is the fastest of those that fit, with the same time."""
+    fixed = {"recompute": "selective", "zero_stage": 1}
+    found = search_layout("llama-3-8b", "H100", 64, seq_len=4096, global_batch_tokens=4 * 2**20, fixed=fixed)
+    best, count = None, 0
+    for tp, pp, mb, v in itertools.product((1, 2, 4, 8), (1, 2, 4, 8, 16, 32), (1, 2, 4, 8), (1, 2, 4, 8)):
+        if 64 % (tp * pp) or (v > 1 and pp == 1) or pp * v > 32 or 4 * 2**20 / (64 / (tp * pp) * mb * 4096) < 1:
+            continue
+        r = train(
+            "llama-3-8b",
+            1e12,
+            "H100",
+            64,
+            seq_len=4096,
+            global_batch_tokens=4 * 2**20,
+            tp=tp,
+            pp=pp,
+            micro_batch=mb,
+            virtual_stages=v,
+            **fixed,
+        )
+        count += 1
+        if r.fits_in_memory and (best is None or r.step_s < best[0] - 1e-12):
+            best = (r.step_s, {"tp": tp, "pp": pp, "micro_batch": mb, "virtual_stages": v})
+    assert found["layouts_evaluated"] == count
+    assert found["iteration_s"] == pytest.approx(best[0], rel=1e-9)
+    assert {k: found["layout"][k] for k in best[1]} == best[1]
+
+
+def test_fixed_parts_are_kept():
+    found = search_layout("llama-3-70b", "H100", 512, fixed={"tp": 4, "recompute": "full"})
+    assert found["layout"]["tp"] == 4 and found["layout"]["recompute"] == "full"
+    assert found["fixed"] == {"tp": 4, "recompute": "full"}
+    assert found["memory_per_accelerator_gb"]["total_gb"] <= 80.0
+
+
+def test_what_cannot_fit_is_refused_with_the_least_memory_found():
+    with pytest.raises(ModelError, match="fits in 80 GB: the least memory"):
+        search_layout("llama-3.1-405b", "A100", 8)
+    with pytest.raises(ModelError, match="no layout"):
+        search_layout("llama-3-70b", "H100", 64, fixed={"tp": 3})
+
+
+def test_train_search_and_explain_on_the_command_line():
+    args = ["train", "-m", "llama-3-70b", "--tokens", "1e12", "-a", "H100", "-n", "1024"]
+    r = CliRunner().invoke(app, [*args, "--search", "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert (
+        d["layout_search"]["layout"]["tp"] * d["layout_search"]["layout"]["pp"] * d["layout_search"]["layout"]["dp"]
+        == 1024
+    )
+    assert d["step_s"] == pytest.approx(d["layout_search"]["iteration_s"], rel=1e-9)
+    assert sum(d["step_breakdown_s"].values()) == pytest.approx(d["step_s"], rel=1e-9)
+    assert tuple(d["step_breakdown_s"]) == STEP_PARTS
+    r = CliRunner().invoke(app, [*args, "--explain"])
+    assert r.exit_code == 0 and "one step" in r.output and "dp comm exposed" in r.output
+    r = CliRunner().invoke(app, [*args, "--mfu", "0.4", "--explain"])
+    assert r.exit_code == 0 and "no breakdown" in r.output
+    r = CliRunner().invoke(
+        app, ["train", "-m", "llama-3.1-405b", "--tokens", "1e12", "-a", "A100", "-n", "8", "--search"]
+    )
+    assert r.exit_code == 2 and "least memory" in r.output
