@@ -18,6 +18,7 @@ RANK = {
     "economics": 5,
     "engine": 6,
     "plan": 6,
+    "operations": 6.25,  # the installed fleet hour by hour, on the engine's results
     "race": 6.5,  # several players on the engine: the world's pools shared, then one engine run per player
     "io": 7,
     "api": 8,  # api.py: the Python API the CLI calls

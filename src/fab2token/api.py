@@ -12,7 +12,7 @@ from fab2token.errors import Fab2TokenError, OutputError
 from fab2token.io import report, store
 from fab2token.scenario import Scenario, load_scenario
 
-__all__ = ["RunResult", "run_file", "supply_lookup", "race_file", "SUPPLY_KEYS"]
+__all__ = ["RunResult", "run_file", "supply_lookup", "race_file", "operate_file", "SUPPLY_KEYS"]
 
 
 @dataclass(frozen=True)
@@ -209,3 +209,12 @@ def race_file(
         (written,) = write_outputs([(Path(report_path), "--report", lambda tmp: write_race_report(tmp, result))])
         result["report"] = str(written)
     return result
+
+
+def operate_file(path: str | Path) -> dict:
+    """Validate a scenario, run the engine, then its fleet hour by hour under its ``operations`` section
+    (``fab2token operate``); returns the JSON of :meth:`fab2token.operations.run.Operated.to_dict`."""
+    from fab2token.operations.run import operate
+
+    sc, _ = load_scenario(path)
+    return operate(sc).to_dict()

@@ -13,6 +13,7 @@ from fab2token.cli import sweeps  # noqa: F401  # isort: skip
 from fab2token.cli import lookups  # noqa: F401  # isort: skip
 from fab2token.cli import planning  # noqa: F401  # isort: skip
 from fab2token.cli import race  # noqa: F401  # isort: skip
+from fab2token.cli import operate  # noqa: F401  # isort: skip
 from fab2token.cli import catalog  # noqa: F401  # isort: skip
 from fab2token.cli import stored  # noqa: F401  # isort: skip
 from fab2token.cli import serve  # noqa: F401  # isort: skip

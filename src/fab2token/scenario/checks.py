@@ -152,9 +152,21 @@ def semantic_issues(file: str, sc: Scenario) -> list[InputIssue]:
     issues += _supply_and_workload_issues(file, sc, check_accelerator=not issues)
     issues += _target_issues(file, sc)
     issues += _site_issues(file, sc)
+    issues += _operations_issues(file, sc)
     if not overrides:  # the engine's needs, resolved against sound overrides only
         issues += runnable_issues(file, sc)
     return issues
+
+
+def _operations_issues(file: str, sc: Scenario) -> list[InputIssue]:
+    """An outage names a site of the scenario."""
+    names = [s.name for s in sc.sites]
+    ops = sc.operations
+    return [
+        InputIssue(file, f"operations.outages[{i}].site", o.site, f"one of the sites: {', '.join(names)}")
+        for i, o in enumerate(ops.outages if ops is not None else [])
+        if o.site not in names
+    ]
 
 
 def _supply_and_workload_issues(file: str, sc: Scenario, check_accelerator: bool) -> list[InputIssue]:

@@ -28,6 +28,7 @@ from fab2token.scenario.fields import (
     month_number,
 )
 from fab2token.scenario.fleet import FleetType
+from fab2token.scenario.operations import Operations
 from fab2token.scenario.site import Curtailment, Phase, PowerStep, Site
 from fab2token.scenario.workloads import (
     AcceleratorOption,
@@ -336,6 +337,9 @@ class Scenario(_Model):
     """What the fleet runs: training runs and inference demand; omitted: nothing."""
     targets: Targets = Field(default_factory=Targets)
     """What `fab2token plan` must deliver, and the accelerators it may buy; omitted: no targets."""
+    operations: Operations | None = None
+    """How the fleet is run hour by hour (`fab2token operate`): policy, demand shape and spikes, failures,
+    outages; omitted: not simulated."""
     campuses: list[Campus] = Field(default_factory=list)
     """Sites joined into one training fabric; default none."""
     fleet: list[FleetType] = Field(default_factory=list)

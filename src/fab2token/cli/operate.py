@@ -1,0 +1,66 @@
+"""Operations: the installed fleet run hour by hour (``fab2token operate``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from fab2token.cli.common import JsonOpt, _print_json, app, handles_errors, out
+
+
+@app.command()
+@handles_errors
+def operate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file with an operations section.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the installed fleet hour by hour: demand shape and spikes, failures and repairs, outages, and the policy
+    that shares the fleet between training and inference; SLO attainment, unmet tokens, training finish and goodput."""
+    from fab2token.api import operate_file
+
+    d = operate_file(scenario)
+    if as_json:
+        _print_json(d)
+        return
+    _print(d)
+
+
+def _pct(v: Any) -> str:
+    return "-" if v is None else f"{v:.1%}"
+
+
+def _print(d: dict[str, Any]) -> None:
+    inf = d["inference"]
+    t = Table(title=f"operate {d['scenario']}: {d['hours']:,} hours, policy {d['policy']}", show_header=False)
+    rows = [
+        ("inference SLO attainment (tokens served / asked)", _pct(inf["slo_attainment_frac"])),
+        ("hours with all demand served", _pct(inf["hours_fully_served_frac"])),
+        ("unmet tokens", f"{inf['unmet_tokens']:.4g}"),
+        (
+            "largest spike absorbed (x demand)",
+            "-" if inf["largest_spike_absorbed"] is None else f"{inf['largest_spike_absorbed']:.2f}",
+        ),
+        ("failures", f"{d['failures']['failures']:,}"),
+        ("mean accelerators down", f"{d['failures']['mean_accelerators_down']:,.1f}"),
+    ]
+    for k, v in rows:
+        t.add_row(k, v)
+    out.print(t)
+    t = Table(title="training runs")
+    for col in ("run", "status", "start", "finish", "goodput", "interruptions", "preemptions", "lost hours"):
+        t.add_column(col)
+    for r in d["training_runs"]:
+        t.add_row(
+            r["name"],
+            str(r["status"]),
+            str(r.get("start") or "-"),
+            str(r.get("finish") or "-"),
+            _pct(r.get("goodput")),
+            str(r.get("interruptions", "-")),
+            str(r.get("preemptions", "-")),
+            "-" if r.get("lost_hours") is None else f"{r['lost_hours']:.1f}",
+        )
+    out.print(t)

@@ -1,0 +1,263 @@
+"""The installed fleet run hour by hour (``fab2token operate``): the monthly engine's fleet, training runs and
+inference demand, then failures, outages, demand shape and spikes, and the policy that shares the fleet.
+
+Each training run holds its accelerators from its first hour (the engine's start month) while the policy lets it
+run; its progress is the hours it runs, less the checkpoint writes (Young/Daly interval for its size), less, at every
+interruption, the work since its last checkpoint (uniform within the interval: failures arrive memorylessly) and
+the restart. A failure in its cluster interrupts it (it restarts on spares); a policy that takes its accelerators
+away (inference first, a headroom) preempts it at the same cost. Runs are taken in the order listed; each is whole
+arrays over the hours. Inference is served, within its SLOs, at the engine's per-accelerator rate by what training
+does not hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from numpy.typing import NDArray
+
+from fab2token import catalog
+from fab2token.engine.simulate import simulate
+from fab2token.errors import ModelError
+from fab2token.operations.failures import Failures, draw_failures
+from fab2token.operations.hours import HourAxis, demand_by_hour, hour_axis
+from fab2token.scenario.models import Scenario
+from fab2token.scenario.operations import Operations, hour_number
+from fab2token.workloads.reliability import young_daly_interval_s
+
+__all__ = ["OPERATE_KEYS", "Operated", "operate", "run_training"]
+
+Array = NDArray[np.float64]
+
+OPERATE_KEYS = (
+    "scenario",
+    "policy",
+    "hours",
+    "inference",
+    "training_runs",
+    "failures",
+    "utilisation_by_month",
+)
+
+
+@dataclass(frozen=True)
+class Operated:
+    """The hourly answers; :meth:`to_dict` gives ``fab2token operate --json``."""
+
+    scenario: str
+    policy: str
+    hours: HourAxis
+    demand: Array  # (hour,) tokens/s
+    base_demand: Array  # (hour,) without spikes
+    served: Array  # (hour,) tokens/s
+    available: Array  # (hour,) accelerators up (not failed, not out)
+    training_held: Array  # (hour,) accelerators held by running training runs
+    runs: list[dict[str, Any]]
+    failures: Failures
+    installed: Array  # (hour,) accelerators installed
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "policy": self.policy,
+            "hours": self.hours.size,
+            "inference": _inference_summary(self),
+            "training_runs": self.runs,
+            "failures": _failure_summary(self),
+            "utilisation_by_month": _by_month(self.hours, _used(self) / np.maximum(self.installed, 1e-9)),
+        }
+
+
+def _used(o: Operated) -> Array:
+    rate = o.extra["rate"]
+    return o.training_held + (o.served / rate if rate > 0 else 0.0)
+
+
+def _by_month(hours: HourAxis, values: Array, total: bool = False) -> list[float]:
+    """Per month: the mean over its hours (``total``: the sum)."""
+    sums = np.bincount(hours.month, weights=values)
+    return [float(x) for x in (sums if total else sums / np.maximum(np.bincount(hours.month), 1))]
+
+
+def _inference_summary(o: Operated) -> dict[str, Any]:
+    asked = float(o.demand.sum()) * 3600.0
+    served = float(o.served.sum()) * 3600.0
+    whole = o.served >= o.demand * (1 - 1e-9)
+    spike = np.where(o.base_demand > 0, o.demand / np.where(o.base_demand > 0, o.base_demand, 1.0), 1.0)
+    absorbed = spike[whole & (o.demand > 0)]
+    return {
+        "demand_tokens": asked,
+        "served_tokens": served,
+        "unmet_tokens": asked - served,
+        "slo_attainment_frac": served / asked if asked > 0 else None,
+        "hours_fully_served_frac": float(whole[o.demand > 0].mean()) if (o.demand > 0).any() else None,
+        "largest_spike_absorbed": float(absorbed.max()) if absorbed.size else None,
+        "unmet_tokens_by_month": [x * 3600.0 for x in _by_month(o.hours, o.demand - o.served, total=True)],
+    }
+
+
+def _failure_summary(o: Operated) -> dict[str, Any]:
+    f = o.failures
+    return {
+        "failures": int(f.count.sum()),
+        "mean_repair_hours": float(f.repair_hours.mean()) if f.repair_hours.size else None,
+        "mean_accelerators_down": float(f.down_accelerators.sum(axis=1).mean()),
+    }
+
+
+def operate(sc: Scenario, ds: xr.Dataset | None = None) -> Operated:
+    """Run the scenario's fleet hour by hour under its ``operations`` section (the engine first, unless ``ds`` is
+    its Dataset)."""
+    ops = sc.operations
+    if ops is None:
+        raise ModelError("the scenario has no operations section (policy, failures, demand shape): nothing to operate")
+    ds = simulate(sc) if ds is None else ds
+    hours = hour_axis(sc)
+    rng = np.random.default_rng(ops.seed)
+    installed_site = ds["accelerators_installed"].values[hours.month]  # (hour, site)
+    rate = (
+        ops.failure_rate_per_accelerator_hour
+        if ops.failure_rate_per_accelerator_hour is not None
+        else catalog.overhead("failure_rate_per_accelerator_hour")
+    )
+    fail = draw_failures(installed_site, rate, ops.failure_domain_accelerators, ops.repair_hours, rng)
+    up_site = installed_site - fail.down_accelerators - _outages(sc, ops, hours, installed_site)
+    available = np.maximum(up_site, 0.0).sum(axis=1)
+    monthly = ds["inference_demand_tokens_per_s"].values if "inference_demand_tokens_per_s" in ds else np.zeros(1)
+    demand, base = demand_by_hour(monthly if monthly.size > 1 else np.zeros(sc.horizon.months), ops, hours, rng)
+    per_acc = float(ds.attrs.get("inference_tokens_per_s_per_accelerator", 0.0))
+    need = demand / per_acc if per_acc > 0 else np.zeros(hours.size)
+    installed = installed_site.sum(axis=1)
+    runs, held = run_training(sc, ds, hours, available, need, installed, rate, rng)
+    served = np.minimum(demand, np.maximum(available - held, 0.0) * per_acc)
+    return Operated(
+        scenario=sc.name,
+        policy=ops.policy,
+        hours=hours,
+        demand=demand,
+        base_demand=base,
+        served=served,
+        available=available,
+        training_held=held,
+        runs=runs,
+        failures=fail,
+        installed=installed,
+        extra={"rate": per_acc},
+    )
+
+
+def _outages(sc: Scenario, ops: Operations, hours: HourAxis, installed: Array) -> Array:
+    """(hour, site) accelerators out with their site."""
+    out = np.zeros_like(installed)
+    index = {s.name: j for j, s in enumerate(sc.sites)}
+    for o in ops.outages:  # a handful of events, each a slice of hours
+        first = hour_number(o.start) - int(hours.hour[0])
+        lo, hi = max(first, 0), min(first + o.hours, hours.size)
+        if lo < hi:
+            out[lo:hi, index[o.site]] = installed[lo:hi, index[o.site]]
+    return out
+
+
+def run_training(
+    sc: Scenario,
+    ds: xr.Dataset,
+    hours: HourAxis,
+    available: Array,
+    need_inference: Array,
+    installed: Array,
+    rate: float,
+    rng: np.random.Generator,
+) -> tuple[list[dict[str, Any]], Array]:
+    """Each training run of the engine's schedule, in order, over every hour: when it runs, its interruptions and
+    preemptions, its progress and its finish; returns the runs and the accelerators they hold each hour."""
+    import json
+
+    ops = sc.operations
+    assert ops is not None
+    config = {r.name: r for r in sc.workloads.training}
+    held = np.zeros(hours.size)
+    out = []
+    reserve = ops.headroom_frac * installed if ops.policy == "headroom" else np.zeros(hours.size)
+    inference_first = ops.policy == "inference-first"
+    for run in json.loads(ds.attrs.get("training_runs", "[]")):  # a handful of runs; each vectorised over hours
+        if run.get("status") != "scheduled":
+            out.append({"name": run["name"], "status": run.get("status"), "finish": None})
+            continue
+        n = float(run["accelerators"])
+        first = int(np.searchsorted(hours.month, _month_index(ds, run["start"])))
+        free = available - held  # what earlier runs leave
+        room = free - reserve - (np.minimum(need_inference, available) if inference_first else 0.0)
+        eligible = np.arange(hours.size) >= first
+        can = eligible & (room >= n - 1e-9)
+        enough = free >= n - 1e-9  # without the policy's claim: a stop where it is enough is a preemption
+        cfg = config[run["name"]]
+        costs_h = (cfg.checkpoint_write_s / 3600.0, cfg.restart_s / 3600.0)
+        row, active = _progress(run, n, (can, enough), rate, costs_h, rng, hours)
+        held += n * active
+        out.append(row)
+    return out, held
+
+
+def _month_index(ds: xr.Dataset, label: str) -> int:
+    return [str(m) for m in ds["month"].values].index(label)
+
+
+def _progress(
+    run: dict[str, Any],
+    n: float,
+    masks: tuple[NDArray[np.bool_], NDArray[np.bool_]],
+    rate: float,
+    costs_h: tuple[float, float],
+    rng: np.random.Generator,
+    hours: HourAxis,
+) -> tuple[dict[str, Any], NDArray[np.bool_]]:
+    """One run's hours: progress while it may run, its losses, the hour it finishes and the hours it holds.
+    ``masks``: the hours it may run, and those with enough accelerators up whatever the policy claims; ``costs_h``:
+    its checkpoint write and restart times [h]."""
+    can, enough = masks
+    compute_h = float(run["days"]) * 24.0 * float(run["goodput"])  # the run's failure-free compute time
+    write_h, restart_h = costs_h
+    mtbf_h = 1.0 / (rate * n) if rate > 0 else np.inf
+    tau = float(young_daly_interval_s(write_h, mtbf_h)) if np.isfinite(mtbf_h) else np.inf
+    hit = rng.poisson(rate * n * can)  # failures in its cluster while it runs
+    started = np.flatnonzero(can)
+    stopped = np.r_[False, can[:-1] & ~can[1:]]  # it held the cluster and must give it up this hour
+    preempted = stopped & enough  # the policy took it
+    paused = stopped & ~enough  # failures or an outage left too few accelerators up
+    events = hit + stopped
+    lost = np.zeros(can.size)
+    if events.any():
+        k = int(events.sum())
+        at = np.repeat(np.arange(can.size), events)
+        since = rng.random(k) * (tau if np.isfinite(tau) else 0.0)  # work since the last checkpoint
+        np.add.at(lost, at, since + restart_h)
+    writing = write_h / (tau + write_h) if np.isfinite(tau) else 0.0
+    progress = np.cumsum(can * (1.0 - writing) - lost)
+    done = np.flatnonzero(progress >= compute_h)
+    end = int(done[0]) if done.size else can.size
+    active = can & (np.arange(can.size) <= end)
+    wall = float(end - started[0] + 1) if started.size and done.size else None
+    row = {
+        "name": run["name"],
+        "status": "finished" if done.size else "running at the end",
+        "accelerators": n,
+        "start": _label(hours, int(started[0])) if started.size else None,
+        "finish": _label(hours, end) if done.size else None,
+        "compute_hours": compute_h,
+        "wall_hours": wall,
+        "goodput": compute_h / wall if wall else None,
+        "interruptions": int(hit[: end + 1].sum()),
+        "preemptions": int(preempted[: end + 1].sum()),
+        "pauses_for_capacity": int(paused[: end + 1].sum()),
+        "lost_hours": float(lost[: end + 1].sum()),
+        "checkpoint_interval_hours": tau,
+    }
+    return row, active
+
+
+def _label(hours: HourAxis, i: int) -> str:
+    return str(np.datetime64(int(hours.hour[i]), "h"))

@@ -1,0 +1,165 @@
+"""Operations hour by hour: the repair queue against its closed form and Little's law, a spike larger than the
+headroom failing the SLO by the amount the closed form gives, the policies' effect on training and inference, the
+demand shape, and the command."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from fab2token.cli.main import app
+from fab2token.engine.simulate import simulate
+from fab2token.operations.failures import draw_failures
+from fab2token.operations.hours import demand_by_hour, hour_axis
+from fab2token.operations.run import OPERATE_KEYS, operate
+from fab2token.scenario import parse_scenario
+from fab2token.scenario.operations import Operations
+from tests.conftest import EXAMPLES
+
+SMALL = yaml.safe_load((EXAMPLES / "small.yaml").read_text())
+
+
+def _scenario(ops: dict, **changes):
+    data = copy.deepcopy(SMALL)
+    data["operations"] = ops
+    data.update(changes)
+    return parse_scenario(yaml.safe_dump(data), "<test>")
+
+
+def test_the_repair_queue_is_m_m_inf():
+    """10,000 accelerators failing at 1e-4 per hour, 8 to a node, repaired in 24 h on average: nodes in repair
+    are Poisson with mean (arrival rate x mean repair) = 1 x 24 (M/M/inf); the time-average is within 4 standard
+    errors (an effective sample of hours / (2 x 24) for the repair time's correlation)."""
+    hours = 40_000
+    f = draw_failures(np.full((hours, 1), 10_000.0), 1e-4, 8, 24.0, np.random.default_rng(1))
+    nodes = f.down_accelerators[:, 0] / 8.0
+    steady = nodes[200:]  # after the empty start
+    se = math.sqrt(24.0 / (steady.size / (2 * 24.0)))
+    assert abs(steady.mean() - 24.0) < 4 * se
+    # Little's law on the simulated queue: the time-average in repair = the observed arrival rate x the observed
+    # mean time in repair (within the repairs cut by the horizon's end)
+    arrivals = f.count.sum() / hours
+    in_horizon = np.minimum(f.start_hour + f.repair_hours, hours) - f.start_hour
+    assert nodes.mean() == pytest.approx(arrivals * in_horizon.mean(), rel=0.02)
+    assert f.repair_hours.mean() == pytest.approx(24.0, rel=0.05)
+
+
+def test_down_hours_are_exact_on_hand_placed_failures():
+    from fab2token.operations.failures import _time_in_hours
+
+    # one failure from 1.25 h to 3.5 h, another from 0 to 0.5 h: per hour 0.5, 0.75, 1, 0.5, 0
+    got = _time_in_hours(np.array([1.25, 0.0]), np.array([3.5, 0.5]), np.array([0, 0]), 5, 1)[:, 0]
+    assert got == pytest.approx([0.5, 0.75, 1.0, 0.5, 0.0])
+
+
+def _flat_inference(headroom_multiple: float, spike: dict | None):
+    """small.yaml without training, failures off, demand flat at the capacity of month 2027-03 / headroom_multiple."""
+    base = _scenario(
+        {"repair_hours": 1, "failure_rate_per_accelerator_hour": 0}, workloads={**SMALL["workloads"], "training": []}
+    )
+    ds = simulate(base)
+    k = [str(m) for m in ds["month"].values].index("2027-03")
+    cap = float(ds["accelerators_installed"].values[k].sum()) * ds.attrs["inference_tokens_per_s_per_accelerator"]
+    demand = cap / headroom_multiple
+    wl = {**SMALL["workloads"], "training": []}
+    wl["inference"] = {
+        **wl["inference"],
+        "demand": [{"from": "2027-03", "tokens_per_s": demand}, {"from": "2027-04", "tokens_per_s": 0}],
+    }
+    ops = {"repair_hours": 1, "failure_rate_per_accelerator_hour": 0, "spikes": [spike] if spike else []}
+    return _scenario(ops, workloads=wl), demand, cap
+
+
+def test_a_spike_beyond_the_headroom_fails_by_the_closed_form():
+    """Demand at capacity / 1.25 (a 25 % headroom) and a 2x spike for 10 hours: each spike hour misses
+    2 D - C tokens/s, nothing else is missed, and the largest spike absorbed is below 1.25."""
+    sc, d, cap = _flat_inference(1.25, {"start": "2027-03-10T12", "hours": 10, "multiplier": 2.0})
+    o = operate(sc)
+    inf = o.to_dict()["inference"]
+    assert inf["unmet_tokens"] == pytest.approx((2.0 * d - cap) * 10 * 3600.0, rel=1e-9)
+    asked = d * o.hours.month.tolist().count(14) * 3600.0 + d * 10 * 3600.0  # the month plus the spike's extra
+    assert inf["slo_attainment_frac"] == pytest.approx(1.0 - inf["unmet_tokens"] / asked, rel=1e-9)
+    # a spike within the headroom is absorbed whole
+    sc, d, cap = _flat_inference(1.25, {"start": "2027-03-10T12", "hours": 10, "multiplier": 1.2})
+    inf = operate(sc).to_dict()["inference"]
+    assert inf["unmet_tokens"] == pytest.approx(0.0, abs=1e-6 * d) and inf["largest_spike_absorbed"] == pytest.approx(
+        1.2
+    )
+
+
+def _with_training(policy: str, **extra):
+    ops = {
+        "policy": policy,
+        "repair_hours": 24,
+        "failure_domain_accelerators": 8,
+        "spikes": [{"start": "2026-10-01T00", "hours": 48, "multiplier": 10.0}],  # during the run
+        **extra,
+    }
+    return operate(_scenario(ops))
+
+
+def test_inference_first_preempts_training_and_training_first_does_not():
+    tf = _with_training("training-first")
+    inf_first = _with_training("inference-first")
+    a, b = tf.runs[0], inf_first.runs[0]
+    assert a["preemptions"] == 0 and b["preemptions"] >= 1
+    assert b["wall_hours"] > a["wall_hours"]  # preempted runs finish later
+    assert inf_first.to_dict()["inference"]["unmet_tokens"] < tf.to_dict()["inference"]["unmet_tokens"]
+    # in every hour the run holds its accelerators, they were up
+    assert np.all(tf.training_held <= tf.available + 1e-9)
+
+
+def test_a_headroom_training_cannot_fit_keeps_the_run_waiting():
+    o = _with_training("headroom", headroom_frac=0.9)
+    assert o.runs[0]["status"] == "running at the end" and o.runs[0]["start"] is None
+    assert o.training_held.max() == 0.0
+
+
+def test_interruptions_follow_the_failure_rate():
+    """The run's interruptions are Poisson with mean rate x accelerators x the hours it runs (within 4 sd)."""
+    o = _with_training("training-first", failure_rate_per_accelerator_hour=2e-5)
+    r = o.runs[0]
+    expected = 2e-5 * r["accelerators"] * r["wall_hours"]
+    assert abs(r["interruptions"] - expected) < 4 * math.sqrt(expected)
+    assert 0 < r["goodput"] < 1 and r["lost_hours"] > 0
+
+
+def test_demand_shape_keeps_the_monthly_mean():
+    ops = Operations(repair_hours=1, diurnal=[float(h) for h in range(1, 25)], weekly=[1, 1, 1, 1, 1, 2, 2])
+    sc = _scenario(ops.model_dump(exclude_none=True))
+    hours = hour_axis(sc)
+    d, base = demand_by_hour(np.full(sc.horizon.months, 100.0), ops, hours, np.random.default_rng(0))
+    assert np.array_equal(d, base)  # no spikes
+    assert base.mean() == pytest.approx(100.0, rel=0.01)  # shapes normalised to mean 1 (whole weeks nearly)
+    assert base[hours.hour_of_day == 23].mean() > base[hours.hour_of_day == 0].mean() * 10
+
+
+def test_operate_command(tmp_path):
+    data = copy.deepcopy(SMALL)
+    data["operations"] = {
+        "policy": "inference-first",
+        "repair_hours": 24,
+        "outages": [{"site": "alpha", "start": "2026-09-01T00", "hours": 12}],
+    }
+    path = tmp_path / "ops.yaml"
+    path.write_text(yaml.safe_dump(data))
+    r = CliRunner().invoke(app, ["operate", str(path), "--json"])
+    assert r.exit_code == 0, r.output
+    assert tuple(json.loads(r.output)) == OPERATE_KEYS
+    r = CliRunner().invoke(app, ["operate", str(path)])
+    assert r.exit_code == 0 and "SLO attainment" in r.output
+    data["operations"]["outages"][0]["site"] = "gamma"
+    data["operations"]["spikes"] = [{"start": "2026-13-01T00", "hours": 2, "multiplier": 2}]
+    path.write_text(yaml.safe_dump(data))
+    r = CliRunner().invoke(app, ["operate", str(path)])
+    assert r.exit_code == 2
+    assert "operations.outages[0].site" in r.output or "operations.spikes[0].start" in r.output
+    assert "operations.spikes[0].start" in r.output and "YYYY-MM-DDTHH" in r.output
+    r = CliRunner().invoke(app, ["operate", str(EXAMPLES / "small.yaml")])
+    assert r.exit_code == 2 and "no operations section" in r.output
