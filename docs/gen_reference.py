@@ -186,6 +186,7 @@ def cli_page() -> str:
 def results_page() -> str:
     from fab2token.engine.simulate import SUMMARY_KEYS, simulate
     from fab2token.plan import PLAN_KEYS
+    from fab2token.operations.run import OPERATE_KEYS
     from fab2token.race.run import PLAYER_KEYS, RACE_KEYS
     from fab2token.scenario import load_scenario
     from fab2token.sweep.summary import SWEEP_KEYS
@@ -215,6 +216,9 @@ def results_page() -> str:
         + " (and `draws` with `--draws`, `report` with `--report`); each entry of `players`: "
         + ", ".join(f"`{k}`" for k in PLAYER_KEYS)
         + " ([a race](../how-to/race.md)).\n"
+        + "\n`fab2token operate --json`: "
+        + ", ".join(f"`{k}`" for k in OPERATE_KEYS)
+        + " ([operations](../how-to/operate.md)).\n"
     )
 
 
