@@ -163,3 +163,25 @@ def test_operate_command(tmp_path):
     assert "operations.spikes[0].start" in r.output and "YYYY-MM-DDTHH" in r.output
     r = CliRunner().invoke(app, ["operate", str(EXAMPLES / "small.yaml")])
     assert r.exit_code == 2 and "no operations section" in r.output
+
+
+def test_draws_give_ordered_ranges_and_the_first_draw_is_the_run():
+    from fab2token.operations.run import operate_draws
+
+    sc = _scenario(
+        {
+            "policy": "inference-first",
+            "repair_hours": 24,
+            "random_spikes": {"per_day": 1, "hours": 2, "multiplier_median": 2, "multiplier_p90": 4},
+        }
+    )
+    one = operate_draws(sc, 1)
+    single = operate(sc).to_dict()
+    assert one["slo_attainment_frac"]["p50"] == pytest.approx(single["inference"]["slo_attainment_frac"])
+    assert one["training_runs"][0]["finish_p50"] == single["training_runs"][0]["finish"]
+    many = operate_draws(sc, 8)
+    s = many["slo_attainment_frac"]
+    assert s["p10"] <= s["p50"] <= s["p90"] and s["p10"] < s["p90"]  # the seeds move it
+    r = many["training_runs"][0]
+    assert r["finish_p10"] <= r["finish_p50"] <= r["finish_p90"]
+    assert operate_draws(sc, 8) == many  # the same seeds, the same draws

@@ -211,10 +211,16 @@ def race_file(
     return result
 
 
-def operate_file(path: str | Path) -> dict:
+def operate_file(path: str | Path, draws: int = 0) -> dict:
     """Validate a scenario, run the engine, then its fleet hour by hour under its ``operations`` section
-    (``fab2token operate``); returns the JSON of :meth:`fab2token.operations.run.Operated.to_dict`."""
-    from fab2token.operations.run import operate
+    (``fab2token operate``); returns the JSON of :meth:`fab2token.operations.run.Operated.to_dict`, with ``draws``
+    (:func:`fab2token.operations.run.operate_draws`) when ``draws`` > 0."""
+    from fab2token.operations.run import operate, operate_draws
+    from fab2token.options import Number, check_options
 
+    check_options("operate_file", {"draws": draws}, {"draws": Number(0, 10_000, whole=True)})
     sc, _ = load_scenario(path)
-    return operate(sc).to_dict()
+    out = operate(sc).to_dict()
+    if draws:
+        out["draws"] = operate_draws(sc, draws)
+    return out

@@ -15,17 +15,22 @@ from fab2token.cli.common import JsonOpt, _print_json, app, handles_errors, out
 @handles_errors
 def operate(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file with an operations section.")],
+    draws: Annotated[
+        int, typer.Option("--draws", help="Also run this many draws of failures and spikes (seeds seed, seed+1, ...).")
+    ] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the installed fleet hour by hour: demand shape and spikes, failures and repairs, outages, and the policy
     that shares the fleet between training and inference; SLO attainment, unmet tokens, training finish and goodput."""
     from fab2token.api import operate_file
 
-    d = operate_file(scenario)
+    d = operate_file(scenario, draws)
     if as_json:
         _print_json(d)
         return
     _print(d)
+    if d.get("draws"):
+        _print_draws(d["draws"])
 
 
 def _pct(v: Any) -> str:
@@ -63,4 +68,19 @@ def _print(d: dict[str, Any]) -> None:
             str(r.get("preemptions", "-")),
             "-" if r.get("lost_hours") is None else f"{r['lost_hours']:.1f}",
         )
+    out.print(t)
+
+
+def _print_draws(dr: dict[str, Any]) -> None:
+    slo = dr["slo_attainment_frac"]
+    t = Table(title=f"{dr['draws']} draws (seeds {dr['seeds'][0]}-{dr['seeds'][1]})")
+    for col in ("", "P10", "P50", "P90"):
+        t.add_column(col)
+    t.add_row("SLO attainment", *(_pct(slo[f"p{p}"]) for p in (10, 50, 90)))
+    for r in dr["training_runs"]:
+        t.add_row(
+            f"{r['name']} finish ({r['finished_frac']:.0%} finish)",
+            *(str(r[f"finish_p{p}"] or "not") for p in (10, 50, 90)),
+        )
+        t.add_row(f"{r['name']} goodput", *(_pct(r["goodput"][f"p{p}"]) for p in (10, 50, 90)))
     out.print(t)

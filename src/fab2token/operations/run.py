@@ -28,7 +28,7 @@ from fab2token.scenario.models import Scenario
 from fab2token.scenario.operations import Operations, hour_number
 from fab2token.workloads.reliability import young_daly_interval_s
 
-__all__ = ["OPERATE_KEYS", "Operated", "operate", "run_training"]
+__all__ = ["OPERATE_KEYS", "Operated", "operate", "operate_draws", "run_training"]
 
 Array = NDArray[np.float64]
 
@@ -261,3 +261,49 @@ def _progress(
 
 def _label(hours: HourAxis, i: int) -> str:
     return str(np.datetime64(int(hours.hour[i]), "h"))
+
+
+def operate_draws(sc: Scenario, draws: int) -> dict[str, Any]:
+    """``draws`` runs of the hourly layer on one engine run, seeds ``seed`` .. ``seed + draws - 1`` (failures,
+    interruptions and random spikes drawn anew): P10/P50/P90 of the SLO attainment, the unmet tokens, and each
+    training run's finish and goodput (a run not finished in a draw counts as later than every finish)."""
+    ops = sc.operations
+    if ops is None:
+        raise ModelError("the scenario has no operations section (policy, failures, demand shape): nothing to operate")
+    ds = simulate(sc)
+    results = [  # one engine run; the hourly layer per draw (each whole arrays over its hours)
+        operate(sc.model_copy(update={"operations": ops.model_copy(update={"seed": ops.seed + k})}), ds).to_dict()
+        for k in range(draws)
+    ]
+
+    def q(values: list[float]) -> dict[str, float | None]:
+        v = np.asarray(values, dtype=float)
+        return {f"p{p}": (float(np.percentile(v, p)) if np.isfinite(v).all() else None) for p in (10, 50, 90)}
+
+    runs = []
+    for k, r in enumerate(results[0]["training_runs"]):
+        finish = [x["training_runs"][k].get("finish") for x in results]
+        hours = [np.datetime64(f, "h").astype(np.int64) if f else np.inf for f in finish]
+        done = [h for h in hours if np.isfinite(h)]
+        runs.append(
+            {
+                "name": r["name"],
+                "finished_frac": len(done) / draws,
+                **{
+                    f"finish_p{p}": (
+                        str(np.datetime64(int(np.percentile(hours, p, method="lower")), "h"))
+                        if np.isfinite(np.percentile(hours, p, method="lower"))
+                        else None
+                    )
+                    for p in (10, 50, 90)
+                },
+                "goodput": q([x["training_runs"][k].get("goodput") or np.nan for x in results]),
+            }
+        )
+    return {
+        "draws": draws,
+        "seeds": [ops.seed, ops.seed + draws - 1],
+        "slo_attainment_frac": q([x["inference"]["slo_attainment_frac"] or np.nan for x in results]),
+        "unmet_tokens": q([x["inference"]["unmet_tokens"] for x in results]),
+        "training_runs": runs,
+    }
