@@ -324,9 +324,22 @@ def infer(
             "--engine-efficiency", help="Share of the roofline the engine achieves (default: catalog; 1 = roofline)."
         ),
     ] = None,
+    pue: Annotated[float | None, typer.Option("--pue", help="Facility PUE (default: catalog pue_default).")] = None,
+    power_frac: Annotated[
+        float, typer.Option("--power-frac", help="Share of the all-in IT power drawn while serving (1: upper bound).")
+    ] = 1.0,
+    electricity_usd_per_mwh: Annotated[
+        float | None, typer.Option("--electricity-usd-per-mwh", help="Electricity price, for the cost per hour.")
+    ] = None,
+    price_usd: Annotated[
+        float | None, typer.Option("--price-usd", help="Accelerator price, for the cost per hour.")
+    ] = None,
+    useful_life_years: Annotated[
+        float | None, typer.Option("--useful-life-years", help="Years the price is depreciated over.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Highest serving throughput that meets the latency SLOs, KV cache and $ per million tokens."""
+    """Highest serving throughput that meets the latency SLOs, KV cache, joules per token and $ per million tokens."""
     from fab2token.workloads.inference import infer as _infer
 
     res = _infer(
@@ -342,6 +355,11 @@ def infer(
         ttft_ms=ttft_ms,
         usd_per_accelerator_hour=usd_per_accelerator_hour,
         engine_efficiency=engine_efficiency,
+        pue=pue,
+        power_frac=power_frac,
+        electricity_usd_per_mwh=electricity_usd_per_mwh,
+        price_usd=price_usd,
+        useful_life_years=useful_life_years,
     ).to_dict()
     if as_json:
         _print_json(res)

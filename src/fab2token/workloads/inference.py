@@ -41,6 +41,7 @@ from fab2token import catalog
 from fab2token.errors import ModelError
 from fab2token.options import Choice, Number, check_options, refuse
 from fab2token.workloads.architecture import kv_cache_bytes_per_token, model_spec
+from fab2token.workloads.token_cost import TOKEN_COST_KEYS, token_energy_and_cost
 
 __all__ = ["BYTES", "step_time_s", "serve", "best_batch", "InferResult", "infer", "INFER_KEYS", "MEMORY_USABLE_FRAC"]
 
@@ -172,6 +173,8 @@ INFER_KEYS = (
     "meets_slo",
     "reason",
     "engine_efficiency",
+    *TOKEN_COST_KEYS[:-2],
+    "unknown_cost_terms",
 )
 
 
@@ -199,6 +202,12 @@ class InferResult:
     meets_slo: bool
     reason: str
     engine_efficiency: float
+    power_kw_per_accelerator: float = math.nan
+    joules_per_token: float = math.nan
+    tokens_per_s_per_mw: float = math.nan
+    usd_per_accelerator_hour: float = math.nan
+    usd_per_accelerator_hour_parts: dict[str, float] | None = None
+    unknown_cost_terms: list[str] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -328,6 +337,11 @@ INFER_OPTIONS: dict[str, Number | Choice] = {
     "ttft_ms": Number(0, low_open=True, unit="ms"),
     "usd_per_accelerator_hour": Number(0, optional=True, unit="USD"),
     "engine_efficiency": Number(0, 1, low_open=True, optional=True),
+    "pue": Number(1, optional=True),
+    "power_frac": Number(0, 1, low_open=True),
+    "electricity_usd_per_mwh": Number(0, optional=True, unit="USD/MWh"),
+    "price_usd": Number(0, optional=True, unit="USD"),
+    "useful_life_years": Number(0, 30, low_open=True, optional=True, unit="years"),
 }
 INFER_FLAGS = {"count": "--count"}
 
@@ -346,11 +360,17 @@ def infer(
     usd_per_accelerator_hour: float | None = None,
     overrides: dict[str, dict[str, Any]] | None = None,
     engine_efficiency: float | None = None,
+    pue: float | None = None,
+    power_frac: float = 1.0,
+    electricity_usd_per_mwh: float | None = None,
+    price_usd: float | None = None,
+    useful_life_years: float | None = None,
 ) -> InferResult:
     """Highest-throughput serving of ``model`` on ``count`` accelerators within the TPOT and TTFT SLOs.
 
     ``tp`` defaults to the degree (a power of two up to the scale-up domain and ``count``) with the highest tokens/s
-    per accelerator. Replicas = count // tp.
+    per accelerator. Replicas = count // tp. Energy and cost per token: :func:`.token_cost.token_energy_and_cost`
+    (``pue``, ``power_frac``, ``electricity_usd_per_mwh``, ``price_usd``, ``useful_life_years``).
     """
     opts = {k: v for k, v in locals().items() if k not in ("model", "accelerator", "overrides")}
     check_options("infer", opts, INFER_OPTIONS, INFER_FLAGS)
@@ -375,8 +395,16 @@ def infer(
     max_b = float(res["max_batch"])
     tps = float(res["tokens_per_s"]) * replicas
     reason = _reason(res, tp, input_tokens + output_tokens, tpot_ms, ttft_ms)
-    rate = usd_per_accelerator_hour if usd_per_accelerator_hour is not None else math.nan
-    usd_per_m = count * rate / (tps * 3600.0) * 1e6 if tps > 0 else math.nan
+    cost = token_energy_and_cost(
+        acc,
+        tps / count,
+        pue,
+        power_frac,
+        electricity_usd_per_mwh,
+        price_usd,
+        useful_life_years,
+        usd_per_accelerator_hour,
+    )
     return InferResult(
         model=m["name"],
         accelerator=acc["name"],
@@ -394,10 +422,11 @@ def infer(
         kv_cache_bytes_per_token=float(res["kv_bytes_per_token"]),
         weights_gb_per_accelerator=float(res["weights_gb_per_accelerator"]),
         bound="compute" if bool(res["compute_bound"]) else "memory-bandwidth",
-        usd_per_million_tokens=usd_per_m,
+        usd_per_million_tokens=cost["usd_per_million_tokens"],
         meets_slo=batch >= 1,
         reason=reason,
         engine_efficiency=engine_efficiency,
+        **{k: cost[k] for k in TOKEN_COST_KEYS if k != "usd_per_million_tokens"},
     )
 
 

@@ -1,0 +1,74 @@
+"""Energy and cost per token (issue 15 item 4): the arithmetic by hand, unknown cost terms named, the command."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from typer.testing import CliRunner
+
+from fab2token import catalog
+from fab2token.cli.main import app
+from fab2token.deploy.placement import all_in_it_kw
+from fab2token.workloads.inference import INFER_KEYS, infer
+from fab2token.workloads.token_cost import token_energy_and_cost
+
+H100 = catalog.lookup("accelerators", "H100")
+
+
+def test_energy_per_token_by_hand():
+    kw = float(all_in_it_kw(H100["board_power_w"], H100["server_power_w_per_accelerator"]))
+    c = token_energy_and_cost(H100, 1000.0, pue=1.25, power_frac=0.8)
+    assert c["power_kw_per_accelerator"] == pytest.approx(kw * 0.8)
+    assert c["joules_per_token"] == pytest.approx(kw * 0.8 * 1.25 * 1000.0 / 1000.0)  # J/s per token/s
+    assert c["tokens_per_s_per_mw"] == pytest.approx(1000.0 / (kw * 0.8 * 1.25 / 1000.0))
+
+
+def test_cost_per_hour_from_price_life_and_energy():
+    c = token_energy_and_cost(H100, 2000.0, pue=1.2, electricity_usd_per_mwh=100, price_usd=30000, useful_life_years=5)
+    capex = 30000 / (5 * 365.25 * 24)
+    energy = c["power_kw_per_accelerator"] * 1.2 / 1000.0 * 100
+    assert c["usd_per_accelerator_hour_parts"] == pytest.approx({"capex": capex, "energy": energy})
+    assert c["usd_per_accelerator_hour"] == pytest.approx(capex + energy)
+    assert c["usd_per_million_tokens"] == pytest.approx((capex + energy) / (2000.0 * 3600) * 1e6)
+    assert c["unknown_cost_terms"] == []
+
+
+def test_unknown_terms_are_named_and_a_given_rate_is_used_as_is():
+    c = token_energy_and_cost(H100, 2000.0, electricity_usd_per_mwh=100)
+    assert math.isnan(c["usd_per_accelerator_hour"]) and math.isnan(c["usd_per_million_tokens"])
+    assert c["unknown_cost_terms"] == ["capex (price_usd)", "capex (useful_life_years)"]
+    c = token_energy_and_cost(H100, 2000.0, usd_per_accelerator_hour=2.5)
+    assert c["usd_per_accelerator_hour"] == 2.5 and c["unknown_cost_terms"] == []
+    assert c["usd_per_million_tokens"] == pytest.approx(2.5 / (2000 * 3600) * 1e6)
+
+
+def test_infer_carries_them_and_the_keys_are_stable():
+    r = infer(
+        "llama-3-70b",
+        "H100",
+        8,
+        precision="fp8",
+        pue=1.2,
+        price_usd=25000,
+        useful_life_years=5,
+        electricity_usd_per_mwh=80,
+    ).to_dict()
+    assert tuple(k for k in r if k in INFER_KEYS) == INFER_KEYS
+    assert r["joules_per_token"] == pytest.approx(
+        r["power_kw_per_accelerator"] * 1.2 * 1000 / r["tokens_per_s_per_accelerator"]
+    )
+    assert r["usd_per_million_tokens"] > 0
+
+
+def test_infer_command_options():
+    args = ["infer", "-m", "llama-3-70b", "-a", "H100", "--precision", "fp8", "--json"]
+    r = CliRunner().invoke(
+        app, [*args, "--price-usd", "25000", "--useful-life-years", "5", "--electricity-usd-per-mwh", "80"]
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["unknown_cost_terms"] == []
+    for bad in (["--power-frac", "1.5"], ["--pue", "0.9"], ["--useful-life-years", "0"], ["--price-usd", "-1"]):
+        r = CliRunner().invoke(app, [*args, *bad])
+        assert r.exit_code == 2 and bad[0] in r.output, (bad, r.output)
