@@ -185,3 +185,22 @@ def test_draws_give_ordered_ranges_and_the_first_draw_is_the_run():
     r = many["training_runs"][0]
     assert r["finish_p10"] <= r["finish_p50"] <= r["finish_p90"]
     assert operate_draws(sc, 8) == many  # the same seeds, the same draws
+
+
+def test_run_takes_the_hourly_answers_and_keeps_the_monthly_ones(tmp_path):
+    """With an operations section, `run` reports the hourly layer's training finish and inference served (both
+    time scales in the Dataset), and the store keeps it."""
+    from fab2token.api import run_file
+
+    data = copy.deepcopy(SMALL)
+    data["operations"] = {"policy": "inference-first", "repair_hours": 24}
+    path = tmp_path / "ops.yaml"
+    path.write_text(yaml.safe_dump(data))
+    res = run_file(path, db=tmp_path / "s.duckdb")
+    o = operate(parse_scenario(path.read_text(), str(path)))
+    run = res.summary.training_runs[0]
+    assert run["finish"] == o.runs[0]["finish"][:7] and run["hourly_preemptions"] == o.runs[0]["preemptions"]
+    ds = res.dataset
+    assert {"availability_frac", "inference_served_tokens_per_s_monthly_engine"} <= set(ds.data_vars)
+    assert np.all(ds["inference_served_tokens_per_s"].values <= ds["inference_demand_tokens_per_s"].values + 1e-6)
+    assert 0.9 < float(ds["availability_frac"].min()) <= 1.0

@@ -50,6 +50,10 @@ def run_file(
         check_output(report_path, "report_path", [path, db])
     sc, text = load_scenario(path, quantile)
     ds = simulate(sc)
+    if sc.operations is not None:  # the hourly layer's answers in place of the monthly ones (both kept)
+        from fab2token.operations.run import fold_into, operate
+
+        ds = fold_into(ds, operate(sc, ds))
     ds.attrs["scenario_quantile"] = float(quantile)
     if report_path is not None:
         check_output(report_path, "report_path", [path, db, *scenario_inputs(sc)])

@@ -28,7 +28,7 @@ from fab2token.scenario.models import Scenario
 from fab2token.scenario.operations import Operations, hour_number
 from fab2token.workloads.reliability import young_daly_interval_s
 
-__all__ = ["OPERATE_KEYS", "Operated", "operate", "operate_draws", "run_training"]
+__all__ = ["OPERATE_KEYS", "Operated", "operate", "operate_draws", "fold_into", "run_training"]
 
 Array = NDArray[np.float64]
 
@@ -307,3 +307,42 @@ def operate_draws(sc: Scenario, draws: int) -> dict[str, Any]:
         "unmet_tokens": q([x["inference"]["unmet_tokens"] for x in results]),
         "training_runs": runs,
     }
+
+
+def fold_into(ds: xr.Dataset, o: Operated) -> xr.Dataset:
+    """The monthly results with the hourly layer's answers in place of the engine's monthly ones, so the two time
+    scales agree: inference served and unmet as the monthly means of the hourly figures (demand shape, spikes,
+    failures, outages and the policy included), each training run's finish and status from the hours (its
+    interruptions and goodput too), and ``availability_frac`` (accelerators up / installed, monthly mean). The
+    engine's own figures are kept as ``*_monthly_engine`` variables and ``training_runs_monthly_engine``."""
+    import json
+
+    out = ds.copy()
+    m = ("month",)
+
+    def monthly(values: Array) -> Array:
+        return np.asarray(_by_month(o.hours, values))
+
+    for name, values in (
+        ("inference_demand_tokens_per_s", o.demand),
+        ("inference_served_tokens_per_s", o.served),
+        ("inference_unmet_tokens_per_s", o.demand - o.served),
+    ):
+        if name in out:
+            out[f"{name}_monthly_engine"] = out[name]
+            out[name] = (m, monthly(values), {"units": "tokens/s", "note": "monthly mean of the hourly operations"})
+    up = np.where(o.installed > 0, o.available / np.where(o.installed > 0, o.installed, 1.0), 1.0)
+    out["availability_frac"] = (m, monthly(up), {"units": "fraction", "note": "accelerators up / installed"})
+    runs = json.loads(ds.attrs.get("training_runs", "[]"))
+    hourly = {r["name"]: r for r in o.runs}
+    for r in runs:
+        h = hourly.get(r["name"], {})
+        if r.get("status") == "scheduled" and h:
+            r["start"] = h["start"][:7] if h.get("start") else r["start"]
+            r["finish"] = h["finish"][:7] if h.get("finish") else None
+            r["status"] = "scheduled" if h.get("finish") else "not finished"
+            r.update({f"hourly_{k}": h.get(k) for k in ("finish", "goodput", "interruptions", "preemptions")})
+    out.attrs["training_runs_monthly_engine"] = ds.attrs.get("training_runs", "[]")
+    out.attrs["training_runs"] = json.dumps(runs)
+    out.attrs["operations"] = json.dumps(o.to_dict()["inference"] | {"policy": o.policy})
+    return out
