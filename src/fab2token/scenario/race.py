@@ -48,14 +48,11 @@ class WorldPool(_Model):
     the race's players contest."""
 
     key: str | None = None
-    """Which pool: a process node for wafers (e.g. N3), a catalog world row's key; omitted for packaging and HBM:
-    the catalog's one row for that resource."""
+    """Which pool: a process node for wafers (N3), a catalog world row's key; omitted: packaging's or HBM's row."""
     capacity: Literal["catalog"] | list[CapacityStep] = "catalog"
     """The monthly capacity: `catalog` (catalog/world.csv, every row sourced) or a step schedule."""
     level: str | float = "central"
-    """With capacity `catalog`: which of the catalog's figures, its central value, the low or high end of the
-    published range, or a quantile between 0 and 1 of the triangular distribution (low, central, high) of each
-    step (`race --draws` draws it)."""
+    """With capacity catalog: central, low, high, or a quantile in (0, 1) of triangular(low, central, high)."""
     available_frac: float = Field(default=1.0, gt=0, le=1)
     """Share of the capacity open to the race's players (the rest goes to buyers outside the race)."""
     accelerators: list[str] | None = None
@@ -153,8 +150,7 @@ class Counterfactual(_Model):
     drop: bool = False
     """Run the race without this player."""
     set: dict[str, Any] = Field(default_factory=dict)
-    """Fields of the player's entry to change, by dotted path (``scenario.supply.fab.capacity_wafers_per_month``,
-    ``claims.packaging.bid_usd``); list items by their index."""
+    """Fields of the player's entry to change by dotted path (claims.packaging.bid_usd); list items by index."""
 
     @model_validator(mode="after")
     def _something(self) -> Counterfactual:
@@ -177,8 +173,7 @@ class Race(_Model):
     world: World = Field(default_factory=World)
     """The shared capacities."""
     allocation: Allocation = Field(default_factory=lambda: Allocation())
-    """The rule for what is left after contracts: one for every resource (`pro-rata`, `shares`, `market`), or one
-    per resource (`{packaging: market, hbm: shares}`; the others pro-rata)."""
+    """Rule for what contracts leave: pro-rata, shares or market, for all or per resource ({hbm: shares})."""
     players: list[Player] = Field(min_length=1)
     """The contestants."""
     counterfactuals: list[Counterfactual] = Field(default_factory=list)
