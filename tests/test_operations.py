@@ -152,8 +152,12 @@ def test_operate_command(tmp_path):
     r = CliRunner().invoke(app, ["operate", str(path), "--json"])
     assert r.exit_code == 0, r.output
     assert tuple(json.loads(r.output)) == OPERATE_KEYS
-    r = CliRunner().invoke(app, ["operate", str(path)])
+    page = tmp_path / "ops.html"
+    r = CliRunner().invoke(app, ["operate", str(path), "--report", str(page)])
     assert r.exit_code == 0 and "SLO attainment" in r.output
+    assert "The fleet hour by hour" in page.read_text() and "llama-70b-15T" in page.read_text()
+    r = CliRunner().invoke(app, ["operate", str(path), "--report", str(path)])
+    assert r.exit_code == 2 and "--report" in r.output
     data["operations"]["outages"][0]["site"] = "gamma"
     data["operations"]["spikes"] = [{"start": "2026-13-01T00", "hours": 2, "multiplier": 2}]
     path.write_text(yaml.safe_dump(data))

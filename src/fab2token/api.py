@@ -215,7 +215,7 @@ def race_file(
     return result
 
 
-def operate_file(path: str | Path, draws: int = 0) -> dict:
+def operate_file(path: str | Path, draws: int = 0, report_path: str | Path | None = None) -> dict:
     """Validate a scenario, run the engine, then its fleet hour by hour under its ``operations`` section
     (``fab2token operate``); returns the JSON of :meth:`fab2token.operations.run.Operated.to_dict`, with ``draws``
     (:func:`fab2token.operations.run.operate_draws`) when ``draws`` > 0."""
@@ -223,8 +223,19 @@ def operate_file(path: str | Path, draws: int = 0) -> dict:
     from fab2token.options import Number, check_options
 
     check_options("operate_file", {"draws": draws}, {"draws": Number(0, 10_000, whole=True)})
+    if report_path is not None:
+        from fab2token.io.outputs import check_output
+
+        check_output(report_path, "--report", [path])
     sc, _ = load_scenario(path)
-    out = operate(sc).to_dict()
+    o = operate(sc)
+    out = o.to_dict()
+    if report_path is not None:
+        from fab2token.io.operate_report import write_operate_report
+        from fab2token.io.outputs import write_outputs
+
+        (written,) = write_outputs([(Path(report_path), "--report", lambda tmp: write_operate_report(tmp, o))])
+        out["report"] = str(written)
     if draws:
         out["draws"] = operate_draws(sc, draws)
     return out

@@ -18,19 +18,24 @@ def operate(
     draws: Annotated[
         int, typer.Option("--draws", help="Also run this many draws of failures and spikes (seeds seed, seed+1, ...).")
     ] = 0,
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write the hourly page (demand vs served, the fleet) here.")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the installed fleet hour by hour: demand shape and spikes, failures and repairs, outages, and the policy
     that shares the fleet between training and inference; SLO attainment, unmet tokens, training finish and goodput."""
     from fab2token.api import operate_file
 
-    d = operate_file(scenario, draws)
+    d = operate_file(scenario, draws, report)
     if as_json:
         _print_json(d)
         return
     _print(d)
     if d.get("draws"):
         _print_draws(d["draws"])
+    if d.get("report"):
+        out.print(f"operations page: {d['report']}")
 
 
 def _pct(v: Any) -> str:

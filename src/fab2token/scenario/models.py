@@ -338,8 +338,7 @@ class Scenario(_Model):
     targets: Targets = Field(default_factory=Targets)
     """What `fab2token plan` must deliver, and the accelerators it may buy; omitted: no targets."""
     operations: Operations | None = None
-    """How the fleet is run hour by hour (`fab2token operate`): policy, demand shape and spikes, failures,
-    outages; omitted: not simulated."""
+    """How the fleet is run hour by hour (`fab2token operate`): policy, spikes, failures, outages; omitted: none."""
     campuses: list[Campus] = Field(default_factory=list)
     """Sites joined into one training fabric; default none."""
     fleet: list[FleetType] = Field(default_factory=list)

@@ -78,9 +78,7 @@ class Operations(_Model):
     """How the installed fleet is run hour by hour (``fab2token operate``)."""
 
     policy: Literal["training-first", "inference-first", "headroom"] = "training-first"
-    """Who gets the fleet: training runs first (inference takes the rest), inference first (training runs pause when
-    demand needs their accelerators, losing the work since their last checkpoint), or training within a headroom
-    kept free for inference (``headroom_frac``)."""
+    """Who gets the fleet first: training-first, inference-first (runs are preempted), or headroom (headroom_frac)."""
     headroom_frac: float = Field(default=0.0, ge=0, lt=1)
     """With policy headroom: the share of the installed fleet training may not use."""
     failure_rate_per_accelerator_hour: float | None = Field(default=None, ge=0)
