@@ -21,6 +21,7 @@ from fab2token.cli import app
 from fab2token.io import store
 from fab2token.io.report import figures
 from fab2token.web import app as web
+from fab2token.web.auth import SESSION_COOKIE
 from tests.conftest import EXAMPLES
 
 runner = CliRunner()
@@ -244,8 +245,12 @@ def test_serve_starts_uvicorn_on_loopback_and_refuses_other_hosts(stored, monkey
     assert started["host"] == "127.0.0.1" and started["port"] == 8123
     assert TestClient(started["app"]).get("/").status_code == 200
     started.clear()
-    res = runner.invoke(app, ["serve", "--db", stored["db"], "--host", "0.0.0.0"])
+    res = runner.invoke(app, ["serve", "--db", stored["db"], "--host", "0.0.0.0"], env={"FAB2TOKEN_TOKEN": ""})
     assert res.exit_code == 2 and "host (--host): got '0.0.0.0'; a loopback address" in res.stderr
+    assert "or an access token (--token" in res.stderr
+    res = runner.invoke(app, ["serve", "--db", stored["db"], "--host", "0.0.0.0", "--token", "short"])
+    assert res.exit_code == 2 and "token (--token): got '(5 characters)'; a token of at least 16" in res.stderr
+    assert "short" not in res.stderr.replace("(5 characters)", "")  # the token itself is never echoed
     res = runner.invoke(app, ["serve", "--db", stored["db"], "--port", "0"])
     assert res.exit_code == 2 and "port (--port): got 0" in res.stderr
     assert started == {}
@@ -284,3 +289,33 @@ def test_pages_are_rendered_once_per_version_of_the_store(tmp_path):
     second = _cli("run", str(EXAMPLES / "small.yaml"), "--db", db, "--no-report", "--json")["run_id"]
     listed = c.get("/").text
     assert first in listed and second in listed
+
+
+TOKEN = "t0ken-for-the-tests-0123456789"
+
+
+def test_off_loopback_every_route_needs_the_token(stored, monkeypatch):
+    """With a token, a request without it is sent to /login (a page) or refused (401); the bearer header or the
+    session a sign-in gives opens every page; a wrong token signs nobody in."""
+    import uvicorn
+
+    started = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app_, **kw: started.update(kw, app=app_))
+    res = runner.invoke(app, ["serve", "--db", stored["db"], "--host", "0.0.0.0"], env={"FAB2TOKEN_TOKEN": TOKEN})
+    assert res.exit_code == 0 and started["host"] == "0.0.0.0" and "access token" in res.stdout
+    c = TestClient(started["app"])
+    page = c.get("/", headers={"accept": "text/html"}, follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"] == "/login"
+    for path in ("/", f"/runs/{stored['run']}", "/static/plotly.min.js", "/edit", "/jobs"):
+        assert c.get(path).status_code == 401, path
+    assert c.get("/login").status_code == 200 and "access token" in c.get("/login").text
+    assert c.get("/", headers={"authorization": f"Bearer {TOKEN}"}).status_code == 200
+    assert c.get("/", headers={"authorization": "Bearer wrong-token-0123456789"}).status_code == 401
+    bad = c.post("/login", data={"token": "wrong-token-0123456789"}, follow_redirects=False)
+    assert bad.status_code == 401 and "not the token" in bad.text and SESSION_COOKIE not in bad.cookies
+    good = c.post("/login", data={"token": TOKEN}, follow_redirects=False)
+    assert good.status_code == 303 and SESSION_COOKIE in good.cookies
+    assert "httponly" in good.headers["set-cookie"].lower() and "samesite=strict" in good.headers["set-cookie"].lower()
+    assert c.get("/").status_code == 200  # the session cookie is kept by the client
+    c.cookies.set(SESSION_COOKIE, "forged")
+    assert c.get("/").status_code == 401

@@ -29,7 +29,7 @@ from fab2token.web import views
 __all__ = ["create_app", "check_serve", "serve", "plotly_js_path", "LOOPBACK_HOSTS"]
 
 _HERE = Path(__file__).resolve().parent
-# the hosts the dashboard binds without an access token (it has none yet: it serves this machine only)
+# the hosts the dashboard binds without an access token (any other needs one: web/auth.py)
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # headers on every response: no sniffing of downloads as pages, no framing by other sites
 _HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer"}
@@ -261,8 +261,9 @@ def _handlers(app: FastAPI) -> None:
         return response
 
 
-def create_app(db: str | Path) -> FastAPI:
-    """The dashboard over the results store ``db`` (which need not exist yet: the list then says how to make it)."""
+def create_app(db: str | Path, token: str | None = None) -> FastAPI:
+    """The dashboard over the results store ``db`` (which need not exist yet: the list then says how to make it);
+    with ``token``, every route but the sign-in page requires it (:mod:`fab2token.web.auth`)."""
     app = FastAPI(title="fab2token", docs_url=None, redoc_url=None, openapi_url=None)
     path = Path(db)
     _routes(app, path)
@@ -270,33 +271,41 @@ def create_app(db: str | Path) -> FastAPI:
 
     editor_routes(app, path, _page)
     _handlers(app)
+    if token is not None:
+        from fab2token.web.auth import add_token_auth
+
+        add_token_auth(app, token, _page)
     app.mount("/static", StaticFiles(directory=_HERE / "static"), name="static")
     return app
 
 
-def check_serve(host: str, port: int) -> None:
+def check_serve(host: str, port: int, token: str | None = None) -> None:
     """Refuse, before anything starts, what :func:`serve` cannot serve on.
 
     Raises
     ------
     OptionError
-        ``host`` is not a loopback address (the dashboard has no access token yet, so it serves only this machine),
-        or ``port`` is not a whole number in [1, 65535].
+        ``host`` is not a loopback address and no access token is given, a token shorter than
+        :data:`fab2token.web.auth.MIN_TOKEN_CHARS`, or ``port`` not a whole number in [1, 65535].
     """
+    from fab2token.web.auth import MIN_TOKEN_CHARS, TOKEN_ENV
+
     check_options("serve", {"port": port}, {"port": Number(low=1, high=65535, whole=True)})
-    if host not in LOOPBACK_HOSTS:
+    if token is not None and len(token) < MIN_TOKEN_CHARS:
+        refuse("serve", "token", f"({len(token)} characters)", f"a token of at least {MIN_TOKEN_CHARS} characters")
+    if host not in LOOPBACK_HOSTS and token is None:
         refuse(
             "serve",
             "host",
             host,
-            f"a loopback address ({', '.join(LOOPBACK_HOSTS)}): the dashboard has no access token yet, so it "
-            "serves this machine only",
+            f"a loopback address ({', '.join(LOOPBACK_HOSTS)}), or an access token (--token or ${TOKEN_ENV}) to "
+            "serve other machines",
         )
 
 
-def serve(db: str | Path, host: str = "127.0.0.1", port: int = 8000) -> None:
+def serve(db: str | Path, host: str = "127.0.0.1", port: int = 8000, token: str | None = None) -> None:
     """Serve the dashboard over ``db`` at ``http://host:port`` until interrupted (:func:`check_serve` first)."""
-    check_serve(host, port)
+    check_serve(host, port, token)
     import uvicorn
 
-    uvicorn.run(create_app(db), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(db, token), host=host, port=port, log_level="info")
