@@ -395,16 +395,8 @@ def infer(
     max_b = float(res["max_batch"])
     tps = float(res["tokens_per_s"]) * replicas
     reason = _reason(res, tp, input_tokens + output_tokens, tpot_ms, ttft_ms)
-    cost = token_energy_and_cost(
-        acc,
-        tps / count,
-        pue,
-        power_frac,
-        electricity_usd_per_mwh,
-        price_usd,
-        useful_life_years,
-        usd_per_accelerator_hour,
-    )
+    money = (electricity_usd_per_mwh, price_usd, useful_life_years, usd_per_accelerator_hour)
+    cost = token_energy_and_cost(acc, tps / count, pue, power_frac, *money)
     return InferResult(
         model=m["name"],
         accelerator=acc["name"],
