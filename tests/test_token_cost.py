@@ -36,9 +36,11 @@ def test_cost_per_hour_from_price_life_and_energy():
 
 
 def test_unknown_terms_are_named_and_a_given_rate_is_used_as_is():
-    c = token_energy_and_cost(H100, 2000.0, electricity_usd_per_mwh=100)
+    # an accelerator the price table does not hold: its capex is unknown, named, and the cost NaN
+    c = token_energy_and_cost(catalog.lookup("accelerators", "TPU-v5p"), 2000.0, electricity_usd_per_mwh=100)
     assert math.isnan(c["usd_per_accelerator_hour"]) and math.isnan(c["usd_per_million_tokens"])
-    assert c["unknown_cost_terms"] == ["capex (price_usd)", "capex (useful_life_years)"]
+    assert c["unknown_cost_terms"] == ["capex (price_usd)"] and c["price_source"] is None
+    assert token_energy_and_cost(H100, 2000.0)["unknown_cost_terms"] == ["energy (electricity_usd_per_mwh)"]
     c = token_energy_and_cost(H100, 2000.0, usd_per_accelerator_hour=2.5)
     assert c["usd_per_accelerator_hour"] == 2.5 and c["unknown_cost_terms"] == []
     assert c["usd_per_million_tokens"] == pytest.approx(2.5 / (2000 * 3600) * 1e6)
@@ -72,3 +74,28 @@ def test_infer_command_options():
     for bad in (["--power-frac", "1.5"], ["--pue", "0.9"], ["--useful-life-years", "0"], ["--price-usd", "-1"]):
         r = CliRunner().invoke(app, [*args, *bad])
         assert r.exit_code == 2 and bad[0] in r.output, (bad, r.output)
+
+
+def test_prices_default_to_the_catalog_with_their_source():
+    """Without typed prices: the catalog's purchase price (sourced) and useful life, and $/M tokens at each public
+    on-demand rate of the accelerator."""
+    c = token_energy_and_cost(H100, 2000.0, electricity_usd_per_mwh=100)
+    rows = [r for r in catalog.table_rows("prices") if r["accelerator"] == "H100-SXM"]
+    purchase = next(r for r in rows if r["kind"] == "purchase")
+    assert c["price_usd"] == purchase["usd"] and c["price_source"].startswith("catalog: Raymond James")
+    assert c["useful_life_years"] == catalog.overhead("useful_life_years_default")
+    assert c["unknown_cost_terms"] == [] and c["usd_per_accelerator_hour_parts"]["capex"] == pytest.approx(
+        purchase["usd"] / (c["useful_life_years"] * 8766.0)
+    )
+    clouds = {r["offering"]: r["usd"] for r in rows if r["kind"] == "cloud"}
+    assert set(c["cloud_usd_per_million_tokens"]) == set(clouds)
+    for name, hourly in clouds.items():
+        assert c["cloud_usd_per_million_tokens"][name] == pytest.approx(hourly / (2000 * 3600) * 1e6)
+
+
+def test_every_price_row_is_sourced_dated_and_names_a_catalog_accelerator():
+    names = {r["name"] for r in catalog.table_rows("accelerators")}
+    for r in catalog.table_rows("prices"):
+        assert r["accelerator"] in names and r["source"].strip() and len(r["date"]) == 7
+        assert r["kind"] in ("purchase", "cloud") and r["usd"] > 0
+        assert math.isnan(r["low"]) or r["low"] <= r["usd"] <= r["high"]

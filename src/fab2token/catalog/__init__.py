@@ -39,7 +39,7 @@ TABLES: dict[str, str] = {
     "optics": "name",
 }
 
-LONG_TABLES: tuple[str, ...] = ("climate", "world")
+LONG_TABLES: tuple[str, ...] = ("climate", "world", "prices")
 """Tables with several rows per name (one per month), read with :func:`table_rows`; not scenario-overridable."""
 
 _TEXT_COLUMNS = {
@@ -64,6 +64,9 @@ _TEXT_COLUMNS = {
     "key",
     "from",
     "accelerators",
+    "accelerator",
+    "offering",
+    "date",
 }
 
 PRECISIONS: tuple[str, ...] = ("fp16", "bf16", "fp8", "fp6", "fp4", "int8", "int4")

@@ -202,6 +202,10 @@ class InferResult:
     meets_slo: bool
     reason: str
     engine_efficiency: float
+    price_usd: float | None = None
+    price_source: str | None = None
+    useful_life_years: float = math.nan
+    cloud_usd_per_million_tokens: dict[str, float] | None = None
     power_kw_per_accelerator: float = math.nan
     joules_per_token: float = math.nan
     tokens_per_s_per_mw: float = math.nan
