@@ -133,14 +133,19 @@ def catalog_page() -> str:
             for r in rows
         ]
         out.append("")
-    rows = catalog.table_rows("world")
-    cols = [c for c in rows[0] if c not in ("source", "notes")]
-    out.append("## world\n\nThe world's shared capacities for `fab2token race` (several rows per key, one per step).\n")
-    out.append(_table(cols, [[r[c] for c in cols] for r in rows]))
-    out.append("\n**Sources**\n")
-    out += [
-        f"- **{r['resource']} {r['key']} from {r['from']}**: {_cell(r['source'])} — {_cell(r['notes'])}" for r in rows
-    ]
+    long_tables = (
+        ("world", "The world's shared capacities for `fab2token race` (several rows per key, one per step).",
+         lambda r: f"{r['resource']} {r['key']} from {r['from']}"),
+        ("prices", "Purchase prices (published estimates) and public cloud on-demand rates, for `fab2token infer`.",
+         lambda r: f"{r['accelerator']} {r['kind']} {r['offering']} ({r['date']})"),
+    )
+    for table, text, label in long_tables:
+        rows = catalog.table_rows(table)
+        cols = [c for c in rows[0] if c not in ("source", "notes")]
+        out.append(f"## {table}\n\n{text}\n")
+        out.append(_table(cols, [[r[c] for c in cols] for r in rows]))
+        out.append("\n**Sources**\n")
+        out += [f"- **{label(r)}**: {_cell(r['source'])} — {_cell(r['notes'])}" for r in rows]
     return "\n".join(out) + "\n"
 
 
