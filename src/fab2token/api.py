@@ -173,13 +173,34 @@ def race_file(
     seed: int = 0,
     respond_rounds: int = 0,
 ) -> dict:
-    """Validate and run a race file (``fab2token race``): the world's pools allocated among its players, each
-    player's engine on its allocation, the counterfactuals; returns the JSON of
-    :meth:`fab2token.race.run.RaceResult.to_dict` and writes the race's page (atomically) when ``report_path`` is
-    given. The report path is checked before anything runs and may not be the race file. ``draws`` > 0 adds
-    ``draws``: that many races on world capacities drawn within their published ranges
-    (:func:`fab2token.race.draws.run_race_draws`); ``respond_rounds`` > 0 adds ``best_responses``: the players'
-    plans iterated against each other for at most that many rounds (:func:`fab2token.race.respond.best_responses`)."""
+    """Validate and run a race file (``fab2token race``).
+
+    Parameters
+    ----------
+    path : str or Path
+        The race file (YAML): horizon, world, allocation, players, counterfactuals.
+    report_path : str or Path, optional
+        Where to write the race's page (atomically); checked before anything runs, never the race file.
+    draws : int
+        Races on world capacities drawn within their published ranges (0: none); adds ``draws``.
+    seed : int
+        Seed of those draws.
+    respond_rounds : int
+        Rounds of best responses through the planner (0: none); adds ``best_responses``.
+
+    Returns
+    -------
+    dict
+        The keys of :data:`fab2token.race.run.RACE_KEYS` (players, world pools by month, counterfactuals), and
+        ``draws``, ``best_responses`` and ``report`` when asked for.
+
+    Raises
+    ------
+    ScenarioError
+        Every problem in the race file or a player's scenario, with file, field path, value and expectation.
+    OutputError
+        A report path that cannot be written.
+    """
     from fab2token.io.outputs import check_output, write_outputs
     from fab2token.io.race_report import write_race_report
     from fab2token.race.run import run_race
@@ -216,9 +237,29 @@ def race_file(
 
 
 def operate_file(path: str | Path, draws: int = 0, report_path: str | Path | None = None) -> dict:
-    """Validate a scenario, run the engine, then its fleet hour by hour under its ``operations`` section
-    (``fab2token operate``); returns the JSON of :meth:`fab2token.operations.run.Operated.to_dict`, with ``draws``
-    (:func:`fab2token.operations.run.operate_draws`) when ``draws`` > 0."""
+    """Validate a scenario, run the engine, then its fleet hour by hour (``fab2token operate``).
+
+    Parameters
+    ----------
+    path : str or Path
+        A scenario file with an ``operations`` section.
+    draws : int
+        Further runs of the hourly layer with seeds ``seed + 1`` ... (0: none); adds ``draws`` (P10/P50/P90).
+    report_path : str or Path, optional
+        Where to write the hourly page (atomically); checked before anything runs, never the scenario.
+
+    Returns
+    -------
+    dict
+        The keys of :data:`fab2token.operations.run.OPERATE_KEYS`, and ``draws`` and ``report`` when asked for.
+
+    Raises
+    ------
+    ScenarioError
+        A scenario that cannot be used (file, field path, value, expectation).
+    ModelError
+        A scenario without an ``operations`` section.
+    """
     from fab2token.operations.run import operate, operate_draws
     from fab2token.options import Number, check_options
 
