@@ -81,3 +81,28 @@ def test_train_search_and_explain_on_the_command_line():
         app, ["train", "-m", "llama-3.1-405b", "--tokens", "1e12", "-a", "A100", "-n", "8", "--search"]
     )
     assert r.exit_code == 2 and "least memory" in r.output
+
+
+def test_a_scenario_training_run_may_search_its_layout():
+    """workloads.training[].layout: search runs the search for the run's model, type and size: the run takes the
+    searched layout's MFU (never slower than the given TP 8, PP 1) and reports the layout."""
+    import copy
+
+    import yaml
+
+    from fab2token.engine.simulate import simulate, summarise
+    from fab2token.scenario import parse_scenario
+    from tests.conftest import EXAMPLES
+
+    data = yaml.safe_load((EXAMPLES / "small.yaml").read_text())
+    run = data["workloads"]["training"][0]
+    run.pop("mfu")
+    given = summarise(simulate(parse_scenario(yaml.safe_dump(data), "<t>"))).training_runs[0]
+    searched_data = copy.deepcopy(data)
+    searched_data["workloads"]["training"][0]["layout"] = "search"
+    searched = summarise(simulate(parse_scenario(yaml.safe_dump(searched_data), "<t>"))).training_runs[0]
+    found = search_layout(run["model"], "H100", run["accelerators"])
+    assert searched["layout"] == found["layout"]
+    assert searched["mfu"] == pytest.approx(found["mfu"], rel=1e-9)
+    fits = train(run["model"], 1e12, "H100", run["accelerators"], tp=8, pp=1).fits_in_memory
+    assert fits and searched["mfu"] >= given["mfu"] - 1e-12  # the given layout fits, so the search is no slower

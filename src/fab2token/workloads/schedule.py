@@ -128,6 +128,13 @@ def _schedule_run(
     n = axis.size
     row: dict[str, Any] = {"name": run.name, "accelerator": accelerator, "accelerators": run.accelerators}
     try:
+        layout: dict[str, Any] = {"tp": min(run.tp, run.accelerators), "pp": run.pp}
+        if run.layout == "search":  # the fastest layout that fits, as `train --search` finds it
+            from fab2token.workloads.layout import search_layout
+
+            found = search_layout(run.model, accelerator, run.accelerators, run.seq_len, overrides=sc.catalog)
+            layout = {k: v for k, v in found["layout"].items() if k != "dp"}
+            row["layout"] = found["layout"]
         res = train(
             run.model,
             run.tokens,
@@ -135,8 +142,7 @@ def _schedule_run(
             run.accelerators,
             mfu=run.mfu,
             seq_len=run.seq_len,
-            tp=min(run.tp, run.accelerators),
-            pp=run.pp,
+            **layout,
             checkpoint_write_s=run.checkpoint_write_s,
             restart_s=run.restart_s,
             pue=pue,
