@@ -44,6 +44,9 @@ SUMMARY_KEYS = (
     "training_runs",
     "inference_unmet_tokens_per_s_by_month",
     "fleet",
+    "inference_tokens_served_total",
+    "inference_joules_per_token",
+    "inference_usd_per_million_tokens",
 )
 
 
@@ -71,6 +74,9 @@ class Summary:
     training_runs: list[dict[str, object]]
     inference_unmet_tokens_per_s_by_month: list[float]
     fleet: list[dict[str, object]]
+    inference_tokens_served_total: float | None = None
+    inference_joules_per_token: float | None = None
+    inference_usd_per_million_tokens: float | None = None
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -330,7 +336,52 @@ def summarise(ds: xr.Dataset, run_id: str | None = None) -> Summary:
             else []
         ),
         fleet=json.loads(ds.attrs.get("fleet", "[]")),
+        **_per_token(ds),
     )
+
+
+def _per_token(ds: xr.Dataset) -> dict[str, float | None]:
+    """The fleet's tokens served, and per token: the facility energy and the cost (depreciation + opex) of the
+    accelerators not held by training, month by month (the inference share of the installed fleet); None where
+    nothing is served or a cost is unknown."""
+    none = dict.fromkeys(
+        ("inference_tokens_served_total", "inference_joules_per_token", "inference_usd_per_million_tokens")
+    )
+    if "inference_served_tokens_per_s" not in ds or ds.sizes["month"] == 0:
+        return none
+    axis = int(ds.attrs.get("start_month_number", 0)) + np.arange(ds.sizes["month"])
+    from fab2token.scenario.timeline import hours_in_month
+
+    tokens = ds["inference_served_tokens_per_s"].values * hours_in_month(axis) * 3600.0
+    installed = ds["accelerators_installed"].values.sum(axis=1)
+    share = np.where(installed > 0, 1.0 - ds["training_accelerators"].values / np.where(installed > 0, installed, 1), 0)
+    total = float(tokens.sum())
+    if total <= 0:
+        return none | {"inference_tokens_served_total": 0.0}
+    joules = float((ds["energy_mwh"].values.sum(axis=1) * share).sum()) * 3.6e9
+    cost = (_depreciation_by_month(ds) + ds["opex_usd"].values.sum(axis=1)) * share
+    usd = float(cost.sum())
+    return {
+        "inference_tokens_served_total": total,
+        "inference_joules_per_token": joules / total,
+        "inference_usd_per_million_tokens": usd / total * 1e6 if np.isfinite(usd) else None,
+    }
+
+
+def _depreciation_by_month(ds: xr.Dataset) -> np.ndarray:
+    """Straight-line depreciation a month of the installed fleet: each type over its useful life, or over
+    ``useful_life_years_default`` (overheads.csv) where the scenario gives none; NaN where a price is unknown."""
+    from fab2token import catalog
+
+    rows = json.loads(ds.attrs.get("fleet", "[]"))
+    dep = ds["depreciation_usd"].values.copy()
+    default_months = catalog.overhead("useful_life_years_default") * 12.0
+    installed = ds["accelerators_installed_by_type"].values.sum(axis=2)
+    for k, row in enumerate(rows):  # a handful of types
+        if row.get("useful_life_years") is None:
+            price = row.get("price_usd")
+            dep[k] = installed[k] * (price / default_months if price is not None else np.nan)
+    return dep.sum(axis=0)
 
 
 def _supply_variables(chain: dict[str, np.ndarray]) -> dict[str, Any]:
