@@ -208,3 +208,17 @@ def test_run_takes_the_hourly_answers_and_keeps_the_monthly_ones(tmp_path):
     assert {"availability_frac", "inference_served_tokens_per_s_monthly_engine"} <= set(ds.data_vars)
     assert np.all(ds["inference_served_tokens_per_s"].values <= ds["inference_demand_tokens_per_s"].values + 1e-6)
     assert 0.9 < float(ds["availability_frac"].min()) <= 1.0
+
+
+def test_fair_share_guarantees_inference_its_share_and_no_more():
+    """Under fair-share, inference keeps min(demand, share x up) whatever training wants: it serves at least what
+    that share serves, and training is preempted less than under inference-first."""
+    fair = _with_training("fair-share", inference_share_frac=0.3)
+    first = _with_training("inference-first")
+    tf = _with_training("training-first")
+    rate = fair.extra["rate"]
+    guaranteed = np.minimum(fair.demand, 0.3 * fair.available * rate)
+    assert np.all(fair.served >= guaranteed - 1e-6 * np.maximum(guaranteed, 1.0))
+    assert fair.runs[0]["preemptions"] <= first.runs[0]["preemptions"]
+    d = [o.to_dict()["inference"]["unmet_tokens"] for o in (first, fair, tf)]
+    assert d[0] <= d[1] <= d[2]

@@ -181,7 +181,11 @@ def run_training(
     config = {r.name: r for r in sc.workloads.training}
     held = np.zeros(hours.size)
     out = []
-    reserve = ops.headroom_frac * installed if ops.policy == "headroom" else np.zeros(hours.size)
+    reserve = np.zeros(hours.size)  # what training may not take, every hour
+    if ops.policy == "headroom":
+        reserve = ops.headroom_frac * installed
+    elif ops.policy == "fair-share":  # inference's share of what is up, as much of it as demand needs
+        reserve = np.minimum(need_inference, ops.inference_share_frac * available)
     inference_first = ops.policy == "inference-first"
     for run in json.loads(ds.attrs.get("training_runs", "[]")):  # a handful of runs; each vectorised over hours
         if run.get("status") != "scheduled":

@@ -13,7 +13,7 @@ from fab2token.scenario.fields import _Model
 
 __all__ = ["Operations", "Spike", "RandomSpikes", "Outage", "POLICIES", "hour_number"]
 
-POLICIES: tuple[str, ...] = ("training-first", "inference-first", "headroom")
+POLICIES: tuple[str, ...] = ("training-first", "inference-first", "headroom", "fair-share")
 
 
 def hour_number(text: str) -> int:
@@ -77,10 +77,12 @@ class Outage(_Model):
 class Operations(_Model):
     """How the installed fleet is run hour by hour (``fab2token operate``)."""
 
-    policy: Literal["training-first", "inference-first", "headroom"] = "training-first"
-    """Who gets the fleet first: training-first, inference-first (runs are preempted), or headroom (headroom_frac)."""
+    policy: Literal["training-first", "inference-first", "headroom", "fair-share"] = "training-first"
+    """Who gets the fleet: training-first, inference-first, headroom (headroom_frac), fair-share (inference_share_frac)."""
     headroom_frac: float = Field(default=0.0, ge=0, lt=1)
     """With policy headroom: the share of the installed fleet training may not use."""
+    inference_share_frac: float = Field(default=0.5, gt=0, lt=1)
+    """With policy fair-share: inference's guaranteed share of what is up (as much of it as its demand needs)."""
     failure_rate_per_accelerator_hour: float | None = Field(default=None, ge=0)
     """Failures per accelerator-hour; omitted: the catalog's (overheads.csv failure_rate_per_accelerator_hour)."""
     failure_domain_accelerators: int = Field(default=1, gt=0, le=1024)
