@@ -277,6 +277,7 @@ def test_target_month_is_the_first_the_largest_run_reaches_it(example):
             done = p.largest_run_flop * t["mfu"] * t["goodput"]
             assert done[k] >= t["flops"] * (1 - 1e-12)
             assert k == 0 or done[k - 1] < t["flops"]  # the month before could not
+            assert t["shortfall_frac_at_deadline"] == 0.0  # met by the deadline: nothing short
 
 
 def test_catalog_capacity_levels(example):
@@ -436,3 +437,12 @@ def test_shares_are_max_min_fair(data, players):
         level = per_share[short]
         assert level == pytest.approx(np.full(level.size, level[0]), rel=1e-6, abs=1e-9)
         assert np.all(per_share <= level[0] * (1 + 1e-6) + 1e-9)
+
+
+def test_a_target_beyond_reach_reports_its_shortfall(tmp_path):
+    data = copy.deepcopy(yaml.safe_load(RACE.read_text()))
+    data.pop("counterfactuals")
+    data["players"][0]["scenario"]["targets"]["training"][0]["flops"] = 1e30
+    t = run_race(race_from_data(data, "<test>", RACE.parent), counterfactuals=False).players[0].targets[0]
+    assert t["met_month"] is None and not t["met_by_deadline"]
+    assert 0.5 < t["shortfall_frac_at_deadline"] < 1.0

@@ -197,8 +197,10 @@ def _targets(sc: Scenario, cluster: Array, seconds: Array, axis: NDArray[np.int6
     for t in sc.targets.training:  # a handful; each vectorised over months
         flops, goodput = target_size(sc, t, main)
         first = month_number(t.start) - int(axis[0]) if t.start else 0
-        k = first_month_reaching(largest_run_flop(cluster, seconds, first) * t.mfu * goodput, flops)
+        done = largest_run_flop(cluster, seconds, first) * t.mfu * goodput  # model FLOP by each month
+        k = first_month_reaching(done, flops)
         met = month_label(int(axis[k])) if k is not None else None
+        by = min(max(month_number(t.deadline) - int(axis[0]), 0), axis.size - 1)
         out.append(
             {
                 "name": t.name,
@@ -208,6 +210,7 @@ def _targets(sc: Scenario, cluster: Array, seconds: Array, axis: NDArray[np.int6
                 "deadline": t.deadline,
                 "met_month": met,
                 "met_by_deadline": k is not None and int(axis[k]) <= month_number(t.deadline),
+                "shortfall_frac_at_deadline": max(0.0, 1.0 - float(done[by]) / flops) if axis.size else None,
             }
         )
     return out
