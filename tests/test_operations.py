@@ -222,3 +222,27 @@ def test_fair_share_guarantees_inference_its_share_and_no_more():
     assert fair.runs[0]["preemptions"] <= first.runs[0]["preemptions"]
     d = [o.to_dict()["inference"]["unmet_tokens"] for o in (first, fair, tf)]
     assert d[0] <= d[1] <= d[2]
+
+
+def test_a_run_trains_on_one_site_and_its_outage_pauses_it():
+    """The run holds its whole cluster at one site (the one with the most installed when it may start); an outage
+    there pauses it, while the same outage at the other site does not."""
+    base = _with_training("training-first", failure_rate_per_accelerator_hour=0)
+    run = base.runs[0]
+    site = run["site"]
+    other = next(s["name"] for s in SMALL["sites"] if s["name"] != site)
+    start = run["start"]
+    mid = str(np.datetime64(start, "h") + 100)
+    here = _with_training(
+        "training-first", failure_rate_per_accelerator_hour=0, outages=[{"site": site, "start": mid, "hours": 12}]
+    )
+    there = _with_training(
+        "training-first", failure_rate_per_accelerator_hour=0, outages=[{"site": other, "start": mid, "hours": 12}]
+    )
+    assert here.runs[0]["pauses_for_capacity"] == 1 and here.runs[0]["wall_hours"] >= run["wall_hours"] + 12
+    assert there.runs[0]["pauses_for_capacity"] == 0 and there.runs[0]["finish"] == run["finish"]
+    held = base.extra["held_site"]
+    names = base.extra["sites"]
+    assert held[:, names.index(other)].max() == 0.0  # nothing of the run at the other site
+    util = base.to_dict()["utilisation_by_site"]
+    assert set(util) == set(names) and all(u is None or 0.0 <= u <= 1.0 + 1e-9 for u in util.values())

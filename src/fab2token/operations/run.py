@@ -40,6 +40,7 @@ OPERATE_KEYS = (
     "training_runs",
     "failures",
     "utilisation_by_month",
+    "utilisation_by_site",
 )
 
 
@@ -58,7 +59,7 @@ class Operated:
     runs: list[dict[str, Any]]
     failures: Failures
     installed: Array  # (hour,) accelerators installed
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # rate; sites, up_site, held_site (hour, site)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -69,12 +70,27 @@ class Operated:
             "training_runs": self.runs,
             "failures": _failure_summary(self),
             "utilisation_by_month": _by_month(self.hours, _used(self) / np.maximum(self.installed, 1e-9)),
+            "utilisation_by_site": _by_site(self),
         }
 
 
 def _used(o: Operated) -> Array:
     rate = o.extra["rate"]
     return o.training_held + (o.served / rate if rate > 0 else 0.0)
+
+
+def _by_site(o: Operated) -> dict[str, float | None]:
+    """Each site's busy share over the horizon: its training runs' accelerators plus its part of inference (served
+    where accelerators are free, in proportion to what each site has free), over what is installed there."""
+    up, held = o.extra["up_site"], o.extra["held_site"]
+    free = np.maximum(up - held, 0.0)
+    rate = o.extra["rate"]
+    serving = o.served / rate if rate > 0 else np.zeros(o.hours.size)
+    total_free = free.sum(axis=1)
+    part = np.where(total_free[:, None] > 0, free / np.where(total_free > 0, total_free, 1.0)[:, None], 0.0)
+    busy = (held + part * serving[:, None]).sum(axis=0)
+    installed = o.extra["installed_site"].sum(axis=0)
+    return {n: (float(b / i) if i > 0 else None) for n, b, i in zip(o.extra["sites"], busy, installed, strict=True)}
 
 
 def _by_month(hours: HourAxis, values: Array, total: bool = False) -> list[float]:
@@ -132,7 +148,9 @@ def operate(sc: Scenario, ds: xr.Dataset | None = None) -> Operated:
     per_acc = float(ds.attrs.get("inference_tokens_per_s_per_accelerator", 0.0))
     need = demand / per_acc if per_acc > 0 else np.zeros(hours.size)
     installed = installed_site.sum(axis=1)
-    runs, held = run_training(sc, ds, hours, available, need, installed, rate, rng)
+    up_site = np.maximum(up_site, 0.0)
+    runs, held_site = run_training(sc, ds, hours, up_site, need, installed_site, rate, rng)
+    held = held_site.sum(axis=1)
     served = np.minimum(demand, np.maximum(available - held, 0.0) * per_acc)
     return Operated(
         scenario=sc.name,
@@ -146,7 +164,13 @@ def operate(sc: Scenario, ds: xr.Dataset | None = None) -> Operated:
         runs=runs,
         failures=fail,
         installed=installed,
-        extra={"rate": per_acc},
+        extra={
+            "rate": per_acc,
+            "sites": [x.name for x in sc.sites],
+            "up_site": up_site,
+            "held_site": held_site,
+            "installed_site": installed_site,
+        },
     )
 
 
@@ -166,44 +190,60 @@ def run_training(
     sc: Scenario,
     ds: xr.Dataset,
     hours: HourAxis,
-    available: Array,
+    up_site: Array,
     need_inference: Array,
-    installed: Array,
+    installed_site: Array,
     rate: float,
     rng: np.random.Generator,
 ) -> tuple[list[dict[str, Any]], Array]:
-    """Each training run of the engine's schedule, in order, over every hour: when it runs, its interruptions and
-    preemptions, its progress and its finish; returns the runs and the accelerators they hold each hour."""
+    """Each training run of the engine's schedule, in order, over every hour, on one site (a run needs its whole
+    cluster in one place: the site with the most installed when it may start): when it runs, its interruptions,
+    preemptions and pauses, its progress and its finish. Inference is served anywhere, so a policy's claim on a
+    run's site is what inference cannot find free elsewhere. Returns the runs and the accelerators they hold
+    (hour, site)."""
     import json
 
     ops = sc.operations
     assert ops is not None
     config = {r.name: r for r in sc.workloads.training}
-    held = np.zeros(hours.size)
+    held = np.zeros_like(up_site)
     out = []
-    reserve = np.zeros(hours.size)  # what training may not take, every hour
-    if ops.policy == "headroom":
-        reserve = ops.headroom_frac * installed
-    elif ops.policy == "fair-share":  # inference's share of what is up, as much of it as demand needs
-        reserve = np.minimum(need_inference, ops.inference_share_frac * available)
-    inference_first = ops.policy == "inference-first"
+    total_up = up_site.sum(axis=1)
+    inference = np.minimum(need_inference, total_up)  # what inference would take, fleet-wide
+    if ops.policy == "fair-share":  # inference's guaranteed share of what is up
+        inference = np.minimum(need_inference, ops.inference_share_frac * total_up)
     for run in json.loads(ds.attrs.get("training_runs", "[]")):  # a handful of runs; each vectorised over hours
         if run.get("status") != "scheduled":
             out.append({"name": run["name"], "status": run.get("status"), "finish": None})
             continue
         n = float(run["accelerators"])
         first = int(np.searchsorted(hours.month, _month_index(ds, run["start"])))
-        free = available - held  # what earlier runs leave
-        room = free - reserve - (np.minimum(need_inference, available) if inference_first else 0.0)
+        j = _run_site(installed_site, first, n)
+        free = up_site[:, j] - held[:, j]  # what earlier runs leave at its site
+        elsewhere = (up_site - held).sum(axis=1) - free
+        claim = np.zeros(hours.size)
+        if ops.policy in ("inference-first", "fair-share"):
+            claim = np.maximum(inference - elsewhere, 0.0)
+        elif ops.policy == "headroom":
+            claim = ops.headroom_frac * installed_site[:, j]
         eligible = np.arange(hours.size) >= first
-        can = eligible & (room >= n - 1e-9)
+        can = eligible & (free - claim >= n - 1e-9)
         enough = free >= n - 1e-9  # without the policy's claim: a stop where it is enough is a preemption
         cfg = config[run["name"]]
         costs_h = (cfg.checkpoint_write_s / 3600.0, cfg.restart_s / 3600.0)
         row, active = _progress(run, n, (can, enough), rate, costs_h, rng, hours)
-        held += n * active
-        out.append(row)
+        held[:, j] += n * active
+        out.append(row | {"site": sc.sites[j].name})
     return out, held
+
+
+def _run_site(installed_site: Array, first: int, n: float) -> int:
+    """The site a run of ``n`` accelerators trains on: the one with the most installed when it may start, or, if
+    none holds it then, the one that holds the most at any time."""
+    at_start = installed_site[min(first, installed_site.shape[0] - 1)]
+    if at_start.max() >= n:
+        return int(np.argmax(at_start))
+    return int(np.argmax(installed_site.max(axis=0)))
 
 
 def _month_index(ds: xr.Dataset, label: str) -> int:
