@@ -10,7 +10,7 @@ from fab2token.scenario import load_scenario
 from fab2token.supply.fabline import load_any, simulate_fab
 from tests.conftest import EXAMPLES
 
-SCENARIOS = ["small.yaml", "colossus-100k.yaml", "plan-two-sites.yaml", "mixed-fleet.yaml"]
+SCENARIOS = ["small.yaml", "colossus-100k.yaml", "plan-two-sites.yaml", "mixed-fleet.yaml", "operations.yaml"]
 
 
 @pytest.mark.parametrize("name", SCENARIOS)

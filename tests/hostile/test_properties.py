@@ -133,7 +133,7 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return d
 
 
-EXAMPLE_NAMES = ["small.yaml", "mixed-fleet.yaml", "plan-two-sites.yaml"]
+EXAMPLE_NAMES = ["small.yaml", "mixed-fleet.yaml", "plan-two-sites.yaml", "operations.yaml"]
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
