@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from fab2token.cli.main import app
 from fab2token.engine.simulate import simulate
+from fab2token.errors import ScenarioError
 from fab2token.race.allocate import RULES, allocate, auction, water_fill
 from fab2token.race.run import PLAYER_KEYS, RACE_KEYS, largest_run_flop, run_race
 from fab2token.race.world import pool_capacity
@@ -446,3 +447,51 @@ def test_a_target_beyond_reach_reports_its_shortfall(tmp_path):
     t = run_race(race_from_data(data, "<test>", RACE.parent), counterfactuals=False).players[0].targets[0]
     assert t["met_month"] is None and not t["met_by_deadline"]
     assert 0.5 < t["shortfall_frac_at_deadline"] < 1.0
+
+
+def _surplus_race(sell: bool) -> dict:
+    base = yaml.safe_load(RACE.read_text())["players"][0]["scenario"]
+    seller = copy.deepcopy(base)
+    seller.pop("fleet")
+    seller["supply"]["fab"] = {"capacity_wafers_per_month": 100_000, "cycle_time_months": 3}
+    seller["supply"]["packaging"] = {
+        "interposer_area_mm2": 2500,
+        "capacity_wafers_per_month": [{"from": "2025-01", "wafers_per_month": 1000}],
+    }
+    buyer = copy.deepcopy(base)
+    buyer.pop("fleet")
+    buyer["supply"]["fab"] = {"wafer_starts": [{"from": "2025-01", "wafers_per_month": 30_000}], "cycle_time_months": 3}
+    return {
+        "horizon": {"start": "2026-01", "months": 12},
+        "world": {"wafers": [{"key": "N3", "capacity": [{"from": "2025-01", "per_month": 10_000}]}]},
+        "players": [
+            {"name": "seller", "scenario": seller, "own": ["wafers"], "sell_surplus": sell},
+            {"name": "buyer", "scenario": buyer},
+        ],
+    }
+
+
+def test_an_own_fab_sells_its_surplus_wafers():
+    """A 100k-wafer fab whose own packaging uses a few hundred wafers a month offers the rest to the N3 pool: the
+    buyer, short at 10k of its 30k, then gets all 30k (in the start months whose wafers come out in the horizon); the seller's own output is unchanged (its packaging is its
+    own); the pool never grants more than its capacity plus what was offered."""
+    without = run_race(race_from_data(_surplus_race(False), "<t>", RACE.parent), counterfactuals=False)
+    with_sale = run_race(race_from_data(_surplus_race(True), "<t>", RACE.parent), counterfactuals=False)
+    pool0, pool1 = without.pools[0], with_sale.pools[0]
+    assert pool0.granted[1] == pytest.approx(np.full(12, 10_000.0))
+    # starts whose wafers come out within the horizon are offered (the last three start months feed months after it)
+    assert pool1.granted[1, :9] == pytest.approx(np.full(9, 30_000.0))
+    assert pool1.granted[1, 9:] == pytest.approx(np.full(3, 10_000.0))
+    assert np.all(pool1.granted.sum(axis=0) <= pool1.capacity + 1e-6)
+    offered = with_sale.to_dict()["surplus_offered"]["seller"]
+    assert offered["node"] == "N3" and 90_000 * 12 < offered["wafers_offered"] < 100_000 * 12
+    a = without.players[0].dataset["accelerators_delivered"].values
+    b = with_sale.players[0].dataset["accelerators_delivered"].values
+    assert b == pytest.approx(a)  # it kept every wafer it could package
+
+
+def test_selling_needs_an_own_fab():
+    data = _surplus_race(True)
+    data["players"][0]["own"] = []
+    with pytest.raises(ScenarioError, match="sell_surplus needs own"):
+        race_from_data(data, "<t>", RACE.parent)

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from fab2token.deploy.placement import BINDING_SUPPLY
 from fab2token.engine.simulate import simulate, summarise
-from fab2token.race.world import Allocation, PoolResult, allocate_world
+from fab2token.race.world import Allocation, PoolResult, allocate_with_surplus
 from fab2token.scenario.models import Scenario, month_label, month_number
 from fab2token.scenario.raceload import LoadedRace, apply_counterfactual
 from fab2token.scenario.timeline import hours_in_month, month_axis, month_labels
@@ -34,7 +34,7 @@ __all__ = [
     "first_month_reaching",
 ]
 
-RACE_KEYS = ("race", "month_labels", "players", "world", "counterfactuals")
+RACE_KEYS = ("race", "month_labels", "players", "world", "counterfactuals", "surplus_offered")
 """Keys of ``fab2token race --json`` (with ``draws`` under ``--draws``, ``report`` under ``--report``)."""
 PLAYER_KEYS = (
     "name",
@@ -92,6 +92,7 @@ class RaceResult:
     players: list[PlayerOutcome]
     pools: list[PoolResult]
     counterfactuals: list[dict[str, Any]] = field(default_factory=list)
+    surplus: dict[str, Any] = field(default_factory=dict)  # per seller: its node and the wafers it offered
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -100,6 +101,7 @@ class RaceResult:
             "players": [p.to_dict() for p in self.players],
             "world": [_pool_dict(p, [o.name for o in self.players]) for p in self.pools],
             "counterfactuals": self.counterfactuals,
+            "surplus_offered": self.surplus,
         }
 
 
@@ -120,17 +122,19 @@ def _pool_dict(pool: PoolResult, names: list[str]) -> dict[str, Any]:
 def run_race(loaded: LoadedRace, counterfactuals: bool = True) -> RaceResult:
     """Allocate the world, run every player's engine on its allocation, and (``counterfactuals``) each variant."""
     race = loaded.race
-    alloc = allocate_world(race, loaded.scenarios)
+    alloc, offered = allocate_with_surplus(race, loaded.scenarios)
     axis = month_axis(race.horizon.start, race.horizon.months)
     players = [_outcome(race.players[i].name, sc, alloc, i, axis) for i, sc in enumerate(loaded.scenarios)]
-    result = RaceResult(name=race.name, month_labels=month_labels(axis), players=players, pools=alloc.pools)
+    result = RaceResult(
+        name=race.name, month_labels=month_labels(axis), players=players, pools=alloc.pools, surplus=offered
+    )
     if not counterfactuals:
         return result
     variants = []
     for k, cf in enumerate(race.counterfactuals):
         other = run_race(apply_counterfactual(loaded, k), counterfactuals=False)
         variants.append({"name": cf.name, "player": cf.player, "players": _compare(result, other)})
-    return RaceResult(result.name, result.month_labels, result.players, result.pools, variants)
+    return RaceResult(result.name, result.month_labels, result.players, result.pools, variants, offered)
 
 
 def _outcome(name: str, sc: Scenario, alloc: Allocation, i: int, axis: NDArray[np.int64]) -> PlayerOutcome:

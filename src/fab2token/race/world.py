@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,7 +27,7 @@ from fab2token.scenario.race import Claim, Race, WorldPool
 from fab2token.scenario.timeline import month_axis, step_schedule
 from fab2token.supply.chain import SupplyInputs, chain, inputs_from_scenario, inputs_from_supply
 
-__all__ = ["PoolResult", "Allocation", "allocate_world", "pool_capacity"]
+__all__ = ["PoolResult", "Allocation", "allocate_world", "allocate_with_surplus", "used_starts", "pool_capacity"]
 
 Array = NDArray[np.float64]
 
@@ -109,21 +110,33 @@ def _claims(race: Race, resource: str, axis: NDArray[np.int64]) -> tuple[Array, 
     return contract, np.array([c.share for c in claims]), np.array([c.bid_usd for c in claims])
 
 
-def _share(race: Race, resource: str, pool: WorldPool, axis: NDArray[np.int64], request: Array) -> tuple[Array, Array]:
-    """Allocate one pool: (player, month) grants and the clearing price a month."""
+def _share(
+    race: Race, resource: str, pool: WorldPool, axis: NDArray[np.int64], request: Array, extra: Array | None = None
+) -> tuple[Array, Array]:
+    """Allocate one pool (its capacity plus ``extra``, a surplus offered to it): (player, month) grants and the
+    clearing price a month."""
     contract, share, bid = _claims(race, resource, axis)
-    granted, price = allocate(
-        race.rule(resource), pool_capacity(resource, pool, axis), request.T, contract.T, share, bid
-    )
+    capacity = pool_capacity(resource, pool, axis) + (0.0 if extra is None else extra)
+    granted, price = allocate(race.rule(resource), capacity, request.T, contract.T, share, bid)
     return granted.T, price
 
 
-def allocate_world(race: Race, scenarios: list[Scenario]) -> Allocation:
-    """Every pool of the world allocated among the players, in the order wafers, packaging, HBM, market."""
+def allocate_world(
+    race: Race,
+    scenarios: list[Scenario],
+    surplus: dict[str, tuple[NDArray[np.int64], Array]] | None = None,
+    own_starts: dict[int, Array] | None = None,
+) -> Allocation:
+    """Every pool of the world allocated among the players, in the order wafers, packaging, HBM, market.
+
+    ``surplus``: wafers offered to a node's pool by the sellers' own fabs, (start months, wafers); ``own_starts``:
+    a seller's own starts (output months) once it keeps only what it uses (:func:`allocate_with_surplus`)."""
     axis = month_axis(race.horizon.start, race.horizon.months)
     supply = [inputs_from_scenario(sc, axis) for sc in scenarios]
+    for i, starts in (own_starts or {}).items():
+        supply[i] = replace(supply[i], wafer_starts=starts)
     pools: list[PoolResult] = []
-    supply = _wafers(race, scenarios, axis, supply, pools)
+    supply = _wafers(race, scenarios, axis, supply, pools, surplus or {})
     supply = _packaging(race, axis, supply, pools)
     supply = _hbm(race, scenarios, axis, supply, pools)
     market = _market(race, scenarios, axis, pools)
@@ -131,7 +144,12 @@ def allocate_world(race: Race, scenarios: list[Scenario]) -> Allocation:
 
 
 def _wafers(
-    race: Race, scenarios: list[Scenario], axis: NDArray[np.int64], supply: list[SupplyInputs], pools: list[PoolResult]
+    race: Race,
+    scenarios: list[Scenario],
+    axis: NDArray[np.int64],
+    supply: list[SupplyInputs],
+    pools: list[PoolResult],
+    surplus: dict[str, tuple[NDArray[np.int64], Array]],
 ) -> list[SupplyInputs]:
     """Wafer pools by node, allocated by start month: a player's request is its fab's starts (its schedule, its
     booked capacity), unless it owns its wafers."""
@@ -152,11 +170,13 @@ def _wafers(
             sc = scenarios[i]
             ahead = inputs_from_supply(sc.supply, starts_axis + supply[i].cycle_months, sc.horizon.start, sc.catalog)
             request[i] = ahead.wafer_starts
-        granted, price = _share(race, "wafers", pool, starts_axis, request)
+        extra = _on_axis(surplus.get(str(pool.key)), starts_axis)
+        granted, price = _share(race, "wafers", pool, starts_axis, request, extra)
         for i in takers:
             lag = cmax - supply[i].cycle_months
             out[i] = replace(out[i], wafer_starts=granted[i, lag : lag + months])
-        pools.append(_result("wafers", str(pool.key), race, pool, starts_axis, request, granted, price, cmax))
+        result = _result("wafers", str(pool.key), race, pool, starts_axis, request, granted, price, cmax)
+        pools.append(replace(result, capacity=result.capacity + extra[cmax:]))
     return out
 
 
@@ -283,3 +303,48 @@ def _pool_types(pool: WorldPool) -> list[str]:
         rows = [r for r in catalog.table_rows("world") if r["resource"] == "market" and r["key"] == pool.key]
         names = [n for r in rows[:1] for n in str(r["accelerators"]).split(";") if n]
     return [catalog.lookup("accelerators", n)["name"] for n in names]
+
+
+def _on_axis(offer: tuple[NDArray[np.int64], Array] | None, axis: NDArray[np.int64]) -> Array:
+    """A surplus offered over its own months, on ``axis`` (zero elsewhere)."""
+    out = np.zeros(axis.size)
+    if offer is not None:
+        months, wafers = offer
+        at = months - axis[0]
+        keep = (at >= 0) & (at < axis.size)
+        np.add.at(out, at[keep], wafers[keep])
+    return out
+
+
+def used_starts(inp: SupplyInputs) -> Array:
+    """The wafer starts (output months) whose good dies the chain packages: the packages assembled times the
+    compute dies each, over the good dies a wafer gives."""
+    out = chain(inp)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        good_per_wafer = np.where(out["wafers_out"] > 0, out["good_dies"] / out["wafers_out"], 0.0)
+        wafers = np.where(good_per_wafer > 0, out["packages_assembled"] * inp.compute_dies / good_per_wafer, 0.0)
+    return np.minimum(wafers, np.asarray(inp.wafer_starts, dtype=float))
+
+
+def allocate_with_surplus(race: Race, scenarios: list[Scenario]) -> tuple[Allocation, dict[str, Any]]:
+    """The world allocated with the sellers' surplus wafers offered: a first pass as :func:`allocate_world`; each
+    seller keeps the starts its packaging and HBM grants use and offers the rest to its node's pool (in the months
+    they start); a second pass allocates again. One round, not a fixed point (the others' new wafers compete for
+    the same packaging, which a further round could change). Returns the allocation and what each seller offered."""
+    first = allocate_world(race, scenarios)
+    sellers = [i for i, p in enumerate(race.players) if p.sell_surplus]
+    if not sellers:
+        return first, {}
+    axis = month_axis(race.horizon.start, race.horizon.months)
+    offers: dict[str, tuple[NDArray[np.int64], Array]] = {}
+    keep: dict[int, Array] = {}
+    offered = {}
+    for i in sellers:  # a handful of sellers; each vectorised over months
+        inp = first.supply[i]
+        keep[i] = used_starts(inp)
+        extra = np.maximum(np.asarray(inp.wafer_starts, dtype=float) - keep[i], 0.0)
+        node = _node(scenarios[i])
+        months, wafers = offers.get(node, (np.zeros(0, dtype=np.int64), np.zeros(0)))
+        offers[node] = (np.r_[months, axis - inp.cycle_months], np.r_[wafers, extra])
+        offered[race.players[i].name] = {"node": node, "wafers_offered": float(extra.sum())}
+    return allocate_world(race, scenarios, offers, keep), offered

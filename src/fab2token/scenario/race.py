@@ -138,6 +138,14 @@ class Player(_Model):
     """What it supplies itself (an own fab: wafers): its scenario's figures hold, outside the world's pools."""
     claims: Claims = Field(default_factory=Claims)
     """Its claims on the world's pools."""
+    sell_surplus: bool = False
+    """With own wafers: the starts its packaging and HBM leave unused are offered to the world's pool of its node."""
+
+    @model_validator(mode="after")
+    def _surplus_of_an_own_fab(self) -> Player:
+        if self.sell_surplus and "wafers" not in self.own:
+            raise ValueError("sell_surplus needs own: [wafers] (a fab of its own whose surplus it can sell)")
+        return self
 
 
 class Counterfactual(_Model):
