@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from fab2token import catalog
 from fab2token.plan import plan
-from fab2token.race.world import _pool_types, allocate_world
+from fab2token.race.world import _pool_types, allocate_with_surplus
 from fab2token.scenario.raceload import LoadedRace
 from fab2token.scenario.timeline import month_axis, month_labels, step_schedule
 
@@ -58,7 +58,7 @@ def best_responses(
     player its last plan's status, objective and purchases a month by pool."""
     race = loaded.race
     axis = month_axis(race.horizon.start, race.horizon.months)
-    alloc = allocate_world(race, loaded.scenarios)
+    alloc, _ = allocate_with_surplus(race, loaded.scenarios)
     types = {str(p.key): _pool_types(p) for p in race.world.market}
     standing = {r.key: r for r in alloc.pools if r.resource == "market"}
     left = {k: np.maximum(r.capacity - r.granted.sum(axis=0), 0.0) for k, r in standing.items()}
