@@ -99,3 +99,36 @@ def test_every_price_row_is_sourced_dated_and_names_a_catalog_accelerator():
         assert r["accelerator"] in names and r["source"].strip() and len(r["date"]) == 7
         assert r["kind"] in ("purchase", "cloud") and r["usd"] > 0
         assert math.isnan(r["low"]) or r["low"] <= r["usd"] <= r["high"]
+
+
+def test_fp4_weights_are_block_scaled_and_served_at_the_fp4_peak():
+    """NVFP4 stores 4.5 bits a weight (an FP8 scale per 16) and MXFP4 4.25 (an 8-bit scale per 32): weights take
+    that much of fp8's memory; both compute at the fp4 peak (more tokens/s than fp8 where compute binds); the KV
+    cache stays fp8; a part without fp4 is refused, one whose fp4 peak is unpublished is named."""
+    from fab2token.errors import ModelError, OptionError
+
+    fp8 = infer("llama-3.1-8b", "B200", 8, precision="fp8")
+    nv = infer("llama-3.1-8b", "B200", 8, precision="nvfp4")
+    mx = infer("llama-3.1-8b", "B200", 8, precision="mxfp4", tp=nv.tp)
+    fp8_at = infer("llama-3.1-8b", "B200", 8, precision="fp8", tp=nv.tp)
+    assert nv.weights_gb_per_accelerator == pytest.approx(fp8_at.weights_gb_per_accelerator * 4.5 / 8, rel=1e-9)
+    assert mx.weights_gb_per_accelerator == pytest.approx(fp8_at.weights_gb_per_accelerator * 4.25 / 8, rel=1e-9)
+    assert nv.kv_cache_bytes_per_token == fp8.kv_cache_bytes_per_token
+    assert nv.tokens_per_s > fp8.tokens_per_s
+    with pytest.raises(OptionError, match="a format H100-SXM computes in"):
+        infer("llama-3.1-8b", "H100", 8, precision="nvfp4")
+    with pytest.raises(ModelError, match="dense_fp4_flop_per_s is not published"):
+        infer("llama-3.1-8b", "B300", 8, precision="mxfp4")
+
+
+def test_a_scenario_serving_fp4_on_a_part_without_it_is_refused_at_validate():
+    import yaml
+
+    from fab2token.errors import ScenarioError
+    from fab2token.scenario import parse_scenario
+    from tests.conftest import EXAMPLES
+
+    data = yaml.safe_load((EXAMPLES / "small.yaml").read_text())
+    data["workloads"]["inference"]["precision"] = "nvfp4"
+    with pytest.raises(ScenarioError, match="workloads.inference.precision: got 'nvfp4'; a format every serving"):
+        parse_scenario(yaml.safe_dump(data), "<t>")

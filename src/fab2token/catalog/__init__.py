@@ -26,6 +26,7 @@ __all__ = [
     "numeric_columns",
     "compute_efficiency",
     "precisions",
+    "COMPUTE_FORMAT",
     "PRECISIONS",
     "STATUSES",
 ]
@@ -119,6 +120,19 @@ def precisions(row: Mapping[str, Any]) -> tuple[str, ...]:
     if not isinstance(text, str):
         return ()
     return tuple(p.strip().lower() for p in text.split(";") if p.strip())
+
+
+#: the tensor-core format a served weight precision computes in (int8 and int4 weights are weight-only: stored small,
+#: computed in a wider format, so any accelerator serves them; the block-scaled 4-bit formats compute in fp4)
+COMPUTE_FORMAT: dict[str, str | None] = {
+    "bf16": "bf16",
+    "fp16": "fp16",
+    "fp8": "fp8",
+    "nvfp4": "fp4",
+    "mxfp4": "fp4",
+    "int8": None,
+    "int4": None,
+}
 
 
 def numeric_columns(table: str) -> list[str]:

@@ -263,13 +263,20 @@ def _type_issues(file: str, sc: Scenario, name: str, path: str) -> list[InputIss
                 InputIssue(file, path, name, f"an accelerator that can serve workloads.inference: set {settings}")
             )
         listed = catalog.precisions(spec)
-        if inf.precision in ("bf16", "fp16", "fp8") and listed and inf.precision not in listed:
+        fmt = catalog.COMPUTE_FORMAT.get(inf.precision)
+        if fmt is not None and listed and fmt not in listed:
             issues.append(
                 InputIssue(
                     file,
                     "workloads.inference.precision",
                     inf.precision,
                     f"a format every serving type computes in: {spec['name']} ({path}) has {', '.join(listed)}",
+                )
+            )
+        elif fmt == "fp4" and _unknown(spec.get("dense_fp4_flop_per_s")):
+            issues.append(
+                InputIssue(
+                    file, path, name, f"an accelerator with a published fp4 peak: set {over}.dense_fp4_flop_per_s"
                 )
             )
     return issues

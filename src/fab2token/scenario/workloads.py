@@ -69,7 +69,7 @@ class Inference(_Model):
     """The model served: a catalog model name or alias (`fab2token catalog models`)."""
     demand: list[DemandStep] = Field(default_factory=list)
     """Demand to serve, as a step schedule; default none."""
-    precision: Literal["bf16", "fp16", "fp8", "int8", "int4"] = "bf16"
+    precision: Literal["bf16", "fp16", "fp8", "int8", "int4", "nvfp4", "mxfp4"] = "bf16"
     """Precision of the weights and the KV cache."""
     tp: int | None = Field(default=None, gt=0)
     """Tensor-parallel degree of a replica; omitted: the degree up to 8 with the most tokens/s per accelerator."""

@@ -47,10 +47,23 @@ __all__ = ["BYTES", "step_time_s", "serve", "best_batch", "InferResult", "infer"
 
 Array = NDArray[np.float64]
 
-BYTES = {"bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0, "int4": 0.5}
-#: weight formats the tensor cores must compute in (int8 and int4 weights are weight-only quantisation: they are
-#: stored small and computed in a wider format, so any accelerator serves them)
-TENSOR_CORE_FORMATS = ("bf16", "fp16", "fp8")
+#: bytes per weight (and per KV-cache value). The block-scaled 4-bit formats carry their scales: NVFP4 one FP8 (E4M3)
+#: scale per 16 values, 4.5 bits (NVIDIA, "Introducing NVFP4 for Efficient and Accurate Low-Precision Inference",
+#: NVIDIA Technical Blog, 2025-06-24); MXFP4 one 8-bit (E8M0) scale per 32 values, 4.25 bits (Open Compute Project,
+#: "OCP Microscaling Formats (MX) Specification" v1.0, 2023, section 5)
+BYTES = {
+    "bf16": 2.0,
+    "fp16": 2.0,
+    "fp8": 1.0,
+    "int8": 1.0,
+    "int4": 0.5,
+    "nvfp4": 4.5 / 8.0,
+    "mxfp4": 4.25 / 8.0,
+}
+FP4_FORMATS = tuple(k for k, v in catalog.COMPUTE_FORMAT.items() if v == "fp4")
+#: the KV cache of 4-bit weights: fp8 (vLLM's cache formats are the model's dtype or fp8: kv_cache_dtype "auto" or
+#: "fp8", https://docs.vllm.ai/en/latest/serving/engine_args.html)
+FP4_KV_DEFAULT = "fp8"
 #: share of HBM a serving engine lets itself use (vLLM's default ``gpu_memory_utilization=0.9``,
 #: https://docs.vllm.ai/en/latest/serving/engine_args.html)
 MEMORY_USABLE_FRAC = 0.9
@@ -230,9 +243,17 @@ def _rates(
         if value is not None and value not in BYTES:
             raise ModelError(f"unknown {name} {value!r}; expected one of {', '.join(BYTES)}")
     listed = catalog.precisions(acc)
-    if precision in TENSOR_CORE_FORMATS and listed and precision not in listed:
+    fmt = catalog.COMPUTE_FORMAT.get(precision)
+    if fmt is not None and listed and fmt not in listed:
         refuse("infer", "precision", precision, f"a format {acc['name']} computes in: one of {', '.join(listed)}")
     peak_col = "dense_fp8_flop_per_s" if BYTES[precision] <= 1.0 else "dense_bf16_flop_per_s"
+    if precision in FP4_FORMATS:
+        peak_col = "dense_fp4_flop_per_s"
+        if not _known(acc.get(peak_col)):
+            raise ModelError(
+                f"accelerator {acc['name']}: {peak_col} is not published; set catalog.accelerators.{acc['name']}."
+                f"{peak_col} to serve {precision}"
+            )
     peak = acc[peak_col] if _known(acc[peak_col]) else acc["dense_bf16_flop_per_s"]
     if not _known(peak) or not _known(acc["hbm_tb_per_s"]) or not _known(acc["hbm_gb"]):
         raise ModelError(f"accelerator {acc['name']}: peak FLOP/s, HBM size and bandwidth are needed for inference")
@@ -266,7 +287,7 @@ def serve(
     ``engine_efficiency`` (default: the catalog's ``serving_engine_efficiency_frac``) divides every step time."""
     peak, ce, be, engine, scaleup = _rates(acc, precision, kv_precision, engine_efficiency)
     wbytes = BYTES[precision]
-    kvb = BYTES[kv_precision or precision]
+    kvb = BYTES[kv_precision or (FP4_KV_DEFAULT if precision in FP4_FORMATS else precision)]
     tp_a = _a(tp)
     i, o = _a(input_tokens), _a(output_tokens)
     kv_tok = float(
