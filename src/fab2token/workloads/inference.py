@@ -50,7 +50,7 @@ Array = NDArray[np.float64]
 #: bytes per weight (and per KV-cache value). The block-scaled 4-bit formats carry their scales: NVFP4 one FP8 (E4M3)
 #: scale per 16 values, 4.5 bits (NVIDIA, "Introducing NVFP4 for Efficient and Accurate Low-Precision Inference",
 #: NVIDIA Technical Blog, 2025-06-24); MXFP4 one 8-bit (E8M0) scale per 32 values, 4.25 bits (Open Compute Project,
-#: "OCP Microscaling Formats (MX) Specification" v1.0, 2023, section 5)
+#: "OCP Microscaling Formats (MX) Specification" v1.0, 2023)
 BYTES = {
     "bf16": 2.0,
     "fp16": 2.0,
