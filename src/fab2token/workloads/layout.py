@@ -20,7 +20,7 @@ from fab2token import catalog
 from fab2token.errors import ModelError
 from fab2token.workloads.architecture import flops_per_token_training, model_spec
 from fab2token.workloads.memory import RECOMPUTE_MODES, memory_per_accelerator_gb
-from fab2token.workloads.training import _known, estimate_mfu, peak_flop_per_s
+from fab2token.workloads.training import _known, estimate_for_catalog, peak_flop_per_s
 
 __all__ = ["SEARCHED", "search_layout"]
 
@@ -139,34 +139,5 @@ def _estimate(
 ) -> dict[str, np.ndarray]:
     """The performance model on every layout of the grid in one call (as :func:`train` calls it for one)."""
     fpt = float(flops_per_token_training(m["params_active"], m["layers"], m["heads"], m["head_dim"], seq))
-    fp8 = precision == "fp8"
-    return estimate_mfu(
-        fpt,
-        m["params_total"],
-        m["hidden"],
-        m["layers"],
-        seq,
-        batch,
-        count,
-        g["tp"],
-        g["pp"],
-        peak,
-        catalog.compute_efficiency(acc, fp8=fp8),
-        acc["scaleup_gb_per_s"],
-        acc["scaleout_gb_per_s"],
-        g["micro_batch"],
-        g["virtual_stages"],
-        heads=m["heads"],
-        kv_heads=m["kv_heads"],
-        head_dim=m["head_dim"],
-        ffn=m["ffn"],
-        vocab=m["vocab"],
-        moe={k: m[k] for k in ("gated_mlp", "experts", "active_experts", "shared_experts", "moe_ffn", "dense_layers")},
-        hbm_tb_per_s=acc["hbm_tb_per_s"],
-        hbm_efficiency=acc["hbm_bw_efficiency_frac"] if _known(acc["hbm_bw_efficiency_frac"]) else None,
-        scaleup_domain=acc["scaleup_domain"],
-        attention_flop_per_s=acc["dense_bf16_flop_per_s"],
-        recompute=g["recompute"],
-        recipe=recipe,
-        zero_stage=g["zero_stage"],
-    )
+    opts = {"precision": precision, "recipe": recipe}
+    return estimate_for_catalog(m, acc, fpt, seq, batch, count, peak, g, opts)

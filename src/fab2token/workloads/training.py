@@ -378,6 +378,55 @@ def peak_flop_per_s(acc: dict[str, Any], precision: str) -> float:
     return float(peak)
 
 
+def estimate_for_catalog(
+    m: dict[str, Any],
+    acc: dict[str, Any],
+    fpt: float,
+    seq: float,
+    batch_tokens: float,
+    count: ArrayLike,
+    peak: float,
+    layout: Mapping[str, ArrayLike],
+    opts: Mapping[str, Any],
+) -> dict[str, Array]:
+    """:func:`estimate_mfu` for a catalog model row and accelerator row, on ``layout`` (``tp``, ``pp``,
+    ``micro_batch``, ``virtual_stages``, ``recompute``, ``zero_stage``: scalars or arrays, one configuration per
+    element); ``opts`` gives ``precision`` and ``recipe``. The one place a catalog row becomes the model's inputs
+    (:func:`train` and the layout search call it)."""
+    fp8 = opts["precision"] == "fp8"
+    moe = {k: m[k] for k in ("gated_mlp", "experts", "active_experts", "shared_experts", "moe_ffn", "dense_layers")}
+    return estimate_mfu(
+        fpt,
+        m["params_total"],
+        m["hidden"],
+        m["layers"],
+        seq,
+        batch_tokens,
+        count,
+        layout["tp"],
+        layout["pp"],
+        peak,
+        catalog.compute_efficiency(acc, fp8=fp8),
+        acc["scaleup_gb_per_s"],
+        acc["scaleout_gb_per_s"],
+        layout["micro_batch"],
+        layout["virtual_stages"],
+        heads=m["heads"],
+        kv_heads=m["kv_heads"],
+        head_dim=m["head_dim"],
+        ffn=m["ffn"],
+        vocab=m["vocab"],
+        moe=moe,
+        hbm_tb_per_s=acc["hbm_tb_per_s"],
+        hbm_efficiency=acc["hbm_bw_efficiency_frac"] if _known(acc["hbm_bw_efficiency_frac"]) else None,
+        scaleup_domain=acc["scaleup_domain"],
+        attention_flop_per_s=acc["dense_bf16_flop_per_s"],
+        recompute=layout["recompute"],
+        recipe=opts["recipe"],
+        zero_stage=layout["zero_stage"],
+    )
+
+
 def _mfu(
     opts: dict[str, Any], m: dict[str, Any], acc: dict[str, Any], fpt: float, seq: float, tp_eff: int, peak: float
 ) -> tuple[float, str, dict[str, float] | None]:
@@ -386,37 +435,8 @@ def _mfu(
     the arguments of :func:`train`."""
     if opts["mfu"] is not None:
         return float(opts["mfu"]), "given", None
-    fp8 = opts["precision"] == "fp8"
-    est = estimate_mfu(
-        fpt,
-        m["params_total"],
-        m["hidden"],
-        m["layers"],
-        seq,
-        opts["global_batch_tokens"],
-        opts["count"],
-        tp_eff,
-        opts["pp"],
-        peak,
-        catalog.compute_efficiency(acc, fp8=fp8),
-        acc["scaleup_gb_per_s"],
-        acc["scaleout_gb_per_s"],
-        opts["micro_batch"],
-        opts["virtual_stages"],
-        heads=m["heads"],
-        kv_heads=m["kv_heads"],
-        head_dim=m["head_dim"],
-        ffn=m["ffn"],
-        vocab=m["vocab"],
-        moe={k: m[k] for k in ("gated_mlp", "experts", "active_experts", "shared_experts", "moe_ffn", "dense_layers")},
-        hbm_tb_per_s=acc["hbm_tb_per_s"],
-        hbm_efficiency=acc["hbm_bw_efficiency_frac"] if _known(acc["hbm_bw_efficiency_frac"]) else None,
-        scaleup_domain=acc["scaleup_domain"],
-        attention_flop_per_s=acc["dense_bf16_flop_per_s"],
-        recompute=opts["recompute"],
-        recipe=opts["recipe"],
-        zero_stage=opts["zero_stage"],
-    )
+    lay = {k: opts[k] for k in ("pp", "micro_batch", "virtual_stages", "recompute", "zero_stage")} | {"tp": tp_eff}
+    est = estimate_for_catalog(m, acc, fpt, seq, opts["global_batch_tokens"], opts["count"], peak, lay, opts)
     mfu = float(est["mfu"])
     if not math.isfinite(mfu):
         cols = ("hbm_tb_per_s", "scaleup_gb_per_s", "scaleup_domain", "scaleout_gb_per_s", "dense_bf16_flop_per_s")
