@@ -106,3 +106,38 @@ def test_a_scenario_training_run_may_search_its_layout():
     assert searched["mfu"] == pytest.approx(found["mfu"], rel=1e-9)
     fits = train(run["model"], 1e12, "H100", run["accelerators"], tp=8, pp=1).fits_in_memory
     assert fits and searched["mfu"] >= given["mfu"] - 1e-12  # the given layout fits, so the search is no slower
+
+
+def test_expert_parallelism_splits_the_experts_and_pays_an_all_to_all():
+    """DeepSeek-V3 (256 routed experts) on 2,048 H100 at TP 8, PP 16: with EP 8 each rank holds 1/8 of the routed
+    experts' weights (the rest unchanged), and the step gains the dispatch/combine all-to-all (on the scale-out
+    network: TP x EP = 64 exceeds an 8-GPU domain); a dense model has nothing to split."""
+    from fab2token.errors import OptionError
+    from fab2token.workloads.architecture import model_spec
+    from fab2token.workloads.perf import routed_expert_params, shape_from_spec
+
+    m = model_spec("deepseek-v3")
+    experts = float(routed_expert_params(shape_from_spec(m)))
+    assert 0.9 * m["params_total"] < experts < m["params_total"]  # almost all of it is routed experts
+    args = ("deepseek-v3", 1e12, "H100", 2048)
+    one = train(*args, tp=8, pp=16)
+    eight = train(*args, tp=8, pp=16, ep=8)
+    w1, w8 = one.memory_per_accelerator_gb["weights_gb"], eight.memory_per_accelerator_gb["weights_gb"]
+    held = (m["params_total"] - experts * 7 / 8) / (8 * 16) * 2 / 1e9
+    assert w8 == pytest.approx(held, rel=1e-9) and w1 == pytest.approx(m["params_total"] / 128 * 2 / 1e9, rel=1e-9)
+    assert one.step_breakdown_s["ep_comm_s"] == 0.0 and eight.step_breakdown_s["ep_comm_s"] > 0.0
+    assert sum(eight.step_breakdown_s.values()) == pytest.approx(eight.step_s, rel=1e-9)
+    with pytest.raises(OptionError, match="dense model"):
+        train("llama-3-70b", 1e12, "H100", 64, ep=2)
+    with pytest.raises(OptionError, match="a divisor of the data-parallel degree 16"):
+        train(*args, tp=8, pp=16, ep=32)
+    with pytest.raises(OptionError, match="routed experts"):
+        train(*args, tp=8, pp=16, ep=3)
+
+
+def test_the_search_weighs_expert_parallelism():
+    fixed_one = search_layout("deepseek-v3", "H100", 2048, fixed={"ep": 1})
+    free = search_layout("deepseek-v3", "H100", 2048)
+    assert free["layouts_evaluated"] > fixed_one["layouts_evaluated"]
+    assert free["iteration_s"] <= fixed_one["iteration_s"] + 1e-12
+    assert search_layout("llama-3-8b", "H100", 64)["layout"]["ep"] == 1  # dense: never split

@@ -222,6 +222,7 @@ def train(
         int | None,
         typer.Option("--virtual-stages", help="Model chunks per device (interleaved pipeline; default 1 = 1F1B)."),
     ] = None,
+    ep: Annotated[int | None, typer.Option("--ep", help="Expert-parallel degree of an MoE model (default 1).")] = None,
     precision: Annotated[str, typer.Option("--precision", help="bf16 | fp8 (peak rate used for MFU)")] = "bf16",
     failure_rate: Annotated[
         float | None, typer.Option("--failure-rate", help="Interruptions per accelerator-hour.")
@@ -240,7 +241,8 @@ def train(
     from fab2token.workloads.training import train as _train
 
     given = {"tp": tp, "pp": pp, "zero_stage": zero_stage, "recompute": recompute, "virtual_stages": virtual_stages}
-    layout = {"tp": 8, "pp": 1, "zero_stage": 1, "recompute": "selective", "virtual_stages": 1}
+    given["ep"] = ep
+    layout = {"tp": 8, "pp": 1, "zero_stage": 1, "recompute": "selective", "virtual_stages": 1, "ep": 1}
     layout |= {k: v for k, v in given.items() if v is not None}
     found = None
     if search:

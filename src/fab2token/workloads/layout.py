@@ -6,7 +6,8 @@ A layout is allowed when TP divides the attention heads and stays within the acc
 collectives run on it), TP x PP divides the cluster (whole data-parallel replicas), the global batch holds at least
 one micro-batch per replica, and every pipeline chunk holds a layer (stages may differ by one layer: the model
 counts ``layers / pp`` per stage). The user may fix any part; the
-rest is searched. Expert and context parallelism are not searched (the performance model has neither yet).
+rest is searched. Expert parallelism (an MoE model's routed experts over ``ep`` data-parallel ranks) is searched;
+context parallelism is not (the performance model does not have it yet).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fab2token import catalog
 from fab2token.errors import ModelError
 from fab2token.workloads.architecture import flops_per_token_training, model_spec
 from fab2token.workloads.memory import RECOMPUTE_MODES, memory_per_accelerator_gb
+from fab2token.workloads.perf import routed_expert_params, shape_from_spec
 from fab2token.workloads.training import _known, estimate_for_catalog, peak_flop_per_s
 
 __all__ = ["SEARCHED", "search_layout"]
@@ -32,6 +34,7 @@ SEARCHED: dict[str, tuple[Any, ...]] = {
     "virtual_stages": (1, 2, 4, 8),
     "recompute": RECOMPUTE_MODES,
     "zero_stage": (1, 2, 3),
+    "ep": (1, 2, 4, 8, 16, 32, 64),
 }
 
 
@@ -54,7 +57,16 @@ def _allowed(g: dict[str, np.ndarray], m: dict[str, Any], acc: dict[str, Any], c
         & (pp * v <= m["layers"])  # stages may differ by a layer (Llama 3's 126 layers on 16 stages)
         & ((v == 1) | (pp > 1))
         & (batch / (dp * g["micro_batch"] * seq) >= 1.0)
+        & _experts_split(m, g["ep"].astype(float), dp)
     )
+
+
+def _experts_split(m: dict[str, Any], ep: np.ndarray, dp: np.ndarray) -> np.ndarray:
+    """Expert parallelism only for an MoE model, dividing its routed experts and the data-parallel degree."""
+    experts = m.get("experts")
+    if not (isinstance(experts, float | int) and experts > 0):
+        return ep == 1
+    return (experts % ep == 0) & (np.mod(dp, ep) == 0)
 
 
 def search_layout(
@@ -103,6 +115,8 @@ def search_layout(
         g["zero_stage"],
         recipe,
         g["recompute"],
+        routed_expert_params(shape_from_spec(m)),
+        g["ep"],
     )
     fits = (mem["total_gb"] <= float(acc["hbm_gb"])) & np.isfinite(est["iteration_s"])
     if not fits.any():

@@ -76,12 +76,18 @@ def memory_per_accelerator_gb(
     zero_stage: ArrayLike = 1,
     recipe: str = "mixed-adam",
     recompute: ArrayLike = "selective",
+    expert_params: ArrayLike = 0.0,
+    ep: ArrayLike = 1,
 ) -> dict[str, Array]:
     """Memory per accelerator [GB]: weights, gradients, optimizer states (sharded by TP x PP, and by DP per the ZeRO
-    stage: 1 shards optimizer states, 2 also gradients, 3 also weights) and activations. Every argument but the
-    recipe broadcasts (the ZeRO stage and the recomputation mode too)."""
+    stage: 1 shards optimizer states, 2 also gradients, 3 also weights) and activations; ``expert_params`` of them
+    split further over ``ep`` expert-parallel ranks. Every argument but the recipe broadcasts (the ZeRO stage and the
+    recomputation mode too)."""
     w, g, o = state_bytes_per_param(recipe)
-    p = np.asarray(params_total, dtype=float) / (np.asarray(tp, dtype=float) * np.asarray(pp, dtype=float))
+    held = np.asarray(params_total, dtype=float) - np.asarray(expert_params, dtype=float) * (
+        1.0 - 1.0 / np.asarray(ep, dtype=float)
+    )  # expert parallelism splits the routed experts over ep ranks
+    p = held / (np.asarray(tp, dtype=float) * np.asarray(pp, dtype=float))
     d = np.asarray(dp, dtype=float)
     z = np.asarray(zero_stage, dtype=float)
     weights = p * w / np.where(z >= 3, d, 1.0) / 1e9
@@ -112,10 +118,25 @@ def min_data_parallel_to_fit(
     zero_stage: int = 3,
     recipe: str = "mixed-adam",
     recompute: str = "selective",
+    expert_params: ArrayLike = 0.0,
+    ep: ArrayLike = 1,
 ) -> Array:
     """Smallest data-parallel degree whose per-accelerator memory fits ``capacity_gb``; ``inf`` where none does."""
     one = memory_per_accelerator_gb(
-        params_total, layers, hidden, heads, seq_len, micro_batch, tp, pp, 1, zero_stage, recipe, recompute
+        params_total,
+        layers,
+        hidden,
+        heads,
+        seq_len,
+        micro_batch,
+        tp,
+        pp,
+        1,
+        zero_stage,
+        recipe,
+        recompute,
+        expert_params,
+        ep,
     )
     sharded = sum(
         one[k] for k, stage in (("weights_gb", 3), ("gradients_gb", 2), ("optimizer_gb", 1)) if zero_stage >= stage
@@ -138,8 +159,13 @@ def fit_in_memory(
     zero_stage: int,
     recipe: str,
     recompute: str,
+    ep: int = 1,
 ) -> tuple[dict[str, Any], bool, float]:
-    """Memory per accelerator, whether it fits in HBM, and the least data parallelism that would fit (ZeRO-3)."""
+    """Memory per accelerator, whether it fits in HBM, and the least data parallelism that would fit (ZeRO-3);
+    ``ep`` splits the routed experts (:func:`fab2token.workloads.perf.routed_expert_params`)."""
+    from fab2token.workloads.perf import routed_expert_params, shape_from_spec
+
+    experts = float(routed_expert_params(shape_from_spec(m)))
     mem = memory_per_accelerator_gb(
         m["params_total"],
         m["layers"],
@@ -153,6 +179,8 @@ def fit_in_memory(
         zero_stage,
         recipe,
         recompute,
+        experts,
+        ep,
     )
     capacity = acc["hbm_gb"]
     fits = bool(mem["total_gb"] <= capacity)
@@ -170,6 +198,8 @@ def fit_in_memory(
             3,
             recipe,
             recompute,
+            experts,
+            ep,
         )
     )
     return mem, fits, min_dp

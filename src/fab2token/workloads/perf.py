@@ -52,6 +52,7 @@ STEP_PARTS = (
     "grad_accumulation_s",
     "recompute_s",
     "tp_comm_s",
+    "ep_comm_s",
     "pp_comm_s",
     "bubble_s",
     "dp_comm_exposed_s",
@@ -120,6 +121,7 @@ class Layout:
     global_batch_tokens: ArrayLike
     micro_batch: ArrayLike = 1.0
     virtual_stages: ArrayLike = 1.0
+    ep: ArrayLike = 1.0  # expert parallelism: each MoE layer's routed experts split over ep data-parallel ranks
     recompute: ArrayLike = "selective"
     sequence_parallel: ArrayLike = True
     flash_attention: ArrayLike = True
@@ -201,6 +203,17 @@ def hardware_from_catalog(acc: Mapping[str, Any], fp8: bool = False) -> Hardware
         attention_flop_per_s=bf16,
         hbm_efficiency_frac=hbm_eff if _known(hbm_eff) else None,
     )
+
+
+def routed_expert_params(shape: Shape) -> Array:
+    """Parameters of the routed experts (what expert parallelism shards): the MoE layers' ``experts`` MLPs of width
+    ``moe_ffn`` (gated: 3 matrices, else 2); 0 for a dense model."""
+    moe = _a(shape.experts) > 0  # an unpublished (NaN) expert count is a dense model
+    mult = np.where(_a(shape.gated_mlp) > 0, 3.0, 2.0)
+    with np.errstate(invalid="ignore"):
+        params = (_a(shape.layers) - _a(shape.dense_layers)) * _a(shape.experts) * mult * _a(shape.hidden)
+        params = params * _a(shape.moe_ffn)
+    return np.where(moe, params, 0.0)
 
 
 def _mlp_per_token(shape: Shape) -> tuple[Array, Array]:
@@ -293,7 +306,7 @@ def _grad_accumulation_s(shape: Shape, hw: Hardware, lay: Layout) -> Array:
     """Unfused gradient accumulation of one micro-batch on one rank [s]: the weight-gradient GEMM writes the
     gradient, then ``main_grad += grad`` reads both and writes the sum, ``4 g`` bytes per parameter held (Megatron-LM
     2021-2022 in fp16: ``param.main_grad.add_(param.grad)`` in its DDP hook); zero when fused."""
-    params_here = _a(shape.params_total) / (_a(lay.tp) * _a(lay.pp))
+    params_here = perf_comm.sharded_params(shape, lay) / (_a(lay.tp) * _a(lay.pp))
     hbm = _a(hw.hbm_bytes_per_s) * _a(hw.hbm_efficiency_frac)
     unfused = 4.0 * _a(lay.grad_bytes) * params_here / hbm
     return np.where(np.asarray(lay.grad_accumulation_fused, dtype=bool), 0.0, unfused)
@@ -316,10 +329,11 @@ def iteration(shape: Shape, hw: Hardware, lay: Layout, model_flops_per_token: Ar
     lt = layer_times(shape, hw, lay)
     per_stage = _a(shape.layers) / p
     tp_layer = perf_comm.tp_comm_per_layer_s(shape, hw, lay, tokens)
+    ep_layer = perf_comm.ep_comm_per_layer_s(shape, hw, lay, tokens)
     pp_mb = perf_comm.pp_comm_per_microbatch_s(shape, hw, lay, tokens)
     compute_mb = per_stage * (lt["forward_s"] + lt["backward_s"]) + _logits_s(shape, hw, lay, tokens)
     accumulate_mb = _grad_accumulation_s(shape, hw, lay)
-    stage_mb = compute_mb + accumulate_mb + per_stage * (lt["recompute_s"] + tp_layer) + pp_mb
+    stage_mb = compute_mb + accumulate_mb + per_stage * (lt["recompute_s"] + tp_layer + ep_layer) + pp_mb
     window = per_stage * (lt["backward_s"] + lt["recompute_s"])  # the last micro-batch's backward pass
     dp_c = perf_comm.dp_comm_s(shape, hw, lay, dp, m, window, m * compute_mb)
     out = {
@@ -327,6 +341,7 @@ def iteration(shape: Shape, hw: Hardware, lay: Layout, model_flops_per_token: Ar
         "grad_accumulation_s": m * accumulate_mb,
         "recompute_s": m * per_stage * lt["recompute_s"],
         "tp_comm_s": m * per_stage * tp_layer,
+        "ep_comm_s": m * per_stage * ep_layer,
         "pp_comm_s": m * pp_mb,
         "bubble_s": (p - 1.0) / v * stage_mb,
         "dp_comm_exposed_s": dp_c["dp_comm_exposed_s"],

@@ -26,6 +26,14 @@ Array = NDArray[np.float64]
 ACT_BYTES = 2.0  # activations and their gradients travel in 16-bit floats (bf16 / fp16)
 
 
+def sharded_params(shape: Shape, lay: Layout) -> Array:
+    """Parameters one TP x PP slice holds once expert parallelism splits the routed experts over ``ep`` ranks."""
+    from fab2token.workloads.perf import routed_expert_params
+
+    e = np.asarray(lay.ep, dtype=float)
+    return np.asarray(shape.params_total, dtype=float) - routed_expert_params(shape) * (1.0 - 1.0 / e)
+
+
 def ring_allreduce_s(buffer_bytes: Array, ranks: Array, busbw_bytes_per_s: Array) -> Array:
     """Ring all-reduce of ``buffer_bytes`` over ``ranks`` at ``busbw_bytes_per_s`` [s]: ``2 (n - 1) / n B / bw``."""
     n = np.maximum(ranks, 1.0)
@@ -65,6 +73,27 @@ def tp_comm_per_layer_s(shape: Shape, hw: Hardware, lay: Layout, tokens_per_micr
     units = 8.0 + np.where(full, 4.0, 0.0) + np.where(sp & ~full, 2.0, 0.0)
     one = (t - 1.0) / t * buffer / _fabric_bw(hw, t)
     return np.where(t > 1, units * one, 0.0)
+
+
+def ep_comm_per_layer_s(shape: Shape, hw: Hardware, lay: Layout, tokens_per_microbatch: Array) -> Array:
+    """Expert-parallel all-to-all of one layer and one micro-batch, averaged over the layers (only MoE layers
+    have it) [s], not overlapped: each MoE layer dispatches every token's hidden state to its ``active_experts``
+    routed experts and combines the results back, twice forward and twice backward (full recomputation adds the
+    forward two), each rank sending ``(ep - 1) / ep`` of its tokens' copies (GShard, Lepikhin et al. 2020;
+    Megatron-Core's MoE). The EP group's ranks sit ``tp`` apart (TP fastest, then DP), so it runs on the scale-up
+    domain while ``tp x ep`` fits in one. Under sequence parallelism each TP rank holds ``1/tp`` of the tokens."""
+    t, e = np.asarray(lay.tp, dtype=float), np.asarray(lay.ep, dtype=float)
+    moe = np.asarray(shape.experts, dtype=float) > 0
+    layers = np.asarray(shape.layers, dtype=float)
+    sp = np.asarray(lay.sequence_parallel, dtype=bool)
+    tokens = tokens_per_microbatch / np.where(sp, t, 1.0)
+    with np.errstate(invalid="ignore"):
+        moe_share = (layers - np.asarray(shape.dense_layers, dtype=float)) / layers
+        copies = tokens * np.asarray(shape.active_experts, dtype=float) * np.asarray(shape.hidden, dtype=float)
+        one = (e - 1.0) / e * copies * ACT_BYTES / _fabric_bw(hw, t * e)
+    full = np.asarray(lay.recompute) == "full"
+    units = 4.0 + np.where(full, 2.0, 0.0)
+    return np.where((e > 1) & moe, units * one * moe_share, 0.0)
 
 
 def pp_comm_per_microbatch_s(shape: Shape, hw: Hardware, lay: Layout, tokens_per_microbatch: Array) -> Array:
@@ -107,7 +136,7 @@ def dp_comm_s(
     (Megatron-LM 2021-2022 reduced after the backward pass) all of it is exposed.
     """
     t, p = np.asarray(lay.tp, dtype=float), np.asarray(lay.pp, dtype=float)
-    params_here = np.asarray(shape.params_total, dtype=float) / (t * p)
+    params_here = sharded_params(shape, lay) / (t * p)
     grads = _hierarchical_allreduce_s(params_here * np.asarray(lay.grad_bytes, dtype=float), dp, t, hw)
     grads = np.where(dp > 1, grads, 0.0)
     z3 = np.asarray(lay.zero_stage, dtype=float) >= 3
@@ -125,7 +154,7 @@ def optimizer_s(shape: Shape, hw: Hardware, lay: Layout, dp: Array) -> Array:
     ZeRO 1, the distributed optimizer), at the achievable HBM bandwidth."""
     t, p = np.asarray(lay.tp, dtype=float), np.asarray(lay.pp, dtype=float)
     shard = np.where(np.asarray(lay.zero_stage, dtype=float) >= 1, dp, 1.0)
-    params_here = np.asarray(shape.params_total, dtype=float) / (t * p * shard)
+    params_here = sharded_params(shape, lay) / (t * p * shard)
     o, g, w = (np.asarray(x, dtype=float) for x in (lay.optimizer_bytes, lay.grad_bytes, lay.weight_bytes))
     hbm = np.asarray(hw.hbm_bytes_per_s, dtype=float) * np.asarray(hw.hbm_efficiency_frac, dtype=float)
     return params_here * (2.0 * o + 2.0 * g + w) / hbm

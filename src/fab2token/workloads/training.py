@@ -221,6 +221,7 @@ TRAIN_OPTIONS: dict[str, Number | Choice] = {
     "recompute": Choice(RECOMPUTE_MODES),
     "precision": Choice(("bf16", "fp8")),
     "virtual_stages": Number(1, whole=True),
+    "ep": Number(1, whole=True),
     "failure_rate_per_accelerator_hour": Number(0, optional=True, unit="interruptions per accelerator-hour"),
     "checkpoint_write_s": Number(0, unit="s"),
     "restart_s": Number(0, unit="s"),
@@ -253,6 +254,7 @@ def train(
     recompute: str = "selective",
     precision: str = "bf16",
     virtual_stages: int = 1,
+    ep: int = 1,
     failure_rate_per_accelerator_hour: float | None = None,
     checkpoint_write_s: float = 60.0,
     restart_s: float = 600.0,
@@ -275,9 +277,11 @@ def train(
     peak = peak_flop_per_s(acc, precision)
     tp_eff = min(tp, count)
     _check_layout(m, count, tp_eff, pp, virtual_stages)
+    _check_experts(m, count, tp_eff, pp, ep)
     seq = float(seq_len or min(m["context"], 8192))
     fpt = float(flops_per_token_training(m["params_active"], m["layers"], m["heads"], m["head_dim"], seq))
-    mem, fits, min_dp = _memory(m, acc, seq, micro_batch, tp_eff, pp, count, zero_stage, recipe, recompute, require_fit)
+    layout = (micro_batch, tp_eff, pp, count, zero_stage, recipe, recompute, ep)
+    mem, fits, min_dp = _memory(m, acc, seq, *layout, require_fit)
     mfu_used, source, parts = _mfu(opts, m, acc, fpt, seq, tp_eff, peak)
     compute_s = fpt * tokens / (count * peak * mfu_used)
     lam, mtbf_s, interval, good = cluster_reliability(
@@ -324,12 +328,13 @@ def _memory(
     zero_stage: int,
     recipe: str,
     recompute: str,
+    ep: int,
     require_fit: bool,
 ) -> tuple[dict[str, Any], bool, int]:
     """Memory per accelerator, whether it fits, and the least data-parallel degree that fits; with
     ``require_fit`` a layout that does not fit is an error that itemises the memory."""
     dp = max(count // (tp * pp), 1)
-    mem, fits, min_dp = fit_in_memory(m, acc, seq, micro_batch, tp, pp, dp, zero_stage, recipe, recompute)
+    mem, fits, min_dp = fit_in_memory(m, acc, seq, micro_batch, tp, pp, dp, zero_stage, recipe, recompute, ep)
     if require_fit and not fits:
         raise ModelError(
             f"{m['name']} does not fit on {acc['name']} ({acc['hbm_gb']:g} GB) with TP={tp}, PP={pp}, DP={dp}, "
@@ -338,6 +343,20 @@ def _memory(
             f" = {float(mem['total_gb']):.1f} GB per accelerator"
         )
     return mem, fits, min_dp
+
+
+def _check_experts(m: dict[str, Any], count: int, tp: int, pp: int, ep: int) -> None:
+    """Expert parallelism splits an MoE model's routed experts over ``ep`` data-parallel ranks: ``ep`` divides the
+    experts and the data-parallel degree (1 for a dense model)."""
+    if ep == 1:
+        return
+    experts = m.get("experts")
+    if not (isinstance(experts, float | int) and experts > 0):
+        refuse("train", "ep", ep, f"1: {m['name']} is a dense model (no experts to split)")
+    elif experts % ep:
+        refuse("train", "ep", ep, f"a divisor of {m['name']}'s {experts:g} routed experts")
+    elif (count // (tp * pp)) % ep:
+        refuse("train", "ep", ep, f"a divisor of the data-parallel degree {count // (tp * pp)} (count / (TP x PP))")
 
 
 def _check_layout(m: dict[str, Any], count: int, tp: int, pp: int, virtual_stages: int) -> None:
@@ -424,6 +443,7 @@ def estimate_for_catalog(
         recompute=layout["recompute"],
         recipe=opts["recipe"],
         zero_stage=layout["zero_stage"],
+        ep=layout.get("ep", 1),
     )
 
 
@@ -435,7 +455,9 @@ def _mfu(
     the arguments of :func:`train`."""
     if opts["mfu"] is not None:
         return float(opts["mfu"]), "given", None
-    lay = {k: opts[k] for k in ("pp", "micro_batch", "virtual_stages", "recompute", "zero_stage")} | {"tp": tp_eff}
+    lay = {k: opts[k] for k in ("pp", "micro_batch", "virtual_stages", "recompute", "zero_stage", "ep")} | {
+        "tp": tp_eff
+    }
     est = estimate_for_catalog(m, acc, fpt, seq, opts["global_batch_tokens"], opts["count"], peak, lay, opts)
     mfu = float(est["mfu"])
     if not math.isfinite(mfu):
