@@ -495,3 +495,24 @@ def test_selling_needs_an_own_fab():
     data["players"][0]["own"] = []
     with pytest.raises(ScenarioError, match="sell_surplus needs own"):
         race_from_data(data, "<t>", RACE.parent)
+
+
+def test_draws_also_draw_the_players_own_uncertain_inputs():
+    """A player whose foundry booking is a range (uniform 200-600 wafers a month, its only supply): the race's
+    draws draw it too (its compute varies from draw to draw), reproducibly, and name the input."""
+    from fab2token.race.draws import run_race_draws
+
+    data = copy.deepcopy(yaml.safe_load(RACE.read_text()))
+    data.pop("counterfactuals")
+    data["world"] = {}
+    lab = data["players"][0]["scenario"]
+    lab.pop("fleet")  # no market GPUs: its compute is its own chain's
+    lab["supply"]["fab"]["wafer_starts"][0]["wafers_per_month"] = {"dist": "uniform", "low": 200, "high": 600}
+    loaded = race_from_data(data, "<t>", RACE.parent)
+    a = run_race_draws(loaded, 4, seed=3)
+    assert a == run_race_draws(loaded, 4, seed=3)
+    assert a["uncertain_player_inputs"] == ["players[0].scenario.supply.fab.wafer_starts[0].wafers_per_month"]
+    lab_row = a["players"][0]
+    assert lab_row["compute_flop_per_s_end_p10"] < lab_row["compute_flop_per_s_end_p90"]
+    others = a["players"][1]  # its inputs are fixed and nothing is shared: the same in every draw
+    assert others["compute_flop_per_s_end_p10"] == others["compute_flop_per_s_end_p90"]

@@ -4,8 +4,9 @@ the whole race once per draw, and says how often each player meets each target, 
 it is the first to.
 
 A draw depends on the seed and the pool's path only (the sweep's sampler), so ``--draws 200`` begins with the draws
-of ``--draws 100``. The players' own uncertain inputs stay at their medians here (``fab2token sweep`` draws a single
-scenario's); the engine runs once per draw and player, as a sweep runs it once per draw.
+of ``--draws 100``. The players' own uncertain inputs (distributions in their scenarios) are drawn too, each
+player's from a stream of its own, with its correlations; the engine runs once per draw and player, as a sweep runs
+it once per draw.
 """
 
 from __future__ import annotations
@@ -55,15 +56,54 @@ def _with_levels(loaded: LoadedRace, levels: dict[str, float]) -> LoadedRace:
 
 
 def run_race_draws(loaded: LoadedRace, draws: int, seed: int = 0) -> dict[str, Any]:
-    """``draws`` races on drawn world capacities; per player and target: the share of draws meeting it by its
-    deadline and within the horizon, its month's P10/P50/P90, and the share of draws in which it is first."""
+    """``draws`` races on drawn world capacities and players' inputs; per player and target: the share of draws
+    meeting it by its deadline and within the horizon, its month's P10/P50/P90, and the share of draws in which it is
+    first."""
     paths = uncertain_pools(loaded)
     u = sample({p: Dist("uniform", (0.0, 1.0)) for p in paths}, draws, seed)
+    players = _player_inputs(loaded, draws, seed)
     results: list[RaceResult] = []
     for k in range(draws):  # the engine runs per draw and player (see the module's note)
         levels = {p: float(np.clip(u[p][k], 1e-9, 1 - 1e-9)) for p in paths}
-        results.append(run_race(_with_levels(loaded, levels), counterfactuals=False))
-    return _statistics(loaded, results, paths, draws, seed)
+        race_k = _drawn_players(loaded, players, k) if players else loaded
+        results.append(run_race(_with_levels(race_k, levels), counterfactuals=False))
+    out = _statistics(loaded, results, paths, draws, seed)
+    return out | {
+        "uncertain_player_inputs": [f"players[{i}].scenario.{p}" for i, (_, d, _) in players.items() for p in d]
+    }
+
+
+def _player_inputs(loaded: LoadedRace, draws: int, seed: int) -> dict[int, tuple[Any, dict[str, Any], Any]]:
+    """Per player with distributions: its raw scenario data, its distributions and their draws (a stream per
+    player: seed ``seed x 1009 + index + 1``)."""
+    from fab2token.scenario.load import read_yaml_file
+    from fab2token.scenario.uncertain import uncertain_inputs
+
+    out = {}
+    for i, sc in enumerate(loaded.scenarios):  # a handful of players
+        found = uncertain_inputs(sc)
+        if len(found):
+            raw = loaded.data["players"][i]["scenario"]
+            if isinstance(raw, str):
+                raw, _ = read_yaml_file(loaded.folder / raw)
+            out[i] = (raw, dict(found.dists), found.sample(draws, seed * 1009 + i + 1))
+    return out
+
+
+def _drawn_players(loaded: LoadedRace, players: dict[int, tuple[Any, dict[str, Any], Any]], k: int) -> LoadedRace:
+    """The race with each uncertain player's inputs at draw ``k`` (validated again, as any scenario)."""
+    import copy
+
+    from fab2token.scenario.distributions import replace_distributions
+    from fab2token.scenario.raceload import race_from_data
+
+    data = copy.deepcopy(loaded.data)
+    data.pop("counterfactuals", None)
+    for i, (raw, dists, values) in players.items():
+        data["players"][i]["scenario"] = replace_distributions(
+            raw, lambda path, _spec, d=dists, v=values: d[path].scenario_value(float(v[path][k]))
+        )
+    return race_from_data(data, f"{loaded.file} (draw {k})", loaded.folder)
 
 
 def _statistics(
