@@ -111,14 +111,31 @@ def _claims(race: Race, resource: str, axis: NDArray[np.int64]) -> tuple[Array, 
 
 
 def _share(
-    race: Race, resource: str, pool: WorldPool, axis: NDArray[np.int64], request: Array, extra: Array | None = None
-) -> tuple[Array, Array]:
-    """Allocate one pool (its capacity plus ``extra``, a surplus offered to it): (player, month) grants and the
-    clearing price a month."""
+    race: Race,
+    resource: str,
+    key: str,
+    pool: WorldPool,
+    axis: NDArray[np.int64],
+    request: Array,
+    extra: Array | None = None,
+    skip: int = 0,
+) -> tuple[Array, PoolResult]:
+    """Allocate one pool (its capacity plus ``extra``, a surplus offered to it): the (player, month) grants, and
+    the pool's result over the horizon's months (``skip`` leading months of a longer axis left out)."""
     contract, share, bid = _claims(race, resource, axis)
     capacity = pool_capacity(resource, pool, axis) + (0.0 if extra is None else extra)
     granted, price = allocate(race.rule(resource), capacity, request.T, contract.T, share, bid)
-    return granted.T, price
+    result = PoolResult(
+        resource=resource,
+        key=key,
+        unit=UNITS[resource],
+        rule=race.rule(resource),
+        capacity=capacity[skip:],
+        requested=request[:, skip:],
+        granted=granted.T[:, skip:],
+        price_usd=price[skip:],
+    )
+    return granted.T, result
 
 
 def allocate_world(
@@ -171,41 +188,16 @@ def _wafers(
             ahead = inputs_from_supply(sc.supply, starts_axis + supply[i].cycle_months, sc.horizon.start, sc.catalog)
             request[i] = ahead.wafer_starts
         extra = _on_axis(surplus.get(str(pool.key)), starts_axis)
-        granted, price = _share(race, "wafers", pool, starts_axis, request, extra)
+        granted, result = _share(race, "wafers", str(pool.key), pool, starts_axis, request, extra, cmax)
         for i in takers:
             lag = cmax - supply[i].cycle_months
             out[i] = replace(out[i], wafer_starts=granted[i, lag : lag + months])
-        result = _result("wafers", str(pool.key), race, pool, starts_axis, request, granted, price, cmax)
-        pools.append(replace(result, capacity=result.capacity + extra[cmax:]))
+        pools.append(result)
     return out
 
 
 def _node(sc: Scenario) -> str:
     return str(sc.accelerator_spec().get("process_node") or "")
-
-
-def _result(
-    resource: str,
-    key: str,
-    race: Race,
-    pool: WorldPool,
-    axis: NDArray[np.int64],
-    request: Array,
-    granted: Array,
-    price: Array,
-    skip: int = 0,
-) -> PoolResult:
-    """A pool's result over the horizon's months (``skip`` leading months of a longer axis left out)."""
-    return PoolResult(
-        resource=resource,
-        key=key,
-        unit=UNITS[resource],
-        rule=race.rule(resource),
-        capacity=pool_capacity(resource, pool, axis)[skip:],
-        requested=request[:, skip:],
-        granted=granted[:, skip:],
-        price_usd=price[skip:],
-    )
 
 
 def _packaging(
@@ -224,12 +216,21 @@ def _packaging(
         else:  # the interposer wafers the month's dies take
             per_wafer = chain(replace(inp, packaging_wafers=np.ones(axis.size), hbm_stacks=None))
             request[i] = per_wafer["units_from_wafers"] / per_wafer["units_from_packaging"]
-    granted, price = _share(race, "packaging", pool, axis, request)
+    granted, result = _share(race, "packaging", _pool_key("packaging", pool), pool, axis, request)
+    pools.append(result)
+    return _with_grants(supply, takers, "packaging_wafers", granted, request, np.ones(len(supply)))
+
+
+def _with_grants(
+    supply: list[SupplyInputs], takers: list[int], field: str, granted: Array, request: Array, per_unit: Array
+) -> list[SupplyInputs]:
+    """Each taker's chain with its grant (in the pool's unit, over ``per_unit`` of it a chain unit) as its
+    ``field`` where its scenario stated one, or where the pool gave it less than its chain needed; a chain whose
+    need was met in full keeps no limit."""
     out = list(supply)
-    for i in takers:
-        if supply[i].packaging_wafers is not None or np.any(granted[i] < request[i] * (1 - 1e-12)):
-            out[i] = replace(supply[i], packaging_wafers=granted[i])
-    pools.append(_result("packaging", _pool_key("packaging", pool), race, pool, axis, request, granted, price))
+    for i in takers:  # a handful of players
+        if getattr(supply[i], field) is not None or np.any(granted[i] < request[i] * (1 - 1e-12)):
+            out[i] = replace(supply[i], **{field: granted[i] / per_unit[i]})
     return out
 
 
@@ -267,13 +268,9 @@ def _hbm(
             packages = chain(replace(inp, hbm_stacks=None))["packages_assembled"]
             stacks = packages * inp.stacks_per_accelerator / inp.stack_yield_frac
         request[i] = stacks * gb[i]
-    granted, price = _share(race, "hbm", pool, axis, request)
-    out = list(supply)
-    for i in takers:
-        if supply[i].hbm_stacks is not None or np.any(granted[i] < request[i] * (1 - 1e-12)):
-            out[i] = replace(supply[i], hbm_stacks=granted[i] / gb[i])
-    pools.append(_result("hbm", _pool_key("hbm", pool), race, pool, axis, request, granted, price))
-    return out
+    granted, result = _share(race, "hbm", _pool_key("hbm", pool), pool, axis, request)
+    pools.append(result)
+    return _with_grants(supply, takers, "hbm_stacks", granted, request, gb)
 
 
 def _market(
@@ -286,13 +283,13 @@ def _market(
     for pool in race.world.market:
         types = set(_pool_types(pool))
         request = np.stack([sum((v for k, v in o.items() if k in types), np.zeros(axis.size)) for o in orders])
-        granted, price = _share(race, "market", pool, axis, request)
+        granted, result = _share(race, "market", str(pool.key), pool, axis, request)
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = np.where(request > 0, granted / np.where(request > 0, request, 1.0), 0.0)
         for i, o in enumerate(orders):
             short = bool(np.any(frac[i] < 1 - 1e-12))  # uncurtailed orders stay exactly as ordered
             out[i].update({k: whole_units(v * frac[i]) if short else v for k, v in o.items() if k in types})
-        pools.append(_result("market", str(pool.key), race, pool, axis, request, granted, price))
+        pools.append(result)
     return out
 
 
