@@ -149,15 +149,15 @@ def _outcome(name: str, sc: Scenario, alloc: Allocation, i: int, axis: NDArray[n
     with np.errstate(divide="ignore", invalid="ignore"):
         per_accelerator = np.where(installed > 0, total / np.where(installed > 0, installed, 1.0), 0.0)
     cluster = ds["largest_cluster_accelerators"].values * per_accelerator
-    seconds = hours_in_month(axis) * 3600.0
+    window = _window_flop(cluster, hours_in_month(axis) * 3600.0)  # once: every target reads it
     return PlayerOutcome(
         name=name,
         dataset=ds,
         summary=summary,
         compute_flop_per_s=total,
-        largest_run_flop=largest_run_flop(cluster, seconds),
+        largest_run_flop=_best_by_end(window),
         binding=_binding(alloc.pools, i, summary["binding_constraint_by_month"]),
-        targets=_targets(sc, cluster, seconds, axis),
+        targets=_targets(sc, window, axis),
         pools=[_player_pool(p, i) for p in alloc.pools],
     )
 
@@ -182,9 +182,16 @@ def _window_flop(cluster: Array, seconds: Array) -> Array:
 def largest_run_flop(cluster_flop_per_s: Array, seconds: Array, first: int = 0) -> Array:
     """Peak FLOP of the largest run that finishes by each month on one cluster, starting at month ``first`` or
     later: the best start for each end, the run holding the smallest cluster it meets (whole months)."""
-    flop = _window_flop(np.asarray(cluster_flop_per_s, dtype=float), np.asarray(seconds, dtype=float))
-    flop[: max(first, 0)] = 0.0
-    return flop.max(axis=0) if flop.size else np.zeros(0)
+    return _best_by_end(
+        _window_flop(np.asarray(cluster_flop_per_s, dtype=float), np.asarray(seconds, dtype=float)), first
+    )
+
+
+def _best_by_end(window: Array, first: int = 0) -> Array:
+    """For each end month, the most of :func:`_window_flop`'s ``window`` over the starts from ``first`` on."""
+    if not window.size:
+        return np.zeros(0)
+    return np.where(np.arange(window.shape[0])[:, None] >= first, window, 0.0).max(axis=0)
 
 
 def first_month_reaching(series: Array, needed: float) -> int | None:
@@ -193,7 +200,7 @@ def first_month_reaching(series: Array, needed: float) -> int | None:
     return int(hit[0]) if hit.size else None
 
 
-def _targets(sc: Scenario, cluster: Array, seconds: Array, axis: NDArray[np.int64]) -> list[dict[str, Any]]:
+def _targets(sc: Scenario, window: Array, axis: NDArray[np.int64]) -> list[dict[str, Any]]:
     """Each training target: the first month a run of its FLOPs (at its MFU and goodput) can finish on one cluster,
     starting no earlier than its start, and whether that is by its deadline."""
     out = []
@@ -201,7 +208,7 @@ def _targets(sc: Scenario, cluster: Array, seconds: Array, axis: NDArray[np.int6
     for t in sc.targets.training:  # a handful; each vectorised over months
         flops, goodput = target_size(sc, t, main)
         first = month_number(t.start) - int(axis[0]) if t.start else 0
-        done = largest_run_flop(cluster, seconds, first) * t.mfu * goodput  # model FLOP by each month
+        done = _best_by_end(window, first) * t.mfu * goodput  # model FLOP by each month
         k = first_month_reaching(done, flops)
         met = month_label(int(axis[k])) if k is not None else None
         by = min(max(month_number(t.deadline) - int(axis[0]), 0), axis.size - 1)
