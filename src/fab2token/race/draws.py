@@ -91,19 +91,18 @@ def _player_inputs(loaded: LoadedRace, draws: int, seed: int) -> dict[int, tuple
 
 
 def _drawn_players(loaded: LoadedRace, players: dict[int, tuple[Any, dict[str, Any], Any]], k: int) -> LoadedRace:
-    """The race with each uncertain player's inputs at draw ``k`` (validated again, as any scenario)."""
-    import copy
-
+    """The race with each uncertain player's inputs at draw ``k``: only those players' scenarios validated again
+    (as any scenario); the race's own fields and the other players stay as loaded."""
     from fab2token.scenario.distributions import replace_distributions
-    from fab2token.scenario.raceload import race_from_data
+    from fab2token.scenario.raceload import player_scenario
 
-    data = copy.deepcopy(loaded.data)
-    data.pop("counterfactuals", None)
-    for i, (raw, dists, values) in players.items():
-        data["players"][i]["scenario"] = replace_distributions(
+    scenarios = list(loaded.scenarios)
+    for i, (raw, dists, values) in players.items():  # the uncertain players, a handful
+        drawn = replace_distributions(
             raw, lambda path, _spec, d=dists, v=values: d[path].scenario_value(float(v[path][k]))
         )
-    return race_from_data(data, f"{loaded.file} (draw {k})", loaded.folder)
+        scenarios[i] = player_scenario(f"{loaded.file} (draw {k})", loaded.folder, i, drawn, loaded.data["horizon"])
+    return replace(loaded, scenarios=scenarios)
 
 
 def _statistics(

@@ -17,7 +17,7 @@ from fab2token.scenario.load import read_yaml_file, scenario_from_data
 from fab2token.scenario.models import Scenario
 from fab2token.scenario.race import Race
 
-__all__ = ["LoadedRace", "load_race", "race_from_data", "apply_counterfactual"]
+__all__ = ["LoadedRace", "load_race", "race_from_data", "player_scenario", "apply_counterfactual"]
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def race_from_data(data: object, file: str, folder: Path) -> LoadedRace:
         if not isinstance(player, dict) or not isinstance(player.get("scenario"), str | dict):
             continue  # reported by the race's own fields
         try:
-            scenarios.append(_player_scenario(file, folder, i, player["scenario"], data.get("horizon")))
+            scenarios.append(player_scenario(file, folder, i, player["scenario"], data.get("horizon")))
         except ScenarioError as exc:
             issues += exc.issues
     if issues:
@@ -75,7 +75,7 @@ def race_from_data(data: object, file: str, folder: Path) -> LoadedRace:
     return LoadedRace(race=race, scenarios=scenarios, data=copy.deepcopy(data), file=file, folder=folder)
 
 
-def _player_scenario(file: str, folder: Path, i: int, scenario: Any, horizon: Any) -> Scenario:
+def player_scenario(file: str, folder: Path, i: int, scenario: Any, horizon: Any) -> Scenario:
     """Player ``i``'s scenario over the race's horizon; problems named in its own file or under
     ``players[i].scenario``."""
     where = f"players[{i}].scenario"
