@@ -246,3 +246,13 @@ def test_a_run_trains_on_one_site_and_its_outage_pauses_it():
     assert held[:, names.index(other)].max() == 0.0  # nothing of the run at the other site
     util = base.to_dict()["utilisation_by_site"]
     assert set(util) == set(names) and all(u is None or 0.0 <= u <= 1.0 + 1e-9 for u in util.values())
+
+
+def test_a_one_month_horizon_keeps_its_demand():
+    """The month's demand reaches the hours when the horizon is a single month (it was read as 'no demand')."""
+    data = copy.deepcopy(SMALL)
+    data["horizon"] = {"start": "2027-02", "months": 1}
+    data["workloads"]["training"] = []
+    data["operations"] = {"repair_hours": 24, "failure_rate_per_accelerator_hour": 0}
+    o = operate(parse_scenario(yaml.safe_dump(data), "<t>"))
+    assert o.hours.size == 28 * 24 and o.demand.min() == pytest.approx(10e6)

@@ -74,9 +74,14 @@ class Operated:
         }
 
 
-def _used(o: Operated) -> Array:
+def _serving(o: Operated) -> Array:
+    """Accelerators serving inference each hour (tokens served / the per-accelerator rate)."""
     rate = o.extra["rate"]
-    return o.training_held + (o.served / rate if rate > 0 else 0.0)
+    return o.served / rate if rate > 0 else np.zeros(o.hours.size)
+
+
+def _used(o: Operated) -> Array:
+    return o.training_held + _serving(o)
 
 
 def _by_site(o: Operated) -> dict[str, float | None]:
@@ -84,8 +89,7 @@ def _by_site(o: Operated) -> dict[str, float | None]:
     where accelerators are free, in proportion to what each site has free), over what is installed there."""
     up, held = o.extra["up_site"], o.extra["held_site"]
     free = np.maximum(up - held, 0.0)
-    rate = o.extra["rate"]
-    serving = o.served / rate if rate > 0 else np.zeros(o.hours.size)
+    serving = _serving(o)
     total_free = free.sum(axis=1)
     part = np.where(total_free[:, None] > 0, free / np.where(total_free > 0, total_free, 1.0)[:, None], 0.0)
     busy = (held + part * serving[:, None]).sum(axis=0)
@@ -141,14 +145,14 @@ def operate(sc: Scenario, ds: xr.Dataset | None = None) -> Operated:
         else catalog.overhead("failure_rate_per_accelerator_hour")
     )
     fail = draw_failures(installed_site, rate, ops.failure_domain_accelerators, ops.repair_hours, rng)
-    up_site = installed_site - fail.down_accelerators - _outages(sc, ops, hours, installed_site)
-    available = np.maximum(up_site, 0.0).sum(axis=1)
-    monthly = ds["inference_demand_tokens_per_s"].values if "inference_demand_tokens_per_s" in ds else np.zeros(1)
-    demand, base = demand_by_hour(monthly if monthly.size > 1 else np.zeros(sc.horizon.months), ops, hours, rng)
+    up_site = np.maximum(installed_site - fail.down_accelerators - _outages(sc, ops, hours, installed_site), 0.0)
+    available = up_site.sum(axis=1)
+    name = "inference_demand_tokens_per_s"
+    monthly = ds[name].values if name in ds else np.zeros(sc.horizon.months)
+    demand, base = demand_by_hour(monthly, ops, hours, rng)
     per_acc = float(ds.attrs.get("inference_tokens_per_s_per_accelerator", 0.0))
     need = demand / per_acc if per_acc > 0 else np.zeros(hours.size)
     installed = installed_site.sum(axis=1)
-    up_site = np.maximum(up_site, 0.0)
     runs, held_site = run_training(sc, ds, hours, up_site, need, installed_site, rate, rng)
     held = held_site.sum(axis=1)
     served = np.minimum(demand, np.maximum(available - held, 0.0) * per_acc)
