@@ -14,7 +14,7 @@ from fab2token.deploy.fleet import HOURS_PER_YEAR, FleetInputs, fleet_inputs, wh
 from fab2token.economics import costs
 from fab2token.economics.bills import bills
 from fab2token.scenario.models import Scenario, month_number
-from fab2token.scenario.timeline import month_axis, month_labels
+from fab2token.scenario.timeline import hours_in_month, month_axis, month_labels
 from fab2token.sites import network
 from fab2token.sites import power as sites
 from fab2token.sites.inputs import SiteInputs, site_inputs
@@ -350,8 +350,6 @@ def _per_token(ds: xr.Dataset) -> dict[str, float | None]:
     if "inference_served_tokens_per_s" not in ds or ds.sizes["month"] == 0:
         return none
     axis = int(ds.attrs.get("start_month_number", 0)) + np.arange(ds.sizes["month"])
-    from fab2token.scenario.timeline import hours_in_month
-
     tokens = ds["inference_served_tokens_per_s"].values * hours_in_month(axis) * 3600.0
     installed = ds["accelerators_installed"].values.sum(axis=1)
     share = np.where(installed > 0, 1.0 - ds["training_accelerators"].values / np.where(installed > 0, installed, 1), 0)
