@@ -240,8 +240,7 @@ def train(
     """Training time, interruptions, goodput, energy and cost of one run."""
     from fab2token.workloads.training import train as _train
 
-    given = {"tp": tp, "pp": pp, "zero_stage": zero_stage, "recompute": recompute, "virtual_stages": virtual_stages}
-    given["ep"] = ep
+    given = dict(tp=tp, pp=pp, zero_stage=zero_stage, recompute=recompute, virtual_stages=virtual_stages, ep=ep)
     layout = {"tp": 8, "pp": 1, "zero_stage": 1, "recompute": "selective", "virtual_stages": 1, "ep": 1}
     layout |= {k: v for k, v in given.items() if v is not None}
     found = None
