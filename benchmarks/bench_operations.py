@@ -55,6 +55,8 @@ def main() -> None:
     f = draw_failures(installed, 2e-5, 8, 24.0, rng)
     available = (installed - f.down_accelerators).sum(axis=1)
     t1 = time.perf_counter()
+    crews = draw_failures(installed, 2e-5, 8, 24.0, np.random.default_rng(0), crews=16, spares=4)
+    t2 = time.perf_counter()
     starts = rng.integers(0, hours // 2, runs)
     sizes = rng.choice([1024.0, 4096.0, 16384.0], runs)
     need = rng.integers(200, 2000, runs).astype(float)
@@ -65,6 +67,10 @@ def main() -> None:
     print(
         f"failures for {hours:,} hours x {sites} sites x 20,000 accelerators: {f.count.sum():,} events in "
         f"{(t1 - t0) * 1e3:.1f} ms = {hours * sites / (t1 - t0) / 1e6:.1f} M site-hours/s"
+    )
+    print(
+        f"the same with 16 repair crews and 4 spares per site (the M/M/c recursion, vectorised over sites): "
+        f"{crews.count.sum() / (t2 - t1) / 1e6:.2f} M events/s, mean wait {crews.wait_hours.mean():.2f} h"
     )
     print(f"training-first policy, {runs} runs over {hours:,} hours: " + p.text("arrays", "per-hour Python loop"))
     _operate()

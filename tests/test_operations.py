@@ -45,8 +45,8 @@ def test_the_repair_queue_is_m_m_inf():
     # Little's law on the simulated queue: the time-average in repair = the observed arrival rate x the observed
     # mean time in repair (within the repairs cut by the horizon's end)
     arrivals = f.count.sum() / hours
-    in_horizon = np.minimum(f.start_hour + f.repair_hours, hours) - f.start_hour
-    assert nodes.mean() == pytest.approx(arrivals * in_horizon.mean(), rel=0.02)
+    in_horizon = np.minimum(f.arrival + f.repair_hours, hours) - f.arrival
+    assert nodes.mean() == pytest.approx(arrivals * in_horizon.mean(), rel=1e-9)
     assert f.repair_hours.mean() == pytest.approx(24.0, rel=0.05)
 
 
@@ -256,3 +256,37 @@ def test_a_one_month_horizon_keeps_its_demand():
     data["operations"] = {"repair_hours": 24, "failure_rate_per_accelerator_hour": 0}
     o = operate(parse_scenario(yaml.safe_dump(data), "<t>"))
     assert o.hours.size == 28 * 24 and o.demand.min() == pytest.approx(10e6)
+
+
+def _curtailed(site: str, start: str, mw: float) -> object:
+    data = copy.deepcopy(SMALL)
+    for s in data["sites"]:
+        if s["name"] == site:
+            s["curtailments"] = [{"start": start.replace("T", " ") + ":00", "hours": 12, "mw": mw}]
+    data["operations"] = {"repair_hours": 24, "failure_rate_per_accelerator_hour": 0}
+    return operate(parse_scenario(yaml.safe_dump(data), "<t>"))
+
+
+def test_a_grid_curtailment_pauses_the_work_it_leaves_unpowered():
+    """A 12-hour curtailment cutting all grid import at the run's site (alpha: no battery, no on-site power) pauses
+    everything there for those 12 hours, the run included, which finishes 12 hours later; a cut of part of the
+    import (17 of its 20 MW, leaving less than its load of about 5 MW) pauses less; the same event at the
+    other site leaves the run alone."""
+    base = _with_training("training-first", failure_rate_per_accelerator_hour=0, spikes=[])
+    run = base.runs[0]
+    assert run["site"] == "alpha" and base.to_dict()["power"]["hours_with_work_paused"] == 0
+    mid = str(np.datetime64(run["start"], "h") + 100)
+    full = _curtailed("alpha", mid, 1000.0)
+    power = full.to_dict()["power"]
+    assert power["hours_with_work_paused"] == 12
+    k = int(np.datetime64(mid, "h").astype(np.int64) - full.hours.hour[0])
+    j = full.extra["sites"].index("alpha")
+    assert full.extra["up_site"][k : k + 12, j].max() == 0.0
+    assert power["paused_accelerator_hours_by_site"]["alpha"] == pytest.approx(
+        full.extra["installed_site"][k : k + 12, j].sum()
+    )
+    assert full.runs[0]["pauses_for_capacity"] == 1 and full.runs[0]["wall_hours"] >= run["wall_hours"] + 12
+    part = _curtailed("alpha", mid, 17.0).to_dict()["power"]["paused_accelerator_hours"]
+    assert 0.0 < part < power["paused_accelerator_hours"]
+    other = _curtailed("beta", mid, 1000.0)
+    assert other.runs[0]["finish"] == run["finish"]

@@ -42,6 +42,10 @@ def _pct(v: Any) -> str:
     return "-" if v is None else f"{v:.1%}"
 
 
+def _num(v: Any) -> str:
+    return "-" if v is None else f"{v:,.2f}"
+
+
 def _print(d: dict[str, Any]) -> None:
     inf = d["inference"]
     t = Table(title=f"operate {d['scenario']}: {d['hours']:,} hours, policy {d['policy']}", show_header=False)
@@ -54,7 +58,9 @@ def _print(d: dict[str, Any]) -> None:
             "-" if inf["largest_spike_absorbed"] is None else f"{inf['largest_spike_absorbed']:.2f}",
         ),
         ("failures", f"{d['failures']['failures']:,}"),
-        ("mean accelerators down", f"{d['failures']['mean_accelerators_down']:,.1f}"),
+        ("mean domains in repair (waiting included)", f"{d['failures']['mean_domains_in_repair']:,.2f}"),
+        ("mean wait for a repair crew (h)", _num(d["failures"]["mean_wait_for_crew_hours"])),
+        ("mean accelerators down (beyond spares)", f"{d['failures']['mean_accelerators_down']:,.1f}"),
     ]
     for k, v in rows:
         t.add_row(k, v)

@@ -24,6 +24,7 @@ from fab2token.engine.simulate import simulate
 from fab2token.errors import ModelError
 from fab2token.operations.failures import Failures, draw_failures
 from fab2token.operations.hours import HourAxis, demand_by_hour, hour_axis
+from fab2token.operations.power import paused_share
 from fab2token.scenario.models import Scenario
 from fab2token.scenario.operations import Operations, hour_number
 from fab2token.workloads.reliability import young_daly_interval_s
@@ -39,6 +40,7 @@ OPERATE_KEYS = (
     "inference",
     "training_runs",
     "failures",
+    "power",
     "utilisation_by_month",
     "utilisation_by_site",
 )
@@ -69,6 +71,7 @@ class Operated:
             "inference": _inference_summary(self),
             "training_runs": self.runs,
             "failures": _failure_summary(self),
+            "power": _power_summary(self),
             "utilisation_by_month": _by_month(self.hours, _used(self) / np.maximum(self.installed, 1e-9)),
             "utilisation_by_site": _by_site(self),
         }
@@ -125,7 +128,22 @@ def _failure_summary(o: Operated) -> dict[str, Any]:
     return {
         "failures": int(f.count.sum()),
         "mean_repair_hours": float(f.repair_hours.mean()) if f.repair_hours.size else None,
+        "mean_wait_for_crew_hours": float(f.wait_hours.mean()) if f.wait_hours.size else None,
+        "waited_frac": float((f.wait_hours > 0).mean()) if f.wait_hours.size else None,
+        "mean_domains_in_repair": float(f.in_repair_domains.sum(axis=1).mean()),
         "mean_accelerators_down": float(f.down_accelerators.sum(axis=1).mean()),
+    }
+
+
+def _power_summary(o: Operated) -> dict[str, Any]:
+    """Work paused for want of power (curtailment events, hot hours beyond the connection)."""
+    paused = o.extra["paused_site"].sum(axis=1)
+    return {
+        "paused_accelerator_hours": float(paused.sum()),
+        "hours_with_work_paused": int((paused > 1e-9).sum()),
+        "paused_accelerator_hours_by_site": dict(
+            zip(o.extra["sites"], (float(x) for x in o.extra["paused_site"].sum(axis=0)), strict=True)
+        ),
     }
 
 
@@ -144,8 +162,18 @@ def operate(sc: Scenario, ds: xr.Dataset | None = None) -> Operated:
         if ops.failure_rate_per_accelerator_hour is not None
         else catalog.overhead("failure_rate_per_accelerator_hour")
     )
-    fail = draw_failures(installed_site, rate, ops.failure_domain_accelerators, ops.repair_hours, rng)
+    fail = draw_failures(
+        installed_site,
+        rate,
+        ops.failure_domain_accelerators,
+        ops.repair_hours,
+        rng,
+        crews=ops.repair_crews,
+        spares=ops.spare_domains,
+    )
     up_site = np.maximum(installed_site - fail.down_accelerators - _outages(sc, ops, hours, installed_site), 0.0)
+    paused = up_site * paused_share(sc, ds, hours)  # the share of the work the sites' power cannot carry
+    up_site = up_site - paused
     available = up_site.sum(axis=1)
     name = "inference_demand_tokens_per_s"
     monthly = ds[name].values if name in ds else np.zeros(sc.horizon.months)
@@ -174,6 +202,7 @@ def operate(sc: Scenario, ds: xr.Dataset | None = None) -> Operated:
             "up_site": up_site,
             "held_site": held_site,
             "installed_site": installed_site,
+            "paused_site": paused,
         },
     )
 

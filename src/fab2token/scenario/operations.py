@@ -88,7 +88,11 @@ class Operations(_Model):
     failure_domain_accelerators: int = Field(default=1, gt=0, le=1024)
     """Accelerators one failure takes down until it is repaired (a node of 8, an NVL72 rack of 72)."""
     repair_hours: float = Field(gt=0, le=8760)
-    """Mean time to repair a failure [h] (exponentially distributed); failed units wait for no crew (M/M/inf)."""
+    """Mean time to repair a failure [h], exponentially distributed (the crew's work on it, any wait excluded)."""
+    repair_crews: int | None = Field(default=None, gt=0, le=100_000)
+    """Repair crews per site: failed domains wait in order for a free one (M/M/c); omitted: none waits (M/M/inf)."""
+    spare_domains: int = Field(default=0, ge=0, le=1_000_000)
+    """Hot spare domains per site: each stands in for a failed domain until the pool runs out; repairs refill it."""
     diurnal: list[Annotated[float, Field(ge=0)]] | None = Field(default=None, min_length=24, max_length=24)
     """Relative inference demand by hour of day, 0-23 (normalised to mean 1); omitted: flat."""
     weekly: list[Annotated[float, Field(ge=0)]] | None = Field(default=None, min_length=7, max_length=7)

@@ -73,6 +73,7 @@ class HourlyResult:
     water_m3: Array
     carbon_tco2: Array
     ambient_mean_c: Array
+    paused_frac_by_hour: Array | None = None  # (month, MAX_HOURS, site) unserved / load, when asked for
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,7 @@ def hourly_energy(
     curtailment: CurtailmentHours | tuple[Array, Array] | None = None,
     block_months: int | None = None,
     block_sites: int | None = None,
+    paused_by_hour: bool = False,
 ) -> HourlyResult:
     """Energy, water and carbon of the installed IT load, hour by hour, aggregated per month and site.
 
@@ -213,6 +215,8 @@ def hourly_energy(
     credit USD/MWh) per hour, from :func:`fab2token.sites.power.curtailment_hours` (or a pair of (month, hour,
     site) arrays): grid import is cut in those hours, the battery and on-site generation cover what they can, the
     rest is unserved (work paused), and each MWh not drawn earns the credit (netted from the grid cost).
+    ``paused_by_hour``: also keep, hour by hour, the share of the load unserved (``paused_frac_by_hour``, (month,
+    :data:`MAX_HOURS`, site); the hourly operations pause that share of the work).
 
     Months and sites are independent here (the battery cycles within a day, events are hours), so the work runs in
     blocks of ``block_months`` months x ``block_sites`` sites (default :func:`fab2token.sites.climate.block_slices`:
@@ -241,8 +245,10 @@ def hourly_energy(
             _curtailment_block(curtailment, months, cols),
             hours,
         )
-        for k, v in _hourly_energy_block(consts.subset(cols), prof, block).items():
-            out.setdefault(k, np.empty(it_load_mw.shape))[months, cols] = v
+        for k, v in _hourly_energy_block(consts.subset(cols), prof, block, paused_by_hour).items():
+            if k not in out:  # (month, site), or (month, hour, site) for the hourly share paused
+                out[k] = np.zeros((it_load_mw.shape[0], *v.shape[1:-1], it_load_mw.shape[1]))
+            out[k][months, ..., cols] = v
     return HourlyResult(
         pue_mean=climate.pue_mean, pue_p99=climate.pue_p99, ambient_mean_c=climate.ambient_mean_c, **out
     )
@@ -258,9 +264,9 @@ def _curtailment_block(
     return c[0][months, :, sites], c[1][months, :, sites]
 
 
-def _hourly_energy_block(c: _Sites, prof: _Profiles, b: _Block) -> dict[str, Array]:
+def _hourly_energy_block(c: _Sites, prof: _Profiles, b: _Block, paused_by_hour: bool = False) -> dict[str, Array]:
     """:func:`hourly_energy` for one block of months x sites: the hourly merit order, then the month's sums (the
-    :class:`HourlyResult` fields other than the climate's)."""
+    :class:`HourlyResult` fields other than the climate's; ``paused_by_hour``: the hourly unserved share too)."""
     pue_h = b.hours.pue
     valid = ~np.isnan(pue_h)
     load = np.where(valid, b.it_load_mw[:, None, :] * prof.util_h * pue_h, 0.0)  # facility MW each hour
@@ -284,6 +290,9 @@ def _hourly_energy_block(c: _Sites, prof: _Profiles, b: _Block) -> dict[str, Arr
     grid_cost, ppa_e = _grid_cost(c, prof, b, valid, from_grid, dr_credit)
     zero = np.zeros(from_grid.shape[::2])
     load_e, unserved_e = load.sum(axis=1), unserved.sum(axis=1)
+    paused = {}
+    if paused_by_hour:
+        paused["paused_frac_by_hour"] = np.where(load > 0, unserved / np.where(load > 0, load, 1.0), 0.0)
     grid_e, onsite_e = from_grid.sum(axis=1), from_onsite.sum(axis=1)
     return {
         "facility_energy_mwh": load_e - unserved_e,  # what was supplied: paused work uses none
@@ -299,7 +308,7 @@ def _hourly_energy_block(c: _Sites, prof: _Profiles, b: _Block) -> dict[str, Arr
         "grid_cost_usd": grid_cost,
         "water_m3": _water_m3(c, prof, b, valid, load_e, unserved_e),
         "carbon_tco2": ((grid_e - ppa_e) * c.grid_co2 + onsite_e * c.onsite_co2) / 1000.0,
-    }
+    } | paused
 
 
 def _solar(c: _Sites, prof: _Profiles, b: _Block, load: Array, valid: NDArray[np.bool_]) -> tuple[Array, Array | None]:

@@ -54,11 +54,17 @@ class SiteInputs:
         return self.climate.pue_by_hod()  # computed block by block: the hours are never held at once
 
     def hourly_energy(
-        self, sites: Sequence[Site], it_load_mw: Array, block_months: int | None = None, block_sites: int | None = None
+        self,
+        sites: Sequence[Site],
+        it_load_mw: Array,
+        block_months: int | None = None,
+        block_sites: int | None = None,
+        paused_by_hour: bool = False,
     ) -> energy_mod.HourlyResult:
         """The hourly energy engine on an installed IT load (month, site) with these coefficients: what the
         simulation bills (:func:`fab2token.economics.bills.bills`), in blocks of ``block_months`` x ``block_sites``
-        (default :func:`~fab2token.sites.climate.block_slices`)."""
+        (default :func:`~fab2token.sites.climate.block_slices`); ``paused_by_hour``: with the hourly share of the
+        load unserved (what the hourly operations pause)."""
         return energy_mod.hourly_energy(
             sites,
             self.axis,
@@ -74,6 +80,7 @@ class SiteInputs:
             curtailment=self.curtailment,
             block_months=block_months,
             block_sites=block_sites,
+            paused_by_hour=paused_by_hour,
         )
 
     def dataset(self) -> xr.Dataset:
