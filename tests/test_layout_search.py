@@ -18,13 +18,16 @@ from fab2token.workloads.training import train
 
 
 def test_the_search_returns_the_fastest_layout_that_fits():
-    """Llama-3-8B on 64 H100 (recompute and ZeRO fixed to keep the scalar check short): every allowed layout through
-    the scalar train(), the search's answer is the fastest of those that fit, with the same time."""
+    """Llama-3-8B on 64 H100 (recompute and ZeRO fixed to keep the scalar check short): every allowed layout (TP, PP,
+    micro-batch, interleaving, context parallelism) through the scalar train(), the search's answer is the fastest
+    of those that fit, with the same time."""
     fixed = {"recompute": "selective", "zero_stage": 1}
     found = search_layout("llama-3-8b", "H100", 64, seq_len=4096, global_batch_tokens=4 * 2**20, fixed=fixed)
     best, count = None, 0
-    for tp, pp, mb, v in itertools.product((1, 2, 4, 8), (1, 2, 4, 8, 16, 32), (1, 2, 4, 8), (1, 2, 4, 8)):
-        if 64 % (tp * pp) or (v > 1 and pp == 1) or pp * v > 32 or 4 * 2**20 / (64 / (tp * pp) * mb * 4096) < 1:
+    grid = itertools.product((1, 2, 4, 8), (1, 2, 4, 8, 16, 32), (1, 2, 4, 8), (1, 2, 4, 8), (1, 2, 4, 8, 16, 32))
+    for tp, pp, mb, v, cp in grid:
+        n = tp * pp * cp
+        if 64 % n or (v > 1 and pp == 1) or pp * v > 32 or 4 * 2**20 / (64 / n * mb * 4096) < 1 or 4096 % (2 * cp):
             continue
         r = train(
             "llama-3-8b",
@@ -37,11 +40,12 @@ def test_the_search_returns_the_fastest_layout_that_fits():
             pp=pp,
             micro_batch=mb,
             virtual_stages=v,
+            cp=cp,
             **fixed,
         )
         count += 1
         if r.fits_in_memory and (best is None or r.step_s < best[0] - 1e-12):
-            best = (r.step_s, {"tp": tp, "pp": pp, "micro_batch": mb, "virtual_stages": v})
+            best = (r.step_s, {"tp": tp, "pp": pp, "micro_batch": mb, "virtual_stages": v, "cp": cp})
     assert found["layouts_evaluated"] == count
     assert found["iteration_s"] == pytest.approx(best[0], rel=1e-9)
     assert {k: found["layout"][k] for k in best[1]} == best[1]
@@ -66,10 +70,8 @@ def test_train_search_and_explain_on_the_command_line():
     r = CliRunner().invoke(app, [*args, "--search", "--json"])
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
-    assert (
-        d["layout_search"]["layout"]["tp"] * d["layout_search"]["layout"]["pp"] * d["layout_search"]["layout"]["dp"]
-        == 1024
-    )
+    lay = d["layout_search"]["layout"]
+    assert lay["tp"] * lay["cp"] * lay["pp"] * lay["dp"] == 1024
     assert d["step_s"] == pytest.approx(d["layout_search"]["iteration_s"], rel=1e-9)
     assert sum(d["step_breakdown_s"].values()) == pytest.approx(d["step_s"], rel=1e-9)
     assert tuple(d["step_breakdown_s"]) == STEP_PARTS

@@ -223,6 +223,9 @@ def train(
         typer.Option("--virtual-stages", help="Model chunks per device (interleaved pipeline; default 1 = 1F1B)."),
     ] = None,
     ep: Annotated[int | None, typer.Option("--ep", help="Expert-parallel degree of an MoE model (default 1).")] = None,
+    cp: Annotated[
+        int | None, typer.Option("--cp", help="Context-parallel degree: each sequence over cp ranks (default 1).")
+    ] = None,
     precision: Annotated[str, typer.Option("--precision", help="bf16 | fp8 (peak rate used for MFU)")] = "bf16",
     failure_rate: Annotated[
         float | None, typer.Option("--failure-rate", help="Interruptions per accelerator-hour.")
@@ -240,8 +243,8 @@ def train(
     """Training time, interruptions, goodput, energy and cost of one run."""
     from fab2token.workloads.training import train as _train
 
-    given = dict(tp=tp, pp=pp, zero_stage=zero_stage, recompute=recompute, virtual_stages=virtual_stages, ep=ep)
-    layout = {"tp": 8, "pp": 1, "zero_stage": 1, "recompute": "selective", "virtual_stages": 1, "ep": 1}
+    given = dict(tp=tp, pp=pp, zero_stage=zero_stage, recompute=recompute, virtual_stages=virtual_stages, ep=ep, cp=cp)
+    layout = {"tp": 8, "pp": 1, "zero_stage": 1, "recompute": "selective", "virtual_stages": 1, "ep": 1, "cp": 1}
     layout |= {k: v for k, v in given.items() if v is not None}
     found = None
     if search:

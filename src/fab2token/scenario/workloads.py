@@ -46,7 +46,7 @@ class TrainingRun(_Model):
     pp: int = Field(default=1, gt=0)
     """Pipeline-parallel stages (at most the model's layers)."""
     layout: Literal["given", "search"] = "given"
-    """search: the fastest layout that fits (TP, PP, micro-batch, interleaving, recompute, ZeRO); tp and pp unused."""
+    """search: the fastest layout that fits (TP, PP, CP, EP, micro-batch, interleaving, recompute, ZeRO); tp, pp unused."""
     checkpoint_write_s: float = Field(default=60.0, ge=0)
     """Seconds to write a checkpoint: sets the Young/Daly checkpoint interval and the goodput."""
     restart_s: float = Field(default=600.0, ge=0)

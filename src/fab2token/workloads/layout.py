@@ -6,8 +6,10 @@ A layout is allowed when TP divides the attention heads and stays within the acc
 collectives run on it), TP x PP divides the cluster (whole data-parallel replicas), the global batch holds at least
 one micro-batch per replica, and every pipeline chunk holds a layer (stages may differ by one layer: the model
 counts ``layers / pp`` per stage). The user may fix any part; the
-rest is searched. Expert parallelism (an MoE model's routed experts over ``ep`` data-parallel ranks) is searched;
-context parallelism is not (the performance model does not have it yet).
+rest is searched. Expert parallelism (an MoE model's routed experts over ``ep`` data-parallel ranks) and context
+parallelism (each sequence over ``cp`` ranks, its ``2 x cp`` chunks dividing the sequence) are searched too. Values
+that cannot divide the cluster (or, for experts, a dense model) are dropped before the grid is formed, so the grid
+stays small however many parts are searched.
 """
 
 from __future__ import annotations
@@ -35,25 +37,41 @@ SEARCHED: dict[str, tuple[Any, ...]] = {
     "recompute": RECOMPUTE_MODES,
     "zero_stage": (1, 2, 3),
     "ep": (1, 2, 4, 8, 16, 32, 64),
+    "cp": (1, 2, 4, 8, 16, 32),
 }
 
 
-def _grid(fixed: dict[str, Any]) -> dict[str, np.ndarray]:
-    """Every combination of the searched values (a fixed part holds its one value), as flat arrays."""
-    values = {k: np.array((fixed[k],) if fixed.get(k) is not None else v) for k, v in SEARCHED.items()}
+def _grid(fixed: dict[str, Any], m: dict[str, Any], count: int, seq: float) -> dict[str, np.ndarray]:
+    """Every combination of the searched values (a fixed part holds its one value), as flat arrays; a degree
+    that cannot divide the cluster (TP, PP, CP), a PP beyond the layers, a CP whose chunks cannot split the
+    sequence or an EP for a dense model is dropped first."""
+    experts = m.get("experts")
+    moe = isinstance(experts, float | int) and experts > 0
+    keep = {
+        "tp": lambda x: count % x == 0,
+        "pp": lambda x: count % x == 0 and x <= m["layers"],
+        "cp": lambda x: count % x == 0 and seq % (2 * x) == 0 or x == 1,
+        "ep": lambda x: moe or x == 1,
+    }
+    values = {
+        k: np.array((fixed[k],) if fixed.get(k) is not None else [x for x in v if keep.get(k, bool)(x)])
+        for k, v in SEARCHED.items()
+    }
     mesh = np.meshgrid(*values.values(), indexing="ij")
     return {k: a.ravel() for k, a in zip(values, mesh, strict=True)}
 
 
 def _allowed(g: dict[str, np.ndarray], m: dict[str, Any], acc: dict[str, Any], count: int, batch: float, seq: float):
     tp, pp, v = g["tp"].astype(float), g["pp"].astype(float), g["virtual_stages"].astype(float)
+    cp = g["cp"].astype(float)
     domain = float(acc["scaleup_domain"]) if _known(acc["scaleup_domain"]) else 1.0
-    dp = count / (tp * pp)
+    dp = count / (tp * pp * cp)
     return (
         (m["heads"] % tp == 0)
         & (tp <= domain)
-        & (tp * pp <= count)
-        & (count % (tp * pp) == 0)
+        & (tp * pp * cp <= count)
+        & (count % (tp * pp * cp) == 0)
+        & ((cp == 1) | (np.mod(seq, 2 * cp) == 0))
         & (pp * v <= m["layers"])  # stages may differ by a layer (Llama 3's 126 layers on 16 stages)
         & ((v == 1) | (pp > 1))
         & (batch / (dp * g["micro_batch"] * seq) >= 1.0)
@@ -82,7 +100,7 @@ def search_layout(
 ) -> dict[str, Any]:
     """The fastest layout that fits in HBM, with its iteration time, MFU and memory, and how many layouts were
     evaluated and fitted. ``fixed`` holds the parts the user chose (``tp``, ``pp``, ``micro_batch``,
-    ``virtual_stages``, ``recompute``, ``zero_stage``).
+    ``virtual_stages``, ``recompute``, ``zero_stage``, ``ep``, ``cp``).
 
     Raises
     ------
@@ -95,12 +113,12 @@ def search_layout(
     acc = catalog.lookup("accelerators", accelerator, overrides.get("accelerators"))
     peak = peak_flop_per_s(acc, precision)
     seq = float(seq_len or min(m["context"], 8192))
-    g = _grid(fixed or {})
+    g = _grid(fixed or {}, m, count, seq)
     keep = _allowed(g, m, acc, count, global_batch_tokens, seq)
     if not keep.any():
         raise ModelError(f"no layout of {m['name']} on {count:,} x {acc['name']} is allowed with {fixed or {}}")
     g = {k: v[keep] for k, v in g.items()}
-    dp = count / (g["tp"] * g["pp"])
+    dp = count / (g["tp"] * g["pp"] * g["cp"])
     est = _estimate(m, acc, g, count, seq, global_batch_tokens, peak, recipe, precision)
     mem = memory_per_accelerator_gb(
         m["params_total"],
@@ -117,6 +135,7 @@ def search_layout(
         g["recompute"],
         routed_expert_params(shape_from_spec(m)),
         g["ep"],
+        g["cp"],
     )
     fits = (mem["total_gb"] <= float(acc["hbm_gb"])) & np.isfinite(est["iteration_s"])
     if not fits.any():

@@ -45,19 +45,31 @@ def check_recompute(recompute: str) -> None:
 
 
 def _activations_gb(
-    seq_len: Array, micro_batch: Array, hidden: Array, heads: Array, layers: Array, tp: Array, recompute: ArrayLike
+    seq_len: Array,
+    micro_batch: Array,
+    hidden: Array,
+    heads: Array,
+    layers: Array,
+    tp: Array,
+    recompute: ArrayLike,
+    cp: ArrayLike = 1.0,
+    flash_attention: ArrayLike = True,
 ) -> Array:
     """Activation memory of the first pipeline stage [GB] (Korthikanti et al., "Reducing Activation Recomputation
     in Large Transformer Models", MLSys 2023, eqs. 2-5, with sequence parallelism). Under 1F1B scheduling the first
     stage holds ``pp`` micro-batches of ``L/pp`` layers, i.e. ``L`` layers' worth. ``recompute`` may be an array of
-    modes (one per configuration)."""
+    modes (one per configuration). Context parallelism leaves each rank ``1/cp`` of every sequence's tokens (its
+    queries' scores still span the whole sequence). With FlashAttention (the performance model's default) no
+    score matrix is stored, only per-row softmax statistics (Dao et al., "FlashAttention", NeurIPS 2022: memory
+    linear in the sequence length), so no recomputation keeps the 34 s b h / t of selective recomputation."""
     modes = np.asarray(recompute)
     for mode in np.unique(modes):
         check_recompute(str(mode))
-    sbh = seq_len * micro_batch * hidden
+    sbh = seq_len / np.asarray(cp, dtype=float) * micro_batch * hidden
+    scores = np.where(np.asarray(flash_attention, dtype=bool), 0.0, 5.0 * heads * seq_len / hidden)
     per_layer = np.where(
         modes == "none",
-        sbh * (34.0 + 5.0 * heads * seq_len / hidden) / tp,
+        sbh * (34.0 + scores) / tp,
         np.where(modes == "selective", sbh * 34.0 / tp, 2.0 * sbh / tp),
     )
     return per_layer * layers / 1e9
@@ -78,9 +90,12 @@ def memory_per_accelerator_gb(
     recompute: ArrayLike = "selective",
     expert_params: ArrayLike = 0.0,
     ep: ArrayLike = 1,
+    cp: ArrayLike = 1,
+    flash_attention: ArrayLike = True,
 ) -> dict[str, Array]:
-    """Memory per accelerator [GB]: weights, gradients, optimizer states (sharded by TP x PP, and by DP per the ZeRO
-    stage: 1 shards optimizer states, 2 also gradients, 3 also weights) and activations; ``expert_params`` of them
+    """Memory per accelerator [GB]: weights, gradients, optimizer states (sharded by TP x PP, and by DP x CP per the
+    ZeRO stage: 1 shards optimizer states, 2 also gradients, 3 also weights; the ``cp`` context-parallel ranks of a
+    replica hold the same weights and shard them with the ``dp`` replicas) and activations; ``expert_params`` of them
     split further over ``ep`` expert-parallel ranks. Every argument but the recipe broadcasts (the ZeRO stage and the
     recomputation mode too)."""
     w, g, o = state_bytes_per_param(recipe)
@@ -88,13 +103,16 @@ def memory_per_accelerator_gb(
         1.0 - 1.0 / np.asarray(ep, dtype=float)
     )  # expert parallelism splits the routed experts over ep ranks
     p = held / (np.asarray(tp, dtype=float) * np.asarray(pp, dtype=float))
-    d = np.asarray(dp, dtype=float)
+    d = np.asarray(dp, dtype=float) * np.asarray(cp, dtype=float)
     z = np.asarray(zero_stage, dtype=float)
     weights = p * w / np.where(z >= 3, d, 1.0) / 1e9
     grads = p * g / np.where(z >= 2, d, 1.0) / 1e9
     opt = p * o / np.where(z >= 1, d, 1.0) / 1e9
     act = _activations_gb(
-        *(np.asarray(x, dtype=float) for x in (seq_len, micro_batch, hidden, heads, layers, tp)), recompute=recompute
+        *(np.asarray(x, dtype=float) for x in (seq_len, micro_batch, hidden, heads, layers, tp)),
+        recompute=recompute,
+        cp=cp,
+        flash_attention=flash_attention,
     )
     return {
         "weights_gb": weights,
@@ -120,8 +138,10 @@ def min_data_parallel_to_fit(
     recompute: str = "selective",
     expert_params: ArrayLike = 0.0,
     ep: ArrayLike = 1,
+    cp: ArrayLike = 1,
 ) -> Array:
-    """Smallest data-parallel degree whose per-accelerator memory fits ``capacity_gb``; ``inf`` where none does."""
+    """Smallest data-parallel degree (replicas of ``tp x cp x pp`` accelerators) whose per-accelerator memory fits
+    ``capacity_gb``; ``inf`` where none does."""
     one = memory_per_accelerator_gb(
         params_total,
         layers,
@@ -137,6 +157,7 @@ def min_data_parallel_to_fit(
         recompute,
         expert_params,
         ep,
+        cp,
     )
     sharded = sum(
         one[k] for k, stage in (("weights_gb", 3), ("gradients_gb", 2), ("optimizer_gb", 1)) if zero_stage >= stage
@@ -160,9 +181,11 @@ def fit_in_memory(
     recipe: str,
     recompute: str,
     ep: int = 1,
+    cp: int = 1,
 ) -> tuple[dict[str, Any], bool, float]:
     """Memory per accelerator, whether it fits in HBM, and the least data parallelism that would fit (ZeRO-3);
-    ``ep`` splits the routed experts (:func:`fab2token.workloads.perf.routed_expert_params`)."""
+    ``ep`` splits the routed experts (:func:`fab2token.workloads.perf.routed_expert_params`), ``cp`` the
+    sequences (context parallelism)."""
     from fab2token.workloads.perf import routed_expert_params, shape_from_spec
 
     experts = float(routed_expert_params(shape_from_spec(m)))
@@ -181,6 +204,7 @@ def fit_in_memory(
         recompute,
         experts,
         ep,
+        cp,
     )
     capacity = acc["hbm_gb"]
     fits = bool(mem["total_gb"] <= capacity)
@@ -200,6 +224,7 @@ def fit_in_memory(
             recompute,
             experts,
             ep,
+            cp,
         )
     )
     return mem, fits, min_dp

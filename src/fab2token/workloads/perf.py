@@ -53,6 +53,7 @@ STEP_PARTS = (
     "recompute_s",
     "tp_comm_s",
     "ep_comm_s",
+    "cp_comm_s",
     "pp_comm_s",
     "bubble_s",
     "dp_comm_exposed_s",
@@ -122,6 +123,7 @@ class Layout:
     micro_batch: ArrayLike = 1.0
     virtual_stages: ArrayLike = 1.0
     ep: ArrayLike = 1.0  # expert parallelism: each MoE layer's routed experts split over ep data-parallel ranks
+    cp: ArrayLike = 1.0  # context parallelism: each sequence split over cp ranks (laid out after TP)
     recompute: ArrayLike = "selective"
     sequence_parallel: ArrayLike = True
     flash_attention: ArrayLike = True
@@ -233,7 +235,9 @@ def _roofline(flops: Array, bytes_: Array, flop_rate: Array, byte_rate: Array) -
 
 
 def _attention_core(shape: Shape, hw: Hardware, lay: Layout, tokens: Array) -> tuple[Array, Array]:
-    """Attention core of one layer and micro-batch on one rank, forward and backward [s]."""
+    """Attention core of one layer and micro-batch on one rank, forward and backward [s]: the rank's ``tokens``
+    queries against the whole sequence's keys (under context parallelism the causal work is balanced over the
+    ranks, Llama 3's 2 x CP chunks, so each does ``1/cp`` of it)."""
     t, s = _a(lay.tp), _a(lay.seq_len)
     heads_here, dh = _a(shape.heads) / t, _a(shape.head_dim)
     hbm = _a(hw.hbm_bytes_per_s) * _a(hw.hbm_efficiency_frac)
@@ -264,7 +268,7 @@ def layer_times(shape: Shape, hw: Hardware, lay: Layout) -> dict[str, Array]:
     ``recompute_s`` (the extra forward work of the recomputation mode), with the GEMM, attention-core and
     element-wise parts of the forward pass."""
     t, d = _a(lay.tp), _a(shape.hidden)
-    tokens = _a(lay.micro_batch) * _a(lay.seq_len)
+    tokens = _a(lay.micro_batch) * _a(lay.seq_len) / _a(lay.cp)  # a rank's share of the micro-batch's tokens
     rate = _a(hw.peak_flop_per_s) * _a(hw.matmul_efficiency_frac)
     hbm = _a(hw.hbm_bytes_per_s) * _a(hw.hbm_efficiency_frac)
     q_kv = (_a(shape.heads) + 2.0 * _a(shape.kv_heads)) * _a(shape.head_dim)
@@ -313,39 +317,45 @@ def _grad_accumulation_s(shape: Shape, hw: Hardware, lay: Layout) -> Array:
 
 
 def iteration(shape: Shape, hw: Hardware, lay: Layout, model_flops_per_token: ArrayLike) -> dict[str, Array]:
-    """One training iteration [s] and its breakdown (``compute_s``, ``grad_accumulation_s``, ``recompute_s``, ``tp_comm_s``,
-    ``pp_comm_s``, ``bubble_s``, ``dp_comm_exposed_s``, ``optimizer_s``; they sum to ``iteration_s``), the
+    """One training iteration [s] and its breakdown (:data:`STEP_PARTS`; they sum to ``iteration_s``), the
     data-parallel degree, micro-batches and ``mfu``: model FLOPs (``model_flops_per_token`` x tokens) over
     iteration time x ``count`` x peak.
+
+    Ranks are laid out [TP, CP, PP, DP] (Llama 3's order): ``count / (tp x cp x pp)`` data-parallel replicas, each
+    micro-batch's sequences split over the ``cp`` ranks, whose gradients and optimizer shards are reduced with the
+    data-parallel ranks' (they hold the same weights).
 
     The pipeline runs ``m`` micro-batches plus ``(p - 1) / v`` idle slots of the slowest stage (1F1B; interleaved
     with ``v`` chunks per rank, Narayanan et al. 2021 section 2.2); the last stage, holding the logits, sets it.
     """
-    n, t, p = _a(lay.count), _a(lay.tp), _a(lay.pp)
+    n, t, p, c = _a(lay.count), _a(lay.tp), _a(lay.pp), _a(lay.cp)
     v = _a(lay.virtual_stages)
-    dp = np.maximum(np.floor(n / (t * p)), 1.0)
-    tokens = _a(lay.micro_batch) * _a(lay.seq_len)
-    m = np.maximum(_a(lay.global_batch_tokens) / (dp * tokens), 1.0)
+    dp = np.maximum(np.floor(n / (t * p * c)), 1.0)
+    sequences = _a(lay.micro_batch) * _a(lay.seq_len)  # tokens of one micro-batch, over its cp ranks
+    m = np.maximum(_a(lay.global_batch_tokens) / (dp * sequences), 1.0)
+    tokens = sequences / c  # one rank's share
     lt = layer_times(shape, hw, lay)
     per_stage = _a(shape.layers) / p
     tp_layer = perf_comm.tp_comm_per_layer_s(shape, hw, lay, tokens)
     ep_layer = perf_comm.ep_comm_per_layer_s(shape, hw, lay, tokens)
+    cp_layer = perf_comm.cp_comm_per_layer_s(shape, hw, lay, tokens)
     pp_mb = perf_comm.pp_comm_per_microbatch_s(shape, hw, lay, tokens)
     compute_mb = per_stage * (lt["forward_s"] + lt["backward_s"]) + _logits_s(shape, hw, lay, tokens)
     accumulate_mb = _grad_accumulation_s(shape, hw, lay)
-    stage_mb = compute_mb + accumulate_mb + per_stage * (lt["recompute_s"] + tp_layer + ep_layer) + pp_mb
+    stage_mb = compute_mb + accumulate_mb + per_stage * (lt["recompute_s"] + tp_layer + ep_layer + cp_layer) + pp_mb
     window = per_stage * (lt["backward_s"] + lt["recompute_s"])  # the last micro-batch's backward pass
-    dp_c = perf_comm.dp_comm_s(shape, hw, lay, dp, m, window, m * compute_mb)
+    dp_c = perf_comm.dp_comm_s(shape, hw, lay, dp * c, m, window, m * compute_mb)  # CP ranks share the weights
     out = {
         "compute_s": m * compute_mb,
         "grad_accumulation_s": m * accumulate_mb,
         "recompute_s": m * per_stage * lt["recompute_s"],
         "tp_comm_s": m * per_stage * tp_layer,
         "ep_comm_s": m * per_stage * ep_layer,
+        "cp_comm_s": m * per_stage * cp_layer,
         "pp_comm_s": m * pp_mb,
         "bubble_s": (p - 1.0) / v * stage_mb,
         "dp_comm_exposed_s": dp_c["dp_comm_exposed_s"],
-        "optimizer_s": perf_comm.optimizer_s(shape, hw, lay, dp),
+        "optimizer_s": perf_comm.optimizer_s(shape, hw, lay, dp * c),
     }
     step = sum(out.values())
     flops = _a(model_flops_per_token) * _a(lay.global_batch_tokens)

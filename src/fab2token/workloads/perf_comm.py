@@ -20,7 +20,15 @@ from numpy.typing import NDArray
 if TYPE_CHECKING:
     from fab2token.workloads.perf import Hardware, Layout, Shape
 
-__all__ = ["ring_allreduce_s", "tp_comm_per_layer_s", "pp_comm_per_microbatch_s", "dp_comm_s", "optimizer_s"]
+__all__ = [
+    "ring_allreduce_s",
+    "tp_comm_per_layer_s",
+    "ep_comm_per_layer_s",
+    "cp_comm_per_layer_s",
+    "pp_comm_per_microbatch_s",
+    "dp_comm_s",
+    "optimizer_s",
+]
 
 Array = NDArray[np.float64]
 ACT_BYTES = 2.0  # activations and their gradients travel in 16-bit floats (bf16 / fp16)
@@ -96,16 +104,32 @@ def ep_comm_per_layer_s(shape: Shape, hw: Hardware, lay: Layout, tokens_per_micr
     return np.where((e > 1) & moe, units * one * moe_share, 0.0)
 
 
+def cp_comm_per_layer_s(shape: Shape, hw: Hardware, lay: Layout, tokens_per_rank: Array) -> Array:
+    """Context-parallel communication of one layer and one micro-batch [s], exposed (Llama 3, Dubey et al. 2024
+    section 3.3.2: an all-gather of the keys and values before each attention, its latency "exposed in the critical
+    path"): forward, each of the ``cp`` ranks gathers the others' K and V chunks, ``(cp - 1)`` chunks of
+    ``tokens_per_rank x 2 x kv_heads x head_dim`` values split over the TP ranks by head (at least one head each);
+    backward, the K and V gradients reduce-scatter back, the same bytes; recomputation of the attention core
+    (selective or full) gathers them again. The CP group's ranks sit ``tp`` apart, so it runs on the scale-up
+    domain while ``tp x cp`` fits in one."""
+    t, c = np.asarray(lay.tp, dtype=float), np.asarray(lay.cp, dtype=float)
+    kv_here = np.maximum(np.asarray(shape.kv_heads, dtype=float) / t, 1.0) * np.asarray(shape.head_dim, dtype=float)
+    chunk = tokens_per_rank * 2.0 * kv_here * ACT_BYTES
+    again = np.isin(np.asarray(lay.recompute), ("selective", "full"))
+    units = 2.0 + np.where(again, 1.0, 0.0)
+    return np.where(c > 1, units * (c - 1.0) * chunk / _fabric_bw(hw, t * c), 0.0)
+
+
 def pp_comm_per_microbatch_s(shape: Shape, hw: Hardware, lay: Layout, tokens_per_microbatch: Array) -> Array:
     """Pipeline point-to-point of one micro-batch on the critical stage [s]: the activations forward and their
     gradient backward, once per model chunk (``virtual_stages``). Each TP rank sends its ``1/t`` share (Megatron's
     scatter/gather optimisation, Narayanan et al. 2021 section 4.1; with sequence parallelism the activations are
     already sharded), then, without sequence parallelism, the ranks all-gather it on the scale-up fabric. Stages
-    sit in different scale-up domains once TP x PP exceeds one domain."""
+    sit in different scale-up domains once TP x CP x PP exceeds one domain."""
     t, p = np.asarray(lay.tp, dtype=float), np.asarray(lay.pp, dtype=float)
     v = np.asarray(lay.virtual_stages, dtype=float)
     buffer = tokens_per_microbatch * np.asarray(shape.hidden, dtype=float) * ACT_BYTES
-    send = buffer / t / _fabric_bw(hw, t * p)
+    send = buffer / t / _fabric_bw(hw, t * np.asarray(lay.cp, dtype=float) * p)  # stages sit tp x cp apart
     sp = np.asarray(lay.sequence_parallel, dtype=bool)
     gather = np.where(sp | (t <= 1), 0.0, (t - 1.0) / t * buffer / _scaleup_bw(hw))
     return np.where(p > 1, 2.0 * v * (send + gather), 0.0)
@@ -126,7 +150,8 @@ def _hierarchical_allreduce_s(buffer_bytes: Array, dp: Array, tp: Array, hw: Har
 def dp_comm_s(
     shape: Shape, hw: Hardware, lay: Layout, dp: Array, microbatches: Array, overlap_window_s: Array, compute_s: Array
 ) -> dict[str, Array]:
-    """Data-parallel communication per iteration [s]: the gradient all-reduce (ZeRO 0) or reduce-scatter +
+    """Data-parallel communication per iteration [s] over ``dp`` ranks (with context parallelism, the CP ranks
+    too: they hold the same weights): the gradient all-reduce (ZeRO 0) or reduce-scatter +
     parameter all-gather (ZeRO 1-2, the same bytes), and with ZeRO 3 the weight all-gathers of every micro-batch's
     forward and backward passes.
 

@@ -222,6 +222,7 @@ TRAIN_OPTIONS: dict[str, Number | Choice] = {
     "precision": Choice(("bf16", "fp8")),
     "virtual_stages": Number(1, whole=True),
     "ep": Number(1, whole=True),
+    "cp": Number(1, whole=True),
     "failure_rate_per_accelerator_hour": Number(0, optional=True, unit="interruptions per accelerator-hour"),
     "checkpoint_write_s": Number(0, unit="s"),
     "restart_s": Number(0, unit="s"),
@@ -255,6 +256,7 @@ def train(
     precision: str = "bf16",
     virtual_stages: int = 1,
     ep: int = 1,
+    cp: int = 1,
     failure_rate_per_accelerator_hour: float | None = None,
     checkpoint_write_s: float = 60.0,
     restart_s: float = 600.0,
@@ -276,11 +278,12 @@ def train(
     acc = catalog.lookup("accelerators", accelerator, overrides.get("accelerators"))
     peak = peak_flop_per_s(acc, precision)
     tp_eff = min(tp, count)
-    _check_layout(m, count, tp_eff, pp, virtual_stages)
-    _check_experts(m, count, tp_eff, pp, ep)
     seq = float(seq_len or min(m["context"], 8192))
+    _check_layout(m, count, tp_eff, pp, virtual_stages)
+    _check_context(count, tp_eff, pp, cp, seq)
+    _check_experts(m, count, tp_eff * cp, pp, ep)
     fpt = float(flops_per_token_training(m["params_active"], m["layers"], m["heads"], m["head_dim"], seq))
-    layout = (micro_batch, tp_eff, pp, count, zero_stage, recipe, recompute, ep)
+    layout = (micro_batch, tp_eff, pp, count, zero_stage, recipe, recompute, ep, cp)
     mem, fits, min_dp = _memory(m, acc, seq, *layout, require_fit)
     mfu_used, source, parts = _mfu(opts, m, acc, fpt, seq, tp_eff, peak)
     compute_s = fpt * tokens / (count * peak * mfu_used)
@@ -311,7 +314,7 @@ def train(
         cost_usd=count * hours * rate,
         memory_per_accelerator_gb={k: float(v) for k, v in mem.items()},
         fits_in_memory=fits,
-        min_accelerators_to_fit=min_dp * tp_eff * pp,
+        min_accelerators_to_fit=min_dp * tp_eff * pp * cp,
         step_s=fpt * global_batch_tokens / (count * peak * mfu_used),
         step_breakdown_s=parts,
     )
@@ -329,15 +332,16 @@ def _memory(
     recipe: str,
     recompute: str,
     ep: int,
+    cp: int,
     require_fit: bool,
 ) -> tuple[dict[str, Any], bool, int]:
     """Memory per accelerator, whether it fits, and the least data-parallel degree that fits; with
     ``require_fit`` a layout that does not fit is an error that itemises the memory."""
-    dp = max(count // (tp * pp), 1)
-    mem, fits, min_dp = fit_in_memory(m, acc, seq, micro_batch, tp, pp, dp, zero_stage, recipe, recompute, ep)
+    dp = max(count // (tp * pp * cp), 1)
+    mem, fits, min_dp = fit_in_memory(m, acc, seq, micro_batch, tp, pp, dp, zero_stage, recipe, recompute, ep, cp)
     if require_fit and not fits:
         raise ModelError(
-            f"{m['name']} does not fit on {acc['name']} ({acc['hbm_gb']:g} GB) with TP={tp}, PP={pp}, DP={dp}, "
+            f"{m['name']} does not fit on {acc['name']} ({acc['hbm_gb']:g} GB) with TP={tp}, CP={cp}, PP={pp}, DP={dp}, "
             f"ZeRO-{zero_stage}: weights {float(mem['weights_gb']):.1f} GB + gradients {float(mem['gradients_gb']):.1f}"
             f" GB + optimizer {float(mem['optimizer_gb']):.1f} GB + activations {float(mem['activations_gb']):.1f} GB"
             f" = {float(mem['total_gb']):.1f} GB per accelerator"
@@ -357,6 +361,15 @@ def _check_experts(m: dict[str, Any], count: int, tp: int, pp: int, ep: int) -> 
         refuse("train", "ep", ep, f"a divisor of {m['name']}'s {experts:g} routed experts")
     elif (count // (tp * pp)) % ep:
         refuse("train", "ep", ep, f"a divisor of the data-parallel degree {count // (tp * pp)} (count / (TP x PP))")
+
+
+def _check_context(count: int, tp: int, pp: int, cp: int, seq: float) -> None:
+    """Context parallelism splits each sequence into ``2 x cp`` chunks (Llama 3's load-balanced causal split) over
+    ``cp`` ranks of each TP x PP replica."""
+    if cp > 1 and seq % (2 * cp):
+        refuse("train", "cp", cp, f"a degree whose 2 x cp chunks divide the sequence of {seq:g} tokens")
+    if cp > 1 and count % (tp * cp * pp):
+        refuse("train", "cp", cp, f"a degree with TP x CP x PP = {tp} x {cp} x {pp} dividing the {count} accelerators")
 
 
 def _check_layout(m: dict[str, Any], count: int, tp: int, pp: int, virtual_stages: int) -> None:
@@ -444,6 +457,7 @@ def estimate_for_catalog(
         recipe=opts["recipe"],
         zero_stage=layout["zero_stage"],
         ep=layout.get("ep", 1),
+        cp=layout.get("cp", 1),
     )
 
 
@@ -455,7 +469,7 @@ def _mfu(
     the arguments of :func:`train`."""
     if opts["mfu"] is not None:
         return float(opts["mfu"]), "given", None
-    lay = {k: opts[k] for k in ("pp", "micro_batch", "virtual_stages", "recompute", "zero_stage", "ep")} | {
+    lay = {k: opts[k] for k in ("pp", "micro_batch", "virtual_stages", "recompute", "zero_stage", "ep", "cp")} | {
         "tp": tp_eff
     }
     est = estimate_for_catalog(m, acc, fpt, seq, opts["global_batch_tokens"], opts["count"], peak, lay, opts)
