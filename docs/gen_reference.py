@@ -271,6 +271,18 @@ def store_page() -> str:
             check=True,
             capture_output=True,
         )
+        subprocess.run(
+            [
+                str(Path(sys.executable).parent / "fab2token"),
+                "race",
+                str(ROOT / "examples" / "race.yaml"),
+                "--db",
+                str(db),
+                "--json",
+            ],
+            check=True,
+            capture_output=True,
+        )
         con = duckdb.connect(str(db), read_only=True)
         try:
             cols = con.execute(
@@ -281,10 +293,11 @@ def store_page() -> str:
             con.close()
     out = [
         "# The results store\n\nGenerated from DuckDB itself: the tables and columns of a store after one "
-        "`fab2token run`, one `fab2token plan` and one `fab2token sweep` (runs in `runs` and the `series_*` "
-        "tables, plans in `plans` and the `plan_*` tables, `plan_arrays` holding every planned series and dual, "
-        "one column per dimension; sweeps in `sweeps` and the `sweep_*` tables, one row per draw and value, "
-        "`sweep_chunks` listing the chunks stored).\n"
+        "`fab2token run`, one `fab2token plan`, one `fab2token sweep` and one `fab2token race --db` (runs in `runs` "
+        "and the `series_*` tables, plans in `plans` and the `plan_*` tables, `plan_arrays` holding every planned "
+        "series and dual, one column per dimension; sweeps in `sweeps` and the `sweep_*` tables, one row per draw "
+        "and value, `sweep_chunks` listing the chunks stored; races in `races` (the race file and its whole "
+        "`--json` result), `race_players` (each player's race by month) and `race_world` (each pool by month)).\n"
     ]
     for table in sorted({t for t, _, _ in cols}):
         out.append(f"## `{table}`\n")

@@ -172,6 +172,7 @@ def race_file(
     draws: int = 0,
     seed: int = 0,
     respond_rounds: int = 0,
+    db: str | Path | None = None,
 ) -> dict:
     """Validate and run a race file (``fab2token race``).
 
@@ -187,12 +188,14 @@ def race_file(
         Seed of those draws.
     respond_rounds : int
         Rounds of best responses through the planner (0: none); adds ``best_responses``.
+    db : str or Path, optional
+        A results store to keep the race in (checked before anything runs); adds ``race_id`` and ``db``.
 
     Returns
     -------
     dict
         The keys of :data:`fab2token.race.run.RACE_KEYS` (players, world pools by month, counterfactuals), and
-        ``draws``, ``best_responses`` and ``report`` when asked for.
+        ``draws``, ``best_responses``, ``report`` and ``race_id`` when asked for.
 
     Raises
     ------
@@ -208,6 +211,10 @@ def race_file(
 
     if report_path is not None:
         check_output(report_path, "--report", [path])
+    if db is not None:
+        from fab2token.io.storefile import check_store
+
+        check_store(db)
     from fab2token.options import Number, check_options
 
     check_options(
@@ -233,6 +240,11 @@ def race_file(
     if report_path is not None:
         (written,) = write_outputs([(Path(report_path), "--report", lambda tmp: write_race_report(tmp, result))])
         result["report"] = str(written)
+    if db is not None:
+        from fab2token.io.race_store import save_race
+
+        result["race_id"] = save_race(db, result, Path(path).read_text(encoding="utf-8"), str(path))
+        result["db"] = str(db)
     return result
 
 

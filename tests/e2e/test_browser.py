@@ -102,7 +102,7 @@ def test_the_list_loads_and_a_run_opens_with_its_charts_drawn(server, page):
     from fab2token.io.report import figures
 
     page.goto(server["url"] + "/")
-    assert page.title() == "fab2token: runs, plans and sweeps"
+    assert page.title() == "fab2token: runs, plans, sweeps and races"
     page.click(f"a[href='/runs/{server['a']}']")
     page.wait_for_url(f"**/runs/{server['a']}")
     expected = len(figures(store.load_dataset(server["db"], server["a"])))

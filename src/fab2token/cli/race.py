@@ -26,13 +26,16 @@ def race(
         int,
         typer.Option("--respond", help="Iterate the players' best-response plans for at most this many rounds."),
     ] = 0,
+    db: Annotated[
+        Path | None, typer.Option("--db", help="Keep the race in this results store (`races` lists them).")
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Share the world's wafers, packaging, HBM and market accelerators among the players, run each player on what
     it got, and say who gets there first, what holds each back, and what each counterfactual changes."""
     from fab2token.api import race_file as run
 
-    result = run(race_file, report, draws, seed, respond)
+    result = run(race_file, report, draws, seed, respond, db)
     if as_json:
         _print_json(result)
         return
@@ -101,6 +104,8 @@ def _print_race(d: dict[str, Any]) -> None:
         _print_responses(d["best_responses"])
     if d.get("report"):
         out.print(f"race page: {d['report']}")
+    if d.get("race_id"):
+        out.print(f"stored in {d['db']} as race {d['race_id']}", highlight=False)
 
 
 def _print_draws(dr: dict[str, Any]) -> None:

@@ -151,13 +151,21 @@ def runs(db: DbOpt = Path(DEFAULT_DB), as_json: JsonOpt = False) -> None:
 @app.command()
 @handles_errors
 def show(
-    run_id: Annotated[str, typer.Argument(help="Run, plan or sweep id (or a unique prefix).")],
+    run_id: Annotated[str, typer.Argument(help="Run, plan, sweep or race id (or a unique prefix).")],
     db: DbOpt = Path(DEFAULT_DB),
     as_json: JsonOpt = False,
 ) -> None:
-    """Print one stored run's summary, one stored plan, or one stored sweep's ranges."""
+    """Print one stored run's summary, one stored plan, one stored sweep's ranges, or one stored race."""
     from fab2token.io import plan_store, store
 
+    if _race_only(db, run_id):
+        from fab2token.cli.race import _print_race
+        from fab2token.io.race_store import load_race
+
+        meta = load_race(db, run_id)
+        result = meta["result"] | {"race_id": meta["race_id"], "created_at": meta["created_at"]}
+        _print_json(result) if as_json else _print_race(result | {"db": str(db)})
+        return
     if _sweep_only(db, run_id):
         from fab2token.cli.sweeps import _print_sweep
         from fab2token.sweep.summary import summarise_sweep
@@ -200,6 +208,18 @@ def _sweep_only(db: Path, ident: str) -> bool:
     from fab2token.io import plan_store, sweep_store
 
     return sweep_store.is_sweep(db, ident) and not plan_store.is_plan(db, ident) and _no_run(db, ident)
+
+
+def _race_only(db: Path, ident: str) -> bool:
+    """``ident`` names a stored race and no stored run, plan or sweep."""
+    from fab2token.io import plan_store, race_store, sweep_store
+
+    return (
+        race_store.is_race(db, ident)
+        and not plan_store.is_plan(db, ident)
+        and not sweep_store.is_sweep(db, ident)
+        and _no_run(db, ident)
+    )
 
 
 def _plan_not_run(db: Path, ident: str) -> bool:

@@ -32,6 +32,24 @@ def plans(db: DbOpt = Path(DEFAULT_DB), as_json: JsonOpt = False) -> None:
 
 @app.command()
 @handles_errors
+def races(db: DbOpt = Path(DEFAULT_DB), as_json: JsonOpt = False) -> None:
+    """List stored races, newest first."""
+    from fab2token.io import race_store
+
+    rows = race_store.list_races(db)
+    if as_json:
+        _print_json(rows)
+        return
+    t = Table(title=f"races in {db}")
+    for col in ("race_id", "created_at", "race", "players", "months", "file"):
+        t.add_column(col)
+    for r in rows:
+        t.add_row(r["race_id"], r["created_at"], r["race"], str(r["players"]), str(r["months"]), r["file"])
+    out.print(t)
+
+
+@app.command()
+@handles_errors
 def compare(
     a: Annotated[str, typer.Argument(help="First run or plan id (or a unique prefix).")],
     b: Annotated[str, typer.Argument(help="Second run or plan id (or a unique prefix).")],

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from fab2token.errors import clip, shown
-from fab2token.io.storefile import StoreError, _connect, _reading, _transaction
+from fab2token.errors import clip
+from fab2token.io.storefile import StoreError, _connect, _reading, _transaction, has_table, one_by_prefix
 
 __all__ = ["PLAN_TABLES", "save_plan", "list_plans", "load_plan", "load_plan_arrays", "is_plan"]
 
@@ -160,11 +160,7 @@ def save_plan(db: str | Path, res: Any, scenario_text: str, scenario_name: str =
 
 
 def _has_plans(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'plans'"
-        ).fetchone()[0]
-    )
+    return has_table(con, "plans")
 
 
 def list_plans(db: str | Path) -> list[dict[str, Any]]:
@@ -210,14 +206,7 @@ def load_plan(db: str | Path, plan_id: str) -> dict[str, Any]:
                 [plan_id],
             ).fetchall()
         )
-    rows = [r for r in rows if r[0] == plan_id] or rows
-    if not rows:
-        raise StoreError(f"{clip(db)}: no plan with id {shown(plan_id)} (see `fab2token plans --db {clip(db)}`)")
-    if len(rows) > 1:
-        raise StoreError(
-            f"{clip(db)}: plan id prefix {shown(plan_id)} is ambiguous: {', '.join(r[0] for r in rows[:10])}"
-        )
-    pid, created, name, file, text, status, result = rows[0]
+    pid, created, name, file, text, status, result = one_by_prefix(db, rows, plan_id, "plan", "plans")
     try:
         parsed = json.loads(result)
     except ValueError as exc:

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 
 from fab2token.io.report import _CSS, _layout, _strips, _write_atomic
 
-__all__ = ["race_figures", "render_race_report", "write_race_report"]
+__all__ = ["race_figures", "race_tables_html", "render_race_report", "write_race_report"]
 
 
 def race_figures(d: dict[str, Any]) -> dict[str, go.Figure]:
@@ -120,6 +120,15 @@ def _responses_table(br: dict[str, Any] | None) -> str:
     )
 
 
+def race_tables_html(d: dict[str, Any]) -> str:
+    """The page's tables (targets, counterfactuals, draws, best responses) as escaped HTML: the report and the
+    dashboard's race page show the same ones."""
+    return (
+        f"<h2>Targets</h2>{_targets_table(d)}<h2>Counterfactuals</h2>{_counterfactuals_table(d)}"
+        f"{_draws_table(d.get('draws'))}{_responses_table(d.get('best_responses'))}"
+    )
+
+
 def render_race_report(d: dict[str, Any]) -> str:
     """The page as one HTML string, plotly.js inlined once."""
     figs = race_figures(d)
@@ -132,9 +141,7 @@ def render_race_report(d: dict[str, Any]) -> str:
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body><h1>{html.escape(title)}</h1>"
         f"<p class='sub'>{len(d['players'])} players over {len(d['month_labels'])} months from "
-        f"{html.escape(d['month_labels'][0])}.</p><h2>Targets</h2>{_targets_table(d)}"
-        f"<h2>Counterfactuals</h2>{_counterfactuals_table(d)}{_draws_table(d.get('draws'))}"
-        f"{_responses_table(d.get('best_responses'))}"
+        f"{html.escape(d['month_labels'][0])}.</p>{race_tables_html(d)}"
         + "".join(f"<section>{p}</section>" for p in parts)
         + "</body></html>"
     )

@@ -20,7 +20,7 @@ import duckdb
 
 from fab2token.errors import Fab2TokenError, clip
 
-__all__ = ["LOCK_WAIT_S", "StoreError", "StoreBusyError", "check_store"]
+__all__ = ["LOCK_WAIT_S", "StoreError", "StoreBusyError", "check_store", "has_table", "one_by_prefix"]
 
 # how long a command waits for another process to release the store: writing one run takes ~0.1 s for the bundled
 # examples (measured), seconds for a thousand sites, so two minutes queue dozens of simultaneous runs
@@ -290,3 +290,24 @@ def _transaction(con: duckdb.DuckDBPyConnection, path: Path, what: str, statemen
         con.close()
     except duckdb.Error as exc:
         raise StoreError(f"{clip(path)}: {what}: done, but closing the store failed ({_reason(exc)})") from exc
+
+
+def has_table(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """Whether the store holds table ``name`` (a kind's tables are created with its first record)."""
+    sql = "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = ?"
+    return bool(con.execute(sql, [name]).fetchone()[0])
+
+
+def one_by_prefix(db: str | Path, rows: list[tuple[Any, ...]], ident: str, kind: str, listing: str) -> tuple:
+    """The one row whose id (first column) is ``ident`` or, failing that, starts with it; a clear error for none
+    (naming the command that lists them, ``listing``) or for an ambiguous prefix."""
+    from fab2token.errors import shown
+
+    rows = [r for r in rows if r[0] == ident] or rows
+    if not rows:
+        raise StoreError(f"{clip(db)}: no {kind} with id {shown(ident)} (see `fab2token {listing} --db {clip(db)}`)")
+    if len(rows) > 1:
+        raise StoreError(
+            f"{clip(db)}: {kind} id prefix {shown(ident)} is ambiguous: {', '.join(r[0] for r in rows[:10])}"
+        )
+    return rows[0]

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from fab2token.errors import clip, shown
-from fab2token.io.storefile import StoreError, _connect, _reading, _transaction
+from fab2token.io.storefile import StoreError, _connect, _reading, _transaction, has_table
 
 __all__ = [
     "SWEEP_TABLES",
@@ -184,11 +184,7 @@ def finish_sweep(db: str | Path, sweep_id: str) -> None:
 
 
 def _has_sweeps(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = 'sweeps'"
-        ).fetchone()[0]
-    )
+    return has_table(con, "sweeps")
 
 
 def stored_chunks(db: str | Path, sweep_id: str) -> set[int]:

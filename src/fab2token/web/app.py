@@ -215,6 +215,10 @@ def _routes(app: FastAPI, db: Path) -> None:
     def sweep(sweep_id: str) -> Response:
         return _page("sweep.html.j2", **_stored(db, views.sweep_page, sweep_id))
 
+    @app.get("/races/{race_id}", response_class=HTMLResponse)
+    def race(race_id: str) -> Response:
+        return _page("race.html.j2", **_stored(db, views.race_page, race_id))
+
     @app.get("/compare", response_class=HTMLResponse)
     def compare(a: str = "", b: str = "") -> HTMLResponse:
         items = _stored(db, views.stored_items) if db.exists() else []

@@ -26,7 +26,7 @@ __all__ = [
     "unit_of",
 ]
 
-KINDS = ("run", "plan", "sweep")
+KINDS = ("run", "plan", "sweep", "race")
 # a summary key's unit, from the words its name ends or is made of (units live in names)
 _UNIT_WORDS = {
     "usd": "USD",
@@ -76,9 +76,9 @@ def _figures_html(figs: dict[str, Any]) -> list[str]:
 
 
 def stored_items(db: str | Path) -> list[dict[str, Any]]:
-    """Every stored run and plan, newest first: ``kind``, ``id``, ``created_at``, ``scenario``, ``file`` and
-    ``numbers`` (headline number, value and unit)."""
-    from fab2token.io import plan_store, store, sweep_store
+    """Every stored run, plan, sweep and race, newest first: ``kind``, ``id``, ``created_at``, ``scenario``,
+    ``file`` and ``numbers`` (headline number, value and unit)."""
+    from fab2token.io import plan_store, race_store, store, sweep_store
 
     items = [
         {
@@ -119,7 +119,34 @@ def stored_items(db: str | Path) -> list[dict[str, Any]]:
         }
         for w in sweep_store.list_sweeps(db)
     ]
+    items += [
+        {
+            "kind": "race",
+            "id": r["race_id"],
+            "created_at": r["created_at"],
+            "scenario": r["race"],
+            "file": r["file"],
+            "numbers": [("players", number(r["players"]), ""), ("months", number(r["months"]), "")],
+        }
+        for r in race_store.list_races(db)
+    ]
     return sorted(items, key=lambda i: i["created_at"], reverse=True)
+
+
+def race_page(db: str | Path, race_id: str) -> dict[str, Any]:
+    """A stored race: its record, the tables and figures of its report (one code path with ``race --report``) and
+    the race file's text."""
+    from fab2token.io.race_report import race_figures, race_tables_html
+    from fab2token.io.race_store import load_race
+
+    meta = load_race(db, race_id)
+    d = meta["result"]
+    return {
+        "meta": meta | {"months": d["month_labels"], "players": [p["name"] for p in d["players"]]},
+        "tables": race_tables_html(d),
+        "figures": _figures_html(race_figures(d)),
+        "text": meta["race_text"],
+    }
 
 
 def sweep_page(db: str | Path, sweep_id: str) -> dict[str, Any]:
