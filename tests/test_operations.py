@@ -290,3 +290,31 @@ def test_a_grid_curtailment_pauses_the_work_it_leaves_unpowered():
     assert 0.0 < part < power["paused_accelerator_hours"]
     other = _curtailed("beta", mid, 1000.0)
     assert other.runs[0]["finish"] == run["finish"]
+
+
+def _campus_run(outages: list[dict]) -> object:
+    """small.yaml with a campus joining its two sites (links of 3.2 Pb/s: 8,000 accelerators' worth each) and one
+    run of 25,000 H100 from 2027-10, more than either site holds (alpha ~18,600, beta ~15,300)."""
+    data = copy.deepcopy(SMALL)
+    data["campuses"] = [{"name": "campus", "sites": ["alpha", "beta"], "inter_site_gbps": 3.2e6}]
+    run = {**data["workloads"]["training"][0], "name": "big", "accelerators": 25000, "tokens": 2e12, "start": "2027-10"}
+    data["workloads"]["training"] = [run]
+    data["operations"] = {"repair_hours": 24, "failure_rate_per_accelerator_hour": 0, "outages": outages}
+    return operate(parse_scenario(yaml.safe_dump(data), "<t>"))
+
+
+def test_a_run_too_big_for_any_site_spans_the_campus():
+    """The run holds its cluster across the campus: the site with most free all it has, the other within its link;
+    an outage at either member pauses it (the campus no longer holds 25,000), which finishes it that much later."""
+    o = _campus_run([])
+    (run,) = o.runs
+    assert run["status"] == "finished" and run["site"] == "campus" and run["sites"] == ["alpha", "beta"]
+    held = o.extra["held_site"]
+    busy = held.sum(axis=1) > 0
+    assert np.allclose(held[busy].sum(axis=1), 25000.0)
+    assert (held[busy] <= o.extra["up_site"][busy] + 1e-6).all()  # never more than is up at a member
+    assert held[busy].min(axis=0).min() > 0  # both members carry part of it
+    assert (held[busy] - 8000.0 <= 1e-6).any(axis=1).all()  # one member within its link's worth
+    start = np.datetime64(run["start"], "h")
+    hit = _campus_run([{"site": "beta", "start": str(start + 2), "hours": 6}])
+    assert hit.runs[0]["pauses_for_capacity"] == 1 and hit.runs[0]["wall_hours"] >= run["wall_hours"] + 6

@@ -24,6 +24,7 @@ from fab2token.engine.simulate import simulate
 from fab2token.errors import ModelError
 from fab2token.operations.failures import Failures, draw_failures
 from fab2token.operations.hours import HourAxis, demand_by_hour, hour_axis
+from fab2token.operations.place import choose_place, places
 from fab2token.operations.power import paused_share
 from fab2token.scenario.models import Scenario
 from fab2token.scenario.operations import Operations, hour_number
@@ -229,11 +230,11 @@ def run_training(
     rate: float,
     rng: np.random.Generator,
 ) -> tuple[list[dict[str, Any]], Array]:
-    """Each training run of the engine's schedule, in order, over every hour, on one site (a run needs its whole
-    cluster in one place: the site with the most installed when it may start): when it runs, its interruptions,
-    preemptions and pauses, its progress and its finish. Inference is served anywhere, so a policy's claim on a
-    run's site is what inference cannot find free elsewhere. Returns the runs and the accelerators they hold
-    (hour, site)."""
+    """Each training run of the engine's schedule, in order, over every hour, at one place (a run needs its whole
+    cluster in one fabric: the site with the most installed when it may start, else a campus that holds it,
+    :mod:`.place`): when it runs, its interruptions, preemptions and pauses, its progress and its finish. Inference
+    is served anywhere, so a policy's claim on a run's place is what inference cannot find free elsewhere. Returns
+    the runs and the accelerators they hold (hour, site)."""
     import json
 
     ops = sc.operations
@@ -245,38 +246,32 @@ def run_training(
     inference = np.minimum(need_inference, total_up)  # what inference would take, fleet-wide
     if ops.policy == "fair-share":  # inference's guaranteed share of what is up
         inference = np.minimum(need_inference, ops.inference_share_frac * total_up)
+    options = places(sc)
     for run in json.loads(ds.attrs.get("training_runs", "[]")):  # a handful of runs; each vectorised over hours
         if run.get("status") != "scheduled":
             out.append({"name": run["name"], "status": run.get("status"), "finish": None})
             continue
         n = float(run["accelerators"])
         first = int(np.searchsorted(hours.month, _month_index(ds, run["start"])))
-        j = _run_site(installed_site, first, n)
-        free = up_site[:, j] - held[:, j]  # what earlier runs leave at its site
-        elsewhere = (up_site - held).sum(axis=1) - free
+        place = choose_place(options, installed_site, first, n)
+        left = up_site - held  # what earlier runs leave
+        free = place.capacity(left)
+        elsewhere = left.sum(axis=1) - left[:, place.members].sum(axis=1)
         claim = np.zeros(hours.size)
         if ops.policy in ("inference-first", "fair-share"):
             claim = np.maximum(inference - elsewhere, 0.0)
         elif ops.policy == "headroom":
-            claim = ops.headroom_frac * installed_site[:, j]
+            claim = ops.headroom_frac * installed_site[:, place.members].sum(axis=1)
         eligible = np.arange(hours.size) >= first
         can = eligible & (free - claim >= n - 1e-9)
         enough = free >= n - 1e-9  # without the policy's claim: a stop where it is enough is a preemption
         cfg = config[run["name"]]
         costs_h = (cfg.checkpoint_write_s / 3600.0, cfg.restart_s / 3600.0)
         row, active = _progress(run, n, (can, enough), rate, costs_h, rng, hours)
-        held[:, j] += n * active
-        out.append(row | {"site": sc.sites[j].name})
+        held += place.split(left, n) * active[:, None]
+        where = {"site": place.name} | ({"sites": [sc.sites[j].name for j in place.members]} if place.is_campus else {})
+        out.append(row | where)
     return out, held
-
-
-def _run_site(installed_site: Array, first: int, n: float) -> int:
-    """The site a run of ``n`` accelerators trains on: the one with the most installed when it may start, or, if
-    none holds it then, the one that holds the most at any time."""
-    at_start = installed_site[min(first, installed_site.shape[0] - 1)]
-    if at_start.max() >= n:
-        return int(np.argmax(at_start))
-    return int(np.argmax(installed_site.max(axis=0)))
 
 
 def _month_index(ds: xr.Dataset, label: str) -> int:
