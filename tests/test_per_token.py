@@ -49,3 +49,23 @@ def test_no_inference_gives_none():
     data["workloads"].pop("inference")
     _, s = _run(data)
     assert s.inference_tokens_served_total is None and s.inference_joules_per_token is None
+
+
+def test_the_report_draws_energy_and_cost_per_token_by_month():
+    """The report's per-token chart is the months' own ratios, whose totals' ratio is the summary's figure."""
+    from fab2token.engine.simulate import per_token_by_month
+    from fab2token.io.report import figures
+
+    ds, s = _run(SMALL)
+    f = figures(ds)["per_token"]
+    joules, usd = f.data[0], f.data[1]
+    parts = per_token_by_month(ds)
+    served = parts["tokens"] > 0
+    tokens = parts["tokens"][served]
+    assert np.allclose(np.asarray(joules.y, dtype=float)[served], parts["joules"][served] / tokens)
+    assert np.isnan(np.asarray(joules.y, dtype=float)[~served]).all()  # no tokens: no figure, not zero
+    assert np.allclose(np.asarray(usd.y, dtype=float)[served], parts["usd"][served] / tokens * 1e6)
+    assert parts["joules"].sum() / parts["tokens"].sum() == pytest.approx(s.inference_joules_per_token, rel=1e-12)
+    no_inference = copy.deepcopy(SMALL)
+    no_inference["workloads"].pop("inference")
+    assert "per_token" not in figures(_run(no_inference)[0])

@@ -340,28 +340,41 @@ def summarise(ds: xr.Dataset, run_id: str | None = None) -> Summary:
     )
 
 
-def _per_token(ds: xr.Dataset) -> dict[str, float | None]:
-    """The fleet's tokens served, and per token: the facility energy and the cost (depreciation + opex) of the
-    accelerators not held by training, month by month (the inference share of the installed fleet); None where
-    nothing is served or a cost is unknown."""
-    none = dict.fromkeys(
-        ("inference_tokens_served_total", "inference_joules_per_token", "inference_usd_per_million_tokens")
-    )
+def per_token_by_month(ds: xr.Dataset) -> dict[str, np.ndarray] | None:
+    """Month by month: output ``tokens`` served, and the facility energy (``joules``) and cost (``usd``:
+    depreciation + opex, NaN where a price is unknown) of the accelerators training does not hold (the inference
+    share of the installed fleet); None without inference. The run summary's per-token figures are their sums'
+    ratios, and the report's per-token chart their monthly ratios."""
     if "inference_served_tokens_per_s" not in ds or ds.sizes["month"] == 0:
-        return none
+        return None
     axis = int(ds.attrs.get("start_month_number", 0)) + np.arange(ds.sizes["month"])
     tokens = ds["inference_served_tokens_per_s"].values * hours_in_month(axis) * 3600.0
     installed = ds["accelerators_installed"].values.sum(axis=1)
     share = np.where(installed > 0, 1.0 - ds["training_accelerators"].values / np.where(installed > 0, installed, 1), 0)
-    total = float(tokens.sum())
+    return {
+        "tokens": tokens,
+        "joules": ds["energy_mwh"].values.sum(axis=1) * share * 3.6e9,
+        "usd": (_depreciation_by_month(ds) + ds["opex_usd"].values.sum(axis=1)) * share,
+    }
+
+
+def _per_token(ds: xr.Dataset) -> dict[str, float | None]:
+    """The fleet's tokens served, and per token: the facility energy and the cost of the accelerators not held by
+    training (:func:`per_token_by_month`, summed over the horizon); None where nothing is served or a cost is
+    unknown."""
+    none = dict.fromkeys(
+        ("inference_tokens_served_total", "inference_joules_per_token", "inference_usd_per_million_tokens")
+    )
+    parts = per_token_by_month(ds)
+    if parts is None:
+        return none
+    total = float(parts["tokens"].sum())
     if total <= 0:
         return none | {"inference_tokens_served_total": 0.0}
-    joules = float((ds["energy_mwh"].values.sum(axis=1) * share).sum()) * 3.6e9
-    cost = (_depreciation_by_month(ds) + ds["opex_usd"].values.sum(axis=1)) * share
-    usd = float(cost.sum())
+    usd = float(parts["usd"].sum())
     return {
         "inference_tokens_served_total": total,
-        "inference_joules_per_token": joules / total,
+        "inference_joules_per_token": float(parts["joules"].sum()) / total,
         "inference_usd_per_million_tokens": usd / total * 1e6 if np.isfinite(usd) else None,
     }
 

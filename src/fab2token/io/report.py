@@ -226,6 +226,26 @@ def _workload_figures(ds: xr.Dataset, months: list[str], figs: dict[str, go.Figu
         )
         f.add_bar(x=months, y=ds["inference_unmet_tokens_per_s"].values, name="unmet", opacity=0.5)
         figs["inference"] = _layout(f, "Inference demand vs capacity", "output tokens/s")
+        _per_token_figure(ds, months, figs)
+
+
+def _per_token_figure(ds: xr.Dataset, months: list[str], figs: dict[str, go.Figure]) -> None:
+    """Energy and cost per output token served, month by month (the run summary's figures are their totals)."""
+    from fab2token.engine.simulate import per_token_by_month
+
+    parts = per_token_by_month(ds)
+    if parts is None or not (parts["tokens"] > 0).any():
+        return
+    served = parts["tokens"] > 0
+    per = np.where(served, 1.0, np.nan) / np.where(served, parts["tokens"], 1.0)
+    f = go.Figure()
+    f.add_scatter(x=months, y=parts["joules"] * per, name="facility energy [J/token]")
+    if np.isfinite(parts["usd"][served]).any():
+        f.add_scatter(x=months, y=parts["usd"] * per * 1e6, name="cost [USD/M tokens]", yaxis="y2")
+    f.update_layout(yaxis2={"title": "USD per million tokens", "overlaying": "y", "side": "right"})
+    figs["per_token"] = _layout(
+        f, "Energy and cost per output token served (the accelerators training does not hold)", "joules per token"
+    )
 
 
 def _money_figures(ds: xr.Dataset, months: list[str], figs: dict[str, go.Figure]) -> None:
