@@ -110,3 +110,39 @@ def test_what_a_request_may_not_do(client):
     assert bad_action.status_code == 400
     assert client.get("/jobs/j999").status_code == 404
     assert client.post("/jobs/j999/cancel", data={"csrf": csrf}).status_code == 404
+
+
+def test_the_editor_checks_as_you_type(client):
+    """/edit/check answers the editor's script with validate's problems (or OK), under the same CSRF rule."""
+    token = _csrf(client)
+    bad = SMALL.replace("pue: 1.2", "pue: 0.5")
+    res = client.post("/edit/check", data={"csrf": token, "text": bad})
+    assert res.status_code == 200 and res.headers["content-type"].startswith("application/json")
+    body = res.json()
+    assert body["ok"] is False and any("sites[0].pue: got 0.5" in p for p in body["problems"])
+    good = client.post("/edit/check", data={"csrf": token, "text": SMALL}).json()
+    assert good == {"ok": True, "scenario": "small-two-site", "problems": []}
+    assert client.post("/edit/check", data={"csrf": "forged", "text": SMALL}).status_code == 403
+    big = client.post("/edit/check", data={"csrf": token, "text": "x" * (MAX_BODY_BYTES + 1)})
+    assert big.status_code == 413
+    page = client.get("/edit")
+    assert '<script src="/static/editor.js"></script>' in page.text
+    assert client.get("/static/editor.js").status_code == 200
+
+
+def test_every_response_carries_a_content_security_policy(client):
+    """Pages allow scripts from the dashboard and their own inline scripts by hash, nothing else; other responses
+    the strictest policy."""
+    import base64
+    import hashlib
+
+    from fab2token.web.csp import STRICT_POLICY, page_policy
+
+    page = client.get("/edit")
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "'unsafe-eval'" not in policy
+    assert "'unsafe-inline'" not in policy.split("script-src")[1].split(";")[0]
+    html = '<div></div><script type="text/javascript">Plotly.newPlot("a", [])</script><script src="/x.js"></script>'
+    digest = base64.b64encode(hashlib.sha256(b'Plotly.newPlot("a", [])').digest()).decode()
+    assert page_policy(html).count("'sha256-") == 1 and f"'sha256-{digest}'" in page_policy(html)
+    assert client.get("/static/editor.js").headers["content-security-policy"] == STRICT_POLICY

@@ -83,6 +83,8 @@ def page(browser, request, tmp_path):
     pg.problems = []
     pg.on("pageerror", lambda e: pg.problems.append(f"script error: {e}"))
     pg.on("requestfailed", lambda r: pg.problems.append(f"request failed: {r.url}"))
+    # a script or style the Content-Security-Policy blocks is reported on the console, not as a page error
+    pg.on("console", lambda m: "Content Security Policy" in m.text and pg.problems.append(f"CSP: {m.text}"))
     failed_before = request.session.testsfailed
     yield pg
     if request.session.testsfailed > failed_before:  # the test's call phase is reported before this teardown
@@ -159,3 +161,16 @@ def test_a_bad_scenario_shows_its_field_error_and_a_launched_run_finishes(server
     page.click("#result")
     page.wait_for_url("**/runs/*")
     assert _charts_drawn(page) > 0 and page.problems == []
+
+
+def test_the_editor_validates_as_you_type(server, page):
+    """Typing a bad value shows the problem as `validate` prints it without pressing a button; mending it says OK."""
+    page.goto(server["url"] + "/edit?source=example:small")
+    text = page.input_value("textarea[name=text]")
+    page.fill("textarea[name=text]", text.replace("pue: 1.2", "pue: 0.5"))
+    page.wait_for_selector(".live-problem")
+    assert "sites[0].pue: got 0.5" in page.locator("#live").inner_text()
+    page.fill("textarea[name=text]", text)
+    page.wait_for_selector("#live.notice")
+    assert "OK: small-two-site validates" in page.locator("#live").inner_text()
+    assert page.problems == []

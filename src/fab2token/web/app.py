@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 from fab2token.io.storefile import StoreBusyError, StoreError
 from fab2token.options import Number, check_options, refuse
 from fab2token.web import views
+from fab2token.web.csp import STRICT_POLICY, page_policy
 
 __all__ = ["create_app", "check_serve", "serve", "plotly_js_path", "LOOPBACK_HOSTS"]
 
@@ -62,7 +63,9 @@ def plotly_js_path() -> Path:
 
 
 def _page(name: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(_env.get_template(name).render(**context), status_code=status_code)
+    """A page, with the Content-Security-Policy that lets its own inline scripts (its charts) run and no others."""
+    html = _env.get_template(name).render(**context)
+    return HTMLResponse(html, status_code=status_code, headers={"Content-Security-Policy": page_policy(html)})
 
 
 def _failure(db: Path, exc: StoreError) -> PageError:
@@ -262,6 +265,7 @@ def _handlers(app: FastAPI) -> None:
     async def headers(request: Request, call_next: Any) -> Response:
         response = await call_next(request)
         response.headers.update(_HEADERS)
+        response.headers.setdefault("Content-Security-Policy", STRICT_POLICY)  # pages set their own
         return response
 
 

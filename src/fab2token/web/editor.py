@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from fab2token.errors import Fab2TokenError, ScenarioError, clip
 from fab2token.web.jobs import KINDS, JobQueue
@@ -157,6 +157,14 @@ def editor_routes(app: FastAPI, db: Path, page: Callable[..., HTMLResponse]) -> 
             return page("edit.html.j2", 200 if not problems else 422, **ctx)
         job = jobs.submit(action, text, name)
         return RedirectResponse(f"/jobs/{job.id}", status_code=303)
+
+    @app.post("/edit/check")
+    async def check(request: Request) -> JSONResponse:
+        """Validate as you type: the editor's script posts the text (with the page's CSRF token) and shows the
+        problems ``validate`` would print, field path first, next to the text."""
+        form = await _form(request)
+        name, problems = check_text(form.get("text", ""))
+        return JSONResponse({"ok": not problems, "scenario": name, "problems": problems})
 
     @app.get("/jobs", response_class=HTMLResponse)
     def job_list(request: Request) -> Response:
