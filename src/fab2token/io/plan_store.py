@@ -20,7 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from fab2token.errors import clip
-from fab2token.io.storefile import StoreError, _connect, _reading, _transaction, has_table, one_by_prefix
+from fab2token.io.storefile import StoreError, _connect, _reading, _transaction, has_table, insert_frames, one_by_prefix
 
 __all__ = ["PLAN_TABLES", "save_plan", "list_plans", "load_plan", "load_plan_arrays", "is_plan"]
 
@@ -148,11 +148,7 @@ def save_plan(db: str | Path, res: Any, scenario_text: str, scenario_name: str =
     def insert(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(_PLAN_SCHEMA)
         con.execute("INSERT INTO plans VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
-        for table, df in frames:
-            if len(df):
-                con.register("_frame", df)
-                con.execute(f"INSERT INTO {table} SELECT * FROM _frame")
-                con.unregister("_frame")
+        insert_frames(con, frames)
 
     path = Path(db)
     _transaction(_connect(path), path, "store the plan", insert)

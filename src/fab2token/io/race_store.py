@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from fab2token.errors import clip
-from fab2token.io.storefile import StoreError, _connect, _reading, _transaction, has_table, one_by_prefix
+from fab2token.io.storefile import StoreError, _connect, _reading, _transaction, has_table, insert_frames, one_by_prefix
 
 __all__ = ["RACE_TABLES", "save_race", "list_races", "load_race", "is_race"]
 
@@ -103,11 +103,7 @@ def save_race(db: str | Path, result: dict[str, Any], race_text: str, race_file:
     def insert(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(_SCHEMA)
         con.execute("INSERT INTO races VALUES (?, ?, ?, ?, ?, ?, ?, ?)", row)
-        for table, df in frames:
-            if len(df):
-                con.register("_frame", df)
-                con.execute(f"INSERT INTO {table} SELECT * FROM _frame")
-                con.unregister("_frame")
+        insert_frames(con, frames)
 
     path = Path(db)
     _transaction(_connect(path), path, "store the race", insert)

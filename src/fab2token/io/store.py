@@ -30,6 +30,7 @@ from fab2token.io.storefile import (
     _reading,
     _transaction,
     check_store,
+    insert_frames,
 )
 
 __all__ = [
@@ -125,11 +126,7 @@ def save_run(
 
     def insert(con: duckdb.DuckDBPyConnection) -> None:
         con.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)", row)
-        for table, df in frames:
-            if len(df):
-                con.register("_frame", df)
-                con.execute(f"INSERT INTO {table} SELECT * FROM _frame")
-                con.unregister("_frame")
+        insert_frames(con, frames)
 
     path = Path(db)
     try:

@@ -20,7 +20,7 @@ import duckdb
 
 from fab2token.errors import Fab2TokenError, clip
 
-__all__ = ["LOCK_WAIT_S", "StoreError", "StoreBusyError", "check_store", "has_table", "one_by_prefix"]
+__all__ = ["LOCK_WAIT_S", "StoreError", "StoreBusyError", "check_store", "has_table", "insert_frames", "one_by_prefix"]
 
 # how long a command waits for another process to release the store: writing one run takes ~0.1 s for the bundled
 # examples (measured), seconds for a thousand sites, so two minutes queue dozens of simultaneous runs
@@ -311,3 +311,13 @@ def one_by_prefix(db: str | Path, rows: list[tuple[Any, ...]], ident: str, kind:
             f"{clip(db)}: {kind} id prefix {shown(ident)} is ambiguous: {', '.join(r[0] for r in rows[:10])}"
         )
     return rows[0]
+
+
+def insert_frames(con: duckdb.DuckDBPyConnection, frames: list[tuple[str, Any]]) -> None:
+    """Append each (table, DataFrame) pair's rows to its table (empty frames skipped), inside the caller's
+    transaction."""
+    for table, df in frames:
+        if len(df):
+            con.register("_frame", df)
+            con.execute(f"INSERT INTO {table} SELECT * FROM _frame")
+            con.unregister("_frame")
