@@ -29,7 +29,7 @@ docs: $(STAMP)  # the documentation site in site/ (--strict: a broken link or re
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,peers]' || echo "peer tools not installed: their comparisons are skipped"
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks --record docs/performance.md
 
 fast: $(STAMP)  # rebuild the fab line's compiled kernel after editing kernel.py
 	$(BIN)/python -m fab2token.supply.fabline.build

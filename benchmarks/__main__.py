@@ -1,23 +1,100 @@
-"""Run every benchmark module in this folder: ``python -m benchmarks`` (``make bench``)."""
+"""Run every benchmark module in this folder: ``python -m benchmarks [NAME ...] [--record PAGE]`` (``make bench``
+records ``docs/performance.md``, the documentation's performance page: each benchmark's printed figures with the
+commit, the machine and the date they were measured on)."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as _dt
 import importlib
+import io
+import os
 import pkgutil
+import platform
+import subprocess
 import sys
 from pathlib import Path
 
+_HEADER = """# Performance
 
-def main() -> int:
+The figures `make bench` printed the last time it was recorded (`python -m benchmarks --record docs/performance.md`):
+every speed goal of the issues as a ratio measured side by side, with sizes, never as a timed test. Figures move
+with the machine; the ratios are the ones to compare.
+
+- Recorded: {date} UTC, commit `{commit}`
+- Machine: {cores} cores, {machine}, Python {python}, numpy {numpy}
+- Benchmarks run: {names}
+"""
+
+
+class _Tee(io.TextIOBase):
+    """Writes go to the terminal and are kept."""
+
+    def __init__(self, out: io.TextIOBase) -> None:
+        self.out, self.kept = out, io.StringIO()
+
+    def write(self, s: str) -> int:
+        self.out.write(s)
+        self.out.flush()
+        return self.kept.write(s)
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _page(sections: list[tuple[str, str]]) -> str:
+    import numpy as np
+
+    head = _HEADER.format(
+        date=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M"),
+        commit=_commit(),
+        cores=os.cpu_count(),
+        machine=platform.machine(),
+        python=platform.python_version(),
+        numpy=np.__version__,
+        names=", ".join(f"`{n}`" for n, _ in sections),
+    )
+    body = "".join(f"\n## `{name}`\n\n```text\n{text.rstrip()}\n```\n" for name, text in sections)
+    return head + body
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    record = None
+    if "--record" in args:
+        k = args.index("--record")
+        if k + 1 >= len(args):
+            print("--record needs a page to write (e.g. docs/performance.md)", file=sys.stderr)
+            return 2
+        record = Path(args[k + 1])
+        del args[k : k + 2]
     here = Path(__file__).parent
     names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
-    wanted = sys.argv[1:]
+    sections = []
     for name in names:
-        if wanted and not any(w in name for w in wanted):
+        if args and not any(w in name for w in args):
             continue
         print(f"== {name}")
-        importlib.import_module(f"benchmarks.{name}").main()
+        tee = _Tee(sys.stdout)
+        with contextlib.redirect_stdout(tee):
+            importlib.import_module(f"benchmarks.{name}").main()
+        sections.append((name, tee.kept.getvalue()))
         print()
+    if record is not None:
+        tmp = record.with_name(record.name + ".tmp")
+        tmp.write_text(_page(sections), encoding="utf-8")
+        tmp.replace(record)  # atomically: a benchmark that fails leaves the last page as it was
+        print(f"recorded in {record}")
     return 0
 
 

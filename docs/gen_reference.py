@@ -93,8 +93,10 @@ def _scenario_rows(model: type[BaseModel], prefix: str, seen: set[tuple[str, str
 
 
 def scenario_page() -> str:
+    from fab2token.scenario.fields import describe_models
     from fab2token.scenario.models import Scenario
 
+    describe_models()
     rows = _scenario_rows(Scenario, "", set())
     return (
         "# Scenario fields\n\nGenerated from the pydantic models (`fab2token.scenario`). A unit means the field "
@@ -104,8 +106,10 @@ def scenario_page() -> str:
 
 
 def race_page() -> str:
+    from fab2token.scenario.fields import describe_models
     from fab2token.scenario.race import Race
 
+    describe_models()
     rows = _scenario_rows(Race, "", set())
     return (
         "# Race file fields\n\nGenerated from the pydantic models (`fab2token.scenario.race`) of a `fab2token race` "

@@ -8,7 +8,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from fab2token.scenario.fields import describe_models
 from fab2token.scenario.models import Scenario
+
+describe_models()  # descriptions are read on demand (what shows them calls this)
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:

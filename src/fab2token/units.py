@@ -6,13 +6,30 @@ is a plain float in the unit its name carries (``power_mw``, ``die_area_mm2``, `
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pint
 
-__all__ = ["registry", "to_unit"]
+__all__ = ["registry", "to_unit", "FAST_UNITS"]
+
+# The units scenario files most often write, per target unit, and the factor to the target: decimal SI prefixes
+# (k 1e3, M 1e6, G 1e9) and the registry's own kUSD / MUSD / BUSD. A quantity written "NUMBER UNIT" with one of these
+# is converted without pint (whose import and registry cost ~0.8 s a command); anything else goes to pint.
+# tests/test_units.py checks every factor against pint's own conversion.
+FAST_UNITS: dict[str, dict[str, float]] = {
+    "MW": {"W": 1e-6, "kW": 1e-3, "MW": 1.0, "GW": 1e3},
+    "USD": {"USD": 1.0, "kUSD": 1e3, "MUSD": 1e6, "BUSD": 1e9},
+    "USD/MWh": {"USD/kWh": 1e3, "USD/MWh": 1.0, "USD/GWh": 1e-3},
+    "USD/MW": {"USD/kW": 1e3, "USD/MW": 1.0, "kUSD/MW": 1e3, "MUSD/MW": 1e6, "MUSD/GW": 1e3, "BUSD/GW": 1e6},
+    "USD/MW/year": {"USD/kW/year": 1e3, "USD/MW/year": 1.0, "kUSD/MW/year": 1e3, "MUSD/MW/year": 1e6},
+    "acre": {"acre": 1.0, "acres": 1.0},
+    "mm": {"mm": 1.0},
+    "mm**2": {"mm^2": 1.0, "mm**2": 1.0},
+}
+_NUMBER_AND_UNIT = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(\S+)\s*")
 
 
 @lru_cache(maxsize=1)
@@ -61,6 +78,9 @@ def to_unit(value: Any, unit: str) -> float:
 def _parsed(value: str, unit: str) -> float:
     """:func:`to_unit` of a string, remembered: a sweep validates the same ``"20 MW"`` once per draw, and pint's
     parse was a tenth of a draw's time."""
+    fast = _NUMBER_AND_UNIT.fullmatch(value)
+    if fast and fast.group(2) in FAST_UNITS.get(unit, {}):
+        return float(fast.group(1)) * FAST_UNITS[unit][fast.group(2)]
     text = value.strip().replace("^", "**")
     import pint
 

@@ -6,9 +6,12 @@ Every number of every section is finite and of bounded magnitude (:class:`_Model
 
 from __future__ import annotations
 
+import ast
 import datetime as _dt
+import inspect
 import math
 import re
+import sys
 from collections.abc import Callable
 from typing import Annotated, Any, get_args
 
@@ -126,6 +129,66 @@ def _out_of_bounds(value: Any) -> str | None:
     return None
 
 
+_MODELS: list[type[BaseModel]] = []  # every scenario model, in the order its class was made
+
+
+def _attribute_docstrings(node: ast.ClassDef) -> dict[str, str]:
+    """A class body's field docstrings: the string literal right after each annotated field."""
+    out: dict[str, str] = {}
+    body = node.body
+    for stmt, nxt in zip(body, body[1:], strict=False):
+        if (
+            isinstance(stmt, ast.AnnAssign)
+            and isinstance(stmt.target, ast.Name)
+            and isinstance(nxt, ast.Expr)
+            and isinstance(nxt.value, ast.Constant)
+            and isinstance(nxt.value.value, str)
+        ):
+            out[stmt.target.id] = inspect.cleandoc(nxt.value.value)
+    return out
+
+
+_DESCRIBED: set[type[BaseModel]] = set()
+
+
+def describe_models() -> None:
+    """Give every scenario model's fields their descriptions, the docstring under each field (as pydantic's
+    ``use_attribute_docstrings`` would), then rebuild the models so their JSON Schema carries them. Called by what
+    shows descriptions (``fab2token schema``, the generated reference); validation never needs them. Models made
+    since the last call (the race file's, imported later) are described on the next."""
+    if _DESCRIBED.issuperset(_MODELS):
+        return
+    trees: dict[str, ast.Module] = {}
+
+    def own(cls: type) -> dict[str, str]:
+        if cls.__module__ not in trees:
+            trees[cls.__module__] = ast.parse(inspect.getsource(sys.modules[cls.__module__]))
+        node = next(
+            (n for n in ast.walk(trees[cls.__module__]) if isinstance(n, ast.ClassDef) and n.name == cls.__name__),
+            None,
+        )
+        return _attribute_docstrings(node) if node is not None else {}
+
+    for cls in list(_MODELS):
+        docs: dict[str, str] = {}
+        for base in reversed([b for b in cls.__mro__ if b in _MODELS]):  # a field inherited keeps its docstring
+            docs |= own(base)
+        for name, info in cls.model_fields.items():
+            if info.description is None and name in docs:
+                info.description = docs[name]
+        _DESCRIBED.add(cls)
+    # rebuilt children first (the order they were made), so each parent's schema takes its children's; a forward
+    # reference (fleet[].supply, made before Supply) puts a parent first, so again until no schema changes
+    before = None
+    for _ in range(len(_MODELS)):
+        for cls in list(_MODELS):
+            cls.model_rebuild(force=True)
+        after = [cls.model_json_schema() for cls in _MODELS]
+        if after == before:
+            break
+        before = after
+
+
 class _Model(BaseModel):
     """Every scenario section: unknown keys are errors, fields may be written by alias, values are frozen.
 
@@ -133,10 +196,15 @@ class _Model(BaseModel):
     :data:`MAX_MAGNITUDE` (whole numbers within :data:`MAX_COUNT`), in lists too.
     """
 
-    # a string literal on the line after a field is its description (the generated scenario reference reads it)
-    model_config = ConfigDict(
-        extra="forbid", populate_by_name=True, frozen=True, allow_inf_nan=False, use_attribute_docstrings=True
-    )
+    # a string literal on the line after a field is its description: read on demand by describe_models() (the
+    # JSON Schema, the generated reference), not at class creation, where pydantic's use_attribute_docstrings reads
+    # each class's source through its frames (0.2 s of every command that reads a scenario)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True, allow_inf_nan=False)
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        _MODELS.append(cls)
 
     @field_validator("*", mode="before")
     @classmethod

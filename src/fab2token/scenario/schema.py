@@ -45,8 +45,10 @@ def _loosen(node: Any) -> Any:
 
 def scenario_json_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a scenario file."""
+    from fab2token.scenario.fields import describe_models
     from fab2token.scenario.models import Scenario
 
+    describe_models()
     schema = _loosen(Scenario.model_json_schema(by_alias=True))
     defs = schema.setdefault("$defs", {})
     defs["Distribution"] = _DIST
