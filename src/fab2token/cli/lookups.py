@@ -313,6 +313,10 @@ def infer(
     accelerator: Annotated[str, typer.Option("--accelerator", "-a", help="Accelerator, e.g. H100.")],
     count: Annotated[int, typer.Option("--count", "-n", help="Number of accelerators.")] = 8,
     tp: Annotated[int | None, typer.Option("--tp", help="Tensor parallel degree (default: best).")] = None,
+    ep: Annotated[
+        int,
+        typer.Option("--ep", help="MoE: attention groups whose experts are split over all TP x EP (default 1)."),
+    ] = 1,
     precision: Annotated[str, typer.Option("--precision", help="bf16 | fp8 | int8 | int4 weights")] = "bf16",
     kv_precision: Annotated[
         str | None, typer.Option("--kv-precision", help="KV cache precision (default: weights)")
@@ -351,6 +355,7 @@ def infer(
         accelerator,
         count,
         tp=tp,
+        ep=ep,
         precision=precision,
         kv_precision=kv_precision,
         input_tokens=input_tokens,

@@ -41,9 +41,21 @@ from fab2token import catalog
 from fab2token.errors import ModelError
 from fab2token.options import Choice, Number, check_options, refuse
 from fab2token.workloads.architecture import kv_cache_bytes_per_token, model_spec
+from fab2token.workloads.serving_step import _a, best_batch, ep_all_to_all_s, moe_weight_bytes_touched, step_time_s
 from fab2token.workloads.token_cost import TOKEN_COST_KEYS, token_energy_and_cost
 
-__all__ = ["BYTES", "step_time_s", "serve", "best_batch", "InferResult", "infer", "INFER_KEYS", "MEMORY_USABLE_FRAC"]
+__all__ = [
+    "BYTES",
+    "step_time_s",
+    "serve",
+    "replica",
+    "Replica",
+    "best_batch",
+    "InferResult",
+    "infer",
+    "INFER_KEYS",
+    "MEMORY_USABLE_FRAC",
+]
 
 Array = NDArray[np.float64]
 
@@ -69,107 +81,12 @@ FP4_KV_DEFAULT = "fp8"
 MEMORY_USABLE_FRAC = 0.9
 
 
-def _a(x: ArrayLike) -> Array:
-    return np.asarray(x, dtype=float)
-
-
-def step_time_s(
-    batch: ArrayLike,
-    input_tokens: ArrayLike,
-    output_tokens: ArrayLike,
-    params_active: ArrayLike,
-    weight_bytes_touched: ArrayLike,
-    kv_bytes_per_token: ArrayLike,
-    layers: ArrayLike,
-    heads: ArrayLike,
-    head_dim: ArrayLike,
-    hidden: ArrayLike,
-    tp: ArrayLike,
-    peak_flop_per_s: ArrayLike,
-    hbm_bytes_per_s: ArrayLike,
-    compute_eff: ArrayLike,
-    bw_eff: ArrayLike,
-    scaleup_bytes_per_s: ArrayLike,
-    prefill_in_step: bool = True,
-) -> dict[str, Array]:
-    """One continuous-batching step [s] and its parts (see the module docstring). All arguments broadcast.
-
-    ``prefill_in_step=False`` gives a pure decode step at context ``input_tokens + output_tokens / 2``.
-    """
-    b, i, o = _a(batch), _a(input_tokens), _a(output_tokens)
-    n, lhd = _a(params_active), _a(layers) * _a(heads) * _a(head_dim)
-    t = _a(tp)
-    c = i + o / 2.0
-    prefill_tokens = b * i / o if prefill_in_step else 0.0 * b
-    denom_c = t * _a(peak_flop_per_s) * _a(compute_eff)
-    denom_m = t * _a(hbm_bytes_per_s) * _a(bw_eff)
-    gemm_c = (b + prefill_tokens) * 2.0 * n / denom_c
-    gemm_m = _a(weight_bytes_touched) / denom_m
-    attn_c = (b * 4.0 * lhd * c + prefill_tokens * 2.0 * lhd * i) / denom_c
-    attn_m = b * c * _a(kv_bytes_per_token) / denom_m
-    compute, memory = gemm_c + attn_c, gemm_m + attn_m
-    # two all-reduces per layer of the step's activations (attention and MLP outputs), ring algorithm
-    tokens = b + prefill_tokens
-    comm = np.where(
-        t > 1, 2.0 * _a(layers) * 2.0 * (t - 1) / t * tokens * _a(hidden) * 2.0 / _a(scaleup_bytes_per_s), 0.0
-    )
-    step = np.maximum(gemm_c, gemm_m) + np.maximum(attn_c, attn_m) + comm
-    return {"step_s": step, "compute_s": compute, "memory_s": memory, "comm_s": comm}
-
-
-def moe_weight_bytes_touched(
-    batch: ArrayLike,
-    total_params: ArrayLike,
-    expert_params_per_layer: ArrayLike,
-    moe_layers: ArrayLike,
-    experts: ArrayLike,
-    active_experts: ArrayLike,
-    bytes_per_param: ArrayLike,
-) -> Array:
-    """Weights read per step: all non-expert weights, and per MoE layer the experts at least one of the ``B x
-    (tokens per step)`` tokens routes to, ``E (1 - (1 - k/E)^B)`` under uniform routing."""
-    e, k, b = _a(experts), _a(active_experts), _a(batch)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        touched = np.where(e > 0, e * (1.0 - (1.0 - k / e) ** b), 0.0)
-    expert_total = _a(moe_layers) * e * _a(expert_params_per_layer)
-    return (_a(total_params) - expert_total + _a(moe_layers) * touched * _a(expert_params_per_layer)) * _a(
-        bytes_per_param
-    )
-
-
-def best_batch(
-    tpot_of: Any, max_batch: Array, tpot_slo_s: Array, ttft_slo_s: Array, output_tokens: Array, iterations: int = 20
-) -> tuple[Array, Array, Array]:
-    """Largest batch <= ``max_batch`` with TPOT <= SLO and TTFT <= SLO; 0 where even batch 1 fails.
-
-    ``tpot_of(batch)`` must be vectorised and non-decreasing in ``batch``. Returns (batch, tpot, ttft).
-    """
-    lo = np.zeros_like(max_batch)
-    hi = np.maximum(np.floor(max_batch), 0.0)
-
-    def ok(b: Array) -> Array:
-        tp = tpot_of(np.maximum(b, 1.0))
-        # TTFT falls with B below O (the prompt is split over fewer steps) and rises with TPOT above it; TPOT only
-        # rises. Above O, TTFT = TPOT, so the TTFT SLO caps B like the TPOT SLO does.
-        return (tp <= tpot_slo_s) & ((b < output_tokens) | (tp <= ttft_slo_s))
-
-    for _ in range(iterations):  # bisection on integers: fixed count, vectorised over configurations
-        mid = np.floor((lo + hi + 1.0) / 2.0)
-        good = ok(mid) & (mid <= hi)
-        lo = np.where(good, mid, lo)
-        hi = np.where(good, hi, mid - 1.0)
-    b = lo
-    tpot = tpot_of(np.maximum(b, 1.0))
-    ttft = np.maximum(1.0, output_tokens / np.maximum(b, 1.0)) * tpot
-    feasible = (b >= 1) & (ttft <= ttft_slo_s)
-    return np.where(feasible, b, 0.0), tpot, ttft
-
-
 INFER_KEYS = (
     "model",
     "accelerator",
     "count",
     "tp",
+    "ep",
     "replicas",
     "precision",
     "batch",
@@ -199,6 +116,7 @@ class InferResult:
     accelerator: str
     count: int
     tp: int
+    ep: int
     replicas: int
     precision: str
     batch: float
@@ -270,6 +188,124 @@ def _rates(
     return float(peak), float(ce), float(be), float(engine), scaleup
 
 
+def _weights(model: dict[str, Any], wbytes: float) -> tuple[float, float, float, float]:
+    """(MoE layers, parameters of one routed expert, bytes of all routed experts, bytes of everything else: what
+    each attention group holds whole)."""
+    moe_layers = model["layers"] - model["dense_layers"] if model["experts"] > 0 else 0.0
+    mlp_mult = 3.0 if model["gated_mlp"] > 0 else 2.0
+    expert_params = mlp_mult * model["hidden"] * model["moe_ffn"]
+    experts_total = moe_layers * (model["experts"] if model["experts"] > 0 else 0.0) * expert_params * wbytes
+    return moe_layers, expert_params, experts_total, model["params_total"] * wbytes - experts_total
+
+
+def _all_to_all_bw(acc: dict[str, Any], ranks: Array, scaleup: float) -> Array:
+    """The experts' dispatch and combine bandwidth [B/s]: the scale-up fabric while the replica fits one domain,
+    else each accelerator's scale-out NIC."""
+    domain = float(acc["scaleup_domain"]) if _known(acc["scaleup_domain"]) else 1.0
+    out_bw = (acc["scaleout_gb_per_s"] if _known(acc["scaleout_gb_per_s"]) else math.nan) * 1e9
+    return np.where(ranks <= domain, scaleup, out_bw)
+
+
+@dataclass(frozen=True)
+class Replica:
+    """One serving replica's fixed figures (:func:`replica`); :meth:`step` times a step at any batch."""
+
+    model: dict[str, Any]
+    acc: dict[str, Any]
+    rates: tuple[float, float, float, float, float]  # peak, compute share, HBM share, engine efficiency, scale-up B/s
+    wbytes: float
+    kv_tok: float
+    tp: Array
+    ep: Array
+    input_tokens: Array
+    output_tokens: Array
+    max_batch: Array
+    weights_gb_per_accelerator: Array
+    parts: tuple[float, float, float, float]  # MoE layers, params of one expert, experts' bytes, the rest's bytes
+    a2a_bw: Array
+
+    def step(self, b: ArrayLike, prefill_in_step: bool = True) -> dict[str, Array]:
+        """One step at batch ``b`` (the replica's sequences) [s] and its parts, engine efficiency applied."""
+        m, (peak, ce, be, engine, scaleup) = self.model, self.rates
+        i, o, b = self.input_tokens, self.output_tokens, _a(b)
+        moe_layers, expert_params, _, shared_total = self.parts
+        tokens_per_step = b * (1.0 + i / o) if prefill_in_step else b
+        touched = (
+            moe_weight_bytes_touched(
+                tokens_per_step,
+                m["params_total"],
+                expert_params,
+                moe_layers,
+                m["experts"],
+                m["active_experts"],
+                self.wbytes,
+            )
+            + (self.ep - 1.0) * shared_total
+        )  # the other groups' copies of the non-expert weights
+        ranks = self.tp * self.ep
+        # dispatch in the weights' 8-bit format where they have one, combine in 16-bit (DeepSeek-V3/R1 inference
+        # system: "dispatch transmissions adopt the FP8 format ... combine transmissions use the BF16 format")
+        out = ep_all_to_all_s(
+            tokens_per_step, ranks, moe_layers, m["active_experts"], m["hidden"], self.a2a_bw, min(self.wbytes, 2.0)
+        )
+        a2a = np.where(self.ep > 1, out, 0.0)
+        p = step_time_s(
+            b, i, o, m["params_active"], touched, self.kv_tok, m["layers"], m["heads"], m["head_dim"], m["hidden"],
+            self.tp, peak, self.acc["hbm_tb_per_s"] * 1e12, ce, be, scaleup, prefill_in_step, ep=self.ep, ep_comm_s=a2a,
+            two_batch_overlap=self.ep > 1,
+        )  # fmt: skip
+        return {k: v / engine for k, v in p.items()}
+
+
+def replica(
+    model: dict[str, Any],
+    acc: dict[str, Any],
+    tp: ArrayLike,
+    precision: str,
+    input_tokens: ArrayLike,
+    output_tokens: ArrayLike,
+    kv_precision: str | None = None,
+    engine_efficiency: float | None = None,
+    ep: ArrayLike = 1,
+) -> Replica:
+    """A replica of ``tp`` accelerators, or with ``ep`` > 1 (an MoE model) of ``ep`` attention groups of ``tp``:
+    data-parallel attention (each group its own copy of the non-expert weights and ``1/ep`` of the sequences) and
+    the routed experts split over all ``tp x ep`` (wide expert parallelism, as DeepSeek-V3 is served), their
+    dispatch and combine on the scale-up fabric while the replica fits one domain, else on the scale-out network,
+    hidden behind the work by two-batch overlap (both published wide-EP deployments run it: DeepSeek's dual
+    micro-batch overlap, SGLang's two-batch overlap).
+    ``engine_efficiency`` (default: the catalog's ``serving_engine_efficiency_frac``) divides every step time."""
+    rates = _rates(acc, precision, kv_precision, engine_efficiency)
+    wbytes = BYTES[precision]
+    kvb = BYTES[kv_precision or (FP4_KV_DEFAULT if precision in FP4_FORMATS else precision)]
+    tp_a, ep_a = _a(tp), _a(ep)
+    ranks = tp_a * ep_a
+    i, o = _a(input_tokens), _a(output_tokens)
+    kv_tok = float(
+        kv_cache_bytes_per_token(
+            model["layers"], model["kv_heads"], model["head_dim"], kvb, model.get("kv_dim_per_layer", math.nan)
+        )
+    )
+    parts = _weights(model, wbytes)
+    _, _, experts_total, shared_total = parts
+    kv_room = ranks * acc["hbm_gb"] * 1e9 * MEMORY_USABLE_FRAC - (ep_a * shared_total + experts_total)
+    return Replica(
+        model=model,
+        acc=acc,
+        rates=rates,
+        wbytes=wbytes,
+        kv_tok=kv_tok,
+        tp=tp_a,
+        ep=ep_a,
+        input_tokens=i,
+        output_tokens=o,
+        max_batch=np.where(kv_room > 0, np.floor(kv_room / (kv_tok * (i + o))), 0.0),
+        weights_gb_per_accelerator=(shared_total / tp_a + experts_total / ranks) / 1e9,
+        parts=parts,
+        a2a_bw=_all_to_all_bw(acc, ranks, rates[4]),
+    )
+
+
 def serve(
     model: dict[str, Any],
     acc: dict[str, Any],
@@ -281,71 +317,22 @@ def serve(
     ttft_slo_s: ArrayLike,
     kv_precision: str | None = None,
     engine_efficiency: float | None = None,
+    ep: ArrayLike = 1,
 ) -> dict[str, Array]:
-    """Best serving point per replica for arrays of (tp, input, output, SLO) configurations.
-
-    ``engine_efficiency`` (default: the catalog's ``serving_engine_efficiency_frac``) divides every step time."""
-    peak, ce, be, engine, scaleup = _rates(acc, precision, kv_precision, engine_efficiency)
-    wbytes = BYTES[precision]
-    kvb = BYTES[kv_precision or (FP4_KV_DEFAULT if precision in FP4_FORMATS else precision)]
-    tp_a = _a(tp)
-    i, o = _a(input_tokens), _a(output_tokens)
-    kv_tok = float(
-        kv_cache_bytes_per_token(
-            model["layers"], model["kv_heads"], model["head_dim"], kvb, model.get("kv_dim_per_layer", math.nan)
-        )
-    )
-    weights_total = model["params_total"] * wbytes
-    capacity = tp_a * acc["hbm_gb"] * 1e9 * MEMORY_USABLE_FRAC
-    kv_room = capacity - weights_total
-    max_batch = np.where(kv_room > 0, np.floor(kv_room / (kv_tok * (i + o))), 0.0)
-    moe_layers = model["layers"] - model["dense_layers"] if model["experts"] > 0 else 0.0
-    mlp_mult = 3.0 if model["gated_mlp"] > 0 else 2.0
-    expert_params = mlp_mult * model["hidden"] * model["moe_ffn"]
-
-    def parts(b: Array) -> dict[str, Array]:
-        tokens_per_step = b * (1.0 + i / o)
-        touched = moe_weight_bytes_touched(
-            tokens_per_step,
-            model["params_total"],
-            expert_params,
-            moe_layers,
-            model["experts"],
-            model["active_experts"],
-            wbytes,
-        )
-        p = step_time_s(
-            b,
-            i,
-            o,
-            model["params_active"],
-            touched,
-            kv_tok,
-            model["layers"],
-            model["heads"],
-            model["head_dim"],
-            model["hidden"],
-            tp_a,
-            peak,
-            acc["hbm_tb_per_s"] * 1e12,
-            ce,
-            be,
-            scaleup,
-        )
-        return {k: v / engine for k, v in p.items()}
-
-    batch, tpot, ttft = best_batch(lambda b: parts(b)["step_s"], max_batch, _a(tpot_slo_s), _a(ttft_slo_s), o)
-    p = parts(np.maximum(batch, 1.0))
-    tokens_per_s = np.where(batch > 0, batch / tpot, 0.0)
+    """Best serving point per replica (:func:`replica`) for arrays of (tp, input, output, SLO) configurations."""
+    r = replica(model, acc, tp, precision, input_tokens, output_tokens, kv_precision, engine_efficiency, ep)
+    o = r.output_tokens
+    batch, tpot, ttft = best_batch(lambda b: r.step(b)["step_s"], r.max_batch, _a(tpot_slo_s), _a(ttft_slo_s), o)
+    p = r.step(np.maximum(batch, 1.0))
     return {
         "batch": batch,
-        "max_batch": max_batch,
+        "max_batch": r.max_batch,
         "tpot_s": tpot,
         "ttft_s": ttft,
-        "tokens_per_s": tokens_per_s,
-        "kv_bytes_per_token": np.full_like(batch, kv_tok),
-        "kv_gb": batch * (i + o) * kv_tok / 1e9,
-        "weights_gb_per_accelerator": weights_total / tp_a / 1e9 * np.ones_like(batch),
+        "tokens_per_s": np.where(batch > 0, batch / tpot, 0.0),
+        "kv_bytes_per_token": np.full_like(batch, r.kv_tok),
+        "kv_gb": batch * (r.input_tokens + o) * r.kv_tok / 1e9,
+        "weights_gb_per_accelerator": r.weights_gb_per_accelerator * np.ones_like(batch),
         "compute_bound": p["compute_s"] >= p["memory_s"],
     }
 
@@ -354,6 +341,7 @@ def serve(
 INFER_OPTIONS: dict[str, Number | Choice] = {
     "count": Number(1, whole=True, unit="accelerators"),
     "tp": Number(1, whole=True, optional=True),
+    "ep": Number(1, whole=True),
     "precision": Choice(tuple(BYTES)),
     "kv_precision": Choice(tuple(BYTES), optional=True),
     "input_tokens": Number(1, whole=True, unit="tokens"),
@@ -390,11 +378,13 @@ def infer(
     electricity_usd_per_mwh: float | None = None,
     price_usd: float | None = None,
     useful_life_years: float | None = None,
+    ep: int = 1,
 ) -> InferResult:
     """Highest-throughput serving of ``model`` on ``count`` accelerators within the TPOT and TTFT SLOs.
 
     ``tp`` defaults to the degree (a power of two up to the scale-up domain and ``count``) with the highest tokens/s
-    per accelerator. Replicas = count // tp. Energy and cost per token: :func:`.token_cost.token_energy_and_cost`
+    per accelerator. ``ep`` > 1 serves an MoE model with wide expert parallelism (:func:`serve`): a replica is
+    ``tp x ep`` accelerators. Replicas = count // (tp x ep). Energy and cost per token: :func:`.token_cost.token_energy_and_cost`
     (``pue``, ``power_frac``, ``electricity_usd_per_mwh``, ``price_usd``, ``useful_life_years``).
     """
     opts = {k: v for k, v in locals().items() if k not in ("model", "accelerator", "overrides")}
@@ -408,14 +398,16 @@ def infer(
         refuse("infer", "tp", tp, f"a divisor of {m['name']}'s {m['heads']:g} attention heads")
     if tp is not None and tp > count:
         refuse("infer", "tp", tp, f"at most the {count} accelerators given (--count)")
+    _check_ep(m, ep, tp or 1, count)
 
     def at(degrees: ArrayLike) -> dict[str, Array]:
         slo = (tpot_ms / 1e3, ttft_ms / 1e3)
-        return serve(m, acc, degrees, precision, input_tokens, output_tokens, *slo, kv_precision, engine_efficiency)
+        args = (precision, input_tokens, output_tokens, *slo, kv_precision, engine_efficiency)
+        return serve(m, acc, degrees, *args, ep=ep)
 
-    tp = _best_tp(at, m, acc, count) if tp is None else tp
+    tp = _best_tp(at, m, acc, count // ep) if tp is None else tp
     res = at(tp)
-    replicas = count // tp
+    replicas = count // (tp * ep)
     batch = float(res["batch"])
     max_b = float(res["max_batch"])
     tps = float(res["tokens_per_s"]) * replicas
@@ -427,6 +419,7 @@ def infer(
         accelerator=acc["name"],
         count=count,
         tp=int(tp),
+        ep=int(ep),
         replicas=replicas,
         precision=precision,
         batch=batch,
@@ -445,6 +438,15 @@ def infer(
         engine_efficiency=engine_efficiency,
         **{k: cost[k] for k in TOKEN_COST_KEYS if k != "usd_per_million_tokens"},
     )
+
+
+def _check_ep(m: dict[str, Any], ep: int, tp: int, count: int) -> None:
+    """Expert parallelism only for an MoE model, and a replica of ``tp x ep`` within the accelerators given."""
+    experts = m.get("experts")
+    if ep > 1 and not (isinstance(experts, float | int) and experts > 0):
+        refuse("infer", "ep", ep, f"1: {m['name']} is a dense model (no experts to split)")
+    if tp * ep > count:
+        refuse("infer", "ep", ep, f"a degree with TP x EP = {tp} x {ep} within the {count} accelerators (--count)")
 
 
 def _best_tp(at: Any, m: dict[str, Any], acc: dict[str, Any], count: int) -> int:

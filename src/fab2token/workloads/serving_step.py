@@ -1,0 +1,146 @@
+"""One serving step on the roofline (the equations of :mod:`fab2token.workloads.inference`'s docstring), the expert
+weights a step touches, wide expert parallelism's dispatch and combine, and the largest batch within the latency
+SLOs, each vectorised over configurations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["step_time_s", "moe_weight_bytes_touched", "ep_all_to_all_s", "best_batch"]
+
+Array = NDArray[np.float64]
+
+
+def _a(x: ArrayLike) -> Array:
+    return np.asarray(x, dtype=float)
+
+
+def step_time_s(
+    batch: ArrayLike,
+    input_tokens: ArrayLike,
+    output_tokens: ArrayLike,
+    params_active: ArrayLike,
+    weight_bytes_touched: ArrayLike,
+    kv_bytes_per_token: ArrayLike,
+    layers: ArrayLike,
+    heads: ArrayLike,
+    head_dim: ArrayLike,
+    hidden: ArrayLike,
+    tp: ArrayLike,
+    peak_flop_per_s: ArrayLike,
+    hbm_bytes_per_s: ArrayLike,
+    compute_eff: ArrayLike,
+    bw_eff: ArrayLike,
+    scaleup_bytes_per_s: ArrayLike,
+    prefill_in_step: bool = True,
+    ep: ArrayLike = 1.0,
+    ep_comm_s: ArrayLike = 0.0,
+    two_batch_overlap: ArrayLike = False,
+) -> dict[str, Array]:
+    """One continuous-batching step [s] and its parts (see the module docstring). All arguments broadcast.
+
+    ``prefill_in_step=False`` gives a pure decode step at context ``input_tokens + output_tokens / 2``. With expert
+    parallelism the replica is ``ep`` attention groups of ``tp`` accelerators (attention data-parallel over the
+    groups, each with ``batch / ep`` of the sequences; ``weight_bytes_touched`` counts every group's copy of the
+    non-expert weights) and the experts split over all ``tp x ep``: the work and bytes are shared by ``tp x ep``
+    ranks, the TP all-reduces run within a group on its tokens, and ``ep_comm_s`` (the experts' dispatch and
+    combine, :func:`ep_all_to_all_s`) is added. ``two_batch_overlap``: the step runs as two micro-batches, one's
+    dispatch and combine hidden behind the other's work (DeepSeek's "dual micro-batch overlap", SGLang's two-batch
+    overlap), at the price of reading the weights once per micro-batch: ``2 max(half the work with the weights
+    read whole, half the expert communication)``.
+    """
+    b, i, o = _a(batch), _a(input_tokens), _a(output_tokens)
+    n, lhd = _a(params_active), _a(layers) * _a(heads) * _a(head_dim)
+    groups = _a(ep)
+    t = _a(tp) * groups  # ranks sharing the replica's work
+    c = i + o / 2.0
+    prefill_tokens = b * i / o if prefill_in_step else 0.0 * b
+    denom_c = t * _a(peak_flop_per_s) * _a(compute_eff)
+    denom_m = t * _a(hbm_bytes_per_s) * _a(bw_eff)
+    gemm_c = (b + prefill_tokens) * 2.0 * n / denom_c
+    gemm_m = _a(weight_bytes_touched) / denom_m
+    attn_c = (b * 4.0 * lhd * c + prefill_tokens * 2.0 * lhd * i) / denom_c
+    attn_m = b * c * _a(kv_bytes_per_token) / denom_m
+    compute, memory = gemm_c + attn_c, gemm_m + attn_m
+    # two all-reduces per layer of the step's activations (attention and MLP outputs), ring algorithm, within a
+    # TP group on its share of the tokens
+    tokens = (b + prefill_tokens) / groups
+    g = _a(tp)
+    comm = np.where(
+        g > 1, 2.0 * _a(layers) * 2.0 * (g - 1) / g * tokens * _a(hidden) * 2.0 / _a(scaleup_bytes_per_s), 0.0
+    )
+    ep_comm = _a(ep_comm_s)
+    step = np.maximum(gemm_c, gemm_m) + np.maximum(attn_c, attn_m) + comm + ep_comm
+    half = np.maximum(gemm_c / 2.0, gemm_m) + np.maximum(attn_c, attn_m) / 2.0 + comm / 2.0
+    step = np.where(np.asarray(two_batch_overlap, dtype=bool), 2.0 * np.maximum(half, ep_comm / 2.0), step)
+    return {"step_s": step, "compute_s": compute, "memory_s": memory, "comm_s": comm + ep_comm}
+
+
+def moe_weight_bytes_touched(
+    batch: ArrayLike,
+    total_params: ArrayLike,
+    expert_params_per_layer: ArrayLike,
+    moe_layers: ArrayLike,
+    experts: ArrayLike,
+    active_experts: ArrayLike,
+    bytes_per_param: ArrayLike,
+) -> Array:
+    """Weights read per step: all non-expert weights, and per MoE layer the experts at least one of the ``B x
+    (tokens per step)`` tokens routes to, ``E (1 - (1 - k/E)^B)`` under uniform routing."""
+    e, k, b = _a(experts), _a(active_experts), _a(batch)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        touched = np.where(e > 0, e * (1.0 - (1.0 - k / e) ** b), 0.0)
+    expert_total = _a(moe_layers) * e * _a(expert_params_per_layer)
+    return (_a(total_params) - expert_total + _a(moe_layers) * touched * _a(expert_params_per_layer)) * _a(
+        bytes_per_param
+    )
+
+
+def ep_all_to_all_s(
+    tokens_per_step: ArrayLike,
+    ranks: ArrayLike,
+    moe_layers: ArrayLike,
+    active_experts: ArrayLike,
+    hidden: ArrayLike,
+    bytes_per_s: ArrayLike,
+    dispatch_bytes: ArrayLike = 2.0,
+    combine_bytes: ArrayLike = 2.0,
+) -> Array:
+    """Expert-parallel dispatch and combine of one step [s]: per MoE layer, every token's hidden state to its
+    ``active_experts`` experts (``dispatch_bytes`` a value) and their outputs back (``combine_bytes``), each of the
+    ``ranks`` sending ``(ranks - 1) / ranks`` of its tokens' copies at ``bytes_per_s`` (bandwidth only, as for TP:
+    per-message latency is not modelled, which understates small decode steps)."""
+    r = _a(ranks)
+    copies = _a(tokens_per_step) / r * _a(active_experts) * _a(hidden) * (_a(dispatch_bytes) + _a(combine_bytes))
+    return np.where(r > 1, _a(moe_layers) * (r - 1.0) / r * copies / _a(bytes_per_s), 0.0)
+
+
+def best_batch(
+    tpot_of: Any, max_batch: Array, tpot_slo_s: Array, ttft_slo_s: Array, output_tokens: Array, iterations: int = 20
+) -> tuple[Array, Array, Array]:
+    """Largest batch <= ``max_batch`` with TPOT <= SLO and TTFT <= SLO; 0 where even batch 1 fails.
+
+    ``tpot_of(batch)`` must be vectorised and non-decreasing in ``batch``. Returns (batch, tpot, ttft).
+    """
+    lo = np.zeros_like(max_batch)
+    hi = np.maximum(np.floor(max_batch), 0.0)
+
+    def ok(b: Array) -> Array:
+        tp = tpot_of(np.maximum(b, 1.0))
+        # TTFT falls with B below O (the prompt is split over fewer steps) and rises with TPOT above it; TPOT only
+        # rises. Above O, TTFT = TPOT, so the TTFT SLO caps B like the TPOT SLO does.
+        return (tp <= tpot_slo_s) & ((b < output_tokens) | (tp <= ttft_slo_s))
+
+    for _ in range(iterations):  # bisection on integers: fixed count, vectorised over configurations
+        mid = np.floor((lo + hi + 1.0) / 2.0)
+        good = ok(mid) & (mid <= hi)
+        lo = np.where(good, mid, lo)
+        hi = np.where(good, hi, mid - 1.0)
+    b = lo
+    tpot = tpot_of(np.maximum(b, 1.0))
+    ttft = np.maximum(1.0, output_tokens / np.maximum(b, 1.0)) * tpot
+    feasible = (b >= 1) & (ttft <= ttft_slo_s)
+    return np.where(feasible, b, 0.0), tpot, ttft
