@@ -72,3 +72,22 @@ def test_expert_parallelism_leaves_a_dense_model_alone_and_is_refused_for_one():
     assert r.exit_code == 0, r.output
     assert '"ep": 9' in r.stdout
     assert np.isfinite(infer("deepseek-v3", "H100", 72, ep=9, precision="fp8").tokens_per_s_per_accelerator)
+
+
+def test_decode_attention_spans_the_latent_and_runs_in_the_caches_format():
+    """MLA (DeepSeek-V3): each query head spans the 576-wide latent while decoding; attention runs at the FP8 peak
+    only with an FP8 cache; a dense GQA model keeps its head width."""
+    from fab2token.workloads.inference import _attention
+
+    assert _attention(DSV3, H100, "bf16") == (576.0, float(H100["dense_bf16_flop_per_s"]))
+    assert _attention(DSV3, H100, "fp8") == (576.0, float(H100["dense_fp8_flop_per_s"]))
+    assert _attention(model_spec("llama-2-70b"), H100, "int8") == (None, float(H100["dense_bf16_flop_per_s"]))
+    kw = dict(
+        batch=64, input_tokens=4096, output_tokens=2, params_active=3.7e10, weight_bytes_touched=1.0,
+        kv_bytes_per_token=1.0, layers=61, heads=128, head_dim=128, hidden=7168, tp=1, peak_flop_per_s=1.979e15,
+        hbm_bytes_per_s=1e18, compute_eff=1.0, bw_eff=1.0, scaleup_bytes_per_s=900e9, prefill_in_step=False,
+    )  # fmt: skip
+    wide = step_time_s(**kw, decode_attention_dim=576, attention_flop_per_s=989.4e12)
+    gemm = 64 * 2 * 3.7e10 / 1.979e15
+    attention = 64 * 4 * 61 * 128 * 576 * 4097 / 989.4e12
+    assert float(wide["step_s"]) == pytest.approx(gemm + attention, rel=1e-9)

@@ -223,6 +223,7 @@ class Replica:
     weights_gb_per_accelerator: Array
     parts: tuple[float, float, float, float]  # MoE layers, params of one expert, experts' bytes, the rest's bytes
     a2a_bw: Array
+    attention: tuple[float | None, float]  # decode attention width (None: head_dim), the attention kernels' peak
 
     def step(self, b: ArrayLike, prefill_in_step: bool = True) -> dict[str, Array]:
         """One step at batch ``b`` (the replica's sequences) [s] and its parts, engine efficiency applied."""
@@ -252,7 +253,7 @@ class Replica:
         p = step_time_s(
             b, i, o, m["params_active"], touched, self.kv_tok, m["layers"], m["heads"], m["head_dim"], m["hidden"],
             self.tp, peak, self.acc["hbm_tb_per_s"] * 1e12, ce, be, scaleup, prefill_in_step, ep=self.ep, ep_comm_s=a2a,
-            two_batch_overlap=self.ep > 1,
+            two_batch_overlap=self.ep > 1, decode_attention_dim=self.attention[0], attention_flop_per_s=self.attention[1],
         )  # fmt: skip
         return {k: v / engine for k, v in p.items()}
 
@@ -303,7 +304,20 @@ def replica(
         weights_gb_per_accelerator=(shared_total / tp_a + experts_total / ranks) / 1e9,
         parts=parts,
         a2a_bw=_all_to_all_bw(acc, ranks, rates[4]),
+        attention=_attention(model, acc, kv_precision or (FP4_KV_DEFAULT if precision in FP4_FORMATS else precision)),
     )
+
+
+def _attention(model: dict[str, Any], acc: dict[str, Any], kv_precision: str) -> tuple[float | None, float]:
+    """How decode attention computes: the width each query head spans (MLA's absorbed attention scores against and
+    reads its whole latent KV, ``kv_dim_per_layer``, for both products: 6 % over DeepSeek-V3's 576 + 512, whose
+    split the catalog does not hold; None: ``head_dim``), and the peak it runs at: the KV cache's format where the
+    part computes in it (FP8), else BF16 (16-bit and integer caches are read into 16-bit arithmetic)."""
+    kvd = model.get("kv_dim_per_layer", math.nan)
+    width = float(kvd) if _known(kvd) else None
+    fp8 = acc.get("dense_fp8_flop_per_s")
+    peak = fp8 if kv_precision == "fp8" and _known(fp8) else acc["dense_bf16_flop_per_s"]
+    return width, float(peak)
 
 
 def serve(

@@ -39,6 +39,8 @@ def step_time_s(
     ep: ArrayLike = 1.0,
     ep_comm_s: ArrayLike = 0.0,
     two_batch_overlap: ArrayLike = False,
+    decode_attention_dim: ArrayLike | None = None,
+    attention_flop_per_s: ArrayLike | None = None,
 ) -> dict[str, Array]:
     """One continuous-batching step [s] and its parts (see the module docstring). All arguments broadcast.
 
@@ -50,10 +52,13 @@ def step_time_s(
     combine, :func:`ep_all_to_all_s`) is added. ``two_batch_overlap``: the step runs as two micro-batches, one's
     dispatch and combine hidden behind the other's work (DeepSeek's "dual micro-batch overlap", SGLang's two-batch
     overlap), at the price of reading the weights once per micro-batch: ``2 max(half the work with the weights
-    read whole, half the expert communication)``.
+    read whole, half the expert communication)``. ``decode_attention_dim`` (default ``head_dim``): the width each
+    query head's scores and values span while decoding (MLA's absorbed attention spans its latent KV);
+    ``attention_flop_per_s`` (default ``peak_flop_per_s``): the attention kernels' peak, in the KV cache's format.
     """
     b, i, o = _a(batch), _a(input_tokens), _a(output_tokens)
     n, lhd = _a(params_active), _a(layers) * _a(heads) * _a(head_dim)
+    lhd_decode = lhd if decode_attention_dim is None else _a(layers) * _a(heads) * _a(decode_attention_dim)
     groups = _a(ep)
     t = _a(tp) * groups  # ranks sharing the replica's work
     c = i + o / 2.0
@@ -62,7 +67,8 @@ def step_time_s(
     denom_m = t * _a(hbm_bytes_per_s) * _a(bw_eff)
     gemm_c = (b + prefill_tokens) * 2.0 * n / denom_c
     gemm_m = _a(weight_bytes_touched) / denom_m
-    attn_c = (b * 4.0 * lhd * c + prefill_tokens * 2.0 * lhd * i) / denom_c
+    attn_peak = _a(peak_flop_per_s) if attention_flop_per_s is None else _a(attention_flop_per_s)
+    attn_c = (b * 4.0 * lhd_decode * c + prefill_tokens * 2.0 * lhd * i) / (t * attn_peak * _a(compute_eff))
     attn_m = b * c * _a(kv_bytes_per_token) / denom_m
     compute, memory = gemm_c + attn_c, gemm_m + attn_m
     # two all-reduces per layer of the step's activations (attention and MLP outputs), ring algorithm, within a
