@@ -168,6 +168,20 @@ def test_what_the_players_get_is_what_their_engines_use(example):
     assert got[names.index("fab-builder")] >= got[names.index("hyperscaler")]
 
 
+def test_auction_payments_enter_each_players_spend(example):
+    """A player pays each market-rule pool's clearing price on what it is granted there, and its spend is its
+    engine's capex, opex and fab capex plus those payments."""
+    _, result = example
+    for i, p in enumerate(result.players):
+        paid = sum(float(np.nansum(pool.granted[i] * pool.price_usd)) for pool in result.pools if pool.rule == "market")
+        d = p.to_dict()
+        assert d["auction_paid_usd_total"] == pytest.approx(paid, rel=1e-12)
+        s = p.summary
+        own = s["capex_usd_total"] + s["opex_usd_total"] + s["fab_capex_usd_total"]
+        assert d["spend_usd_total"] == pytest.approx(own + paid, rel=1e-12)
+    assert any(p.to_dict()["auction_paid_usd_total"] > 0 for p in result.players)  # packaging binds at a price
+
+
 def _single_player_race(tmp_path: Path, world: dict) -> Path:
     race = {
         "name": "alone",

@@ -54,6 +54,7 @@ def _print_race(d: dict[str, Any]) -> None:
         "installed at the end",
         "peak FLOP/s at the end",
         "largest run by the end [FLOP]",
+        "spend incl. auctions [USD]",
         "targets (first month it can finish)",
         "held back most by",
     ):
@@ -71,6 +72,7 @@ def _print_race(d: dict[str, Any]) -> None:
             f"{p['accelerators_installed_end']:,.0f}",
             f"{p['compute_flop_per_s_end']:.3g}",
             f"{p['largest_run_flop_by_month'][-1]:.3g}",
+            f"{p['spend_usd_total']:.3g}",
             targets,
             binding,
         )

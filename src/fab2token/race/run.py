@@ -48,6 +48,9 @@ PLAYER_KEYS = (
     "pools",
     "capex_usd_total",
     "fab_capex_usd_total",
+    "opex_usd_total",
+    "auction_paid_usd_total",
+    "spend_usd_total",
 )
 """Keys of each entry of ``players``."""
 
@@ -80,7 +83,20 @@ class PlayerOutcome:
             "pools": self.pools,
             "capex_usd_total": self.summary["capex_usd_total"],
             "fab_capex_usd_total": self.summary["fab_capex_usd_total"],
+            "opex_usd_total": self.summary["opex_usd_total"],
+            "auction_paid_usd_total": self.auction_paid_usd(),
+            "spend_usd_total": self.spend_usd(),
         }
+
+    def auction_paid_usd(self) -> float:
+        """What the player paid in the world's auctions (each market-rule pool's clearing price x its grant), on
+        top of its own scenario's unit prices; 0 where it won nothing at a price."""
+        return float(sum(p["paid_usd"] or 0.0 for p in self.pools))
+
+    def spend_usd(self) -> float:
+        """Its whole spend over the horizon: capex, opex, an own fab's capex and the auction payments."""
+        s = self.summary
+        return float(s["capex_usd_total"] + s["opex_usd_total"] + s["fab_capex_usd_total"]) + self.auction_paid_usd()
 
 
 @dataclass(frozen=True)
