@@ -317,6 +317,9 @@ def infer(
         int,
         typer.Option("--ep", help="MoE: attention groups whose experts are split over all TP x EP (default 1)."),
     ] = 1,
+    disaggregate: Annotated[
+        bool, typer.Option("--disaggregate", help="Prefill and decode on pools of their own, the fleet split between.")
+    ] = False,
     precision: Annotated[str, typer.Option("--precision", help="bf16 | fp8 | int8 | int4 weights")] = "bf16",
     kv_precision: Annotated[
         str | None, typer.Option("--kv-precision", help="KV cache precision (default: weights)")
@@ -356,6 +359,7 @@ def infer(
         count,
         tp=tp,
         ep=ep,
+        disaggregate=disaggregate,
         precision=precision,
         kv_precision=kv_precision,
         input_tokens=input_tokens,

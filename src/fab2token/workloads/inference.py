@@ -31,7 +31,7 @@ Inference v5.1 (``tests/reference/test_inference_reference.py``). ``engine_effic
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,7 @@ from fab2token import catalog
 from fab2token.errors import ModelError
 from fab2token.options import Choice, Number, check_options, refuse
 from fab2token.workloads.architecture import kv_cache_bytes_per_token, model_spec
+from fab2token.workloads.infer_result import INFER_KEYS, InferResult
 from fab2token.workloads.serving_step import _a, best_batch, ep_all_to_all_s, moe_weight_bytes_touched, step_time_s
 from fab2token.workloads.token_cost import TOKEN_COST_KEYS, token_energy_and_cost
 
@@ -79,73 +80,6 @@ FP4_KV_DEFAULT = "fp8"
 #: share of HBM a serving engine lets itself use (vLLM's default ``gpu_memory_utilization=0.9``,
 #: https://docs.vllm.ai/en/latest/serving/engine_args.html)
 MEMORY_USABLE_FRAC = 0.9
-
-
-INFER_KEYS = (
-    "model",
-    "accelerator",
-    "count",
-    "tp",
-    "ep",
-    "replicas",
-    "precision",
-    "batch",
-    "max_batch_memory",
-    "tokens_per_s",
-    "tokens_per_s_per_accelerator",
-    "ttft_ms",
-    "tpot_ms",
-    "kv_cache_gb",
-    "kv_cache_bytes_per_token",
-    "weights_gb_per_accelerator",
-    "bound",
-    "usd_per_million_tokens",
-    "meets_slo",
-    "reason",
-    "engine_efficiency",
-    *TOKEN_COST_KEYS[:-2],
-    "unknown_cost_terms",
-)
-
-
-@dataclass(frozen=True)
-class InferResult:
-    """One serving configuration; the keys of ``fab2token infer --json``."""
-
-    model: str
-    accelerator: str
-    count: int
-    tp: int
-    ep: int
-    replicas: int
-    precision: str
-    batch: float
-    max_batch_memory: float
-    tokens_per_s: float
-    tokens_per_s_per_accelerator: float
-    ttft_ms: float
-    tpot_ms: float
-    kv_cache_gb: float
-    kv_cache_bytes_per_token: float
-    weights_gb_per_accelerator: float
-    bound: str
-    usd_per_million_tokens: float
-    meets_slo: bool
-    reason: str
-    engine_efficiency: float
-    price_usd: float | None = None
-    price_source: str | None = None
-    useful_life_years: float = math.nan
-    cloud_usd_per_million_tokens: dict[str, float] | None = None
-    power_kw_per_accelerator: float = math.nan
-    joules_per_token: float = math.nan
-    tokens_per_s_per_mw: float = math.nan
-    usd_per_accelerator_hour: float = math.nan
-    usd_per_accelerator_hour_parts: dict[str, float] | None = None
-    unknown_cost_terms: list[str] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _known(v: Any) -> bool:
@@ -332,9 +266,15 @@ def serve(
     kv_precision: str | None = None,
     engine_efficiency: float | None = None,
     ep: ArrayLike = 1,
+    disaggregate: bool = False,
 ) -> dict[str, Array]:
-    """Best serving point per replica (:func:`replica`) for arrays of (tp, input, output, SLO) configurations."""
+    """Best serving point per replica (:func:`replica`) for arrays of (tp, input, output, SLO) configurations;
+    ``disaggregate``: prefill and decode on pools of their own (:mod:`.disaggregate`)."""
     r = replica(model, acc, tp, precision, input_tokens, output_tokens, kv_precision, engine_efficiency, ep)
+    if disaggregate:
+        from fab2token.workloads.disaggregate import disaggregated
+
+        return disaggregated(r, tpot_slo_s, ttft_slo_s)
     o = r.output_tokens
     batch, tpot, ttft = best_batch(lambda b: r.step(b)["step_s"], r.max_batch, _a(tpot_slo_s), _a(ttft_slo_s), o)
     p = r.step(np.maximum(batch, 1.0))
@@ -393,12 +333,14 @@ def infer(
     price_usd: float | None = None,
     useful_life_years: float | None = None,
     ep: int = 1,
+    disaggregate: bool = False,
 ) -> InferResult:
     """Highest-throughput serving of ``model`` on ``count`` accelerators within the TPOT and TTFT SLOs.
 
     ``tp`` defaults to the degree (a power of two up to the scale-up domain and ``count``) with the highest tokens/s
     per accelerator. ``ep`` > 1 serves an MoE model with wide expert parallelism (:func:`serve`): a replica is
-    ``tp x ep`` accelerators. Replicas = count // (tp x ep). Energy and cost per token: :func:`.token_cost.token_energy_and_cost`
+    ``tp x ep`` accelerators. Replicas = count // (tp x ep). ``disaggregate``: prefill and decode on pools of their
+    own, the fleet split between them (``disaggregated`` in the result gives the pools' figures). Energy and cost per token: :func:`.token_cost.token_energy_and_cost`
     (``pue``, ``power_frac``, ``electricity_usd_per_mwh``, ``price_usd``, ``useful_life_years``).
     """
     opts = {k: v for k, v in locals().items() if k not in ("model", "accelerator", "overrides")}
@@ -408,16 +350,12 @@ def infer(
     acc = catalog.lookup("accelerators", accelerator, overrides.get("accelerators"))
     if engine_efficiency is None:  # the catalog's, or a scenario's catalog.overheads override of it
         engine_efficiency = catalog.overhead("serving_engine_efficiency_frac", overrides.get("overheads"))
-    if tp is not None and m["heads"] % tp:
-        refuse("infer", "tp", tp, f"a divisor of {m['name']}'s {m['heads']:g} attention heads")
-    if tp is not None and tp > count:
-        refuse("infer", "tp", tp, f"at most the {count} accelerators given (--count)")
-    _check_ep(m, ep, tp or 1, count)
+    _check_layout(m, tp, ep, count)
 
     def at(degrees: ArrayLike) -> dict[str, Array]:
         slo = (tpot_ms / 1e3, ttft_ms / 1e3)
         args = (precision, input_tokens, output_tokens, *slo, kv_precision, engine_efficiency)
-        return serve(m, acc, degrees, *args, ep=ep)
+        return serve(m, acc, degrees, *args, ep=ep, disaggregate=disaggregate)
 
     tp = _best_tp(at, m, acc, count // ep) if tp is None else tp
     res = at(tp)
@@ -450,12 +388,27 @@ def infer(
         meets_slo=batch >= 1,
         reason=reason,
         engine_efficiency=engine_efficiency,
+        disaggregated={k: float(res[k]) for k in _POOLS} if disaggregate else None,
         **{k: cost[k] for k in TOKEN_COST_KEYS if k != "usd_per_million_tokens"},
     )
 
 
-def _check_ep(m: dict[str, Any], ep: int, tp: int, count: int) -> None:
-    """Expert parallelism only for an MoE model, and a replica of ``tp x ep`` within the accelerators given."""
+_POOLS = (
+    "prefill_share",
+    "prefill_prompts_per_step",
+    "prefill_tokens_per_s_per_accelerator",
+    "decode_tokens_per_s_per_accelerator",
+)
+
+
+def _check_layout(m: dict[str, Any], tp: int | None, ep: int, count: int) -> None:
+    """TP divides the heads and stays within the accelerators given; expert parallelism only for an MoE model, and
+    a replica of ``tp x ep`` within the accelerators given."""
+    if tp is not None and m["heads"] % tp:
+        refuse("infer", "tp", tp, f"a divisor of {m['name']}'s {m['heads']:g} attention heads")
+    if tp is not None and tp > count:
+        refuse("infer", "tp", tp, f"at most the {count} accelerators given (--count)")
+    tp = tp or 1
     experts = m.get("experts")
     if ep > 1 and not (isinstance(experts, float | int) and experts > 0):
         refuse("infer", "ep", ep, f"1: {m['name']} is a dense model (no experts to split)")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["step_time_s", "moe_weight_bytes_touched", "ep_all_to_all_s", "best_batch"]
+__all__ = ["step_time_s", "prefill_time_s", "moe_weight_bytes_touched", "ep_all_to_all_s", "best_batch"]
 
 Array = NDArray[np.float64]
 
@@ -150,3 +150,45 @@ def best_batch(
     ttft = np.maximum(1.0, output_tokens / np.maximum(b, 1.0)) * tpot
     feasible = (b >= 1) & (ttft <= ttft_slo_s)
     return np.where(feasible, b, 0.0), tpot, ttft
+
+
+def prefill_time_s(
+    prompts: ArrayLike,
+    input_tokens: ArrayLike,
+    params_active: ArrayLike,
+    weight_bytes_touched: ArrayLike,
+    kv_bytes_per_token: ArrayLike,
+    layers: ArrayLike,
+    heads: ArrayLike,
+    head_dim: ArrayLike,
+    hidden: ArrayLike,
+    tp: ArrayLike,
+    peak_flop_per_s: ArrayLike,
+    hbm_bytes_per_s: ArrayLike,
+    compute_eff: ArrayLike,
+    bw_eff: ArrayLike,
+    scaleup_bytes_per_s: ArrayLike,
+    ep: ArrayLike = 1.0,
+    ep_comm_s: ArrayLike = 0.0,
+    attention_flop_per_s: ArrayLike | None = None,
+) -> Array:
+    """One prefill-only step of ``prompts`` prompts of ``input_tokens`` each [s] (a disaggregated prefill pool), on
+    the roofline of :func:`step_time_s`: the prompt tokens' GEMMs against the weights read once, their causal
+    attention (``2 L H Dh I`` a token, as a chunk of prefill counts in :func:`step_time_s`) against writing their
+    KV cache, the TP all-reduces within a group and the experts' dispatch and combine, the latter hidden by
+    two-batch overlap where ``ep`` > 1."""
+    tokens = _a(prompts) * _a(input_tokens)
+    t = _a(tp) * _a(ep)
+    lhd = _a(layers) * _a(heads) * _a(head_dim)
+    attn_peak = _a(peak_flop_per_s) if attention_flop_per_s is None else _a(attention_flop_per_s)
+    gemm_c = tokens * 2.0 * _a(params_active) / (t * _a(peak_flop_per_s) * _a(compute_eff))
+    gemm_m = _a(weight_bytes_touched) / (t * _a(hbm_bytes_per_s) * _a(bw_eff))
+    attn_c = tokens * 2.0 * lhd * _a(input_tokens) / (t * attn_peak * _a(compute_eff))
+    attn_m = tokens * _a(kv_bytes_per_token) / (t * _a(hbm_bytes_per_s) * _a(bw_eff))
+    g = _a(tp)
+    comm = np.where(
+        g > 1, 2.0 * _a(layers) * 2.0 * (g - 1) / g * tokens / _a(ep) * _a(hidden) * 2.0 / _a(scaleup_bytes_per_s), 0.0
+    )
+    work = np.maximum(gemm_c, gemm_m) + np.maximum(attn_c, attn_m) + comm
+    half = np.maximum(gemm_c / 2.0, gemm_m) + np.maximum(attn_c, attn_m) / 2.0 + comm / 2.0
+    return np.where(_a(ep) > 1, 2.0 * np.maximum(half, _a(ep_comm_s) / 2.0), work)
