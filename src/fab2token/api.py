@@ -41,6 +41,31 @@ def run_file(
     The store and the report path are checked before anything is simulated (a report path may not be an input of
     the run), so a bad file or path leaves the store untouched; the report is written atomically, and if it cannot be
     written after the run was stored, the run is removed again (:class:`fab2token.errors.OutputError`).
+
+    Parameters
+    ----------
+    path : str or Path
+        The scenario file (YAML).
+    db : str or Path, optional
+        The results store to keep the run in (``fab2token.duckdb`` by default); None keeps nothing.
+    report_path : str or Path, optional
+        Where to write the run's HTML report.
+    quantile : float
+        The quantile every uncertain input is taken at (0.5: its median).
+
+    Returns
+    -------
+    RunResult
+        The run's id (None when not stored), its Dataset and its summary (the keys of ``fab2token run --json``).
+
+    Raises
+    ------
+    ScenarioError
+        Every problem in the scenario, with file, field path, value and expectation.
+    StoreError
+        A store that cannot be opened or is not a fab2token store (nothing is simulated then).
+    OutputError
+        A report path that cannot be written (the run is removed from the store again).
     """
     from fab2token.io.outputs import check_output, scenario_inputs, write_outputs
 
@@ -102,7 +127,28 @@ def supply_lookup(
     """Quick supply chain for one accelerator, without sites or economics.
 
     ``supply_section`` has the scenario file's ``supply`` shape (validated by the same model, so a bad value is
-    reported with its field path). Returns a dict with the keys of :data:`SUPPLY_KEYS`.
+    reported with its field path).
+
+    Parameters
+    ----------
+    supply_section : dict
+        The ``supply`` section of a scenario: accelerator, fab, packaging, HBM.
+    months : int
+        How many months to run.
+    start : str
+        The first month, ``YYYY-MM``.
+    overrides : dict, optional
+        Catalog rows to add or change, by table (the scenario's ``catalog:`` section).
+
+    Returns
+    -------
+    dict
+        The keys of :data:`SUPPLY_KEYS`: each step's monthly output, yield, cost per good accelerator.
+
+    Raises
+    ------
+    ScenarioError
+        Every bad value, with its field path.
     """
     import numpy as np
     from pydantic import ValidationError

@@ -101,6 +101,15 @@ def simulate(
     replace what the scenario's own figures give: a race hands each player what it was allocated of the world's
     wafers, packaging, HBM and market accelerators.
 
+    Parameters
+    ----------
+    sc : Scenario
+        A validated scenario (:func:`fab2token.scenario.load.parse_scenario`).
+    supply : SupplyInputs, optional
+        The own chain's resolved inputs, in place of the scenario's.
+    market : dict of str to numpy.ndarray, optional
+        Market deliveries a month, by accelerator name, in place of the scenario's orders.
+
     Returns
     -------
     xarray.Dataset
@@ -302,7 +311,20 @@ def _fleet_rows(fi: FleetInputs, pl: _deploy.Placement) -> list[dict[str, Any]]:
 
 def summarise(ds: xr.Dataset, run_id: str | None = None) -> Summary:
     """Headline numbers of a results Dataset (sums on the arrays themselves, NaN left out as xarray's sums do:
-    called once per draw by a sweep, xarray's reductions were a fifth of a draw's time)."""
+    called once per draw by a sweep, xarray's reductions were a fifth of a draw's time).
+
+    Parameters
+    ----------
+    ds : xarray.Dataset
+        What :func:`simulate` returned.
+    run_id : str, optional
+        The stored run's id, carried into the summary.
+
+    Returns
+    -------
+    Summary
+        The keys of ``fab2token run --json`` (:data:`SUMMARY_KEYS`), with units in their names.
+    """
 
     def total(name: str) -> float:
         return float(np.nansum(ds[name].values))

@@ -149,8 +149,25 @@ def _power_summary(o: Operated) -> dict[str, Any]:
 
 
 def operate(sc: Scenario, ds: xr.Dataset | None = None) -> Operated:
-    """Run the scenario's fleet hour by hour under its ``operations`` section (the engine first, unless ``ds`` is
-    its Dataset)."""
+    """Run the scenario's fleet hour by hour under its ``operations`` section.
+
+    Parameters
+    ----------
+    sc : Scenario
+        A validated scenario with an ``operations`` section.
+    ds : xarray.Dataset, optional
+        Its engine results (:func:`fab2token.engine.simulate.simulate`); None runs the engine first.
+
+    Returns
+    -------
+    Operated
+        The hourly answers; :meth:`Operated.to_dict` gives the keys of ``fab2token operate --json``.
+
+    Raises
+    ------
+    ModelError
+        The scenario has no ``operations`` section.
+    """
     ops = sc.operations
     if ops is None:
         raise ModelError("the scenario has no operations section (policy, failures, demand shape): nothing to operate")

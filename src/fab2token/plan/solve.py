@@ -124,6 +124,34 @@ def plan(
     The targets are first hard limits; when they cannot all be met, a first phase minimises their shortfall (in the
     targets' unit, see :func:`fab2token.plan.model.build_model`) and a second the objective at that shortfall, so
     no penalty constant enters the objective or the duals. ``solver_log`` writes HiGHS's log to that file.
+
+    Parameters
+    ----------
+    sc : Scenario
+        A validated scenario with a ``targets`` section.
+    objective : str
+        ``min-cost`` (meet the targets at least cost) or ``max-compute`` (the most compute within
+        ``targets.budget_usd``).
+    milp : bool
+        Build halls in whole blocks of ``targets.hall_block_mw`` (a mixed-integer program).
+    time_limit_s : float
+        The solver's time limit.
+    solver_log : str, optional
+        A file for HiGHS's log.
+    supply, market, option_cap : optional
+        What replaces or caps the scenario's own supply figures (a race's grants).
+
+    Returns
+    -------
+    PlanResult
+        Status, objective, the build, the schedule, the binding limits with their values and the duals (the keys
+        of ``fab2token plan --json``); a non-optimal status says so with its sentence, never a plan with $0.
+
+    Raises
+    ------
+    ModelError
+        Nothing to plan (no targets under ``min-cost``), a time limit that is not a positive number, ``milp``
+        without ``targets.hall_block_mw``, ``max-compute`` without a budget.
     """
     if not sc.targets.training and not sc.targets.inference_demand and objective == "min-cost":
         raise ModelError("nothing to plan: the scenario has no targets (targets.training or targets.inference_demand)")

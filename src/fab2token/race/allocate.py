@@ -93,8 +93,28 @@ def auction(capacity: Array, request: Array, bid: Array) -> tuple[Array, Array]:
 def allocate(
     rule: str, capacity: Array, request: Array, contract: Array, share: Array, bid: Array
 ) -> tuple[Array, Array]:
-    """Contracts first, then ``rule`` on what is left; returns the grants ``(..., player)`` and the clearing price
-    ``(...)`` (NaN unless the rule is ``market`` and the capacity binds)."""
+    """Contracts first, then ``rule`` on what is left.
+
+    Parameters
+    ----------
+    rule : str
+        ``pro-rata``, ``shares`` (max-min fair by share: water-filling) or ``market`` (a uniform-price auction).
+    capacity : numpy.ndarray
+        The pool's capacity, ``(...)`` (months, draws: any leading shape).
+    request, contract, share, bid : numpy.ndarray
+        Each player's request, contracted volume, share and bid, ``(..., player)``.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        The grants ``(..., player)`` and the clearing price ``(...)`` (NaN unless the rule is ``market`` and the
+        capacity binds).
+
+    Raises
+    ------
+    ValueError
+        An unknown rule.
+    """
     capacity = np.maximum(np.asarray(capacity, dtype=float), 0.0)
     request = np.maximum(np.asarray(request, dtype=float), 0.0)
     contracted, left = contracts_first(capacity, request, np.broadcast_to(contract, request.shape))

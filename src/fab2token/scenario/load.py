@@ -37,6 +37,20 @@ def parse_scenario(text: str, file: str = "<scenario>", quantile: float = 0.5) -
     the scenario returned is that one, its uncertain inputs kept with it
     (:func:`~fab2token.scenario.uncertain.uncertain_inputs`).
 
+    Parameters
+    ----------
+    text : str
+        The scenario, as YAML.
+    file : str
+        The name problems are reported under (a path, or ``<editor>``).
+    quantile : float
+        The quantile every uncertain input is taken at (0.5: its median).
+
+    Returns
+    -------
+    Scenario
+        The validated scenario, every quantity in the unit its field names.
+
     Raises
     ------
     ScenarioError
@@ -89,8 +103,19 @@ def read_yaml_file(path: str | Path) -> tuple[object, str]:
 
 
 def load_scenario(path: str | Path, quantile: float = 0.5) -> tuple[Scenario, str]:
-    """Read and validate a scenario file; returns the scenario and its text (kept with stored runs). ``quantile``:
-    as :func:`parse_scenario`.
+    """Read and validate a scenario file.
+
+    Parameters
+    ----------
+    path : str or Path
+        The scenario file (YAML).
+    quantile : float
+        As :func:`parse_scenario`.
+
+    Returns
+    -------
+    tuple of (Scenario, str)
+        The scenario and its text (kept with stored runs).
 
     Raises
     ------

@@ -164,7 +164,19 @@ def _hbm_units(inp: SupplyInputs) -> Array | None:
 
 
 def chain(inp: SupplyInputs) -> dict[str, Array]:
-    """Run the chain; returns arrays over (..., month) keyed by name (see docs/stages/engine.md, "Supply")."""
+    """Run the supply chain, every input broadcast over leading dimensions (draws, players) and months.
+
+    Parameters
+    ----------
+    inp : SupplyInputs
+        The chain's resolved inputs (:func:`inputs_from_supply`): die, wafers, yield model and ramp, packaging, HBM.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        Arrays over (..., month) keyed by name: gross and good dies, each step's units, the binding step, cost per
+        good accelerator (docs/stages/engine.md, "Supply").
+    """
     w, h = supply.die_dimensions_mm(inp.die_area_mm2, inp.die_aspect_ratio)
     gross = supply.gross_dies_per_wafer(w, h, inp.wafer_diameter_mm, inp.edge_exclusion_mm, inp.scribe_mm)
     gross = np.asarray(gross, dtype=float)[..., None] if np.ndim(gross) else float(gross)

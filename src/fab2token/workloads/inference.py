@@ -340,8 +340,44 @@ def infer(
     ``tp`` defaults to the degree (a power of two up to the scale-up domain and ``count``) with the highest tokens/s
     per accelerator. ``ep`` > 1 serves an MoE model with wide expert parallelism (:func:`serve`): a replica is
     ``tp x ep`` accelerators. Replicas = count // (tp x ep). ``disaggregate``: prefill and decode on pools of their
-    own, the fleet split between them (``disaggregated`` in the result gives the pools' figures). Energy and cost per token: :func:`.token_cost.token_energy_and_cost`
-    (``pue``, ``power_frac``, ``electricity_usd_per_mwh``, ``price_usd``, ``useful_life_years``).
+    own, the fleet split between them (``disaggregated`` in the result gives the pools' figures). Energy and cost per
+    token: :func:`.token_cost.token_energy_and_cost` (``pue``, ``power_frac``, ``electricity_usd_per_mwh``,
+    ``price_usd``, ``useful_life_years``).
+
+    Parameters
+    ----------
+    model, accelerator : str
+        Catalog names or aliases.
+    count : int
+        Accelerators serving.
+    tp, ep : int
+        Tensor-parallel degree (None: the best) and expert-parallel attention groups (an MoE model).
+    precision, kv_precision : str
+        Weights' and KV cache's formats (``bf16``, ``fp8``, ``nvfp4``, ...; the cache defaults to the weights').
+    input_tokens, output_tokens : int
+        Prompt and output lengths.
+    tpot_ms, ttft_ms : float
+        The latency SLOs.
+    disaggregate : bool
+        Prefill and decode on pools of their own.
+    engine_efficiency : float, optional
+        Share of the roofline an engine reaches (default: the catalog's).
+    usd_per_accelerator_hour, pue, power_frac, electricity_usd_per_mwh, price_usd, useful_life_years
+        For energy and cost per token (unknown terms are named, never guessed).
+    overrides : dict, optional
+        Catalog rows to add or change, by table.
+
+    Returns
+    -------
+    InferResult
+        The keys of ``fab2token infer --json`` (:data:`~fab2token.workloads.infer_result.INFER_KEYS`).
+
+    Raises
+    ------
+    OptionError
+        A bad option, named with its value and what was expected.
+    ModelError
+        A figure the model needs is not in the catalog.
     """
     opts = {k: v for k, v in locals().items() if k not in ("model", "accelerator", "overrides")}
     check_options("infer", opts, INFER_OPTIONS, INFER_FLAGS)

@@ -102,6 +102,29 @@ def search_layout(
     evaluated and fitted. ``fixed`` holds the parts the user chose (``tp``, ``pp``, ``micro_batch``,
     ``virtual_stages``, ``recompute``, ``zero_stage``, ``ep``, ``cp``).
 
+    Parameters
+    ----------
+    model, accelerator : str
+        Catalog names or aliases.
+    count : int
+        Accelerators in the cluster.
+    seq_len : int, optional
+        Sequence length (default: the model's context, at most 8,192).
+    global_batch_tokens : float
+        Tokens per iteration.
+    recipe, precision : str
+        State bytes per parameter and the peak rate, as :func:`fab2token.workloads.training.train`.
+    fixed : dict, optional
+        The parts of the layout the user chose.
+    overrides : dict, optional
+        Catalog rows to add or change, by table.
+
+    Returns
+    -------
+    dict
+        ``layout`` (with ``dp``), ``iteration_s``, ``mfu``, ``memory_per_accelerator_gb``, and the counts of layouts
+        screened, evaluated and fitting, and ``search_s``.
+
     Raises
     ------
     ModelError

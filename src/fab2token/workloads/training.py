@@ -270,6 +270,48 @@ def train(
     ``mfu`` given: used as is. Otherwise estimated with :func:`estimate_mfu`. ``precision`` picks the peak rate
     (``bf16`` or ``fp8``). Energy uses the accelerator's all-in IT power x PUE (default: ``pue_default`` from
     ``overheads.csv``). Cost is accelerator-hours x ``usd_per_accelerator_hour`` (NaN when not given).
+
+    Parameters
+    ----------
+    model, accelerator : str
+        Catalog names or aliases (``fab2token catalog models`` / ``accelerators``).
+    tokens : float
+        Training tokens.
+    count : int
+        Accelerators in the cluster.
+    mfu : float, optional
+        Model FLOPs utilisation; None: estimated by the performance model.
+    seq_len : int, optional
+        Sequence length (default: the model's context, at most 8,192).
+    tp, pp, cp, ep, micro_batch, virtual_stages, zero_stage, recompute : layout
+        Tensor, pipeline, context and expert parallel degrees, micro-batch (sequences), interleaved chunks, ZeRO
+        stage, recomputation (``none`` / ``selective`` / ``full``); :func:`fab2token.workloads.layout.search_layout`
+        finds the fastest that fits.
+    global_batch_tokens : float
+        Tokens per iteration.
+    recipe, precision : str
+        State bytes per parameter (``mixed-adam``, ``fp8-adam``, ``fp32-adam``) and the peak rate (``bf16``,
+        ``fp8``).
+    failure_rate_per_accelerator_hour, checkpoint_write_s, restart_s : float
+        Reliability (failure rate default: the catalog's).
+    pue, usd_per_accelerator_hour : float, optional
+        For energy and cost.
+    overrides : dict, optional
+        Catalog rows to add or change, by table.
+    require_fit : bool
+        Refuse a layout that does not fit in memory (else it is reported).
+
+    Returns
+    -------
+    TrainResult
+        The keys of ``fab2token train --json`` (:data:`TRAIN_KEYS`).
+
+    Raises
+    ------
+    OptionError
+        A bad option (named, with the value and what was expected), or a layout the model or cluster does not allow.
+    ModelError
+        A figure the estimate needs is not in the catalog, or (``require_fit``) the layout does not fit.
     """
     opts = {k: v for k, v in locals().items() if k not in ("model", "accelerator", "overrides", "require_fit")}
     check_options("train", opts, TRAIN_OPTIONS, TRAIN_FLAGS)
