@@ -68,13 +68,21 @@ LONG_FUNCTIONS_ALLOWED = {
 MAX_FUNCTION_LINES = 80
 
 
+def _docstring_lines(node: ast.FunctionDef | ast.AsyncFunctionDef) -> int:
+    first = node.body[0] if node.body else None
+    if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+        return first.end_lineno - first.lineno + 1
+    return 0
+
+
 def test_every_function_is_under_80_lines():
+    """Code lines: a function's docstring (its numpydoc Parameters / Returns / Raises) does not count."""
     long = []
     for p in PACKAGE.rglob("*.py"):
         for node in ast.walk(ast.parse(p.read_text())):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 where = f"{p.relative_to(PACKAGE)}:{node.name}"
-                lines = node.end_lineno - node.lineno + 1
+                lines = node.end_lineno - node.lineno + 1 - _docstring_lines(node)
                 if lines > MAX_FUNCTION_LINES and where not in LONG_FUNCTIONS_ALLOWED:
                     long.append(f"{where} ({lines} lines)")
     assert long == []

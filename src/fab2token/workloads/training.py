@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -30,6 +29,7 @@ from fab2token.workloads.memory import (
     state_bytes_per_param,
 )
 from fab2token.workloads.reliability import cluster_reliability, goodput_frac, young_daly_interval_s
+from fab2token.workloads.train_result import TRAIN_KEYS, TrainResult
 
 __all__ = [
     "RECIPES",
@@ -143,63 +143,6 @@ def estimate_mfu(
     lay = perf.Layout(count, tp, pp, **batch, virtual_stages=virtual_stages, recompute=recompute, **states, **layout)
     out = perf.iteration(shape, hw, lay, flops_per_token)
     return out | {"step_s": out["iteration_s"]}
-
-
-TRAIN_KEYS = (
-    "model",
-    "accelerator",
-    "count",
-    "tokens",
-    "flops",
-    "flops_per_token",
-    "mfu",
-    "mfu_source",
-    "days",
-    "compute_days",
-    "accelerator_hours",
-    "interruptions_expected",
-    "mtbf_hours",
-    "goodput",
-    "checkpoint_interval_minutes",
-    "energy_mwh",
-    "cost_usd",
-    "memory_per_accelerator_gb",
-    "fits_in_memory",
-    "min_accelerators_to_fit",
-    "step_s",
-    "step_breakdown_s",
-)
-
-
-@dataclass(frozen=True)
-class TrainResult:
-    """One training run; the keys of ``fab2token train --json``."""
-
-    model: str
-    accelerator: str
-    count: float
-    tokens: float
-    flops: float
-    flops_per_token: float
-    mfu: float
-    mfu_source: str
-    days: float
-    compute_days: float
-    accelerator_hours: float
-    interruptions_expected: float
-    mtbf_hours: float
-    goodput: float
-    checkpoint_interval_minutes: float
-    energy_mwh: float
-    cost_usd: float
-    memory_per_accelerator_gb: dict[str, float]
-    fits_in_memory: bool
-    min_accelerators_to_fit: float
-    step_s: float = math.nan
-    step_breakdown_s: dict[str, float] | None = None  # estimated MFU: the iteration's parts (they sum to step_s)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _known(v: Any) -> bool:
