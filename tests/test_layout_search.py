@@ -143,3 +143,26 @@ def test_the_search_weighs_expert_parallelism():
     assert free["layouts_evaluated"] > fixed_one["layouts_evaluated"]
     assert free["iteration_s"] <= fixed_one["iteration_s"] + 1e-12
     assert search_layout("llama-3-8b", "H100", 64)["layout"]["ep"] == 1  # dense: never split
+
+
+def test_any_precision_compares_bf16_and_fp8_where_the_part_has_it():
+    """precision any: the faster of BF16 (mixed-adam) and FP8 (fp8-adam), each the same answer as its own search; an
+    accelerator without FP8 (A100) is searched in BF16 only; train --precision any needs --search."""
+    from fab2token.workloads.layout import search_any_precision
+
+    best = search_any_precision("llama-3-70b", "H100", 1024)
+    each = {
+        p: search_layout("llama-3-70b", "H100", 1024, recipe=r, precision=p)
+        for p, r in (("bf16", "mixed-adam"), ("fp8", "fp8-adam"))
+    }
+    assert best["iteration_s_by_precision"] == {p: r["iteration_s"] for p, r in each.items()}
+    faster = min(each, key=lambda p: each[p]["iteration_s"])
+    assert best["precision"] == faster and best["layout"] == each[faster]["layout"]
+    assert set(search_any_precision("llama-3-70b", "A100", 1024)["iteration_s_by_precision"]) == {"bf16"}
+    args = ["train", "-m", "llama-3-70b", "--tokens", "1e12", "-a", "H100", "-n", "1024", "--precision", "any"]
+    r = CliRunner().invoke(app, [*args, "--search", "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert d["step_s"] == pytest.approx(d["layout_search"]["iteration_s"], rel=1e-9)
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 2 and "only with --search" in r.output

@@ -226,7 +226,9 @@ def train(
     cp: Annotated[
         int | None, typer.Option("--cp", help="Context-parallel degree: each sequence over cp ranks (default 1).")
     ] = None,
-    precision: Annotated[str, typer.Option("--precision", help="bf16 | fp8 (peak rate used for MFU)")] = "bf16",
+    precision: Annotated[
+        str, typer.Option("--precision", help="bf16 | fp8 (peak rate used for MFU); any: --search compares both")
+    ] = "bf16",
     failure_rate: Annotated[
         float | None, typer.Option("--failure-rate", help="Interruptions per accelerator-hour.")
     ] = None,
@@ -241,17 +243,19 @@ def train(
     as_json: JsonOpt = False,
 ) -> None:
     """Training time, interruptions, goodput, energy and cost of one run."""
+    from fab2token.options import refuse
     from fab2token.workloads.training import train as _train
 
     given = dict(tp=tp, pp=pp, zero_stage=zero_stage, recompute=recompute, virtual_stages=virtual_stages, ep=ep, cp=cp)
     layout = {"tp": 8, "pp": 1, "zero_stage": 1, "recompute": "selective", "virtual_stages": 1, "ep": 1, "cp": 1}
     layout |= {k: v for k, v in given.items() if v is not None}
-    found = None
+    found, recipe = None, "mixed-adam"
     if search:
-        from fab2token.workloads.layout import search_layout
-
-        found = search_layout(model, accelerator, count, seq_len, precision=precision, fixed=given)
+        found = _search(model, accelerator, count, seq_len, precision, given)
         layout = {k: found["layout"][k] for k in layout} | {"micro_batch": found["layout"]["micro_batch"]}
+        precision, recipe = found["precision"], found["recipe"]
+    elif precision == "any":
+        refuse("train", "precision", precision, "bf16 or fp8 (any only with --search, which compares them)")
     res = _train(
         model,
         tokens,
@@ -260,6 +264,7 @@ def train(
         mfu=mfu,
         seq_len=seq_len,
         precision=precision,
+        recipe=recipe,
         failure_rate_per_accelerator_hour=failure_rate,
         checkpoint_write_s=checkpoint_write_s,
         restart_s=restart_s,
@@ -273,6 +278,17 @@ def train(
         _print_json(res)
         return
     _print_train(res, explain)
+
+
+def _search(
+    model: str, accelerator: str, count: int, seq_len: int | None, precision: str, given: dict[str, Any]
+) -> dict[str, Any]:
+    """The layout search of ``train --search`` (both precisions compared under ``--precision any``)."""
+    from fab2token.workloads.layout import search_any_precision, search_layout
+
+    if precision == "any":
+        return search_any_precision(model, accelerator, count, seq_len=seq_len, fixed=given)
+    return search_layout(model, accelerator, count, seq_len, precision=precision, fixed=given)
 
 
 def _print_train(res: dict[str, Any], explain: bool) -> None:

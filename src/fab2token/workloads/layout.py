@@ -26,7 +26,7 @@ from fab2token.workloads.memory import RECOMPUTE_MODES, memory_per_accelerator_g
 from fab2token.workloads.perf import routed_expert_params, shape_from_spec
 from fab2token.workloads.training import _known, estimate_for_catalog, peak_flop_per_s
 
-__all__ = ["SEARCHED", "search_layout"]
+__all__ = ["SEARCHED", "PRECISION_RECIPES", "search_layout", "search_any_precision"]
 
 #: the parts of a layout searched, and the values tried (TP and PP are further limited by the model and cluster)
 SEARCHED: dict[str, tuple[Any, ...]] = {
@@ -178,8 +178,36 @@ def search_layout(
         "layouts_evaluated": int(keep.sum()),
         "layouts_fitting": int(fits.sum()),
         "fixed": dict(fixed or {}),
+        "precision": precision,
+        "recipe": recipe,
         "search_s": time.perf_counter() - t0,
     }
+
+
+#: the precision recipes ``search_layout(precision="any")`` compares: BF16 with mixed-precision Adam, and FP8 where
+#: the accelerator computes in it, with the fp8-adam recipe's state bytes (:data:`fab2token.workloads.memory.RECIPES`)
+PRECISION_RECIPES = (("bf16", "mixed-adam"), ("fp8", "fp8-adam"))
+
+
+def search_any_precision(model: str, accelerator: str, count: int, **kw: Any) -> dict[str, Any]:
+    """:func:`search_layout` for each of :data:`PRECISION_RECIPES` the accelerator computes in, the fastest
+    returned (its ``precision`` and ``recipe`` say which, ``iteration_s_by_precision`` what each gave; MFU is
+    against the chosen precision's peak)."""
+    overrides = kw.get("overrides") or {}
+    acc = catalog.lookup("accelerators", accelerator, overrides.get("accelerators"))
+    listed = catalog.precisions(acc)
+    found, errors = {}, []
+    for precision, recipe in PRECISION_RECIPES:
+        if precision == "fp8" and (not _known(acc["dense_fp8_flop_per_s"]) or (listed and "fp8" not in listed)):
+            continue
+        try:
+            found[precision] = search_layout(model, accelerator, count, recipe=recipe, precision=precision, **kw)
+        except ModelError as exc:
+            errors.append(str(exc))
+    if not found:
+        raise ModelError(errors[0])
+    best = min(found.values(), key=lambda r: r["iteration_s"])
+    return best | {"iteration_s_by_precision": {p: r["iteration_s"] for p, r in found.items()}}
 
 
 def _estimate(
