@@ -138,10 +138,16 @@ def catalog_page() -> str:
         ]
         out.append("")
     long_tables = (
-        ("world", "The world's shared capacities for `fab2token race` (several rows per key, one per step).",
-         lambda r: f"{r['resource']} {r['key']} from {r['from']}"),
-        ("prices", "Purchase prices (published estimates) and public cloud on-demand rates, for `fab2token infer`.",
-         lambda r: f"{r['accelerator']} {r['kind']} {r['offering']} ({r['date']})"),
+        (
+            "world",
+            "The world's shared capacities for `fab2token race` (several rows per key, one per step).",
+            lambda r: f"{r['resource']} {r['key']} from {r['from']}",
+        ),
+        (
+            "prices",
+            "Purchase prices (published estimates) and public cloud on-demand rates, for `fab2token infer`.",
+            lambda r: f"{r['accelerator']} {r['kind']} {r['offering']} ({r['date']})",
+        ),
     )
     for table, text, label in long_tables:
         rows = catalog.table_rows(table)
@@ -194,8 +200,8 @@ def cli_page() -> str:
 
 def results_page() -> str:
     from fab2token.engine.simulate import SUMMARY_KEYS, simulate
-    from fab2token.plan import PLAN_KEYS
     from fab2token.operations.run import OPERATE_KEYS
+    from fab2token.plan import PLAN_KEYS
     from fab2token.race.run import PLAYER_KEYS, RACE_KEYS
     from fab2token.scenario import load_scenario
     from fab2token.sweep.summary import SWEEP_KEYS

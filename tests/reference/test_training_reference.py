@@ -185,3 +185,24 @@ def test_sequence_parallel_selective_beats_full_recomputation_as_published():
     full, sel = korthikanti("full")["ours_s"], korthikanti("seqsel")["ours_s"]
     published = np.array([r[10] / r[11] for r in KORTHIKANTI_TABLE_5])
     assert np.all(full / sel > 1.15) and np.allclose(full / sel, published, rtol=0.10)
+
+
+def validation_rows() -> list[dict]:
+    """Every row evaluated now, for the validation page: iteration time published and modelled."""
+    rows = []
+    for i, row in enumerate(NARAYANAN_TABLE_1):
+        r = results("N21")
+        rows.append(("N21", f"Narayanan 2021 Table 1, {row[0]}B on {row[6]:,} A100", r, i))
+    for mode in ("full", "seqsel"):
+        for i, row in enumerate(KORTHIKANTI_TABLE_5):
+            rows.append((mode, f"Korthikanti 2022 Table 5, {row[0]} {mode}", results(f"K22-{mode}"), i))
+    return [
+        {
+            "case": case,
+            "published": float(r["published_s"][i]),
+            "ours": float(r["ours_s"][i]),
+            "unit": "s per iteration",
+            "tolerance": TOLERANCE,
+        }
+        for _, case, r, i in rows
+    ]
