@@ -21,8 +21,6 @@ from numpy.typing import NDArray
 from fab2token.workloads.serving_step import (
     _a,
     best_batch,
-    ep_all_to_all_s,
-    moe_weight_bytes_touched,
     prefill_time_s,
 )
 
@@ -37,19 +35,11 @@ Array = NDArray[np.float64]
 def prefill_step_s(r: Replica, prompts: Any) -> Array:
     """One prefill-only step of ``prompts`` prompts on replica ``r`` [s], engine efficiency applied."""
     m, (peak, ce, be, engine, scaleup) = r.model, r.rates
-    moe_layers, expert_params, _, shared_total = r.parts
     tokens = _a(prompts) * r.input_tokens
-    touched = (
-        moe_weight_bytes_touched(
-            tokens, m["params_total"], expert_params, moe_layers, m["experts"], m["active_experts"], r.wbytes
-        )
-        + (r.ep - 1.0) * shared_total
-    )
-    ranks = r.tp * r.ep
-    a2a = ep_all_to_all_s(tokens, ranks, moe_layers, m["active_experts"], m["hidden"], r.a2a_bw, min(r.wbytes, 2.0))
+    touched, a2a = r.weights_touched(tokens), r.expert_comm_s(tokens)
     t = prefill_time_s(
         prompts, r.input_tokens, m["params_active"], touched, r.kv_tok, m["layers"], m["heads"], m["head_dim"],
-        m["hidden"], r.tp, peak, r.acc["hbm_tb_per_s"] * 1e12, ce, be, scaleup, r.ep, np.where(r.ep > 1, a2a, 0.0),
+        m["hidden"], r.tp, peak, r.acc["hbm_tb_per_s"] * 1e12, ce, be, scaleup, r.ep, a2a,
         r.attention[1],
     )  # fmt: skip
     return t / engine

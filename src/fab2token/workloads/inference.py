@@ -159,31 +159,32 @@ class Replica:
     a2a_bw: Array
     attention: tuple[float | None, float]  # decode attention width (None: head_dim), the attention kernels' peak
 
+    def weights_touched(self, tokens: Array) -> Array:
+        """Bytes of weights a step of ``tokens`` reads: the experts they route to, and every attention group's copy
+        of the non-expert weights."""
+        m, (moe_layers, expert_params, _, shared_total) = self.model, self.parts
+        experts = moe_weight_bytes_touched(
+            tokens, m["params_total"], expert_params, moe_layers, m["experts"], m["active_experts"], self.wbytes
+        )
+        return experts + (self.ep - 1.0) * shared_total
+
+    def expert_comm_s(self, tokens: Array) -> Array:
+        """The experts' dispatch and combine for a step of ``tokens`` [s]: dispatch in the weights' 8-bit format
+        where they have one, combine in 16-bit (DeepSeek-V3/R1 inference system: "dispatch transmissions adopt the
+        FP8 format ... combine transmissions use the BF16 format"); none without expert parallelism."""
+        m, moe_layers = self.model, self.parts[0]
+        ranks = self.tp * self.ep
+        out = ep_all_to_all_s(
+            tokens, ranks, moe_layers, m["active_experts"], m["hidden"], self.a2a_bw, min(self.wbytes, 2.0)
+        )
+        return np.where(self.ep > 1, out, 0.0)
+
     def step(self, b: ArrayLike, prefill_in_step: bool = True) -> dict[str, Array]:
         """One step at batch ``b`` (the replica's sequences) [s] and its parts, engine efficiency applied."""
         m, (peak, ce, be, engine, scaleup) = self.model, self.rates
         i, o, b = self.input_tokens, self.output_tokens, _a(b)
-        moe_layers, expert_params, _, shared_total = self.parts
         tokens_per_step = b * (1.0 + i / o) if prefill_in_step else b
-        touched = (
-            moe_weight_bytes_touched(
-                tokens_per_step,
-                m["params_total"],
-                expert_params,
-                moe_layers,
-                m["experts"],
-                m["active_experts"],
-                self.wbytes,
-            )
-            + (self.ep - 1.0) * shared_total
-        )  # the other groups' copies of the non-expert weights
-        ranks = self.tp * self.ep
-        # dispatch in the weights' 8-bit format where they have one, combine in 16-bit (DeepSeek-V3/R1 inference
-        # system: "dispatch transmissions adopt the FP8 format ... combine transmissions use the BF16 format")
-        out = ep_all_to_all_s(
-            tokens_per_step, ranks, moe_layers, m["active_experts"], m["hidden"], self.a2a_bw, min(self.wbytes, 2.0)
-        )
-        a2a = np.where(self.ep > 1, out, 0.0)
+        touched, a2a = self.weights_touched(tokens_per_step), self.expert_comm_s(tokens_per_step)
         p = step_time_s(
             b, i, o, m["params_active"], touched, self.kv_tok, m["layers"], m["heads"], m["head_dim"], m["hidden"],
             self.tp, peak, self.acc["hbm_tb_per_s"] * 1e12, ce, be, scaleup, prefill_in_step, ep=self.ep, ep_comm_s=a2a,
@@ -212,7 +213,8 @@ def replica(
     ``engine_efficiency`` (default: the catalog's ``serving_engine_efficiency_frac``) divides every step time."""
     rates = _rates(acc, precision, kv_precision, engine_efficiency)
     wbytes = BYTES[precision]
-    kvb = BYTES[kv_precision or (FP4_KV_DEFAULT if precision in FP4_FORMATS else precision)]
+    kv_format = kv_precision or (FP4_KV_DEFAULT if precision in FP4_FORMATS else precision)
+    kvb = BYTES[kv_format]
     tp_a, ep_a = _a(tp), _a(ep)
     ranks = tp_a * ep_a
     i, o = _a(input_tokens), _a(output_tokens)
@@ -238,7 +240,7 @@ def replica(
         weights_gb_per_accelerator=(shared_total / tp_a + experts_total / ranks) / 1e9,
         parts=parts,
         a2a_bw=_all_to_all_bw(acc, ranks, rates[4]),
-        attention=_attention(model, acc, kv_precision or (FP4_KV_DEFAULT if precision in FP4_FORMATS else precision)),
+        attention=_attention(model, acc, kv_format),
     )
 
 

@@ -71,18 +71,26 @@ def step_time_s(
     attn_c = (b * 4.0 * lhd_decode * c + prefill_tokens * 2.0 * lhd * i) / (t * attn_peak * _a(compute_eff))
     attn_m = b * c * _a(kv_bytes_per_token) / denom_m
     compute, memory = gemm_c + attn_c, gemm_m + attn_m
-    # two all-reduces per layer of the step's activations (attention and MLP outputs), ring algorithm, within a
-    # TP group on its share of the tokens
-    tokens = (b + prefill_tokens) / groups
-    g = _a(tp)
-    comm = np.where(
-        g > 1, 2.0 * _a(layers) * 2.0 * (g - 1) / g * tokens * _a(hidden) * 2.0 / _a(scaleup_bytes_per_s), 0.0
-    )
+    comm = _tp_comm_s((b + prefill_tokens) / groups, tp, layers, hidden, scaleup_bytes_per_s)
     ep_comm = _a(ep_comm_s)
-    step = np.maximum(gemm_c, gemm_m) + np.maximum(attn_c, attn_m) + comm + ep_comm
-    half = np.maximum(gemm_c / 2.0, gemm_m) + np.maximum(attn_c, attn_m) / 2.0 + comm / 2.0
-    step = np.where(np.asarray(two_batch_overlap, dtype=bool), 2.0 * np.maximum(half, ep_comm / 2.0), step)
+    step = _step_s((gemm_c, gemm_m, attn_c, attn_m), comm, ep_comm, two_batch_overlap)
     return {"step_s": step, "compute_s": compute, "memory_s": memory, "comm_s": comm + ep_comm}
+
+
+def _tp_comm_s(tokens: Array, tp: ArrayLike, layers: ArrayLike, hidden: ArrayLike, bytes_per_s: ArrayLike) -> Array:
+    """Two all-reduces per layer of a TP group's ``tokens`` activations (attention and MLP outputs), ring algorithm."""
+    g = _a(tp)
+    return np.where(g > 1, 2.0 * _a(layers) * 2.0 * (g - 1) / g * tokens * _a(hidden) * 2.0 / _a(bytes_per_s), 0.0)
+
+
+def _step_s(roofs: tuple[Array, Array, Array, Array], comm: Array, ep_comm: Array, overlap: ArrayLike) -> Array:
+    """A step from its (GEMM compute, weight reads, attention compute, attention memory) times, the TP all-reduces
+    and the experts' communication: one after the other, or with two-batch overlap ``2 max(half the work with the
+    weights read whole, half the expert communication)``."""
+    gemm_c, gemm_m, attn_c, attn_m = roofs
+    plain = np.maximum(gemm_c, gemm_m) + np.maximum(attn_c, attn_m) + comm + ep_comm
+    half = np.maximum(gemm_c / 2.0, gemm_m) + np.maximum(attn_c, attn_m) / 2.0 + comm / 2.0
+    return np.where(np.asarray(overlap, dtype=bool), 2.0 * np.maximum(half, ep_comm / 2.0), plain)
 
 
 def moe_weight_bytes_touched(
@@ -185,10 +193,5 @@ def prefill_time_s(
     gemm_m = _a(weight_bytes_touched) / (t * _a(hbm_bytes_per_s) * _a(bw_eff))
     attn_c = tokens * 2.0 * lhd * _a(input_tokens) / (t * attn_peak * _a(compute_eff))
     attn_m = tokens * _a(kv_bytes_per_token) / (t * _a(hbm_bytes_per_s) * _a(bw_eff))
-    g = _a(tp)
-    comm = np.where(
-        g > 1, 2.0 * _a(layers) * 2.0 * (g - 1) / g * tokens / _a(ep) * _a(hidden) * 2.0 / _a(scaleup_bytes_per_s), 0.0
-    )
-    work = np.maximum(gemm_c, gemm_m) + np.maximum(attn_c, attn_m) + comm
-    half = np.maximum(gemm_c / 2.0, gemm_m) + np.maximum(attn_c, attn_m) / 2.0 + comm / 2.0
-    return np.where(_a(ep) > 1, 2.0 * np.maximum(half, _a(ep_comm_s) / 2.0), work)
+    comm = _tp_comm_s(tokens / _a(ep), tp, layers, hidden, scaleup_bytes_per_s)
+    return _step_s((gemm_c, gemm_m, attn_c, attn_m), comm, _a(ep_comm_s), _a(ep) > 1)
