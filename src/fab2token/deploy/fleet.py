@@ -55,8 +55,8 @@ class FleetInputs:
 
 def whole_units(expected: Array) -> Array:
     """Whole accelerators a month from an expected (fractional) output: the floor of the cumulative output, so
-    fractions carry to the next month."""
-    return np.diff(np.floor(np.cumsum(expected) + 1e-9), prepend=0.0)
+    fractions carry to the next month; months are the last axis (leading ones: draws)."""
+    return np.diff(np.floor(np.cumsum(expected, axis=-1) + 1e-9), axis=-1, prepend=0.0)
 
 
 def _own_design(sc: Scenario, entry: FleetType, axis: NDArray[np.int64]) -> tuple[Array, Array]:

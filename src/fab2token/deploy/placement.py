@@ -16,6 +16,7 @@ __all__ = [
     "all_in_it_kw",
     "accelerator_all_in_it_kw",
     "place_fleet",
+    "place_fleets",
     "Placement",
     "classify_binding",
     "BINDING_SUPPLY",
@@ -121,6 +122,11 @@ def place_fleet(
     order : the types in the order they take spare power (default: as given).
     cap : (type, month, site) a deployment schedule: the most of each type in place at each site (``inf``: no limit).
 
+    Returns
+    -------
+    Placement
+        What each site houses, powers and newly installs, what retires and what waits, month by month.
+
     Notes
     -----
     The policy: accelerators never move once installed. Each month, first those reaching their useful life
@@ -132,49 +138,96 @@ def place_fleet(
     that month returns the excess to the waiting stock (installed elsewhere if another site's schedule has room), and
     a site takes new accelerators of a type only up to its schedule.
 
-    The state (what each site houses) carries from month to month and retirements free room for later
-    deliveries, so this is a recursion over months, each month a few whole-array operations over sites (and a
-    short loop over the handful of types, which take the spare power in turn). With one type, no retirement and
-    capacities that never fall it is the earlier closed form (running maxima of housed totals over the sites' rooms);
-    property tests check it against a month-by-month loop written as the policy reads.
+    This is :func:`place_fleets` on a batch of one draw.
     """
-    n_types, months = delivered.shape
-    n_sites = capacity_kw.shape[1]
+
+    def one(x: Any) -> Any:
+        return None if x is None else np.asarray(x)[None]
+
+    n_types = delivered.shape[0]
     kw = np.asarray(kw, dtype=float)
     life = np.full(n_types, np.inf) if life_months is None else np.asarray(life_months, dtype=float)
-    occ = np.zeros((n_types, n_sites)) if base is None else np.asarray(base, dtype=float).copy()
-    housed = np.zeros((n_types, months, n_sites))
+    if base is None:
+        base = np.zeros((n_types, capacity_kw.shape[1]))
+    pl = place_fleets(
+        delivered[None], capacity_kw[None], kw[None], life[None], one(base), one(base_retire), one(order), one(cap)
+    )
+    return Placement(*(x[0] for x in (pl.housed, pl.powered, pl.placed, pl.retired, pl.waiting)))
+
+
+def place_fleets(
+    delivered: NDArray[np.float64],
+    capacity_kw: NDArray[np.float64],
+    kw: NDArray[np.float64],
+    life_months: NDArray[np.float64],
+    base: NDArray[np.float64],
+    base_retire: NDArray[np.float64] | None = None,
+    order: NDArray[np.int64] | None = None,
+    cap: NDArray[np.float64] | None = None,
+) -> Placement:
+    """:func:`place_fleet` on a batch of draws at once, every array with a leading ``draw`` dimension.
+
+    Parameters
+    ----------
+    delivered : (draw, type, month) accelerators delivered each month.
+    capacity_kw : (draw, month, site) all-in IT kW each site can power.
+    kw, life_months : (draw, type) all-in IT kW per accelerator; months from installation to retirement (``inf``).
+    base : (draw, type, site) the installed base at the start; ``base_retire`` (draw, type, month, site) its
+        retirements.
+    order : (draw, type) the types in the order they take spare power (default: as given).
+    cap : (draw, type, month, site) a deployment schedule's caps.
+
+    Returns
+    -------
+    Placement
+        Its arrays with the leading ``draw`` dimension.
+
+    Notes
+    -----
+    The state (what each site houses) carries from month to month and retirements free room for later
+    deliveries, so this is a recursion over months, each month a few whole-array operations over draws and sites
+    (and a short loop over the handful of types, which take the spare power in turn): no loop over draws. With one
+    type, no retirement and capacities that never fall it is the earlier closed form (running maxima of housed
+    totals over the sites' rooms); property tests check it against a month-by-month loop written as the policy reads.
+    """
+    n_draws, n_types, months = delivered.shape
+    kw = np.asarray(kw, dtype=float)
+    life = np.asarray(life_months, dtype=float)
+    occ = np.asarray(base, dtype=float).copy()  # (draw, type, site)
+    housed = np.zeros((n_draws, n_types, months, occ.shape[2]))
     placed = np.zeros_like(housed)
-    retired = np.zeros((n_types, months))
-    waiting = np.zeros((n_types, months))
-    queue = np.zeros(n_types)
-    types = np.arange(n_types)
+    retired = np.zeros((n_draws, n_types, months))
+    waiting = np.zeros((n_draws, n_types, months))
+    queue = np.zeros((n_draws, n_types))
+    draws, types = np.arange(n_draws)[:, None], np.arange(n_types)[None, :]
+    order = np.broadcast_to(types, (n_draws, n_types)) if order is None else np.asarray(order)
     finite = np.isfinite(life)
     age_index = np.where(finite, life, 0).astype(np.int64)
     for t in range(months):  # the state recursion (see Notes); each step is whole-array work
         cohort = t - age_index
-        due = np.where((finite & (cohort >= 0))[:, None], placed[types, np.clip(cohort, 0, None), :], 0.0)
+        due = placed[draws, types, np.clip(cohort, 0, None), :]  # (draw, type, site)
+        due = np.where((finite & (cohort >= 0))[..., None], due, 0.0)
         if base_retire is not None:
-            due = due + base_retire[:, t, :]
+            due = due + base_retire[:, :, t, :]
         due = np.minimum(due, occ)
         occ -= due
-        retired[:, t] = due.sum(axis=1)
-        queue += delivered[:, t]
+        retired[:, :, t] = due.sum(axis=2)
+        queue += delivered[:, :, t]
         if cap is not None:  # the schedule's excess leaves its site for the waiting stock
-            over = np.maximum(occ - cap[:, t, :], 0.0)
+            over = np.maximum(occ - cap[:, :, t, :], 0.0)
             occ -= over
-            queue += over.sum(axis=1)
-        spare = np.maximum(capacity_kw[t] - kw @ occ, 0.0)  # (site,) kW
-        new = _fill(spare, queue, kw, occ, types if order is None else order, None if cap is None else cap[:, t])
-        placed[:, t, :] = new
+            queue += over.sum(axis=2)
+        spare = np.maximum(capacity_kw[:, t] - np.einsum("dt,dts->ds", kw, occ), 0.0)  # (draw, site) kW
+        new = _fill(spare, queue, kw, occ, order, None if cap is None else cap[:, :, t])
+        placed[:, :, t, :] = new
         occ += new
-        queue -= new.sum(axis=1)
-        housed[:, t, :] = occ
-        waiting[:, t] = queue
-    load = np.einsum("t,tms->ms", kw, housed)
+        queue -= new.sum(axis=2)
+        housed[:, :, t, :] = occ
+        waiting[:, :, t] = queue
+    load = np.einsum("dt,dtms->dms", kw, housed)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = np.where(load > capacity_kw * (1 + 1e-12), capacity_kw / load, 1.0)
-    powered = np.floor(housed * share[None, :, :] + 1e-9)
+    powered = np.floor(housed * share[:, None, :, :] + 1e-9)
     return Placement(housed=housed, powered=powered, placed=placed, retired=retired, waiting=waiting)
 
 
@@ -183,17 +236,21 @@ def _fill(
     queue: NDArray[np.float64],
     kw: NDArray[np.float64],
     occ: NDArray[np.float64],
-    order: Any,
+    order: NDArray[np.int64],
     cap: NDArray[np.float64] | None,
 ) -> NDArray[np.float64]:
-    """(type, site) whole accelerators placed this month: each type in ``order`` takes the sites' spare kW in site
-    order, up to its waiting stock and its deployment schedule (``cap``, (type, site))."""
+    """(draw, type, site) whole accelerators placed this month: each type in ``order`` (draw, type) takes the sites'
+    spare kW (draw, site) in site order, up to its waiting stock and its deployment schedule (``cap``, (draw, type,
+    site))."""
     new = np.zeros_like(occ)
-    for k in order:  # a handful of types, each whole-array over sites
-        room = np.floor(spare / kw[k] + 1e-9)
+    draws = np.arange(occ.shape[0])
+    for j in range(order.shape[1]):  # a handful of types, each whole-array over draws and sites
+        k = order[:, j]
+        kw_k = kw[draws, k][:, None]
+        room = np.floor(spare / kw_k + 1e-9)
         if cap is not None:
-            room = np.minimum(room, np.floor(cap[k] - occ[k] + 1e-9))
-        filled = np.minimum(np.cumsum(room), np.floor(queue[k] + 1e-9))  # site order: the first sites first
-        new[k] = np.diff(filled, prepend=0.0)
-        spare = np.maximum(spare - new[k] * kw[k], 0.0)
+            room = np.minimum(room, np.floor(cap[draws, k] - occ[draws, k] + 1e-9))
+        filled = np.minimum(np.cumsum(room, axis=1), np.floor(queue[draws, k] + 1e-9)[:, None])  # first sites first
+        new[draws, k] = np.diff(filled, axis=1, prepend=0.0)
+        spare = np.maximum(spare - new[draws, k] * kw_k, 0.0)
     return new

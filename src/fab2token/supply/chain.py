@@ -95,7 +95,9 @@ def assemble(
 
 @dataclass(frozen=True)
 class SupplyInputs:
-    """Resolved inputs of the chain (catalog defaults applied); arrays broadcast over draws."""
+    """Resolved inputs of the chain (catalog defaults applied). Every number broadcasts against ``(..., month)``:
+    over a batch of draws a scalar is ``(draw, 1)`` and a monthly array ``(draw, month)``
+    (:func:`fab2token.engine.batch.stack_supply`)."""
 
     accelerator: str
     die_area_mm2: Any
@@ -145,9 +147,7 @@ def _packaging_units(inp: SupplyInputs) -> tuple[Array | None, Any]:
         ),
         dtype=float,
     )
-    units = np.asarray(inp.packaging_wafers, dtype=float) * (
-        per_wafer[..., None] if np.ndim(per_wafer) else float(per_wafer)
-    )
+    units = np.asarray(inp.packaging_wafers, dtype=float) * (per_wafer if np.ndim(per_wafer) else float(per_wafer))
     return units, per_wafer
 
 
@@ -179,7 +179,7 @@ def chain(inp: SupplyInputs) -> dict[str, Array]:
     """
     w, h = supply.die_dimensions_mm(inp.die_area_mm2, inp.die_aspect_ratio)
     gross = supply.gross_dies_per_wafer(w, h, inp.wafer_diameter_mm, inp.edge_exclusion_mm, inp.scribe_mm)
-    gross = np.asarray(gross, dtype=float)[..., None] if np.ndim(gross) else float(gross)
+    gross = np.asarray(gross, dtype=float) if np.ndim(gross) else float(gross)  # a draw's scalars are (..., 1)
     y = supply.die_yield(inp.die_area_mm2, inp.d0_per_cm2, inp.yield_model, inp.clustering_alpha, inp.critical_layers)
     starts = np.asarray(inp.wafer_starts, dtype=float)
     good_per_wafer = gross * y * inp.kgd_test_yield_frac

@@ -8,9 +8,11 @@ machines). The parent process commits each finished chunk in one transaction (:f
 save_chunk`); ``resume`` reads the sweep's stored scenario text, seed and chunking, redraws the same inputs and
 computes only the chunks not stored yet.
 
-Within a chunk the engine runs once per draw (about 20 ms a draw for the bundled examples): the monthly engine
-does not yet take a ``draw`` dimension through its arrays, which is the next step of issue 13. What is vectorised
-already: the sampling (every input's draws at once, the copula as one matrix product) and the statistics.
+A chunk is one batch of the engine (:func:`fab2token.engine.batch.run_batch`): every stage that months and hours
+multiply runs once on all the chunk's draws, with a leading ``draw`` dimension. What still runs draw by draw is
+what reads a scenario: validating each draw (every check ``validate`` makes), resolving its inputs layer and its
+workload schedule. The sampling (every input's draws at once, the copula as one matrix product) and the statistics
+are vectorised too.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import numpy as np
 from fab2token.errors import Fab2TokenError, clip
 from fab2token.options import Choice, Number, check_options, refuse
 from fab2token.sweep.draws import SweepScenario, draw_scenario, draw_values, read_sweep_scenario, sobol_design
-from fab2token.sweep.outcomes import ChunkResult, draw_outcomes, stack
+from fab2token.sweep.outcomes import ChunkResult, batch_outcomes
 
 __all__ = ["SweepRun", "run_sweep", "simulate_chunk", "chunk_bounds", "sweep_values", "DEFAULT_CHUNK_DRAWS"]
 
@@ -45,17 +47,16 @@ class SweepRun:
 
 
 def simulate_chunk(ss: SweepScenario, values: dict[str, np.ndarray], first: int) -> ChunkResult:
-    """The engine on draws ``first .. first + n - 1`` (``values``: each input's ``n`` draws)."""
-    from fab2token.engine.simulate import simulate, summarise
+    """The engine on draws ``first .. first + n - 1`` (``values``: each input's ``n`` draws), as one batch: each
+    draw's scenario validated, then every stage on all the chunk's draws at once (:func:`~fab2token.engine.batch.
+    run_batch`)."""
+    from fab2token.engine.batch import run_batch
+    from fab2token.engine.variables import batch_variables
 
     n = len(next(iter(values.values())))
-    per_draw = []
-    for k in range(n):
-        sc = draw_scenario(ss, draw_values(values, k), first + k)
-        ds = simulate(sc)
-        series, outcomes = draw_outcomes(ds, summarise(ds).to_dict())
-        per_draw.append((series, outcomes, np.asarray(ds["binding_constraint"].values, dtype=str)))
-    return stack(first, per_draw)
+    scs = [draw_scenario(ss, draw_values(values, k), first + k) for k in range(n)]  # validation, draw by draw
+    b = run_batch(scs)
+    return batch_outcomes(b, batch_variables(b), first)
 
 
 def chunk_bounds(draws: int, chunk_draws: int) -> list[tuple[int, int]]:

@@ -9,11 +9,15 @@ from the horizon's start, 1 = the first month; ``inf`` when it does not finish w
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-import xarray as xr
 
-__all__ = ["SERIES", "OUTCOMES", "ChunkResult", "draw_outcomes", "stack", "NOT_FINISHED"]
+from fab2token.engine.batch import Batch
+from fab2token.engine.variables import headline_numbers
+from fab2token.scenario.timeline import month_labels
+
+__all__ = ["SERIES", "OUTCOMES", "ChunkResult", "batch_outcomes", "NOT_FINISHED"]
 
 # monthly series kept per draw: (results variable, how its sites are combined); units from the Dataset
 SERIES: dict[str, str] = {
@@ -68,31 +72,38 @@ class ChunkResult:
         return int(self.binding.shape[0])
 
 
-def _monthly(ds: xr.Dataset, name: str) -> np.ndarray | None:
+def _monthly(variables: dict[str, Any], name: str) -> np.ndarray | None:
+    """A variable summed over its sites and types, (draw, month); None when the run has no such variable."""
     if name == "capex_usd":
         parts = ("capex_accelerators_usd", "capex_datacenter_usd", "optics_capex_usd")
-        return sum(_monthly(ds, p) for p in parts)  # type: ignore[return-value]
-    if name not in ds:
+        return sum(_monthly(variables, p) for p in parts)  # type: ignore[return-value]
+    if name not in variables:
         return None
-    da = ds[name]
-    extra = tuple(k for k, d in enumerate(da.dims) if d != "month")
-    return np.asarray(np.nansum(da.values, axis=extra) if extra else da.values, dtype=float)
+    dims, v, _ = variables[name]
+    extra = tuple(k + 1 for k, d in enumerate(dims) if d != "month")
+    return np.asarray(np.nansum(v, axis=extra) if extra else v, dtype=float)
 
 
-def draw_outcomes(ds: xr.Dataset, summary: dict[str, object]) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """One draw's series (variable -> (month,)) and outcomes (name -> number)."""
-    series = {name: s for name in SERIES if (s := _monthly(ds, name)) is not None}
-    outcomes = {name: float(summary[name]) for name in OUTCOMES if name in summary}  # type: ignore[arg-type]
-    outcomes["carbon_tco2_total"] = float(np.nansum(ds["carbon_tco2"].values))
-    outcomes["water_m3_total"] = float(np.nansum(ds["water_m3"].values))
-    labels = [str(m) for m in ds["month"].values]
-    for run in summary.get("training_runs", []):  # type: ignore[union-attr]
-        finish = run.get("finish")
-        done = run.get("status") == "scheduled" and finish in labels
-        outcomes[f"training.{run['name']}.finish_month"] = labels.index(finish) + 1.0 if done else NOT_FINISHED
-        days = run.get("days")
-        outcomes[f"training.{run['name']}.days"] = float(days) if days is not None else np.nan
-    return series, outcomes
+def batch_outcomes(b: Batch, variables: dict[str, Any], first: int) -> ChunkResult:
+    """A batch of draws (draws ``first ..``) as a chunk's series, outcomes and binding constraints, computed on
+    the (draw, ...) arrays of :func:`~fab2token.engine.variables.batch_variables`: no Dataset per draw."""
+    series = {name: s for name in SERIES if (s := _monthly(variables, name)) is not None}
+    numbers = headline_numbers(lambda name: variables[name][1])
+    outcomes = {name: numbers[name].astype(float) for name in OUTCOMES}
+    labels = month_labels(b.axis)
+    for k, wl in enumerate(b.workloads):  # a few runs a draw: their finish months and days
+        for run in wl["runs"]:
+            finish = run.get("finish")
+            done = run.get("status") == "scheduled" and finish in labels
+            key = f"training.{run['name']}"
+            outcomes.setdefault(f"{key}.finish_month", np.full(b.draws, NOT_FINISHED))
+            outcomes.setdefault(f"{key}.days", np.full(b.draws, np.nan))
+            outcomes[f"{key}.finish_month"][k] = labels.index(finish) + 1.0 if done else NOT_FINISHED
+            days = run.get("days")
+            outcomes[f"{key}.days"][k] = float(days) if days is not None else np.nan
+    binding = np.asarray(variables["binding_constraint"][1], dtype=str)
+    units = {n: SERIES[n] for n in series} | {k: outcome_units(k) for k in outcomes}
+    return ChunkResult(first, series, outcomes, binding, units)
 
 
 def outcome_units(name: str) -> str:
@@ -102,14 +113,3 @@ def outcome_units(name: str) -> str:
     if name.endswith(".days"):
         return "days"
     return OUTCOMES.get(name, SERIES.get(name, ""))
-
-
-def stack(first: int, draws: list[tuple[dict[str, np.ndarray], dict[str, float], np.ndarray]]) -> ChunkResult:
-    """Per-draw results -> one :class:`ChunkResult` (every draw of a sweep has the same series and outcomes)."""
-    names = list(draws[0][0])
-    keys = list(draws[0][1])
-    series = {n: np.stack([d[0][n] for d in draws]) for n in names}
-    outcomes = {k: np.array([d[1].get(k, np.nan) for d in draws], dtype=float) for k in keys}
-    binding = np.stack([d[2] for d in draws]).astype(str)
-    units = {n: SERIES[n] for n in names} | {k: outcome_units(k) for k in keys}
-    return ChunkResult(first, series, outcomes, binding, units)
