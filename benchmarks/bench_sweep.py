@@ -92,7 +92,7 @@ def _engine_side_by_side(label: str, data: dict, draws: int) -> None:
     from fab2token.engine.batch import run_batch
     from fab2token.engine.simulate import simulate, summarise
     from fab2token.engine.variables import batch_variables
-    from fab2token.sweep.draws import draw_scenario, draw_values, read_sweep_scenario
+    from fab2token.scenario.draws import draw_scenario, draw_values, read_sweep_scenario
     from fab2token.sweep.execute import DEFAULT_CHUNK_DRAWS, sweep_values
     from fab2token.sweep.outcomes import batch_outcomes
 

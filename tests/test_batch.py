@@ -18,10 +18,10 @@ from fab2token.engine.batch import run_batch, stack_supply
 from fab2token.engine.simulate import draw_dataset, simulate
 from fab2token.engine.variables import batch_variables
 from fab2token.errors import ModelError
+from fab2token.scenario.draws import draw_scenario, draw_values, read_sweep_scenario
 from fab2token.scenario.load import parse_scenario
 from fab2token.scenario.timeline import month_axis
 from fab2token.supply import chain as supplychain
-from fab2token.sweep.draws import draw_scenario, draw_values, read_sweep_scenario
 from fab2token.sweep.execute import sweep_values
 
 ROOT = Path(__file__).resolve().parents[1]

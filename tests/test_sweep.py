@@ -23,8 +23,8 @@ from fab2token.errors import Fab2TokenError, ScenarioError
 from fab2token.io.sweep_store import list_sweeps, load_sweep_arrays
 from fab2token.scenario import load_scenario
 from fab2token.scenario.distributions import Dist
+from fab2token.scenario.draws import sobol_design
 from fab2token.scenario.uncertain import UncertainInputs
-from fab2token.sweep.draws import sobol_design
 from fab2token.sweep.execute import run_sweep
 from fab2token.sweep.stats import quantile_rows, rank_correlations, sobol_indices
 from fab2token.sweep.summary import SWEEP_KEYS, summarise_sweep

@@ -190,13 +190,25 @@ def plan(
     solver_log: Annotated[Path | None, typer.Option("--solver-log", help="Write HiGHS's log to this file.")] = None,
     db: DbOpt = Path("fab2token.duckdb"),
     no_store: Annotated[bool, typer.Option("--no-store", help="Do not keep the plan in the store.")] = False,
+    draws: Annotated[
+        int | None,
+        typer.Option("--draws", help="Plan under uncertainty: N draws of the scenario's ranges (two-stage SAA)."),
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="The draws' seed (with --draws).")] = 0,
     as_json: JsonOpt = False,
 ) -> None:
     """Cheapest build-out that meets the targets, and what each binding constraint is worth.
 
+    With --draws N: one build for N draws of the scenario's uncertain inputs, each draw operated on its own, at the
+    least expected cost; the probability each target is met, and the median scenario's plan facing the same draws.
+
     Exit status: 0 optimal or feasible (a plan), 2 infeasible (the hard limits contradict), 3 time limit without a
     plan, 1 unbounded or solver error; without a plan nothing is printed as one.
     """
+    if draws is not None:
+        given = {"--milp": milp, "--report": report, "--scenario-out": scenario_out, "--solver-log": solver_log}
+        _plan_under_uncertainty(scenario, draws, seed, objective, time_limit, given, as_json)
+        return
     import yaml
 
     from fab2token.io import plan_store, store
@@ -274,3 +286,63 @@ def _print_plan(res: Any) -> None:
     out.print(t)
     for b in res.binding[:5]:
         out.print(f"- {b['text']}", highlight=False)
+
+
+def _plan_under_uncertainty(
+    scenario: Path, draws: int, seed: int, objective: str, time_limit: float, given: dict[str, Any], as_json: bool
+) -> None:
+    """``plan --draws N``: the stochastic plan (:func:`fab2token.plan.stochastic.plan_draws`), printed (not stored)."""
+    from fab2token.options import refuse
+    from fab2token.plan.stochastic import PLAN_STATUS_EXIT, plan_draws
+
+    for flag, value in given.items():
+        if value:
+            refuse("plan", flag.lstrip("-"), value, f"no {flag} with --draws (the plan under uncertainty has none yet)")
+    res = plan_draws(str(scenario), draws, seed, objective, time_limit)
+    if as_json:
+        _print_json(res.to_dict())
+    else:
+        _print_stochastic(res)
+    code = PLAN_STATUS_EXIT.get(res.status, 1)
+    if code:
+        raise typer.Exit(code)
+
+
+def _print_stochastic(res: Any) -> None:
+    if res.status not in ("optimal", "feasible"):
+        err.print(Text.assemble(("no plan", "bold red"), f": {res.status} over {res.draws} draws"))
+        return
+    out.print(
+        Text.assemble(
+            (res.status, "bold"),
+            f": one build for {res.draws} draws (seed {res.seed}), expected cost ${res.expected_cost_usd:,.0f} "
+            f"(P10 ${res.cost_usd_p10:,.0f}, P50 ${res.cost_usd_p50:,.0f}, P90 ${res.cost_usd_p90:,.0f}; "
+            f"{res.variables:,} variables, {res.constraints:,} constraints, solve {res.solve_s:.2f} s)",
+        )
+    )
+    if res.expected_shortfall:
+        out.print(f"  expected shortfall: {res.expected_shortfall:.4g} {res.shortfall_unit}", highlight=False)
+    det = res.deterministic
+    t = Table(title="probability each target is met")
+    t.add_column("target")
+    t.add_column("this plan", justify="right")
+    t.add_column("median scenario's plan", justify="right")
+    theirs = {r["target"]: r["probability_met"] for r in det.get("targets_met", [])}
+    for r in res.targets_met:
+        other = theirs.get(r["target"])
+        t.add_row(r["target"], f"{r['probability_met']:.0%}", "" if other is None else f"{other:.0%}")
+    out.print(t)
+    if det.get("expected_cost_usd") is not None:
+        out.print(
+            f"median scenario's build facing the draws: expected cost ${det['expected_cost_usd']:,.0f}, expected "
+            f"shortfall {det['expected_shortfall']:.4g} {res.shortfall_unit}",
+            highlight=False,
+        )
+    if res.regret_usd is not None:
+        out.print(f"regret of planning on the median: ${res.regret_usd:,.0f}", highlight=False)
+    t = Table(title="build (IT MW, shared by every draw)")
+    for col in ("site", "month", "IT MW"):
+        t.add_column(col, justify="right" if col == "IT MW" else "left")
+    for row in res.build:
+        t.add_row(row["site"], row["month"], f"{row['it_mw']:,.1f}")
+    out.print(t)

@@ -85,6 +85,15 @@ class PlanData:
     # what a target is worth (targets.value_usd_per_*): NaN when not stated
     value_usd_per_flop: float = math.nan
     value_usd_per_million_tokens: float = math.nan
+    # a plan under uncertainty (fab2token.plan.stochastic): every coefficient over ``draw`` too; 0: one scenario
+    draws: int = 0
+
+    @property
+    def draw_index(self) -> Any:
+        """The ``draw`` coordinate of a plan under uncertainty."""
+        import pandas as pd
+
+        return pd.RangeIndex(self.draws, name="draw")
 
 
 def _sm(values: np.ndarray, sites: list[str], months: list[str]) -> xr.DataArray:

@@ -59,6 +59,7 @@ class Built:
     shortfall: Any  # the targets' shortfall in ``shortfall_unit``; None without targets
     shortfall_unit: str
     slacks: list[str]  # the shortfall variables' names
+    cost_by_draw: Any = None  # under uncertainty: each draw's discounted cost (a linear expression over ``draw``)
 
 
 def build_model(
@@ -76,18 +77,18 @@ def build_model(
         added = m.add_variables(lower=0, coords=list(v.n.indexes.values()), name="installs")
         m.add_constraints(added - v.n + v.n.shift(month=1).fillna(0) >= 0, name="installs_count")
         optics = (added * d.optics_usd).sum(["accelerator", "site"])
-    cost = (
-        (
-            (v.delivered * d.price).sum("accelerator")
-            + (v.b * d.capex_per_mw).sum("site")
-            + optics
-            + (v.n * d.energy_usd_per_acc_month).sum(["accelerator", "site"])
-            - energy_saving
-            + onsite_fuel
-            + (v.cap * d.fixed_opex_per_mw_month).sum("site")
-        )
-        * d.df
-    ).sum()
+    per_month = (
+        (v.delivered * d.price).sum("accelerator")
+        + (v.b * d.capex_per_mw).sum("site")
+        + optics
+        + (v.n * d.energy_usd_per_acc_month).sum(["accelerator", "site"])
+        - energy_saving
+        + onsite_fuel
+        + (v.cap * d.fixed_opex_per_mw_month).sum("site")
+    ) * d.df
+    # under uncertainty: the expected cost over the draws (each draw's operation, the build they share)
+    cost = per_month.sum() / d.draws if d.draws else per_month.sum()
+    by_draw = per_month.sum([k for k in per_month.dims if k != "draw"]) if d.draws else None
     if objective == "min-cost":
         primary = cost
     elif objective == "max-compute":
@@ -95,12 +96,17 @@ def build_model(
             raise ModelError("objective max-compute needs targets.budget_usd")
         # fixed costs (take-or-pay PPAs, batteries) are constants; linopy objectives and constraints take none
         m.add_constraints(cost <= budget_usd - fixed_usd(d), name="budget")
-        primary = -(v.n * (d.peak * d.hours * 3600.0 / 1e21)).sum()  # peak zettaFLOPs installed: the compute bought
+        # peak zettaFLOPs installed: the compute bought (its expectation over draws)
+        primary = -(v.n * (d.peak * d.hours * 3600.0 / 1e21)).sum() / max(d.draws, 1)
     else:
         raise ModelError(f"unknown objective {objective!r}; expected min-cost or max-compute")
     m.add_objective(primary)
     shortfall, unit = _shortfall(d, v)
-    return Built(model=m, primary=primary, shortfall=shortfall, shortfall_unit=unit, slacks=_slack_names(v))
+    if shortfall is not None and d.draws:
+        shortfall = shortfall / d.draws  # the expected shortfall over the draws
+    return Built(
+        model=m, primary=primary, shortfall=shortfall, shortfall_unit=unit, slacks=_slack_names(v), cost_by_draw=by_draw
+    )
 
 
 def _slack_names(v: _Vars) -> list[str]:
@@ -135,7 +141,8 @@ def _shortfall(d: PlanData, v: _Vars) -> tuple[Any, str]:
 
 def fixed_usd(d: PlanData) -> float:
     """Discounted costs no decision changes: take-or-pay PPAs, battery capex and the fleet's market orders."""
-    return float(((ppa_fixed_usd(d) + d.battery_capex_usd + fixed_purchases_usd(d)) * d.df).sum())
+    total = float(((ppa_fixed_usd(d) + d.battery_capex_usd + fixed_purchases_usd(d)) * d.df).sum())
+    return total / d.draws if d.draws else total
 
 
 def fixed_purchases_usd(d: PlanData) -> Any:
@@ -154,21 +161,21 @@ def _supply_and_sites(m: linopy.Model, d: PlanData, hall_block_mw: float | None)
     month = d.wafer_cap.indexes["month"]
     site = d.pue.indexes["site"]
     ms = [site, month]
-    w = m.add_variables(lower=0, upper=d.wafer_cap, coords=[month], name="wafers")
-    p = m.add_variables(lower=0, coords=[month], name="packages")
-    inv_d = m.add_variables(lower=0, coords=[month], name="die_inventory")
+    w = m.add_variables(lower=0, upper=d.wafer_cap, coords=_per_draw(d, month), name="wafers")
+    p = m.add_variables(lower=0, coords=_per_draw(d, month), name="packages")
+    inv_d = m.add_variables(lower=0, coords=_per_draw(d, month), name="die_inventory")
     # die inventory: I[t] = I[t-1] + w u - p
     m.add_constraints(inv_d - inv_d.shift(month=1).fillna(0) - w * d.units_per_wafer + p == 0, name="die_balance")
     if d.packaging_cap is not None:
         m.add_constraints(p <= d.packaging_cap, name="packaging_capacity")
     if d.hbm_cap is not None:
-        h = m.add_variables(lower=0, coords=[month], name="hbm")
-        inv_h = m.add_variables(lower=0, coords=[month], name="hbm_inventory")
+        h = m.add_variables(lower=0, coords=_per_draw(d, month), name="hbm")
+        inv_h = m.add_variables(lower=0, coords=_per_draw(d, month), name="hbm_inventory")
         m.add_constraints(h <= d.hbm_cap, name="hbm_capacity")
         m.add_constraints(inv_h - inv_h.shift(month=1).fillna(0) - h + p == 0, name="hbm_balance")
     acc = d.kw.indexes["accelerator"]
     upper = xr.where(d.buyable, np.inf, 0.0).broadcast_like(d.option_available)  # the fleet's other types: bought
-    delivered = m.add_variables(lower=0, upper=upper, coords=[acc, month], name="delivered")
+    delivered = m.add_variables(lower=0, upper=upper, coords=_per_draw(d, acc, month), name="delivered")
     m.add_constraints(
         delivered.sel(accelerator=d.accelerators[0]) - p * d.packaging_yield == 0, name="supply_chain_output"
     )
@@ -182,13 +189,28 @@ def _supply_and_sites(m: linopy.Model, d: PlanData, hall_block_mw: float | None)
     if hall_block_mw:
         k = m.add_variables(lower=0, coords=ms, name="halls", integer=True)
         m.add_constraints(b - hall_block_mw * k == 0, name="hall_blocks")
-    m.add_constraints(b <= 0, name="not_before_energisation", mask=~d.buildable)
+    m.add_constraints(b <= 0, name="not_before_energisation", mask=~_any_draw(d.buildable))
     cap = b.cumsum("month")
-    m.add_constraints(cap <= d.it_mw_max, name="grid_capacity")
-    n = m.add_variables(lower=0, coords=[acc, site, month], name="installed")
-    m.add_constraints((n * (d.kw / 1000.0)).sum("accelerator") - cap * d.derate <= 0, name="site_power")
+    usable = cap
+    if d.draws:  # built for every draw (first stage); each draw powers what its own grid allows of it
+        m.add_constraints(cap <= d.it_mw_max.max("draw"), name="grid_capacity")
+        usable = m.add_variables(lower=0, upper=d.it_mw_max, name="it_mw_powered")
+        m.add_constraints(usable - cap <= 0, name="powered_within_built")
+    else:
+        m.add_constraints(cap <= d.it_mw_max, name="grid_capacity")
+    n = m.add_variables(lower=0, coords=_per_draw(d, acc, site, month), name="installed")
+    m.add_constraints((n * (d.kw / 1000.0)).sum("accelerator") - usable * d.derate <= 0, name="site_power")
     _fleet(m, d, delivered, n)
     return _Vars(delivered=delivered, b=b, cap=cap, n=n)
+
+
+def _per_draw(d: PlanData, *coords: Any) -> list[Any]:
+    """A second-stage variable's coordinates: one per draw of a plan under uncertainty (``d.draws``)."""
+    return [d.draw_index, *coords] if d.draws else list(coords)
+
+
+def _any_draw(x: xr.DataArray) -> xr.DataArray:
+    return x.any("draw") if "draw" in x.dims else x
 
 
 def _fleet(m: linopy.Model, d: PlanData, delivered: Any, n: Any) -> None:
@@ -197,7 +219,7 @@ def _fleet(m: linopy.Model, d: PlanData, delivered: Any, n: Any) -> None:
     months = d.fixed_delivered.sizes["month"]
     in_service = delivered.cumsum("month")
     fixed = d.fixed_delivered.cumsum("month")
-    for life in sorted({int(x) for x in d.life_months.values if np.isfinite(x) and x < months}):  # a few lives
+    for life in sorted({int(x) for x in d.life_months.values.ravel() if np.isfinite(x) and x < months}):  # a few
         of_life = d.life_months == life
         in_service = in_service - (delivered.cumsum("month").shift(month=life).fillna(0) * of_life)
         fixed = fixed - (d.fixed_delivered.cumsum("month").shift(month=life).fillna(0.0) * of_life)
@@ -217,18 +239,18 @@ def _workloads(m: linopy.Model, d: PlanData, v: _Vars) -> None:
         allowed = d.run_window & d.run_site
         u = m.add_variables(
             lower=0,
-            coords=[run, acc, site, month],
+            coords=_per_draw(d, run, acc, site, month),
             name="training",
-            mask=allowed.expand_dims(accelerator=d.accelerators).transpose("run", "accelerator", "site", "month"),
+            mask=allowed.expand_dims(accelerator=d.accelerators).transpose(..., "run", "accelerator", "site", "month"),
         )
-        v.short_run = m.add_variables(lower=0, upper=1, coords=[run], name="training_shortfall")
+        v.short_run = m.add_variables(lower=0, upper=1, coords=_per_draw(d, run), name="training_shortfall")
         u = u.fillna(0)  # masked slots (outside a run's window or site) count as zero, explicitly
         done = (u * (d.run_flop_per_acc_month / d.run_flops)).sum(["accelerator", "site", "month"])
         m.add_constraints(done + v.short_run >= 1, name="training_target")
         in_use.append(u.sum("run"))
     if float(d.demand.max()) > 0:
-        i = m.add_variables(lower=0, coords=[acc, site, month], name="inference")
-        v.short_inf = m.add_variables(lower=0, upper=1, coords=[month], name="inference_shortfall")
+        i = m.add_variables(lower=0, coords=_per_draw(d, acc, site, month), name="inference")
+        v.short_inf = m.add_variables(lower=0, upper=1, coords=_per_draw(d, month), name="inference_shortfall")
         has = d.demand > 0
         served = (i * d.rate).sum(["accelerator", "site"])
         m.add_constraints(served / d.demand.where(has, 1.0) + v.short_inf >= 1, name="inference_target", mask=has)
@@ -284,7 +306,7 @@ def _hour_of_day(m: linopy.Model, d: PlanData, n: Any) -> tuple[Any, Any]:
     if d.onsite_mwh_per_hod is not None:
         # the grid serves what solar and the battery leave, up to its import; on-site generation the rest
         hod = d.load_mwh_per_acc.indexes["hod"]
-        upper = d.onsite_mwh_per_hod.expand_dims(hod=hod).transpose("site", "month", "hod")
+        upper = d.onsite_mwh_per_hod.expand_dims(hod=hod).transpose(..., "site", "month", "hod")
         has = upper > 0
         onsite = m.add_variables(
             lower=0, upper=upper, coords=list(upper.indexes.values()), name="onsite_used", mask=has
@@ -305,8 +327,8 @@ def _battery(m: linopy.Model, d: PlanData, load: Any, solar_used: Any) -> tuple[
     grid charge)."""
     hod = d.load_mwh_per_acc.indexes["hod"]
     site, month = d.battery_mwh_per_hod.indexes["site"], d.battery_mwh_per_hod.indexes["month"]
-    bc = [site, month, hod]
-    upper = d.battery_mwh_per_hod.expand_dims(hod=hod).transpose("site", "month", "hod")
+    bc = _per_draw(d, site, month, hod)
+    upper = d.battery_mwh_per_hod.expand_dims(hod=hod).transpose(..., "site", "month", "hod")
     has = upper > 0  # sites and months with a battery in service
     dis = m.add_variables(lower=0, upper=upper, coords=bc, name="battery_discharge", mask=has).fillna(0)
     chg_g = m.add_variables(lower=0, upper=upper, coords=bc, name="battery_from_grid", mask=has).fillna(0)

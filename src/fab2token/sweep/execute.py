@@ -27,7 +27,7 @@ import numpy as np
 
 from fab2token.errors import Fab2TokenError, clip
 from fab2token.options import Choice, Number, check_options, refuse
-from fab2token.sweep.draws import SweepScenario, draw_scenario, draw_values, read_sweep_scenario, sobol_design
+from fab2token.scenario.draws import SweepScenario, draw_scenario, draw_values, read_sweep_scenario, sobol_design
 from fab2token.sweep.outcomes import ChunkResult, batch_outcomes
 
 __all__ = ["SweepRun", "run_sweep", "simulate_chunk", "chunk_bounds", "sweep_values", "DEFAULT_CHUNK_DRAWS"]
@@ -188,10 +188,35 @@ def run_sweep(
     method: str = "random",
     on_chunk: Callable[[int, int], None] | None = None,
 ) -> SweepRun:
-    """Run (or resume) a sweep of a scenario file and store it in ``db``; ``on_chunk(draws done, draws)`` after
-    each stored chunk. ``method``: ``random`` (``draws`` draws) or ``sobol`` (Saltelli's design of ``draws`` base
-    draws, ``draws x (inputs + 2)`` in all). ``resume``: a stored sweep's id; its own scenario text, draws, seed,
-    method and chunks are used (the other arguments but the executor's are ignored).
+    """Run (or resume) a sweep of a scenario file and store it in ``db``.
+
+    Parameters
+    ----------
+    scenario : str or Path or None
+        The scenario file (None with ``resume``).
+    db : str or Path
+        The DuckDB store the chunks are committed to as they finish.
+    draws, seed : int
+        How many draws, and their seed (draws depend on seed, input path and draw index only).
+    chunk_draws : int, optional
+        Draws per chunk: one batch of the engine, one task, one transaction (default :data:`DEFAULT_CHUNK_DRAWS`).
+    workers : int, optional
+        Run the chunks on a dask LocalCluster of this many processes.
+    scheduler : str, optional
+        Run them on a running dask scheduler at this address (``tcp://host:port``).
+    resume : str, optional
+        A stored sweep's id; its own scenario text, draws, seed, method and chunks are used (the other arguments but
+        the executor's are ignored) and only the chunks not stored yet are computed.
+    method : str
+        ``random`` (``draws`` draws) or ``sobol`` (Saltelli's design of ``draws`` base draws, ``draws x (inputs +
+        2)`` in all).
+    on_chunk : callable, optional
+        ``on_chunk(draws done, draws)`` after each stored chunk (a progress bar).
+
+    Returns
+    -------
+    SweepRun
+        The sweep's id, its draws, the chunks computed now and those found stored.
 
     Raises
     ------

@@ -84,7 +84,7 @@ def rank_correlations(inputs: dict[str, np.ndarray], outcome: np.ndarray) -> lis
 
 
 def sobol_indices(names: list[str], outcome: np.ndarray, seed: int = 0) -> list[dict[str, Any]]:
-    """Sobol first-order (S1) and total (ST) indices of ``outcome`` drawn with :func:`~fab2token.sweep.draws.
+    """Sobol first-order (S1) and total (ST) indices of ``outcome`` drawn with :func:`~fab2token.scenario.draws.
     sobol_design` (draws in the design's order), with 95 % confidence half-widths, largest ST first.
 
     An outcome that is not finite in some draw (a run that does not finish) has no variance to split: every index is

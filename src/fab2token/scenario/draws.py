@@ -1,4 +1,5 @@
-"""The draws of a sweep: a scenario's uncertain inputs sampled, and the scenario of each draw.
+"""Draws of a scenario's uncertain inputs, and the validated scenario of each draw: what a sweep runs through the
+engine (:mod:`fab2token.sweep`) and a plan under uncertainty solves over (:mod:`fab2token.plan.stochastic`).
 
 A sweep reads the scenario's text once (:class:`SweepScenario`): its raw data, with every distribution where it was
 written, and its :class:`~fab2token.scenario.uncertain.UncertainInputs`. The draws of every input come from
