@@ -124,9 +124,7 @@ def tariff_by_hour(e: Economics) -> Array:
     return np.where(peak, e.electricity_peak_usd_per_mwh, e.electricity_usd_per_mwh).astype(float)
 
 
-def site_inputs(
-    sc: Scenario, axis: NDArray[np.int64], climate: energy_mod.HourlyClimate | None = None
-) -> SiteInputs:
+def site_inputs(sc: Scenario, axis: NDArray[np.int64], climate: energy_mod.HourlyClimate | None = None) -> SiteInputs:
     """Resolve the scenario's sites and economics tariff into coefficients over the horizon ``axis``; ``climate``:
     the sites' hourly climate when already computed (draws whose weather agrees share one,
     :func:`fab2token.sites.draws.shared_climates`)."""
