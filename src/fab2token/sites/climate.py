@@ -464,7 +464,7 @@ def hourly_climate(
     for (m, s), h in clim.blocks(block_months, block_sites, wet_bulb=False):  # the statistics need no wet bulb
         mean[m, s], p99[m, s] = pue_stats(h.pue)
         valid = ~np.isnan(h.pue)
-        ambient[m, s] = np.sum(h.temp_c, axis=1, where=valid) / np.maximum(valid.sum(axis=1), 1)
+        ambient[m, s] = np.sum(h.temp_c, axis=1, where=valid) / np.maximum(np.count_nonzero(valid, axis=1), 1)
     return clim
 
 
@@ -474,7 +474,7 @@ def pue_stats(pue_h: Array) -> tuple[Array, Array]:
     The percentile is the ``floor(0.01 n)``-th largest of a month's ``n`` hours (0-based), found among the 12
     largest (a partition, not a sort: ``n`` is at most 744, so the rank is at most 7)."""
     valid = ~np.isnan(pue_h)
-    n = valid.sum(axis=1)  # (month, site)
+    n = np.count_nonzero(valid, axis=1)  # (month, site)
     mean = np.sum(pue_h, axis=1, where=valid) / np.maximum(n, 1)
     h = pue_h.shape[1]
     k = min(12, h)

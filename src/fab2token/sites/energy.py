@@ -269,15 +269,17 @@ def _hourly_energy_block(c: _Sites, prof: _Profiles, b: _Block, paused_by_hour: 
     :class:`HourlyResult` fields other than the climate's; ``paused_by_hour``: the hourly unserved share too)."""
     pue_h = b.hours.pue
     valid = ~np.isnan(pue_h)
-    load = np.where(valid, b.it_load_mw[:, None, :] * prof.util_h * pue_h, 0.0)  # facility MW each hour
+    load = b.it_load_mw[:, None, :] * prof.util_h * pue_h  # facility MW each hour
+    np.copyto(load, 0.0, where=~valid)  # the padding hours past a month's end
     from_solar, solar_h = _solar(c, prof, b, load, valid)
-    residual = load - from_solar  # what is left to serve, updated down the merit order
+    # what is left to serve, updated down the merit order (without solar: a copy of the load, no array of zeros)
+    residual = load.copy() if from_solar is None else load - from_solar
     residual, onsite_h, early = _cheap_onsite_first(c, prof, b, residual)
     from_grid, grid_h, curtailed, dr_credit = _grid(b, residual)
     residual -= from_grid
-    from_battery = to_battery = np.zeros_like(load)
+    from_battery = to_battery = None if not b.has_battery else np.zeros_like(load)
     if b.has_battery and b.has_solar:
-        assert b.battery_mw is not None and solar_h is not None
+        assert b.battery_mw is not None and solar_h is not None and from_solar is not None
         from_battery, to_battery = battery_dispatch(
             solar_h - from_solar, residual, b.battery_mw, c.battery_mwh, c.battery_rte
         )
@@ -289,6 +291,10 @@ def _hourly_energy_block(c: _Sites, prof: _Profiles, b: _Block, paused_by_hour: 
     from_battery, to_battery_from_grid = _arbitrage(c, prof, b, valid, grid_h, from_grid, from_battery, to_battery)
     grid_cost, ppa_e = _grid_cost(c, prof, b, valid, from_grid, dr_credit)
     zero = np.zeros(from_grid.shape[::2])
+
+    def total(x: Array | None) -> Array:
+        return zero if x is None else x.sum(axis=1)
+
     load_e, unserved_e = load.sum(axis=1), unserved.sum(axis=1)
     paused = {}
     if paused_by_hour:
@@ -299,9 +305,9 @@ def _hourly_energy_block(c: _Sites, prof: _Profiles, b: _Block, paused_by_hour: 
         "grid_energy_mwh": grid_e,
         "onsite_energy_mwh": onsite_e,
         "unserved_energy_mwh": unserved_e,
-        "solar_energy_mwh": from_solar.sum(axis=1) + to_battery.sum(axis=1),
-        "battery_energy_mwh": from_battery.sum(axis=1),
-        "solar_to_battery_mwh": to_battery.sum(axis=1),
+        "solar_energy_mwh": total(from_solar) + total(to_battery),
+        "battery_energy_mwh": total(from_battery),
+        "solar_to_battery_mwh": total(to_battery),
         "ppa_energy_mwh": ppa_e,
         "curtailed_mwh": zero if curtailed is None else curtailed.sum(axis=1),
         "grid_to_battery_mwh": zero if to_battery_from_grid is None else to_battery_from_grid.sum(axis=1),
@@ -311,11 +317,13 @@ def _hourly_energy_block(c: _Sites, prof: _Profiles, b: _Block, paused_by_hour: 
     } | paused
 
 
-def _solar(c: _Sites, prof: _Profiles, b: _Block, load: Array, valid: NDArray[np.bool_]) -> tuple[Array, Array | None]:
+def _solar(
+    c: _Sites, prof: _Profiles, b: _Block, load: Array, valid: NDArray[np.bool_]
+) -> tuple[Array | None, Array | None]:
     """Solar behind the meter, first in the merit order: (MW serving the load, MW generated), each (month, hour,
-    site); (zeros, None) without solar."""
+    site); (None, None) without solar."""
     if not b.has_solar:
-        return np.zeros_like(load), None
+        return None, None
     assert b.solar_mw is not None
     solar_h = b.solar_mw[:, None, :] * c.solar_cf[None, None, :] * solar_profile()[prof.hour_of_day][None, :, None]
     from_solar = np.minimum(load, solar_h)
@@ -328,7 +336,8 @@ def _cheap_onsite_first(c: _Sites, prof: _Profiles, b: _Block, residual: Array) 
     onsite_h = np.broadcast_to(b.onsite_mw[:, None, :], residual.shape)  # on-site capacity left each hour
     if prof.price_hod is None or not np.any(b.onsite_mw > 0):
         return residual, onsite_h, None
-    cheaper = c.onsite_usd[None, :] < prof.price_hod[:, None]  # (744, site)
+    # (744, site): hours whose tariff is dearer than a site's own generation, at the sites that have some
+    cheaper = (c.onsite_usd[None, :] < prof.price_hod[:, None]) & (b.onsite_mw > 0).any(axis=0)[None, :]
     if not cheaper.any():
         return residual, onsite_h, None
     early = np.where(cheaper[None, :, :], np.minimum(residual, onsite_h), 0.0)
@@ -356,15 +365,15 @@ def _arbitrage(
     valid: NDArray[np.bool_],
     grid_h: Array,
     from_grid: Array,
-    from_battery: Array,
-    to_battery: Array,
-) -> tuple[Array, Array | None]:
+    from_battery: Array | None,
+    to_battery: Array | None,
+) -> tuple[Array | None, Array | None]:
     """Time-of-use arbitrage with what the solar cycle left of the battery: charge from spare grid capacity in the
     cheapest hours, discharge into grid purchases in the dearest, where price x round-trip efficiency pays.
     ``from_grid`` is updated in place; returns (battery discharge MW, grid MW into the battery or None)."""
     if not b.has_battery or prof.price_hod is None:
         return from_battery, None
-    assert b.battery_mw is not None
+    assert b.battery_mw is not None and from_battery is not None and to_battery is not None
     price_hod, rte, mwh = prof.price_hod, c.battery_rte, c.battery_mwh
     hi, lo = price_hod.max(), price_hod.min()
     worth = hi * rte > lo
@@ -424,7 +433,9 @@ def _water_m3(
     with np.errstate(invalid="ignore", divide="ignore"):
         served = np.where(load_e > 0, 1.0 - unserved_e / load_e, 1.0)  # share of the month's energy supplied
     util_h = prof.util_h
-    util_hours = np.where(valid, util_h, 0.0).sum(axis=1) if prof.util.ndim else prof.util * valid.sum(axis=1)
+    util_hours = (
+        np.where(valid, util_h, 0.0).sum(axis=1) if prof.util.ndim else prof.util * np.count_nonzero(valid, axis=1)
+    )
     it_energy = b.it_load_mw * util_hours * served  # MWh of IT energy supplied
     wet = b.hours.wet_bulb_c
     if wet is None:
