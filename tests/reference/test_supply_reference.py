@@ -22,25 +22,39 @@ import pytest
 
 from fab2token.supply import dies as supply
 
+# [HP5] the closed form's examples: die area (mm2), whole dies on a 300 mm wafer (no edge exclusion or scribe)
+TEXTBOOK_DIES = [(225.0, 270), (100.0, 640), (216.0, 282)]
+# (source, die width and height in mm, published whole dies on a 300 mm wafer); our defaults: 3 mm edge exclusion,
+# 0.1 mm scribe
+REAL_WAFERS = [("HP5 Fig. 1.15, Sandy Bridge", 20.7, 10.5, 280), ("CM07", 20.0, 20.0, 148)]
+REAL_WAFER_TOLERANCE = 0.03
+
+
+def _textbook_dies(area_mm2: float) -> int:
+    return round(float(supply.gross_dies_per_wafer_approx(area_mm2, 300, 0, 0)))
+
+
+def _exact_dies(width_mm: float, height_mm: float) -> int:
+    return int(supply.gross_dies_per_wafer(width_mm, height_mm, 300, 3.0, 0.1))
+
 
 def test_closed_form_reproduces_textbook_examples():
     # [HP5]: no edge exclusion or scribe in the textbook's formula; rounding to whole dies
-    assert round(float(supply.gross_dies_per_wafer_approx(225.0, 300, 0, 0))) == 270
-    assert round(float(supply.gross_dies_per_wafer_approx(100.0, 300, 0, 0))) == 640
-    assert round(float(supply.gross_dies_per_wafer_approx(216.0, 300, 0, 0))) == 282
+    for area, published in TEXTBOOK_DIES:
+        assert _textbook_dies(area) == published
 
 
 def test_exact_count_matches_a_real_wafer_within_3_percent():
     # [HP5] Fig. 1.15: 280 full Sandy Bridge dies (20.7 x 10.5 mm) on a real 300 mm wafer. Our defaults (3 mm edge
     # exclusion, 0.1 mm scribe) are planning values, not Intel's (unpublished); +-3 % covers that difference.
-    got = int(supply.gross_dies_per_wafer(20.7, 10.5, 300, 3.0, 0.1))
-    assert got == pytest.approx(280, rel=0.03)
+    _, w, h, published = REAL_WAFERS[0]
+    assert _exact_dies(w, h) == pytest.approx(published, rel=REAL_WAFER_TOLERANCE)
 
 
 def test_exact_count_matches_published_count_for_a_20mm_die():
     # [CM07]: 148 dies of 20 x 20 mm on a 300 mm wafer
-    got = int(supply.gross_dies_per_wafer(20.0, 20.0, 300, 3.0, 0.1))
-    assert got == pytest.approx(148, rel=0.03)
+    _, w, h, published = REAL_WAFERS[1]
+    assert _exact_dies(w, h) == pytest.approx(published, rel=REAL_WAFER_TOLERANCE)
 
 
 def test_exact_count_is_above_the_edge_loss_formula_for_large_dies():
@@ -79,3 +93,30 @@ def test_negative_binomial_spans_poisson_to_seeds():
     # alpha -> infinity gives Poisson; alpha = 1 gives Seeds
     assert float(supply.yield_negative_binomial(100, 0.7, 1e7)) == pytest.approx(math.exp(-0.7), rel=1e-6)
     assert float(supply.yield_negative_binomial(100, 0.7, 1.0)) == pytest.approx(1 / 1.7)
+
+
+def validation_rows() -> list[dict]:
+    """The die counts evaluated now, for the validation page: the textbook's closed-form examples (exact after
+    rounding to whole dies: tolerance 0) and the real wafers. The Bose-Einstein yields are checked to an absolute
+    +-0.005 and the yield models against their formulas, so they have no row."""
+    rows = [
+        {
+            "case": f"HP5 closed form, {area:g} mm2 die on a 300 mm wafer (rounded to whole dies)",
+            "published": published,
+            "ours": _textbook_dies(area),
+            "unit": "dies",
+            "tolerance": 0.0,
+        }
+        for area, published in TEXTBOOK_DIES
+    ]
+    rows += [
+        {
+            "case": f"{source}, {w:g} x {h:g} mm die on a 300 mm wafer",
+            "published": published,
+            "ours": _exact_dies(w, h),
+            "unit": "dies",
+            "tolerance": REAL_WAFER_TOLERANCE,
+        }
+        for source, w, h, published in REAL_WAFERS
+    ]
+    return rows
