@@ -27,7 +27,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -383,23 +383,38 @@ def find_distributions(data: Any, file: str = "<scenario>") -> dict[str, Dist]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-def replace_distributions(data: Any, value_of: Callable[[str, Mapping[str, Any]], Any]) -> Any:
+def replace_distributions(
+    data: Any,
+    value_of: Callable[[str, Mapping[str, Any]], Any],
+    specs: Sequence[tuple[str, tuple[object, ...]]] | None = None,
+    share: bool = False,
+) -> Any:
     """A copy of scenario data with each distribution spec replaced by ``value_of(path, spec)`` and the top-level
-    ``correlations`` dropped; data without distributions is returned as it is."""
-    specs = {path for path, _, _ in iter_specs(data)}
-    if not specs and not (isinstance(data, dict) and CORRELATIONS_KEY in data):
-        return data
+    ``correlations`` dropped; data without distributions is returned as it is.
 
-    def rebuild(node: Any, path: str) -> Any:
+    ``specs``: the ``(path, parts)`` of :func:`iter_specs` when already read (a sweep reads them once, not per
+    draw). ``share``: the parts of the tree with no distribution below are the input's own objects, not copies (for
+    a caller that only reads the result, e.g. to validate one draw; the default copies everything)."""
+    found = [(path, parts) for path, parts, _ in iter_specs(data)] if specs is None else list(specs)
+    paths = {path for path, _ in found}
+    if not paths and not (isinstance(data, dict) and CORRELATIONS_KEY in data):
+        return data
+    on_the_way = {parts[:k] for _, parts in found for k in range(len(parts))} if share else None
+
+    def rebuild(node: Any, path: str, parts: tuple[object, ...]) -> Any:
+        if on_the_way is not None and parts and parts not in on_the_way and path not in paths:
+            return node  # nothing uncertain below: shared, not copied
         if isinstance(node, dict):
-            if path in specs and "dist" in node:
+            if path in paths and "dist" in node:
                 return value_of(path, node)
-            return {k: rebuild(v, _join(path, k)) for k, v in node.items() if path or k != CORRELATIONS_KEY}
+            return {
+                k: rebuild(v, _join(path, k), (*parts, k)) for k, v in node.items() if path or k != CORRELATIONS_KEY
+            }
         if isinstance(node, list):
-            return [rebuild(v, _join(path, i)) for i, v in enumerate(node)]
+            return [rebuild(v, _join(path, i), (*parts, i)) for i, v in enumerate(node)]
         return node
 
-    return rebuild(data, "")
+    return rebuild(data, "", ())
 
 
 def quantile_data(data: Any, q: float = 0.5, dists: Mapping[str, Dist] | None = None) -> Any:

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from fab2token.errors import InputIssue, ScenarioError, clip
 from fab2token.scenario.checks import expected, loc, semantic_issues
-from fab2token.scenario.distributions import Dist, replace_distributions
+from fab2token.scenario.distributions import Dist, iter_specs, replace_distributions
 from fab2token.scenario.models import Scenario
 from fab2token.scenario.uncertain import PLACEHOLDER, UncertainInputs, uncertain_inputs
 from fab2token.scenario.yamltext import load_yaml
@@ -40,6 +40,7 @@ class SweepScenario:
     file: str
     inputs: UncertainInputs
     text: str
+    specs: tuple[tuple[str, tuple[object, ...]], ...] = ()  # where each distribution stands (read once)
 
     @property
     def paths(self) -> list[str]:
@@ -76,7 +77,8 @@ def read_sweep_scenario(text: str, file: str, sc: Scenario | None = None) -> Swe
                 )
             ]
         )
-    return SweepScenario(data, file, inputs, text)
+    specs = tuple((path, parts) for path, parts, _ in iter_specs(data))
+    return SweepScenario(data, file, inputs, text, specs)
 
 
 def draw_values(values: Mapping[str, np.ndarray], k: int) -> dict[str, float]:
@@ -93,7 +95,9 @@ def draw_scenario(ss: SweepScenario, values: Mapping[str, float], draw: int) -> 
         The draw's scenario fails a check; each issue names the draw and its drawn values.
     """
     dists: Mapping[str, Dist] = ss.inputs.dists
-    data = replace_distributions(ss.data, lambda path, _: dists[path].scenario_value(values[path]))
+    data = replace_distributions(
+        ss.data, lambda path, _: dists[path].scenario_value(values[path]), ss.specs or None, share=True
+    )  # the rest of the tree is the sweep's own (validation only reads it)
     where = f"{ss.file} (draw {draw}: " + ", ".join(f"{p}={dists[p].scenario_value(v)}" for p, v in values.items())
     where = clip(where, 300) + ")"
     try:
