@@ -1,12 +1,12 @@
 """A race under uncertain world capacities: ``race --draws N`` draws each catalog pool's place in its published
 range (one quantile per pool and draw, held over all its steps: a pool that runs high runs high every year), runs
-the whole race once per draw, and says how often each player meets each target, when (P10/P50/P90), and how often
-it is the first to.
+the whole race for every draw, and says how often each player meets each target, when (P10/P50/P90), and how
+often it is the first to. Each draw's world is allocated on its own; each player's engine then runs on a chunk of
+draws as one batch (:func:`fab2token.race.run.run_races`).
 
 A draw depends on the seed and the pool's path only (the sweep's sampler), so ``--draws 200`` begins with the draws
 of ``--draws 100``. The players' own uncertain inputs (distributions in their scenarios) are drawn too, each
-player's from a stream of its own, with its correlations; the engine runs once per draw and player, as a sweep runs
-it once per draw.
+player's from a stream of its own, with its correlations.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from fab2token.race.run import RaceResult, run_race
+from fab2token.race.run import RaceResult, run_races
 from fab2token.scenario.distributions import Dist, sample
 from fab2token.scenario.models import month_number
 from fab2token.scenario.race import WorldPool
@@ -25,6 +25,7 @@ from fab2token.scenario.raceload import LoadedRace
 __all__ = ["uncertain_pools", "run_race_draws"]
 
 _PERCENTILES = (10, 50, 90)
+CHUNK_DRAWS = 50  # draws whose engines run as one batch per player (memory bounded by the chunk)
 
 
 def uncertain_pools(loaded: LoadedRace) -> list[str]:
@@ -63,10 +64,13 @@ def run_race_draws(loaded: LoadedRace, draws: int, seed: int = 0) -> dict[str, A
     u = sample({p: Dist("uniform", (0.0, 1.0)) for p in paths}, draws, seed)
     players = _player_inputs(loaded, draws, seed)
     results: list[RaceResult] = []
-    for k in range(draws):  # the engine runs per draw and player (see the module's note)
-        levels = {p: float(np.clip(u[p][k], 1e-9, 1 - 1e-9)) for p in paths}
-        race_k = _drawn_players(loaded, players, k) if players else loaded
-        results.append(run_race(_with_levels(race_k, levels), counterfactuals=False))
+    for first in range(0, draws, CHUNK_DRAWS):  # each chunk: the worlds allocated, each player's engine one batch
+        races = []
+        for k in range(first, min(first + CHUNK_DRAWS, draws)):  # the draws' race files (validation per draw)
+            levels = {p: float(np.clip(u[p][k], 1e-9, 1 - 1e-9)) for p in paths}
+            race_k = _drawn_players(loaded, players, k) if players else loaded
+            races.append(_with_levels(race_k, levels))
+        results += run_races(races)
     out = _statistics(loaded, results, paths, draws, seed)
     return out | {
         "uncertain_player_inputs": [f"players[{i}].scenario.{p}" for i, (_, d, _) in players.items() for p in d]

@@ -3,7 +3,7 @@ got, and per player the answers a race is about: compute installed over time, th
 finish by each month, when each of its targets can be met, and what held it back, month by month.
 
 The allocation is vectorised over players and months; the engine then runs once per player (a race has a
-handful), as a sweep runs it once per draw.
+handful), each player's on all of a race's draws at once (:func:`run_races`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import xarray as xr
 from numpy.typing import NDArray
 
 from fab2token.deploy.placement import BINDING_SUPPLY
-from fab2token.engine.simulate import simulate, summarise
+from fab2token.engine.simulate import summarise
 from fab2token.race.world import Allocation, PoolResult, allocate_with_surplus
 from fab2token.scenario.models import Scenario, month_label, month_number
 from fab2token.scenario.raceload import LoadedRace, apply_counterfactual
@@ -30,6 +30,7 @@ __all__ = [
     "PlayerOutcome",
     "RaceResult",
     "run_race",
+    "run_races",
     "largest_run_flop",
     "first_month_reaching",
 ]
@@ -137,25 +138,47 @@ def _pool_dict(pool: PoolResult, names: list[str]) -> dict[str, Any]:
 
 def run_race(loaded: LoadedRace, counterfactuals: bool = True) -> RaceResult:
     """Allocate the world, run every player's engine on its allocation, and (``counterfactuals``) each variant."""
-    race = loaded.race
-    alloc, offered = allocate_with_surplus(race, loaded.scenarios)
-    axis = month_axis(race.horizon.start, race.horizon.months)
-    players = [_outcome(race.players[i].name, sc, alloc, i, axis) for i, sc in enumerate(loaded.scenarios)]
-    result = RaceResult(
-        name=race.name, month_labels=month_labels(axis), players=players, pools=alloc.pools, surplus=offered
-    )
+    result = run_races([loaded])[0]
     if not counterfactuals:
         return result
     variants = []
-    for k, cf in enumerate(race.counterfactuals):
+    for k, cf in enumerate(loaded.race.counterfactuals):
         other = run_race(apply_counterfactual(loaded, k), counterfactuals=False)
         variants.append({"name": cf.name, "player": cf.player, "players": _compare(result, other)})
-    return RaceResult(result.name, result.month_labels, result.players, result.pools, variants, offered)
+    return RaceResult(result.name, result.month_labels, result.players, result.pools, variants, result.surplus)
 
 
-def _outcome(name: str, sc: Scenario, alloc: Allocation, i: int, axis: NDArray[np.int64]) -> PlayerOutcome:
-    """Player ``i``'s engine on its allocation, and its race answers."""
-    ds = simulate(sc, supply=alloc.supply[i], market=alloc.market[i])
+def run_races(races: list[LoadedRace]) -> list[RaceResult]:
+    """Several races of the same players (a race's draws), without counterfactuals: each race's world allocated on
+    its own (the allocation is per race), then each player's engine on all the races at once, one batch per player
+    (:func:`fab2token.engine.batch.run_batch`: a player's draws share its structure)."""
+    from fab2token.engine.batch import run_batch
+    from fab2token.engine.simulate import draw_dataset
+    from fab2token.engine.variables import batch_variables
+
+    race = races[0].race
+    axis = month_axis(race.horizon.start, race.horizon.months)
+    allocs = [allocate_with_surplus(r.race, r.scenarios) for r in races]
+    outcomes: list[list[PlayerOutcome]] = [[] for _ in races]
+    for i in range(len(races[0].scenarios)):  # a handful of players; each one batch over the races
+        scs = [r.scenarios[i] for r in races]
+        b = run_batch(scs, [a.supply[i] for a, _ in allocs], [a.market[i] for a, _ in allocs])
+        variables = batch_variables(b)
+        for k, (alloc, _) in enumerate(allocs):  # per race: its Dataset and the race's answers from it
+            name = races[k].race.players[i].name
+            outcomes[k].append(_outcome(name, scs[k], draw_dataset(b, variables, k), alloc, i, axis))
+    return [
+        RaceResult(
+            name=r.race.name, month_labels=month_labels(axis), players=players, pools=alloc.pools, surplus=offered
+        )
+        for r, players, (alloc, offered) in zip(races, outcomes, allocs, strict=True)
+    ]
+
+
+def _outcome(
+    name: str, sc: Scenario, ds: xr.Dataset, alloc: Allocation, i: int, axis: NDArray[np.int64]
+) -> PlayerOutcome:
+    """Player ``i``'s race answers from its engine results ``ds`` on its allocation."""
     summary = summarise(ds).to_dict()
     peak = np.array([float(s["dense_bf16_flop_per_s"]) for s in _specs(ds, sc)])
     by_type = ds["accelerators_installed_by_type"].values.sum(axis=2)  # (type, month)
