@@ -14,23 +14,31 @@ Sources
 [DS6] deepseek-ai/open-infra-index, 202502OpenSourceWeek/day_6_one_more_thing_deepseekV3R1_inference_system_overview.md
       (commit 56d86855): "matrix multiplications and dispatch transmissions adopt the FP8 format ..., while core MLA
       computations and combine transmissions use the BF16 format"; decode overlaps two micro-batches.
+[DEP] deepseek-ai/DeepEP README at commit ebfe47e46fa86a5b41be96c326a92f62ed6721da (2025-02-24), "Low-latency kernels
+      with pure RDMA": H800, CX7 400 Gb/s (~50 GB/s), 128 tokens, hidden 7168, top-8, FP8 dispatch / BF16 combine;
+      dispatch 163-194 us, combine 318-369 us at EP 8-256, i.e. 0.75-0.84 (median 0.79) of the NIC's line rate in
+      this model's byte count (``ep_all_to_all_rdma_efficiency_frac``, catalog/overheads.csv).
 
 Settings, each from the sources: FP8 weights, DP attention (TP 1) and the experts over all 72 or 128 GPUs, decode
 only (the prefill runs on other nodes), the published batch per GPU at a mean context of the published KV length,
 the KV cache in BF16 (the sources do not state its format; the MLA core runs in BF16 [DS6]). The catalog's
 scale-out NIC (400 Gb/s per GPU) carries the all-to-all (the replica spans many nodes; DeepEP's low-latency mode is
-RDMA only). The serving engine efficiency is the catalog's, fitted once on NVIDIA's TensorRT-LLM figures, not here.
+RDMA only), at the share of its line rate DeepEP's own benchmark of those kernels reaches ([DEP], 0.79). The serving
+engine efficiency is the catalog's, fitted once on NVIDIA's TensorRT-LLM figures, not here.
 
 In-sample note: three mechanisms were added to the model after this test first showed it 33 % slow on the SGLang
 row and then fast on both: the dispatch in FP8 and the combine in BF16 [DS6], two-batch overlap ([SGL], [DS6]), and
 MLA's absorbed decode attention (each query head scores against and reads the 576-wide latent KV, in the KV cache's
 BF16 [DS6], not the FP8 rate of the weights). All three are the deployments' or the architecture's own published
-mechanisms, with no parameter to set, so none was fitted; but they were chosen knowing these residuals.
+mechanisms, with no parameter to set, so none was fitted; but they were chosen knowing these residuals. With them the
+model was 23 % (SGLang) and 35 % (DeepSeek profile) fast. A fourth followed, again knowing the residuals: the
+all-to-all at the rate DeepEP's benchmark of its low-latency kernels measures ([DEP]; 0.79 of the NIC's line rate,
+taken from that benchmark's own table, not fitted here), in place of the bare line rate.
 
-Result: the model is 23 % (SGLang) and 35 % (DeepSeek profile) faster than published. What it still leaves out:
-the per-message latency of the low-latency all-to-all (the model counts bandwidth only; the SGLang row is bound by
-it), expert load imbalance (the redundant experts balance it only in part), and the overlap's imperfection. Both
-rows are expected failures (``xfail(strict=True)``) until then. Tolerance +-15 %.
+Result: the model is 3 % slow on the SGLang row (within tolerance; bound by the all-to-all) and 15.5 % fast on the
+DeepSeek profile row (an expected failure, ``xfail(strict=True)``). What it still leaves out: expert load imbalance
+(the redundant experts balance it only in part) and the overlap's imperfection. Tolerance +-15 %. Because the four
+mechanisms were chosen knowing the residuals, the SGLang row's pass is partly in-sample.
 """
 
 from __future__ import annotations
@@ -46,7 +54,8 @@ from fab2token.workloads.inference import replica
 TOLERANCE = 0.15
 # label, GPUs in the decode instance (EP), batch per GPU, KV length, published tokens/s per node of 8 GPUs
 ROWS = [("SGLang default (EP72)", 72, 256, 2000, 22282), ("DeepSeek profile (EP128)", 128, 128, 4096, 18598)]
-MISSING = "the all-to-all's per-message latency, expert imbalance and the overlap's imperfection are not modelled"
+MISSING = "expert load imbalance and the two-batch overlap's imperfection are not modelled (+15.5 %)"
+EXPECTED_TO_FAIL = {"DeepSeek profile (EP128)"}
 
 
 @cache
@@ -68,7 +77,11 @@ def test_the_batch_fits_in_memory():
 
 
 @pytest.mark.parametrize(
-    "i", [pytest.param(i, marks=pytest.mark.xfail(strict=True, reason=MISSING)) for i in range(len(ROWS))],
+    "i",
+    [
+        pytest.param(i, marks=[pytest.mark.xfail(strict=True, reason=MISSING)] if ROWS[i][0] in EXPECTED_TO_FAIL else [])
+        for i in range(len(ROWS))
+    ],
     ids=[r[0] for r in ROWS],
 )  # fmt: skip
 def test_decode_throughput_within_tolerance(i: int):

@@ -134,10 +134,11 @@ def _weights(model: dict[str, Any], wbytes: float) -> tuple[float, float, float,
 
 def _all_to_all_bw(acc: dict[str, Any], ranks: Array, scaleup: float) -> Array:
     """The experts' dispatch and combine bandwidth [B/s]: the scale-up fabric while the replica fits one domain,
-    else each accelerator's scale-out NIC."""
+    else each accelerator's scale-out NIC at the share of its line rate that DeepEP's low-latency kernels reach
+    (``ep_all_to_all_rdma_efficiency_frac``, ``catalog/overheads.csv``: decode-sized batches over RDMA)."""
     domain = float(acc["scaleup_domain"]) if _known(acc["scaleup_domain"]) else 1.0
     out_bw = (acc["scaleout_gb_per_s"] if _known(acc["scaleout_gb_per_s"]) else math.nan) * 1e9
-    return np.where(ranks <= domain, scaleup, out_bw)
+    return np.where(ranks <= domain, scaleup, out_bw * catalog.overhead("ep_all_to_all_rdma_efficiency_frac"))
 
 
 @dataclass(frozen=True)

@@ -125,8 +125,9 @@ def ep_all_to_all_s(
 ) -> Array:
     """Expert-parallel dispatch and combine of one step [s]: per MoE layer, every token's hidden state to its
     ``active_experts`` experts (``dispatch_bytes`` a value) and their outputs back (``combine_bytes``), each of the
-    ``ranks`` sending ``(ranks - 1) / ranks`` of its tokens' copies at ``bytes_per_s`` (bandwidth only, as for TP:
-    per-message latency is not modelled, which understates small decode steps)."""
+    ``ranks`` sending ``(ranks - 1) / ranks`` of its tokens' copies at ``bytes_per_s`` (an achieved rate: the caller
+    passes the NIC's line rate times what DeepEP's kernels reach of it, which holds their per-message overheads at
+    decode-sized batches; no separate latency term)."""
     r = _a(ranks)
     copies = _a(tokens_per_step) / r * _a(active_experts) * _a(hidden) * (_a(dispatch_bytes) + _a(combine_bytes))
     return np.where(r > 1, _a(moe_layers) * (r - 1.0) / r * copies / _a(bytes_per_s), 0.0)
