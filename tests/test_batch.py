@@ -119,3 +119,13 @@ def test_whole_units_of_a_batch_are_each_rows_whole_units():
     rng = np.random.default_rng(0)
     x = rng.uniform(0, 3.3, size=(4, 30))
     np.testing.assert_array_equal(whole_units(x), np.stack([whole_units(r) for r in x]))
+
+
+def test_draws_that_differ_in_needing_the_wet_bulb_run_as_their_own_groups():
+    data = _rich()
+    data["sites"][0]["wue_per_degree_c"] = {"dist": "choice", "values": [0.0, 0.01]}
+    data["sites"][0]["pue"] = 1.2
+    data["economics"]["electricity_usd_per_mwh"] = 80  # one tariff: every draw in one group but for the wet bulb
+    scs = _draws(data, 6, seed=1)
+    assert len({sc.sites[0].wue_per_degree_c for sc in scs}) == 2
+    _assert_each_draw_alone(scs)

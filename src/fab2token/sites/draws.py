@@ -11,7 +11,7 @@ climates, curtailment hours and site constants joined along the site axis, runs
 :func:`fab2token.sites.energy.hourly_energy` once and gives the results back as ``(draw, month, site)``; the blocks
 of :func:`~fab2token.sites.climate.block_slices` then span draws as they span sites, and the results are those of
 one run per draw (tested). Draws with another tariff or utilisation profile (a drawn electricity price) run as
-their own group: the profiles are shared by a run's sites.
+their own group, the profiles being shared by a run's sites, as do draws whose sites need no wet bulb at all.
 """
 
 from __future__ import annotations
@@ -148,9 +148,14 @@ def hourly_energy_draws(scs: Sequence[Scenario], sis: Sequence[SiteInputs], it_l
     """The hourly energy of every draw's IT load ``it_load_mw`` (draw, month, site): one
     :class:`~fab2token.sites.energy.HourlyResult` per draw, computed with the draws' sites side by side (draws of
     one tariff and utilisation profile at a time)."""
-    groups: dict[tuple[bytes, bytes], list[int]] = {}
-    for k, si in enumerate(sis):  # a key per draw; one hourly run per distinct profile
-        groups.setdefault((si.price_usd_per_mwh_by_hour.tobytes(), si.utilisation_by_hour.tobytes()), []).append(k)
+    groups: dict[tuple[bytes, bytes, bool], list[int]] = {}
+    for k, si in enumerate(sis):  # a key per draw; one hourly run per distinct profile (and wet-bulb need)
+        key = (
+            si.price_usd_per_mwh_by_hour.tobytes(),
+            si.utilisation_by_hour.tobytes(),
+            si.climate.weather.dew_point_c is None,  # a drawn wue_per_degree_c of 0 needs no wet bulb at any site
+        )
+        groups.setdefault(key, []).append(k)
     out: list[Any] = [None] * len(sis)
     for ks in groups.values():
         for k, res in zip(ks, _hourly_group([scs[k] for k in ks], [sis[k] for k in ks], it_load_mw[ks]), strict=True):
