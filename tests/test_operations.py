@@ -318,3 +318,24 @@ def test_a_run_too_big_for_any_site_spans_the_campus():
     start = np.datetime64(run["start"], "h")
     hit = _campus_run([{"site": "beta", "start": str(start + 2), "hours": 6}])
     assert hit.runs[0]["pauses_for_capacity"] == 1 and hit.runs[0]["wall_hours"] >= run["wall_hours"] + 6
+
+
+def test_without_unserved_energy_no_hour_is_paused_and_the_hours_are_not_run_again(monkeypatch):
+    """The shortcut is exact: where the engine's months show no unserved energy, the hourly engine's own hourly
+    share (run here for the check) is zero in every hour, which is what paused_share returns without running it."""
+    from fab2token.engine.simulate import simulate
+    from fab2token.operations import power
+    from fab2token.operations.hours import hour_axis
+    from fab2token.scenario.timeline import month_axis
+    from fab2token.sites.inputs import site_inputs
+
+    sc = parse_scenario(yaml.safe_dump(SMALL), "<t>")
+    ds = simulate(sc)
+    assert not (ds["unserved_energy_mwh"].values > 0).any()
+    si = site_inputs(sc, month_axis(sc.horizon.start, sc.horizon.months))
+    full = si.hourly_energy(sc.sites, ds["it_power_mw"].values, paused_by_hour=True).paused_frac_by_hour
+    assert full is not None and not full.any()
+    monkeypatch.setattr(power, "site_inputs", lambda *a, **k: pytest.fail("the hourly engine ran again"))
+    hours = hour_axis(sc)
+    share = power.paused_share(sc, ds, hours)
+    assert share.shape == (hours.size, len(sc.sites)) and not share.any()

@@ -20,7 +20,12 @@ Array = NDArray[np.float64]
 
 
 def paused_share(sc: Scenario, ds: xr.Dataset, hours: HourAxis) -> Array:
-    """(hour, site) share of each site's load unserved in every hour of the horizon (0 where all is served)."""
+    """(hour, site) share of each site's load unserved in every hour of the horizon (0 where all is served).
+
+    A month's unserved energy is the sum of its hours' (none negative), so where the engine's monthly results show
+    none anywhere (``unserved_energy_mwh``), every hour is served and the hourly engine is not run again."""
+    if not np.any(ds["unserved_energy_mwh"].values > 0):
+        return np.zeros((hours.size, ds.sizes["site"]))
     axis = month_axis(sc.horizon.start, sc.horizon.months)
     si = site_inputs(sc, axis)
     energy = si.hourly_energy(sc.sites, ds["it_power_mw"].values, paused_by_hour=True)
