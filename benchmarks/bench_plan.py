@@ -2,7 +2,7 @@
 H200, B200, MI300X as market options) with inference demand and four training targets (LP).
 
 Goal (issue 7): build and solve in under 60 s on 2 cores. Printed: model size, linopy build time, HiGHS solve time,
-and their ratio.
+and their ratio; and (issue 16) the same at 200 sites, its size and time.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from fab2token.scenario import parse_scenario
 SITES, MONTHS = 50, 120
 
 
-def scenario_text(energy_extras: bool = False) -> str:
+def scenario_text(energy_extras: bool = False, sites: int = SITES) -> str:
     data = {
         "name": "bench-plan",
         "horizon": {"start": "2026-01", "months": MONTHS},
@@ -45,7 +45,7 @@ def scenario_text(energy_extras: bool = False) -> str:
                 "construction_start": f"{2025 + k % 4}-0{1 + k % 9}",
                 "construction_months": 12 + k % 12,
             }
-            for k in range(SITES)
+            for k in range(sites)
         ],
         "economics": {
             "accelerator_price_usd": 25000,
@@ -106,6 +106,12 @@ def main() -> None:
     )
     for b in res.binding[:3]:
         print("  -", b["text"])
+    big = plan(parse_scenario(scenario_text(sites=200)), time_limit_s=300)
+    print(
+        f"200 sites x {MONTHS} months, the same types and targets: {big.variables:,} variables, "
+        f"{big.constraints:,} constraints; status {big.status}; build {big.build_s:.2f} s, solve {big.solve_s:.2f} s, "
+        f"total {big.build_s + big.solve_s:.2f} s ({(big.build_s + big.solve_s) / max(res.build_s + res.solve_s, 1e-9):.1f}x the 50-site plan)"
+    )
     ext = plan(parse_scenario(scenario_text(energy_extras=True)), time_limit_s=300)
     print(
         f"with solar, a PPA and a battery on every fifth site and time-of-use prices (hour-of-day variables): "
