@@ -22,15 +22,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DRAWS = 200
+BIG_DRAWS = 4_000  # long enough for the cluster's start to matter little (100,000 would take ~10 min a side)
 ROUNDS_SWEEP = 3
 
 
-def _sweep(workers: int | None) -> float:
+def _sweep(workers: int | None, draws: int = DRAWS) -> float:
     from fab2token.sweep.execute import run_sweep
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        run_sweep(ROOT / "examples" / "uncertain.yaml", Path(tmp) / "s.duckdb", draws=DRAWS, seed=0, workers=workers)
+        run_sweep(ROOT / "examples" / "uncertain.yaml", Path(tmp) / "s.duckdb", draws=draws, seed=0, workers=workers)
         return time.perf_counter() - t0
 
 
@@ -50,6 +51,11 @@ def main() -> None:
     )
     print(
         f"  dask, 2 processes:     {da:6.2f} s  {DRAWS / da:6.1f} draws/s  (dask / local {da / lo:.2f}, cluster start included)"
+    )
+    lo_big, da_big = _sweep(None, BIG_DRAWS), _sweep(2, BIG_DRAWS)
+    print(
+        f"  {BIG_DRAWS:,} draws: local {lo_big:6.1f} s, dask 2 processes {da_big:6.1f} s (dask / local {da_big / lo_big:.2f}; "
+        "goal: within 1.3 at 100,000 draws)"
     )
     for label, data, draws in _engine_cases():
         _engine_side_by_side(label, data, draws)
