@@ -1,5 +1,6 @@
 """Every function the API reference page renders (docs/reference-api.md) documents its parameters and what it
-returns in numpydoc sections, so the page cannot show a function without them."""
+returns in numpydoc sections, so the page cannot show a function without them; the models among them cite their
+references."""
 
 from __future__ import annotations
 
@@ -35,4 +36,24 @@ def test_the_package_front_door_is_documented_too():
         if inspect.isfunction(getattr(fab2token, name))
         and "Parameters\n----------" not in (inspect.getdoc(getattr(fab2token, name)) or "")
     ]
+    assert not missing, missing
+
+
+# the rendered functions that carry a model of the real world: each cites what it rests on
+MODELS = (
+    "fab2token.workloads.training.train",
+    "fab2token.workloads.inference.infer",
+    "fab2token.supply.chain.chain",
+    "fab2token.plan.stochastic.plan_draws",
+)
+
+
+def test_every_rendered_model_cites_its_references():
+    rendered = set(_rendered())
+    missing = []
+    for dotted in MODELS:
+        module, name = dotted.rsplit(".", 1)
+        doc = inspect.getdoc(getattr(importlib.import_module(module), name)) or ""
+        if dotted not in rendered or not re.search(r"^References\n-+\n\.\. \[1\] \S", doc, flags=re.MULTILINE):
+            missing.append(dotted)
     assert not missing, missing

@@ -217,6 +217,13 @@ def plan_draws(
     ------
     ScenarioError, ModelError, OptionError
         A scenario without distributions or targets, draws of different structure, a bad option.
+
+    References
+    ----------
+    .. [1] A. J. Kleywegt, A. Shapiro and T. Homem-de-Mello, "The sample average approximation method for
+       stochastic discrete optimization", SIAM Journal on Optimization 12(2), 2002.
+    .. [2] J. R. Birge and F. Louveaux, "Introduction to Stochastic Programming", Springer, 2nd ed. 2011 (the
+       wait-and-see bound and the value of the stochastic solution, which the tests check).
     """
     from fab2token.options import Number, check_options
     from fab2token.plan.solve import plan

@@ -176,6 +176,16 @@ def chain(inp: SupplyInputs) -> dict[str, Array]:
     dict of str to numpy.ndarray
         Arrays over (..., month) keyed by name: gross and good dies, each step's units, the binding step, cost per
         good accelerator (docs/stages/engine.md, "Supply").
+
+    References
+    ----------
+    .. [1] B. T. Murphy, "Cost-size optima of monolithic integrated circuits", Proceedings of the IEEE 52(12), 1964.
+    .. [2] R. B. Seeds, "Yield, economic, and logistic models for complex digital arrays", IEEE International
+       Convention Record, 1967.
+    .. [3] C. H. Stapper, "Defect density distribution for LSI yield calculations", IEEE Transactions on Electron
+       Devices 20(7), 1973 (the negative-binomial yield).
+    .. [4] D. K. de Vries, "Investigation of gross die per wafer formulas", IEEE Transactions on Semiconductor
+       Manufacturing 18(1), 2005.
     """
     w, h = supply.die_dimensions_mm(inp.die_area_mm2, inp.die_aspect_ratio)
     gross = supply.gross_dies_per_wafer(w, h, inp.wafer_diameter_mm, inp.edge_exclusion_mm, inp.scribe_mm)

@@ -381,6 +381,16 @@ def infer(
         A bad option, named with its value and what was expected.
     ModelError
         A figure the model needs is not in the catalog.
+
+    References
+    ----------
+    .. [1] S. Williams, A. Waterman and D. Patterson, "Roofline: an insightful visual performance model for
+       multicore architectures", Communications of the ACM 52(4), 2009 (the step's compute and memory bounds).
+    .. [2] NVIDIA TensorRT-LLM, performance overview (docs/source/performance/perf-overview.md at commit 00f3768):
+       the 32 configurations the engine efficiency is fitted on (``catalog/overheads.csv``).
+    .. [3] DeepSeek-AI, "DeepSeek-V3/R1 inference system overview" (open-infra-index, 2025): FP8 dispatch, BF16
+       combine and two overlapped micro-batches under expert parallelism.
+    .. [4] DeepSeek-AI, DeepEP README at commit ebfe47e (2025): the rate of the expert all-to-all across nodes.
     """
     opts = {k: v for k, v in locals().items() if k not in ("model", "accelerator", "overrides")}
     check_options("infer", opts, INFER_OPTIONS, INFER_FLAGS)

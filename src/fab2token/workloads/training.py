@@ -255,6 +255,18 @@ def train(
         A bad option (named, with the value and what was expected), or a layout the model or cluster does not allow.
     ModelError
         A figure the estimate needs is not in the catalog, or (``require_fit``) the layout does not fit.
+
+    References
+    ----------
+    .. [1] D. Narayanan et al., "Efficient large-scale language model training on GPU clusters using Megatron-LM",
+       SC '21 (pipeline schedules and bubbles, tensor and data parallelism).
+    .. [2] V. Korthikanti et al., "Reducing activation recomputation in large transformer models", MLSys 2023,
+       arXiv:2205.05198 (activation memory by recomputation mode).
+    .. [3] S. Rajbhandari et al., "ZeRO: memory optimizations toward training trillion parameter models", SC '20
+       (model-state memory per parameter).
+    .. [4] M. Isaev et al., "Calculon: a methodology and tool for high-level co-design of systems and large
+       language models", SC '23 (the analytical approach).
+    .. [5] Llama Team, AI @ Meta, "The Llama 3 herd of models", arXiv:2407.21783, 2024 (interruptions at scale).
     """
     opts = {k: v for k, v in locals().items() if k not in ("model", "accelerator", "overrides", "require_fit")}
     check_options("train", opts, TRAIN_OPTIONS, TRAIN_FLAGS)
