@@ -103,6 +103,12 @@ def simulate(
     xarray.Dataset
         Dimensions ``month`` (``YYYY-MM`` labels), ``site`` and ``accelerator`` (the fleet's types). See docs/reference/results.md
         for every variable.
+
+    Raises
+    ------
+    ModelError
+        A figure a stage needs is not in the catalog (e.g. an accelerator's die area or board power), named with
+        where to supply it.
     """
     b = run_batch([sc], [supply], [market])  # the engine's stages on a batch of one draw
     return draw_dataset(b, batch_variables(b), 0)

@@ -177,6 +177,11 @@ def chain(inp: SupplyInputs) -> dict[str, Array]:
         Arrays over (..., month) keyed by name: gross and good dies, each step's units, the binding step, cost per
         good accelerator (docs/stages/engine.md, "Supply").
 
+    Raises
+    ------
+    ModelError
+        Packaging capacity without an interposer area, or HBM supply without stacks per accelerator.
+
     References
     ----------
     .. [1] B. T. Murphy, "Cost-size optima of monolithic integrated circuits", Proceedings of the IEEE 52(12), 1964.
