@@ -129,3 +129,20 @@ def test_draws_that_differ_in_needing_the_wet_bulb_run_as_their_own_groups():
     scs = _draws(data, 6, seed=1)
     assert len({sc.sites[0].wue_per_degree_c for sc in scs}) == 2
     _assert_each_draw_alone(scs)
+
+
+def test_a_chunk_run_in_several_batches_equals_one_batch(monkeypatch):
+    from fab2token.sweep import execute
+
+    text = (ROOT / "examples" / "uncertain.yaml").read_text()
+    ss = read_sweep_scenario(text, "uncertain.yaml")
+    values = sweep_values(ss, 7, 2, "random")
+    whole = execute.simulate_chunk(ss, values, 0)
+    monkeypatch.setattr(execute, "BATCH_CELLS", 3 * 2 * 24)  # three draws of 2 sites x 24 months a batch
+    split = execute.simulate_chunk(ss, values, 0)
+    assert whole.series.keys() == split.series.keys() and whole.outcomes.keys() == split.outcomes.keys()
+    for k in whole.series:
+        np.testing.assert_array_equal(whole.series[k], split.series[k])
+    for k in whole.outcomes:
+        np.testing.assert_array_equal(whole.outcomes[k], split.outcomes[k])
+    assert (whole.binding == split.binding).all() and split.n == 7

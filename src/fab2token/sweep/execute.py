@@ -28,12 +28,15 @@ import numpy as np
 from fab2token.errors import Fab2TokenError, clip
 from fab2token.options import Choice, Number, check_options, refuse
 from fab2token.scenario.draws import SweepScenario, draw_scenario, draw_values, read_sweep_scenario, sobol_design
-from fab2token.sweep.outcomes import ChunkResult, batch_outcomes
+from fab2token.sweep.outcomes import ChunkResult, batch_outcomes, join_chunks
 
 __all__ = ["SweepRun", "run_sweep", "simulate_chunk", "chunk_bounds", "sweep_values", "DEFAULT_CHUNK_DRAWS"]
 
 DEFAULT_CHUNK_DRAWS = 50  # about a second of work a chunk for the bundled examples: a kill loses at most that
 MAX_DRAWS = 10_000_000
+# draw x site x months in one batch of the engine: its (draw, month, site) results are ~60 arrays of this many
+# numbers (~50 MB each at this bound), so a chunk of a 1,000-site, 20-year scenario runs a few draws at a time
+BATCH_CELLS = 600_000
 
 
 @dataclass(frozen=True)
@@ -47,16 +50,22 @@ class SweepRun:
 
 
 def simulate_chunk(ss: SweepScenario, values: dict[str, np.ndarray], first: int) -> ChunkResult:
-    """The engine on draws ``first .. first + n - 1`` (``values``: each input's ``n`` draws), as one batch: each
-    draw's scenario validated, then every stage on all the chunk's draws at once (:func:`~fab2token.engine.batch.
-    run_batch`)."""
+    """The engine on draws ``first .. first + n - 1`` (``values``: each input's ``n`` draws): each draw's scenario
+    validated, then every stage on many draws at once (:func:`~fab2token.engine.batch.run_batch`), in batches of at
+    most :data:`BATCH_CELLS` draw x site x months (a large scenario's chunk runs as several batches, so its memory
+    stays bounded; the results do not depend on the batching, bit for bit)."""
     from fab2token.engine.batch import run_batch
     from fab2token.engine.variables import batch_variables
 
     n = len(next(iter(values.values())))
     scs = [draw_scenario(ss, draw_values(values, k), first + k) for k in range(n)]  # validation, draw by draw
-    b = run_batch(scs)
-    return batch_outcomes(b, batch_variables(b), first)
+    cells = max(1, len(scs[0].sites) * scs[0].horizon.months)
+    per_batch = max(1, BATCH_CELLS // cells)
+    parts = []
+    for a in range(0, n, per_batch):  # one batch for small scenarios; a few for large ones
+        b = run_batch(scs[a : a + per_batch])
+        parts.append(batch_outcomes(b, batch_variables(b), first + a))
+    return parts[0] if len(parts) == 1 else join_chunks(parts)
 
 
 def chunk_bounds(draws: int, chunk_draws: int) -> list[tuple[int, int]]:

@@ -17,7 +17,7 @@ from fab2token.engine.batch import Batch
 from fab2token.engine.variables import headline_numbers
 from fab2token.scenario.timeline import month_labels
 
-__all__ = ["SERIES", "OUTCOMES", "ChunkResult", "batch_outcomes", "NOT_FINISHED"]
+__all__ = ["SERIES", "OUTCOMES", "ChunkResult", "batch_outcomes", "join_chunks", "NOT_FINISHED"]
 
 # monthly series kept per draw: (results variable, how its sites are combined); units from the Dataset
 SERIES: dict[str, str] = {
@@ -113,3 +113,15 @@ def outcome_units(name: str) -> str:
     if name.endswith(".days"):
         return "days"
     return OUTCOMES.get(name, SERIES.get(name, ""))
+
+
+def join_chunks(parts: list[ChunkResult]) -> ChunkResult:
+    """Consecutive batches' results as one chunk (every batch of a sweep has the same series and outcomes)."""
+    first = parts[0]
+    return ChunkResult(
+        first.first,
+        {k: np.concatenate([p.series[k] for p in parts]) for k in first.series},
+        {k: np.concatenate([p.outcomes[k] for p in parts]) for k in first.outcomes},
+        np.concatenate([p.binding for p in parts]),
+        first.units,
+    )
