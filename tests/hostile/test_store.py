@@ -271,3 +271,29 @@ def test_store_store_with_deleted_runs_is_still_a_store(tmp_path, small_run):
     assert db.stat().st_size < size
     assert store.list_runs(db) == []
     assert store.save_run(db, ds, summary, text)
+
+
+def test_store_being_written_by_another_process_is_looked_at_again(tmp_path, monkeypatch):
+    """After waiting for another process's lock, an error from a file that process was still creating or closing
+    (here: one invalid-file error) is tried again within the wait, and the store opens; without a lock first, the
+    same error is the file's own (refused at once)."""
+    db = tmp_path / "r.duckdb"
+    real_connect = duckdb.connect
+    events = ["lock", "invalid"]
+
+    def flaky(*a, **k):
+        if events:
+            kind = events.pop(0)
+            if kind == "lock":
+                raise duckdb.IOException('IO Error: Could not set lock on file "r.duckdb": Conflicting lock (PID 1)')
+            raise duckdb.IOException("IO Error: The file is not a valid DuckDB database file!")
+        return real_connect(*a, **k)
+
+    monkeypatch.setattr(storefile.duckdb, "connect", flaky)
+    storefile._connect(db, wait_s=5.0).close()
+    assert not events
+    events.append("invalid")
+    t0 = time.monotonic()
+    with pytest.raises(store.StoreError, match="not a valid DuckDB database file"):
+        storefile._connect(tmp_path / "other.duckdb", wait_s=5.0)
+    assert time.monotonic() - t0 < 1.0  # at once, not after the wait

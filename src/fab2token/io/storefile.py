@@ -134,23 +134,35 @@ def _open_error(path: Path, exc: BaseException) -> StoreError:
 
 def _open(path: Path, read_only: bool, wait_s: float) -> duckdb.DuckDBPyConnection:
     """Connect, waiting (with a note on stderr) while another process holds the lock, at most ``wait_s``."""
-    deadline = time.monotonic() + wait_s
+    return _open_waited(path, read_only, wait_s)[0]
+
+
+def _open_waited(
+    path: Path, read_only: bool, wait_s: float, deadline: float | None = None
+) -> tuple[duckdb.DuckDBPyConnection, bool]:
+    """:func:`_open`, and whether it waited for another process. Once it has waited, an error other than the lock
+    (the other process was creating the file or closing it, its log not yet folded in) is tried again within
+    ``wait_s`` too: several commands starting on a new store at once all store their results. ``deadline``: when
+    the wait ends (``time.monotonic()``; default ``wait_s`` from now)."""
+    deadline = time.monotonic() + wait_s if deadline is None else deadline
     pause, longest = _LOCK_PAUSE_S
-    noted = False
+    noted = waited = False
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            return duckdb.connect(str(path), read_only=read_only), waited
         except duckdb.Error as exc:
-            if not _is_lock(exc):
+            busy = _is_lock(exc)
+            if not busy and not (waited and time.monotonic() + pause <= deadline):
                 raise _open_error(path, exc) from None
             if time.monotonic() + pause > deadline:
                 raise StoreBusyError(
                     f"{clip(path)}: still in use by {_holder(exc)} after waiting {wait_s:g} s "
                     "(only one fab2token command can use a store at a time)"
                 ) from None
-            if not noted:
+            if busy and not noted:
                 _note(f"note: {clip(path)} is in use by {_holder(exc)}; waiting up to {wait_s:g} s for it")
                 noted = True
+            waited = True
             time.sleep(pause)
             pause = min(2 * pause, longest)
 
@@ -212,16 +224,24 @@ def _connect(db: str | Path, read_only: bool = False, wait_s: float | None = Non
     wait_s = LOCK_WAIT_S if wait_s is None else wait_s
     if read_only and not path.exists():
         raise StoreError(f"{clip(path)}: no results store here (run `fab2token run SCENARIO --db {clip(path)}` first)")
-    con = _open(path, read_only, wait_s)
-    try:
-        if not _check_ours(con, path) and not read_only:
-            con.execute(_SCHEMA)
-    except BaseException as exc:
-        con.close()
-        if isinstance(exc, duckdb.Error):
-            raise _open_error(path, exc) from None
-        raise
-    return con
+    deadline = time.monotonic() + wait_s
+    while True:  # once, unless another process was just writing the file (then it is looked at again)
+        con, waited = _open_waited(path, read_only, wait_s, deadline)
+        try:
+            if not _check_ours(con, path) and not read_only:
+                con.execute(_SCHEMA)
+            return con
+        except StoreError:
+            con.close()
+            if waited and time.monotonic() + _LOCK_PAUSE_S[0] < deadline:
+                time.sleep(_LOCK_PAUSE_S[0])
+                continue
+            raise
+        except BaseException as exc:
+            con.close()
+            if isinstance(exc, duckdb.Error):
+                raise _open_error(path, exc) from None
+            raise
 
 
 @contextlib.contextmanager
