@@ -169,13 +169,7 @@ def plan(
     options = {"time_limit": float(time_limit_s), "output_flag": solver_log is not None, "log_to_console": False}
     if solver_log is not None:
         options["log_file"] = str(solver_log)
-    for name in built.slacks:  # first: every target met
-        m.variables[name].update(upper=0.0)
-    outcome = _solve(m, options, milp)
-    target_duals: dict[str, xr.DataArray] = {}
-    short = outcome == "infeasible" and bool(built.slacks)
-    if short:
-        outcome, target_duals = _least_shortfall(m, built, options, milp, d)
+    outcome, short, target_duals = solve_phases(built, options, milp, d)
     solve_s = time.perf_counter() - t1
     if outcome not in ("optimal", "feasible"):
         return _no_plan(outcome, m, build_s, solve_s)
@@ -201,18 +195,36 @@ def _solve(m: linopy.Model, options: dict[str, Any], milp: bool) -> str:
     return "solver_error"
 
 
+def solve_phases(
+    built: Any, options: dict[str, Any], milp: bool, d: PlanData | None = None
+) -> tuple[str, bool, dict[str, xr.DataArray]]:
+    """The solve's phases: every target met; when they cannot all be, :func:`_least_shortfall`. Returns the outcome,
+    whether the targets fell short, and the shortfall phase's duals (none without ``d``: a plan under uncertainty
+    prices no limit)."""
+    m = built.model
+    for name in built.slacks:  # first: every target met
+        m.variables[name].update(upper=0.0)
+    outcome = _solve(m, options, milp)
+    short = outcome == "infeasible" and bool(built.slacks)
+    if not short:
+        return outcome, False, {}
+    outcome, target_duals = _least_shortfall(m, built, options, milp, d)
+    return outcome, True, target_duals
+
+
 def _least_shortfall(
-    m: linopy.Model, built: Any, options: dict[str, Any], milp: bool, d: PlanData
+    m: linopy.Model, built: Any, options: dict[str, Any], milp: bool, d: PlanData | None
 ) -> tuple[str, dict[str, xr.DataArray]]:
     """The targets cannot all be met: minimise the shortfall, keep it there, then minimise the objective. Returns
-    the outcome and the first phase's duals (the shortfall reduced by one more unit of each limit)."""
+    the outcome and the first phase's duals (the shortfall reduced by one more unit of each limit; none for a MILP
+    or without ``d``)."""
     for name in built.slacks:
         m.variables[name].update(upper=1.0)
     m.add_objective(built.shortfall, overwrite=True)
     outcome = _solve(m, options, milp)
     if outcome != "optimal":
         return outcome, {}
-    target_duals = {} if milp else constraint_duals(m, d)
+    target_duals = {} if milp or d is None else constraint_duals(m, d)
     least = float(m.objective.value)
     m.add_constraints(built.shortfall <= least * (1 + 1e-9) + 1e-9, name="least_shortfall")
     m.add_objective(built.primary, overwrite=True)

@@ -29,6 +29,7 @@ import xarray as xr
 from fab2token.errors import ModelError
 from fab2token.plan.data import PlanData, plan_data
 from fab2token.plan.model import build_model, fixed_purchases_usd, ppa_fixed_usd
+from fab2token.plan.solve import PLAN_STATUSES, plan, solve_phases
 from fab2token.scenario.models import Scenario
 
 __all__ = ["StochasticPlan", "plan_draws", "stack_plan_data", "STOCHASTIC_KEYS"]
@@ -52,8 +53,8 @@ STOCHASTIC_KEYS = (
     "build_s",
     "solve_s",
 )
-# exit status of `plan --draws` by outcome (as `plan`'s: fab2token.plan.solve.PLAN_STATUSES)
-PLAN_STATUS_EXIT = {"optimal": 0, "feasible": 0, "infeasible": 2, "time_limit": 3, "unbounded": 1, "solver_error": 1}
+# exit status of `plan --draws` by outcome: `plan`'s own
+PLAN_STATUS_EXIT = {status: code for status, (code, _) in PLAN_STATUSES.items()}
 MET_TOL = 1e-6  # a target's shortfall fraction at most this counts as met (the solver's feasibility tolerance)
 _SHARED = ("months", "sites", "runs", "accelerators")
 
@@ -119,30 +120,6 @@ def stack_plan_data(datas: list[PlanData]) -> PlanData:
     return PlanData(**out, draws=len(datas))
 
 
-def _solve_phases(built: Any, time_limit_s: float) -> tuple[str, bool]:
-    """The deterministic plan's phases on expectations: every target met in every draw; else the least expected
-    shortfall, held, then the least expected cost. Returns the outcome and whether targets fell short."""
-    from fab2token.plan.solve import _solve
-
-    m = built.model
-    options = {"time_limit": float(time_limit_s), "output_flag": False, "log_to_console": False}
-    for name in built.slacks:
-        m.variables[name].update(upper=0.0)
-    outcome = _solve(m, options, False)
-    if outcome != "infeasible" or not built.slacks:
-        return outcome, False
-    for name in built.slacks:
-        m.variables[name].update(upper=1.0)
-    m.add_objective(built.shortfall, overwrite=True)
-    outcome = _solve(m, options, False)
-    if outcome != "optimal":
-        return outcome, True
-    least = float(m.objective.value)
-    m.add_constraints(built.shortfall <= least * (1 + 1e-9) + 1e-9, name="least_shortfall")
-    m.add_objective(built.primary, overwrite=True)
-    return _solve(m, options, False), True
-
-
 def _evaluate(d: PlanData, sc: Scenario, objective: str, time_limit_s: float, fixed_build: Any = None) -> dict:
     """Build and solve the stochastic programme (with the build held at ``fixed_build`` when given); its numbers."""
     built = build_model(d, objective, sc.targets.budget_usd, None)
@@ -151,7 +128,8 @@ def _evaluate(d: PlanData, sc: Scenario, objective: str, time_limit_s: float, fi
         b = fixed_build.reindex_like(m.variables["it_mw_built"].lower).fillna(0.0)
         m.variables["it_mw_built"].update(lower=b, upper=b)
     t0 = time.perf_counter()
-    outcome, short = _solve_phases(built, time_limit_s)
+    options = {"time_limit": float(time_limit_s), "output_flag": False, "log_to_console": False}
+    outcome, short, _ = solve_phases(built, options, False)  # the deterministic plan's phases, on expectations
     solve_s = time.perf_counter() - t0
     out: dict[str, Any] = {
         "status": outcome,
@@ -226,7 +204,6 @@ def plan_draws(
        wait-and-see bound and the value of the stochastic solution, which the tests check).
     """
     from fab2token.options import Number, check_options
-    from fab2token.plan.solve import plan
     from fab2token.scenario import load_scenario
     from fab2token.scenario.draws import draw_scenario, draw_values, read_sweep_scenario
 
