@@ -45,7 +45,8 @@ Array = NDArray[np.float64]
 @dataclass(frozen=True)
 class Batch:
     """Every stage's output for a batch of draws: ``chain`` and ``fleet_stage`` arrays carry a leading ``draw``
-    dimension; ``sites``, ``fleet``, ``hourly``, ``bills`` and ``workloads`` are one per draw."""
+    dimension; ``sites``, ``fleet``, ``hourly``, ``bills`` and ``workloads`` are one per draw. The results variables
+    of every draw: :func:`fab2token.engine.variables.batch_variables`."""
 
     scenarios: list[Scenario]
     axis: NDArray[np.int64]
@@ -64,21 +65,9 @@ class Batch:
     def draws(self) -> int:
         return len(self.scenarios)
 
-    def draw(self, k: int) -> dict[str, Any]:
-        """Draw ``k``'s stage outputs as one run's engine holds them (no ``draw`` dimension)."""
-        pl = _deploy.Placement(*(getattr(self.placement, f.name)[k] for f in dataclasses.fields(self.placement)))
-        fl = {name: v[k] for name, v in self.fleet_stage.items()}
-        fl.update(fleet=self.fleet[k], placement=pl)
-        return {
-            "chain": {name: v[k] for name, v in self.chain.items()},
-            "si": self.sites[k],
-            "fl": fl,
-            "hourly": self.hourly[k],
-            "bill": self.bills[k],
-            "max_cluster": self.max_cluster[k],
-            "largest": self.largest[k],
-            "wl": self.workloads[k],
-        }
+    def placement_of(self, k: int) -> _deploy.Placement:
+        """Draw ``k``'s placement (no ``draw`` dimension)."""
+        return _deploy.Placement(*(getattr(self.placement, f.name)[k] for f in dataclasses.fields(self.placement)))
 
 
 def _same(values: Sequence[Any]) -> bool:
@@ -157,7 +146,7 @@ def run_batch(
     Returns
     -------
     Batch
-        Every stage's output, draw by draw (:meth:`Batch.draw`).
+        Every stage's output, with its ``draw`` dimension or one per draw.
 
     Raises
     ------
@@ -218,11 +207,12 @@ def _fleet_stage(fis: Sequence[FleetInputs], sis: Sequence[SiteInputs]) -> tuple
         shape = next(c for c in caps if c is not None).shape
         cap = np.stack([np.full(shape, np.inf) if c is None else c for c in caps])
     capacity_kw = _stack(sis, "it_capacity_mw") * 1000.0
+    delivered, life = _stack(fis, "delivered"), _stack(fis, "life_months")
     pl = _deploy.place_fleets(
-        _stack(fis, "delivered"),
+        delivered,
         capacity_kw,
         kw,
-        _stack(fis, "life_months"),
+        life,
         _stack(fis, "base"),
         _stack(fis, "base_retire"),
         np.stack([fi.placement_order for fi in fis]),
@@ -230,7 +220,6 @@ def _fleet_stage(fis: Sequence[FleetInputs], sis: Sequence[SiteInputs]) -> tuple
     )
     waiting_by_type = pl.waiting + (pl.housed - pl.powered).sum(axis=3)  # (draw, type, month) paid, not powered
     backlog = waiting_by_type.sum(axis=1)
-    delivered = _stack(fis, "delivered")
     tol = 1e-9 * np.maximum(np.cumsum(delivered.sum(axis=1), axis=-1), 1.0)
     supply_or_power = np.where(backlog > tol, _deploy.BINDING_POWER, _deploy.BINDING_SUPPLY)
     power = SimpleNamespace(
@@ -243,7 +232,6 @@ def _fleet_stage(fis: Sequence[FleetInputs], sis: Sequence[SiteInputs]) -> tuple
         smallest = np.where(waiting_by_type > tol[:, None, :], kw[:, :, None], np.inf).min(axis=1)
         held = (spare_kw.max(axis=2) >= smallest) & (backlog > tol)
         binding = np.where(held, _deploy.BINDING_SCHEDULE, binding)
-    life = _stack(fis, "life_months")
     monthly_life = np.where(np.isfinite(life), life, np.inf)
     book = np.nan_to_num(_stack(fis, "book_usd"))
     return pl, {

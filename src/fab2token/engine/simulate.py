@@ -118,7 +118,7 @@ def draw_dataset(b: Batch, variables: dict[str, Any], k: int) -> xr.Dataset:
     """Draw ``k`` of a batch as one run's results Dataset (docs/reference/results.md lists the variables);
     ``variables``: :func:`~fab2token.engine.variables.batch_variables` of the batch."""
     sc, si, fi, wl = b.scenarios[k], b.sites[k], b.fleet[k], b.workloads[k]
-    pl = b.draw(k)["fl"]["placement"]
+    pl = b.placement_of(k)
     return xr.Dataset(
         {name: (dims, v[k], attrs) for name, (dims, v, attrs) in variables.items()},
         coords={

@@ -29,13 +29,15 @@ def batch_variables(b: Batch) -> dict[str, Variable]:
     attributes)."""
     m = ("month",)
     st = b.fleet_stage
+    fleet = _fleet_variables(b)
+    by_type = fleet["accelerators_delivered_by_type"][1]  # (draw, type, month)
     return {
         **_supply_variables(b.chain),
-        **_fleet_variables(b),
+        **fleet,
         **_energy_variables(b),
         **_site_variables(b),
         **_workload_variables(b),
-        "accelerators_delivered": (m, _stacked(b.fleet, "delivered").sum(axis=1), {"units": "accelerators/month"}),
+        "accelerators_delivered": (m, by_type.sum(axis=1), {"units": "accelerators/month"}),
         "accelerators_backlog": (m, st["backlog"], {"units": "accelerators"}),
         "stranded_inventory_usd": (
             m,
