@@ -112,9 +112,11 @@ def _chain(inputs: Sequence[supplychain.SupplyInputs], months: int) -> dict[str,
     cannot share one chain (:func:`stack_supply`)."""
     n = len(inputs)
     try:
-        parts = [supplychain.chain(stack_supply(inputs))]
-    except ValueError:
-        parts = [supplychain.chain(inp) for inp in inputs]  # rare: the draws differ in a choice, not a number
+        stacked = stack_supply(inputs)
+    except ValueError:  # rare: the draws differ in a choice, not a number
+        parts = [supplychain.chain(inp) for inp in inputs]
+    else:
+        parts = [supplychain.chain(stacked)]
     out = {}
     for name in parts[0]:
         arrays = [np.asarray(p[name]) for p in parts]
