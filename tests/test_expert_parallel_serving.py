@@ -75,13 +75,18 @@ def test_expert_parallelism_leaves_a_dense_model_alone_and_is_refused_for_one():
 
 
 def test_decode_attention_spans_the_latent_and_runs_in_the_caches_format():
-    """MLA (DeepSeek-V3): each query head spans the 576-wide latent while decoding; attention runs at the FP8 peak
-    only with an FP8 cache; a dense GQA model keeps its head width."""
-    from fab2token.workloads.inference import _attention
+    """MLA (DeepSeek-V3, config_671B.json): decoding, each query head scores over the 512-wide latent and the 64-wide
+    RoPE key and reads the latent as values (mean width (576 + 512) / 2); prefilling, unabsorbed, queries and keys of
+    128 + 64 and values of 128 (mean 160). Attention runs at the FP8 peak only with an FP8 cache; a dense GQA model
+    keeps its head width."""
+    from fab2token.workloads.serving_inputs import attention_of
 
-    assert _attention(DSV3, H100, "bf16") == (576.0, float(H100["dense_bf16_flop_per_s"]))
-    assert _attention(DSV3, H100, "fp8") == (576.0, float(H100["dense_fp8_flop_per_s"]))
-    assert _attention(model_spec("llama-2-70b"), H100, "int8") == (None, float(H100["dense_bf16_flop_per_s"]))
+    bf16, fp8 = float(H100["dense_bf16_flop_per_s"]), float(H100["dense_fp8_flop_per_s"])
+    assert attention_of(DSV3, H100, "bf16") == (544.0, 160.0, bf16)
+    assert attention_of(DSV3, H100, "fp8") == (544.0, 160.0, fp8)
+    assert attention_of(model_spec("llama-2-70b"), H100, "int8") == (None, None, bf16)
+    no_latent = {**DSV3, "kv_latent_dim": float("nan")}
+    assert attention_of(no_latent, H100, "bf16").decode_dim == 576.0  # the whole latent for both products
     kw = dict(
         batch=64, input_tokens=4096, output_tokens=2, params_active=3.7e10, weight_bytes_touched=1.0,
         kv_bytes_per_token=1.0, layers=61, heads=128, head_dim=128, hidden=7168, tp=1, peak_flop_per_s=1.979e15,

@@ -38,10 +38,20 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from fab2token import catalog
-from fab2token.errors import ModelError
 from fab2token.options import Choice, Number, check_options, refuse
 from fab2token.workloads.architecture import kv_cache_bytes_per_token, model_spec
 from fab2token.workloads.infer_result import INFER_KEYS, InferResult
+from fab2token.workloads.serving_inputs import (
+    BYTES,
+    FP4_FORMATS,
+    FP4_KV_DEFAULT,
+    Attention,
+    all_to_all_bw,
+    attention_of,
+    known,
+    serving_rates,
+    weight_split,
+)
 from fab2token.workloads.serving_step import _a, best_batch, ep_all_to_all_s, moe_weight_bytes_touched, step_time_s
 from fab2token.workloads.token_cost import TOKEN_COST_KEYS, token_energy_and_cost
 
@@ -60,85 +70,9 @@ __all__ = [
 
 Array = NDArray[np.float64]
 
-#: bytes per weight (and per KV-cache value). The block-scaled 4-bit formats carry their scales: NVFP4 one FP8 (E4M3)
-#: scale per 16 values, 4.5 bits (NVIDIA, "Introducing NVFP4 for Efficient and Accurate Low-Precision Inference",
-#: NVIDIA Technical Blog, 2025-06-24); MXFP4 one 8-bit (E8M0) scale per 32 values, 4.25 bits (Open Compute Project,
-#: "OCP Microscaling Formats (MX) Specification" v1.0, 2023)
-BYTES = {
-    "bf16": 2.0,
-    "fp16": 2.0,
-    "fp8": 1.0,
-    "int8": 1.0,
-    "int4": 0.5,
-    "nvfp4": 4.5 / 8.0,
-    "mxfp4": 4.25 / 8.0,
-}
-FP4_FORMATS = tuple(k for k, v in catalog.COMPUTE_FORMAT.items() if v == "fp4")
-#: the KV cache of 4-bit weights: fp8 (vLLM's cache formats are the model's dtype or fp8: kv_cache_dtype "auto" or
-#: "fp8", https://docs.vllm.ai/en/latest/serving/engine_args.html)
-FP4_KV_DEFAULT = "fp8"
 #: share of HBM a serving engine lets itself use (vLLM's default ``gpu_memory_utilization=0.9``,
 #: https://docs.vllm.ai/en/latest/serving/engine_args.html)
 MEMORY_USABLE_FRAC = 0.9
-
-
-def _known(v: Any) -> bool:
-    return v is not None and not (isinstance(v, float) and math.isnan(v))
-
-
-def _rates(
-    acc: dict[str, Any], precision: str, kv_precision: str | None, engine_efficiency: float | None
-) -> tuple[float, float, float, float, float]:
-    """Peak FLOP/s at the weights' precision, its achievable share, HBM bandwidth share, engine efficiency and
-    scale-up bandwidth (B/s) of ``acc``; clear errors for an unknown precision or a missing figure."""
-    for name, value in (("precision", precision), ("kv_precision", kv_precision)):
-        if value is not None and value not in BYTES:
-            raise ModelError(f"unknown {name} {value!r}; expected one of {', '.join(BYTES)}")
-    listed = catalog.precisions(acc)
-    fmt = catalog.COMPUTE_FORMAT.get(precision)
-    if fmt is not None and listed and fmt not in listed:
-        refuse("infer", "precision", precision, f"a format {acc['name']} computes in: one of {', '.join(listed)}")
-    peak_col = "dense_fp8_flop_per_s" if BYTES[precision] <= 1.0 else "dense_bf16_flop_per_s"
-    if precision in FP4_FORMATS:
-        peak_col = "dense_fp4_flop_per_s"
-        if not _known(acc.get(peak_col)):
-            raise ModelError(
-                f"accelerator {acc['name']}: {peak_col} is not published; set catalog.accelerators.{acc['name']}."
-                f"{peak_col} to serve {precision}"
-            )
-    peak = acc[peak_col] if _known(acc[peak_col]) else acc["dense_bf16_flop_per_s"]
-    if not _known(peak) or not _known(acc["hbm_tb_per_s"]) or not _known(acc["hbm_gb"]):
-        raise ModelError(f"accelerator {acc['name']}: peak FLOP/s, HBM size and bandwidth are needed for inference")
-    ce = catalog.compute_efficiency(acc, fp8=peak_col == "dense_fp8_flop_per_s" and _known(acc[peak_col]))
-    be = (
-        acc["hbm_bw_efficiency_frac"]
-        if _known(acc["hbm_bw_efficiency_frac"])
-        else catalog.overhead("hbm_bw_efficiency_default_frac")
-    )
-    engine = catalog.overhead("serving_engine_efficiency_frac") if engine_efficiency is None else engine_efficiency
-    if not 0.0 < engine <= 1.0:
-        raise ModelError(f"engine efficiency must be in (0, 1]; got {engine!r}")
-    scaleup = (acc["scaleup_gb_per_s"] if _known(acc["scaleup_gb_per_s"]) else 100.0) * 1e9
-    return float(peak), float(ce), float(be), float(engine), scaleup
-
-
-def _weights(model: dict[str, Any], wbytes: float) -> tuple[float, float, float, float]:
-    """(MoE layers, parameters of one routed expert, bytes of all routed experts, bytes of everything else: what
-    each attention group holds whole)."""
-    moe_layers = model["layers"] - model["dense_layers"] if model["experts"] > 0 else 0.0
-    mlp_mult = 3.0 if model["gated_mlp"] > 0 else 2.0
-    expert_params = mlp_mult * model["hidden"] * model["moe_ffn"]
-    experts_total = moe_layers * (model["experts"] if model["experts"] > 0 else 0.0) * expert_params * wbytes
-    return moe_layers, expert_params, experts_total, model["params_total"] * wbytes - experts_total
-
-
-def _all_to_all_bw(acc: dict[str, Any], ranks: Array, scaleup: float) -> Array:
-    """The experts' dispatch and combine bandwidth [B/s]: the scale-up fabric while the replica fits one domain,
-    else each accelerator's scale-out NIC at the share of its line rate that DeepEP's low-latency kernels reach
-    (``ep_all_to_all_rdma_efficiency_frac``, ``catalog/overheads.csv``: decode-sized batches over RDMA)."""
-    domain = float(acc["scaleup_domain"]) if _known(acc["scaleup_domain"]) else 1.0
-    out_bw = (acc["scaleout_gb_per_s"] if _known(acc["scaleout_gb_per_s"]) else math.nan) * 1e9
-    return np.where(ranks <= domain, scaleup, out_bw * catalog.overhead("ep_all_to_all_rdma_efficiency_frac"))
 
 
 @dataclass(frozen=True)
@@ -158,7 +92,7 @@ class Replica:
     weights_gb_per_accelerator: Array
     parts: tuple[float, float, float, float]  # MoE layers, params of one expert, experts' bytes, the rest's bytes
     a2a_bw: Array
-    attention: tuple[float | None, float]  # decode attention width (None: head_dim), the attention kernels' peak
+    attention: Attention
 
     def weights_touched(self, tokens: Array) -> Array:
         """Bytes of weights a step of ``tokens`` reads: the experts they route to, and every attention group's copy
@@ -189,7 +123,8 @@ class Replica:
         p = step_time_s(
             b, i, o, m["params_active"], touched, self.kv_tok, m["layers"], m["heads"], m["head_dim"], m["hidden"],
             self.tp, peak, self.acc["hbm_tb_per_s"] * 1e12, ce, be, scaleup, prefill_in_step, ep=self.ep, ep_comm_s=a2a,
-            two_batch_overlap=self.ep > 1, decode_attention_dim=self.attention[0], attention_flop_per_s=self.attention[1],
+            two_batch_overlap=self.ep > 1, decode_attention_dim=self.attention.decode_dim,
+            attention_flop_per_s=self.attention.flop_per_s, prefill_attention_dim=self.attention.prefill_dim,
         )  # fmt: skip
         return {k: v / engine for k, v in p.items()}
 
@@ -212,7 +147,7 @@ def replica(
     hidden behind the work by two-batch overlap (both published wide-EP deployments run it: DeepSeek's dual
     micro-batch overlap, SGLang's two-batch overlap).
     ``engine_efficiency`` (default: the catalog's ``serving_engine_efficiency_frac``) divides every step time."""
-    rates = _rates(acc, precision, kv_precision, engine_efficiency)
+    rates = serving_rates(acc, precision, kv_precision, engine_efficiency)
     wbytes = BYTES[precision]
     kv_format = kv_precision or (FP4_KV_DEFAULT if precision in FP4_FORMATS else precision)
     kvb = BYTES[kv_format]
@@ -224,7 +159,7 @@ def replica(
             model["layers"], model["kv_heads"], model["head_dim"], kvb, model.get("kv_dim_per_layer", math.nan)
         )
     )
-    parts = _weights(model, wbytes)
+    parts = weight_split(model, wbytes)
     _, _, experts_total, shared_total = parts
     kv_room = ranks * acc["hbm_gb"] * 1e9 * MEMORY_USABLE_FRAC - (ep_a * shared_total + experts_total)
     return Replica(
@@ -240,21 +175,9 @@ def replica(
         max_batch=np.where(kv_room > 0, np.floor(kv_room / (kv_tok * (i + o))), 0.0),
         weights_gb_per_accelerator=(shared_total / tp_a + experts_total / ranks) / 1e9,
         parts=parts,
-        a2a_bw=_all_to_all_bw(acc, ranks, rates[4]),
-        attention=_attention(model, acc, kv_format),
+        a2a_bw=all_to_all_bw(acc, ranks, rates[4]),
+        attention=attention_of(model, acc, kv_format),
     )
-
-
-def _attention(model: dict[str, Any], acc: dict[str, Any], kv_precision: str) -> tuple[float | None, float]:
-    """How decode attention computes: the width each query head spans (MLA's absorbed attention scores against and
-    reads its whole latent KV, ``kv_dim_per_layer``, for both products: 6 % over DeepSeek-V3's 576 + 512, whose
-    split the catalog does not hold; None: ``head_dim``), and the peak it runs at: the KV cache's format where the
-    part computes in it (FP8), else BF16 (16-bit and integer caches are read into 16-bit arithmetic)."""
-    kvd = model.get("kv_dim_per_layer", math.nan)
-    width = float(kvd) if _known(kvd) else None
-    fp8 = acc.get("dense_fp8_flop_per_s")
-    peak = fp8 if kv_precision == "fp8" and _known(fp8) else acc["dense_bf16_flop_per_s"]
-    return width, float(peak)
 
 
 def serve(
@@ -447,6 +370,7 @@ _POOLS = (
     "prefill_prompts_per_step",
     "prefill_tokens_per_s_per_accelerator",
     "decode_tokens_per_s_per_accelerator",
+    "kv_transfer_s",
 )
 
 
@@ -468,7 +392,7 @@ def _check_layout(m: dict[str, Any], tp: int | None, ep: int, count: int) -> Non
 def _best_tp(at: Any, m: dict[str, Any], acc: dict[str, Any], count: int) -> int:
     """The tensor parallel degree with the highest tokens/s per accelerator: every power of two (and 72, an NVL72
     domain) up to the scale-up domain and ``count`` that divides the heads, evaluated at once (vectorised)."""
-    domain = int(acc["scaleup_domain"]) if _known(acc["scaleup_domain"]) else 8
+    domain = int(acc["scaleup_domain"]) if known(acc["scaleup_domain"]) else 8
     fit = [t for t in (1, 2, 4, 8, 16, 32, 64, 72) if t <= min(count, max(domain, 1)) and m["heads"] % t == 0]
     candidates = np.array(fit or [1])
     res = at(candidates)

@@ -9,7 +9,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["step_time_s", "prefill_time_s", "moe_weight_bytes_touched", "ep_all_to_all_s", "best_batch"]
+__all__ = [
+    "step_time_s",
+    "prefill_time_s",
+    "moe_weight_bytes_touched",
+    "ep_all_to_all_s",
+    "ep_node_all_to_all_s",
+    "best_batch",
+]
 
 Array = NDArray[np.float64]
 
@@ -41,6 +48,7 @@ def step_time_s(
     two_batch_overlap: ArrayLike = False,
     decode_attention_dim: ArrayLike | None = None,
     attention_flop_per_s: ArrayLike | None = None,
+    prefill_attention_dim: ArrayLike | None = None,
 ) -> dict[str, Array]:
     """One continuous-batching step [s] and its parts (see the module docstring). All arguments broadcast.
 
@@ -53,12 +61,15 @@ def step_time_s(
     dispatch and combine hidden behind the other's work (DeepSeek's "dual micro-batch overlap", SGLang's two-batch
     overlap), at the price of reading the weights once per micro-batch: ``2 max(half the work with the weights
     read whole, half the expert communication)``. ``decode_attention_dim`` (default ``head_dim``): the width each
-    query head's scores and values span while decoding (MLA's absorbed attention spans its latent KV);
+    query head's scores and values span while decoding, the mean of the two (MLA's absorbed attention scores over
+    its latent KV and RoPE key and reads the latent as values); ``prefill_attention_dim`` (default ``head_dim``) the
+    same while prefilling (MLA runs unabsorbed there: queries and keys of ``qk_head_dim``, values of ``head_dim``);
     ``attention_flop_per_s`` (default ``peak_flop_per_s``): the attention kernels' peak, in the KV cache's format.
     """
     b, i, o = _a(batch), _a(input_tokens), _a(output_tokens)
     n, lhd = _a(params_active), _a(layers) * _a(heads) * _a(head_dim)
     lhd_decode = lhd if decode_attention_dim is None else _a(layers) * _a(heads) * _a(decode_attention_dim)
+    lhd_prefill = lhd if prefill_attention_dim is None else _a(layers) * _a(heads) * _a(prefill_attention_dim)
     groups = _a(ep)
     t = _a(tp) * groups  # ranks sharing the replica's work
     c = i + o / 2.0
@@ -68,7 +79,7 @@ def step_time_s(
     gemm_c = (b + prefill_tokens) * 2.0 * n / denom_c
     gemm_m = _a(weight_bytes_touched) / denom_m
     attn_peak = _a(peak_flop_per_s) if attention_flop_per_s is None else _a(attention_flop_per_s)
-    attn_c = (b * 4.0 * lhd_decode * c + prefill_tokens * 2.0 * lhd * i) / (t * attn_peak * _a(compute_eff))
+    attn_c = (b * 4.0 * lhd_decode * c + prefill_tokens * 2.0 * lhd_prefill * i) / (t * attn_peak * _a(compute_eff))
     attn_m = b * c * _a(kv_bytes_per_token) / denom_m
     compute, memory = gemm_c + attn_c, gemm_m + attn_m
     comm = _tp_comm_s((b + prefill_tokens) / groups, tp, layers, hidden, scaleup_bytes_per_s)
@@ -133,6 +144,30 @@ def ep_all_to_all_s(
     return np.where(r > 1, _a(moe_layers) * (r - 1.0) / r * copies / _a(bytes_per_s), 0.0)
 
 
+def ep_node_all_to_all_s(
+    tokens_per_step: ArrayLike,
+    ranks: ArrayLike,
+    domain: ArrayLike,
+    moe_layers: ArrayLike,
+    active_experts: ArrayLike,
+    hidden: ArrayLike,
+    bytes_per_s: ArrayLike,
+    dispatch_bytes: ArrayLike = 2.0,
+    combine_bytes: ArrayLike = 2.0,
+) -> Array:
+    """Dispatch and combine of one step [s] by DeepEP's normal (throughput) kernels, which send each token's hidden
+    state once to every node its experts are on and fan it out within the node over the scale-up fabric: per MoE
+    layer, each of the ``ranks`` sends its tokens' copies to the ``N (1 - (1 - 1/N)^k)`` distinct nodes that
+    ``k = active_experts`` uniformly routed experts reach among ``N = ranks / domain`` nodes (the own node counted,
+    as DeepEP's benchmark counts the bytes its ``bytes_per_s`` is measured in; an upper bound where the model's
+    routing limits the nodes a token reaches), at ``bytes_per_s``. Within one node: :func:`ep_all_to_all_s`."""
+    r, k = _a(ranks), _a(active_experts)
+    nodes = np.maximum(r / _a(domain), 1.0)
+    reached = nodes * (1.0 - (1.0 - 1.0 / nodes) ** k)
+    per_rank = _a(tokens_per_step) / r * reached * _a(hidden) * (_a(dispatch_bytes) + _a(combine_bytes))
+    return np.where(nodes > 1.0, _a(moe_layers) * per_rank / _a(bytes_per_s), 0.0)
+
+
 def best_batch(
     tpot_of: Any, max_batch: Array, tpot_slo_s: Array, ttft_slo_s: Array, output_tokens: Array, iterations: int = 20
 ) -> tuple[Array, Array, Array]:
@@ -180,15 +215,18 @@ def prefill_time_s(
     ep: ArrayLike = 1.0,
     ep_comm_s: ArrayLike = 0.0,
     attention_flop_per_s: ArrayLike | None = None,
+    prefill_attention_dim: ArrayLike | None = None,
 ) -> Array:
     """One prefill-only step of ``prompts`` prompts of ``input_tokens`` each [s] (a disaggregated prefill pool), on
     the roofline of :func:`step_time_s`: the prompt tokens' GEMMs against the weights read once, their causal
-    attention (``2 L H Dh I`` a token, as a chunk of prefill counts in :func:`step_time_s`) against writing their
+    attention (``2 L H Dh I`` a token, ``Dh`` the ``prefill_attention_dim`` where given, as a chunk of prefill
+    counts in :func:`step_time_s`) against writing their
     KV cache, the TP all-reduces within a group and the experts' dispatch and combine, the latter hidden by
     two-batch overlap where ``ep`` > 1."""
     tokens = _a(prompts) * _a(input_tokens)
     t = _a(tp) * _a(ep)
-    lhd = _a(layers) * _a(heads) * _a(head_dim)
+    width = _a(head_dim) if prefill_attention_dim is None else _a(prefill_attention_dim)
+    lhd = _a(layers) * _a(heads) * width
     attn_peak = _a(peak_flop_per_s) if attention_flop_per_s is None else _a(attention_flop_per_s)
     gemm_c = tokens * 2.0 * _a(params_active) / (t * _a(peak_flop_per_s) * _a(compute_eff))
     gemm_m = _a(weight_bytes_touched) / (t * _a(hbm_bytes_per_s) * _a(bw_eff))
