@@ -97,18 +97,50 @@ def test_draws_of_another_structure_cannot_share_a_plan(tmp_path):
 
 def test_plan_draws_json_and_bad_options(tmp_path):
     path = _uncertain(tmp_path)
-    r = subprocess.run([FAB2TOKEN, "plan", str(path), "--draws", "3", "--json"], capture_output=True, text=True)
+    db, report = tmp_path / "s.duckdb", tmp_path / "r.html"
+    cmd = [FAB2TOKEN, "plan", str(path), "--draws", "3", "--json", "--db", str(db), "--report", str(report)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert set(STOCHASTIC_KEYS) <= set(out) and out["draws"] == 3 and len(out["cost_usd_by_draw"]) == 3
+    _the_stored_plan_reads_back(db, out, report)
+    report.unlink()
     for args, words in (
         (["--draws", "0"], "draws"),
         (["--draws", "3", "--milp"], "milp"),
-        (["--draws", "3", "--report", str(tmp_path / "r.html")], "report"),
+        (["--draws", "3", "--scenario-out", str(tmp_path / "out.yaml"), "--report", str(report)], "scenario-out"),
     ):
         r = subprocess.run([FAB2TOKEN, "plan", str(path), *args], capture_output=True, text=True)
         assert r.returncode == 2 and words in r.stderr, (args, r.stderr)
-    assert not (tmp_path / "r.html").exists()
+    assert not report.exists() and not (tmp_path / "out.yaml").exists()
     fixed = _write(tmp_path, _example())
     r = subprocess.run([FAB2TOKEN, "plan", str(fixed), "--draws", "3"], capture_output=True, text=True)
     assert r.returncode == 2 and "no distribution" in r.stderr
+
+
+def _the_stored_plan_reads_back(db, out: dict, report) -> None:
+    """A plan under uncertainty in the store: listed with its draws, shown, compared with itself, on the dashboard
+    and in its report, each from the stored figures."""
+    from fastapi.testclient import TestClient
+
+    from fab2token.io import plan_store
+    from fab2token.io.compare import compare
+    from fab2token.web.app import create_app
+
+    pid = out["plan_id"]
+    listed = {p["plan_id"]: p for p in plan_store.list_plans(db)}
+    assert listed[pid]["draws"] == 3 and listed[pid]["objective_usd"] == pytest.approx(out["expected_cost_usd"])
+    stored = plan_store.load_plan(db, pid)["result"]
+    assert plan_store.under_uncertainty(stored) and stored["cost_usd_by_draw"] == out["cost_usd_by_draw"]
+    built = plan_store.load_plan_arrays(db, pid)["it_mw_built"]
+    assert float(built.sum()) == pytest.approx(sum(b["it_mw"] for b in out["build"]), rel=1e-9)
+    shown = subprocess.run([FAB2TOKEN, "show", pid, "--db", str(db)], capture_output=True, text=True)
+    assert shown.returncode == 0 and "one build for 3 draws" in shown.stdout, shown.stderr
+    listing = subprocess.run([FAB2TOKEN, "plans", "--db", str(db)], capture_output=True, text=True)
+    assert "expected cost" in listing.stdout
+    cmp = compare(db, pid, pid)
+    assert cmp["numbers"]["cost_usd_p90"]["change"] == 0.0
+    page = TestClient(create_app(db)).get(f"/plans/{pid}")
+    assert page.status_code == 200 and "Plan under uncertainty" in page.text and "plotly-graph-div" in page.text
+    text = report.read_text(encoding="utf-8")
+    assert "Plan under uncertainty" in text and "Probability each target is met" in text

@@ -40,7 +40,7 @@ TABLES: dict[str, str] = {
     "optics": "name",
 }
 
-LONG_TABLES: tuple[str, ...] = ("climate", "world", "prices")
+LONG_TABLES: tuple[str, ...] = ("climate", "world", "prices", "gemm_shapes")
 """Tables with several rows per name (one per month), read with :func:`table_rows`; not scenario-overridable."""
 
 _TEXT_COLUMNS = {

@@ -206,8 +206,9 @@ def plan(
     plan, 1 unbounded or solver error; without a plan nothing is printed as one.
     """
     if draws is not None:
-        given = {"--milp": milp, "--report": report, "--scenario-out": scenario_out, "--solver-log": solver_log}
-        _plan_under_uncertainty(scenario, draws, seed, objective, time_limit, given, as_json)
+        given = {"--milp": milp, "--scenario-out": scenario_out, "--solver-log": solver_log}
+        where = (report, None if no_store else db)
+        _plan_under_uncertainty(scenario, (draws, seed, objective, time_limit), given, where, as_json)
         return
     import yaml
 
@@ -289,20 +290,40 @@ def _print_plan(res: Any) -> None:
 
 
 def _plan_under_uncertainty(
-    scenario: Path, draws: int, seed: int, objective: str, time_limit: float, given: dict[str, Any], as_json: bool
+    scenario: Path,
+    how: tuple[int, int, str, float],
+    given: dict[str, Any],
+    where: tuple[Path | None, Path | None],
+    as_json: bool,
 ) -> None:
-    """``plan --draws N``: the stochastic plan (:func:`fab2token.plan.stochastic.plan_draws`), printed (not stored)."""
+    """``plan --draws N``: the stochastic plan (:func:`fab2token.plan.stochastic.plan_draws`) of ``how`` = (draws,
+    seed, objective, time limit), printed, its report written and the plan stored per ``where`` = (report, store or
+    None)."""
+    from fab2token.io import plan_store, store
+    from fab2token.io.plan_draws_report import write_stochastic_plan_report
     from fab2token.options import refuse
     from fab2token.plan.stochastic import PLAN_STATUS_EXIT, plan_draws
+    from fab2token.scenario import load_scenario
 
     for flag, value in given.items():
         if value:
             refuse("plan", flag.lstrip("-"), value, f"no {flag} with --draws (the plan under uncertainty has none yet)")
-    res = plan_draws(str(scenario), draws, seed, objective, time_limit)
+    report, db = where
+    outputs = [(report, "--report")]
+    check_outputs(outputs, [scenario, *([db] if db else [])])
+    if db is not None:
+        store.check_store(db)
+    sc, text = load_scenario(scenario)
+    res = plan_draws(str(scenario), *how)
+    if report is not None:
+        write_outputs([(report, "--report", lambda tmp: write_stochastic_plan_report(tmp, sc.name, res))])
+    plan_id = None if db is None else plan_store.save_plan(db, res, text, sc.name, str(scenario))
     if as_json:
-        _print_json(res.to_dict())
+        _print_json(res.to_dict() | {"plan_id": plan_id})
     else:
         _print_stochastic(res)
+    if plan_id is not None and not as_json:
+        err.print(f"stored as plan {plan_id} in {db}", highlight=False)
     code = PLAN_STATUS_EXIT.get(res.status, 1)
     if code:
         raise typer.Exit(code)

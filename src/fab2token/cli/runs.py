@@ -183,7 +183,12 @@ def show(
             _print_json(meta["result"] | {"plan_id": meta["plan_id"], "created_at": meta["created_at"]})
             return
         out.print(f"plan {meta['plan_id']} — {meta['scenario']} ({meta['created_at']})", highlight=False)
-        _print_plan(SimpleNamespace(**meta["result"]))
+        if plan_store.under_uncertainty(meta["result"]):
+            from fab2token.cli.planning import _print_stochastic
+
+            _print_stochastic(SimpleNamespace(**meta["result"]))
+        else:
+            _print_plan(SimpleNamespace(**meta["result"]))
         return
     meta = store.load_run(db, run_id)
     if as_json:

@@ -23,10 +23,11 @@ def plans(db: DbOpt = Path(DEFAULT_DB), as_json: JsonOpt = False) -> None:
         _print_json(rows)
         return
     t = Table(title=f"plans in {db}")
-    for col in ("plan_id", "created_at", "scenario", "status", "objective_usd"):
+    for col in ("plan_id", "created_at", "scenario", "status", "objective_usd", "draws"):
         t.add_column(col)
     for r in rows:
-        t.add_row(r["plan_id"], r["created_at"], r["scenario"], r["status"], f"{r['objective_usd']:,.0f}")
+        draws = "" if r["draws"] is None else f"{r['draws']:,} (expected cost)"
+        t.add_row(r["plan_id"], r["created_at"], r["scenario"], r["status"], f"{r['objective_usd']:,.0f}", draws)
     out.print(t)
 
 

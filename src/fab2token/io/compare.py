@@ -56,6 +56,8 @@ def _load(db: str | Path, ident: str) -> dict[str, Any]:
         res = meta["result"]
         numbers = {"objective_usd": res["objective_usd"]}
         numbers |= {f"cost_{k}": v for k, v in res.get("cost_breakdown_usd", {}).items()}
+        if plan_store.under_uncertainty(res):  # the spread of its cost over the draws
+            numbers |= {k: res[k] for k in ("cost_usd_p10", "cost_usd_p50", "cost_usd_p90", "expected_shortfall")}
         arrays = plan_store.load_plan_arrays(db, meta["plan_id"])
         return {
             "kind": "plan",

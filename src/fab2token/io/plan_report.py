@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 
 from fab2token.io.report import _CSS, _layout, _write_atomic
 
-__all__ = ["plan_figures", "write_fabline_report", "write_plan_report"]
+__all__ = ["build_figure", "plan_figures", "write_fabline_report", "write_plan_report"]
 
 
 def plan_figures(res: Any) -> dict[str, go.Figure]:
@@ -19,11 +19,7 @@ def plan_figures(res: Any) -> dict[str, go.Figure]:
     figs: dict[str, go.Figure] = {}
     series = res.series
     months = [str(m) for m in series["wafers"].coords["month"].values]
-    f = go.Figure()
-    built = series["it_mw_built"].cumsum("month")
-    for site in built.coords["site"].values:
-        f.add_scatter(x=months, y=built.sel(site=site).values, name=f"{site}: IT MW", stackgroup="mw")
-    figs["timeline"] = _layout(f, "Planned IT capacity per site (cumulative)", "MW (IT)")
+    figs["timeline"] = build_figure(series["it_mw_built"], "Planned IT capacity per site (cumulative)")
     f = go.Figure()
     for a in series["delivered"].coords["accelerator"].values:
         f.add_bar(x=months, y=series["delivered"].sel(accelerator=a).values, name=f"{a} delivered")
@@ -52,6 +48,16 @@ def plan_figures(res: Any) -> dict[str, go.Figure]:
         )
         figs["heatmap"] = f
     return figs
+
+
+def build_figure(it_mw_built: Any, title: str) -> go.Figure:
+    """IT MW built per site and month (``(site, month)``), stacked and cumulative."""
+    months = [str(m) for m in it_mw_built.coords["month"].values]
+    built = it_mw_built.cumsum("month")
+    f = go.Figure()
+    for site in built.coords["site"].values:
+        f.add_scatter(x=months, y=built.sel(site=site).values, name=f"{site}: IT MW", stackgroup="mw")
+    return _layout(f, title, "MW (IT)")
 
 
 def _schedule_figures(series: Any, months: list[str]) -> dict[str, go.Figure]:

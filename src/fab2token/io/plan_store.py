@@ -22,7 +22,7 @@ import xarray as xr
 from fab2token.errors import clip
 from fab2token.io.storefile import StoreError, _connect, _reading, _transaction, has_table, insert_frames, one_by_prefix
 
-__all__ = ["PLAN_TABLES", "save_plan", "list_plans", "load_plan", "load_plan_arrays", "is_plan"]
+__all__ = ["PLAN_TABLES", "save_plan", "list_plans", "load_plan", "load_plan_arrays", "is_plan", "under_uncertainty"]
 
 # every dimension a plan's arrays have (hod: hour of day, of the on-site dispatch)
 _DIMS = ("run", "accelerator", "site", "month", "hod")
@@ -80,9 +80,9 @@ def _frames(plan_id: str, res: Any) -> list[tuple[str, pd.DataFrame]]:
                 b.get("month"),
                 b.get("site"),
                 b.get("accelerator"),
-                b.get("kind"),
-                b.get("amount"),
-                b.get("unit"),
+                b.get("kind", "it_mw"),  # a plan under uncertainty builds IT MW only
+                b.get("amount", b.get("it_mw")),
+                b.get("unit", "MW"),
             )
             for b in res.build
         ],
@@ -131,7 +131,9 @@ def _frames(plan_id: str, res: Any) -> list[tuple[str, pd.DataFrame]]:
 
 
 def save_plan(db: str | Path, res: Any, scenario_text: str, scenario_name: str = "", scenario_file: str = "") -> str:
-    """Store a plan (a :class:`~fab2token.plan.PlanResult`); returns its id. All or nothing."""
+    """Store a plan (a :class:`~fab2token.plan.PlanResult`, or a
+    :class:`~fab2token.plan.stochastic.StochasticPlan`: its result then says ``under_uncertainty``, its objective is
+    the expected cost and its one series the shared build); returns its id. All or nothing."""
     plan_id = uuid.uuid4().hex[:12]
     row = [
         plan_id,
@@ -141,7 +143,7 @@ def save_plan(db: str | Path, res: Any, scenario_text: str, scenario_name: str =
         scenario_text,
         res.status,
         float(res.objective_usd),
-        json.dumps(res.to_dict(), default=float),
+        json.dumps(_stored_result(res), default=float),
     ]
     frames = _frames(plan_id, res)
 
@@ -155,18 +157,34 @@ def save_plan(db: str | Path, res: Any, scenario_text: str, scenario_name: str =
     return plan_id
 
 
+def _stored_result(res: Any) -> dict[str, Any]:
+    """What the store keeps of a plan's result: its ``--json`` keys, and for a plan under uncertainty its objective
+    (the expected cost) and ``under_uncertainty``, so that every reader tells the two apart."""
+    d = res.to_dict()
+    if getattr(res, "under_uncertainty", False):
+        d |= {"objective_usd": float(res.objective_usd), "under_uncertainty": True}
+    return d
+
+
+def under_uncertainty(result: dict[str, Any]) -> bool:
+    """Whether a stored plan's result (``load_plan(...)["result"]``) is a plan under uncertainty."""
+    return bool(result.get("under_uncertainty"))
+
+
 def _has_plans(con: duckdb.DuckDBPyConnection) -> bool:
     return has_table(con, "plans")
 
 
 def list_plans(db: str | Path) -> list[dict[str, Any]]:
-    """Stored plans, newest first: id, time, scenario, status and objective."""
+    """Stored plans, newest first: id, time, scenario, status, objective and ``draws`` (a plan under uncertainty's
+    draw count, else None)."""
     with _reading(db) as con:
         if not _has_plans(con):
             return []
         rows = con.execute(
-            "SELECT plan_id, created_at, scenario_name, scenario_file, status, objective_usd FROM plans "
-            "ORDER BY created_at DESC"
+            "SELECT plan_id, created_at, scenario_name, scenario_file, status, objective_usd, "
+            "CASE WHEN json_extract(result_json, '$.under_uncertainty')::BOOLEAN "
+            "THEN json_extract(result_json, '$.draws')::INTEGER END FROM plans ORDER BY created_at DESC"
         ).fetchall()
     return [
         {
@@ -176,8 +194,9 @@ def list_plans(db: str | Path) -> list[dict[str, Any]]:
             "file": f,
             "status": s,
             "objective_usd": o,
+            "draws": d,
         }
-        for p, c, n, f, s, o in rows
+        for p, c, n, f, s, o, d in rows
     ]
 
 

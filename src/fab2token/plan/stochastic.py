@@ -21,7 +21,7 @@ import dataclasses
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import xarray as xr
@@ -81,9 +81,24 @@ class StochasticPlan:
     build_s: float
     solve_s: float
     cost_usd_by_draw: list[float] = field(default_factory=list)
+    series: dict[str, xr.DataArray] = field(default_factory=dict)  # it_mw_built (site, month): the shared build
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d.pop("series")
+        return d
+
+    # what the store and the pages read of any plan (a plan under uncertainty has no duals, schedule or binding)
+    under_uncertainty: ClassVar[bool] = True
+    duals: ClassVar[dict[str, xr.DataArray]] = {}
+    binding: ClassVar[list[dict[str, Any]]] = []
+    binding_if_short: ClassVar[list[dict[str, Any]]] = []
+    schedule: ClassVar[dict[str, Any]] = {}
+
+    @property
+    def objective_usd(self) -> float:
+        """The expected cost over the draws [USD] (what a plan's objective is in the store)."""
+        return self.expected_cost_usd
 
 
 def stack_plan_data(datas: list[PlanData]) -> PlanData:
@@ -278,6 +293,7 @@ def _result(saa: dict[str, Any], det: dict[str, Any], draws: int, seed: int, bui
         build_s=build_s,
         solve_s=saa["solve_s"],
         cost_usd_by_draw=[float(x) for x in by_draw],
+        series={"it_mw_built": saa["build_mw"].transpose("site", "month")} if "build_mw" in saa else {},
     )
 
 

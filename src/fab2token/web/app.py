@@ -208,7 +208,7 @@ def _routes(app: FastAPI, db: Path) -> None:
             if other:
                 return RedirectResponse(other, status_code=307)
             raise _failure(db, exc) from None
-        return _page("plan.html.j2", **page)
+        return _page(page.get("template", "plan.html.j2"), **page)
 
     @app.get("/plans/{plan_id}/series.{fmt}")
     def plan_series(plan_id: str, fmt: str) -> Response:

@@ -251,9 +251,12 @@ def plan_result(db: str | Path, plan_id: str) -> tuple[dict[str, Any], SimpleNam
 def plan_page(db: str | Path, plan_id: str) -> dict[str, Any]:
     """A stored plan: status, numbers, what binds, targets, schedule, build and its charts."""
     from fab2token.io.plan_report import plan_figures
+    from fab2token.io.plan_store import under_uncertainty
 
     meta, res = plan_result(db, plan_id)
     r = meta["result"]
+    if under_uncertainty(r):
+        return _stochastic_plan_page(meta, res)
     numbers = [("objective_usd", number(r["objective_usd"]), "USD")]
     numbers += [(f"cost: {k}", number(v), "USD") for k, v in r.get("cost_breakdown_usd", {}).items()]
     numbers += [(k, number(r.get(k)), unit_of(k)) for k in ("variables", "constraints", "build_s", "solve_s")]
@@ -277,6 +280,30 @@ def plan_page(db: str | Path, plan_id: str) -> dict[str, Any]:
         "binding_if_short": [_fmt_row(b) for b in r.get("binding_if_short", [])],
         "build": [_fmt_row(b) for b in r.get("build", [])],
         "figures": _figures_html(plan_figures(res)) if res.series else [],
+    }
+
+
+def _stochastic_plan_page(meta: dict[str, Any], res: SimpleNamespace) -> dict[str, Any]:
+    """A stored plan under uncertainty: its numbers, targets met, shared build and charts (the ``--report``
+    figures)."""
+    from fab2token.io.plan_draws_report import stochastic_plan_figures, stochastic_plan_numbers
+
+    theirs = {t["target"]: t["probability_met"] for t in (res.deterministic or {}).get("targets_met", [])}
+    return {
+        "template": "plan_draws.html.j2",
+        "meta": meta,
+        "result": meta["result"],
+        "numbers": [(k, number(v), u) for k, v, u in stochastic_plan_numbers(res)],
+        "targets": [
+            {
+                "target": t["target"],
+                "this plan": f"{t['probability_met']:.0%}",
+                "median scenario's build": "" if theirs.get(t["target"]) is None else f"{theirs[t['target']]:.0%}",
+            }
+            for t in res.targets_met
+        ],
+        "build": [_fmt_row(b) for b in res.build],
+        "figures": _figures_html(stochastic_plan_figures(res)),
     }
 
 

@@ -4,8 +4,10 @@ parallelism, from the model and system description alone (the approach of Calcul
 Per micro-batch and layer, on one accelerator:
 
 - the GEMMs of attention (QKV, output projection) and of the MLP (dense, or the active experts of an MoE layer) at
-  the catalog's measured matmul rate (``compute_efficiency_frac``: maximum achievable matmul FLOPS, large shapes;
-  the fall-off of small GEMM shapes is not modelled yet);
+  the catalog's measured matmul rate (``compute_efficiency_frac``: maximum achievable matmul FLOPS, large shapes),
+  times each GEMM's shape factor where the part has a measured table (:mod:`.gemm_shape`): forward ``tokens x in``
+  by ``in x out``, and in the backward pass the input gradient (``tokens x out`` by ``out x in``) and the weight
+  gradient (``in x tokens`` by ``tokens x out``), each at its own shape;
 - the attention core: FlashAttention at ``flash_attention_efficiency_frac`` of peak (causal: half the score matrix
   computed; backward 2.5x the forward FLOPs, FlashAttention-2's count), or, without it, the materialised score
   matrix: two batched GEMMs and the softmax and dropout kernels, each on a roofline (``max`` of compute and HBM
@@ -33,6 +35,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from fab2token import catalog
 from fab2token.workloads import perf_comm
+from fab2token.workloads.gemm_shape import GemmTable, gemm_table
 from fab2token.workloads.perf_comm import ACT_BYTES
 
 __all__ = [
@@ -105,6 +108,7 @@ class Hardware:
     scaleup_domain: ArrayLike
     scaleout_bytes_per_s: ArrayLike
     scaleout_busbw_frac: ArrayLike
+    gemm_table: GemmTable | None = None  # measured GEMM rates by shape (None: every GEMM at the large-shape rate)
 
 
 @dataclass(frozen=True)
@@ -169,15 +173,21 @@ def hardware_from_figures(
     scaleout_gb_per_s: ArrayLike,
     attention_flop_per_s: ArrayLike | None = None,
     hbm_efficiency_frac: ArrayLike | None = None,
+    flash_attention_efficiency_frac: ArrayLike | None = None,
+    gemm_table: GemmTable | None = None,
 ) -> Hardware:
     """A :class:`Hardware` from datasheet-style figures (``accelerators.csv`` units: TB/s, GB/s); the collective
-    bus-bandwidth shares, the FlashAttention efficiency and, when not given, the HBM efficiency come from
-    ``overheads.csv``. ``attention_flop_per_s`` defaults to ``peak_flop_per_s``."""
+    bus-bandwidth shares and, when not given, the FlashAttention and HBM efficiencies come from ``overheads.csv``.
+    ``attention_flop_per_s`` defaults to ``peak_flop_per_s``; ``gemm_table``: the part's GEMM rates by shape."""
     return Hardware(
         peak_flop_per_s=peak_flop_per_s,
         matmul_efficiency_frac=matmul_efficiency_frac,
         attention_flop_per_s=peak_flop_per_s if attention_flop_per_s is None else attention_flop_per_s,
-        flash_attention_efficiency_frac=catalog.overhead("flash_attention_efficiency_frac"),
+        flash_attention_efficiency_frac=(
+            catalog.overhead("flash_attention_efficiency_frac")
+            if flash_attention_efficiency_frac is None
+            else flash_attention_efficiency_frac
+        ),
         hbm_bytes_per_s=_a(hbm_tb_per_s) * 1e12,
         hbm_efficiency_frac=(
             catalog.overhead("hbm_bw_efficiency_default_frac") if hbm_efficiency_frac is None else hbm_efficiency_frac
@@ -187,7 +197,19 @@ def hardware_from_figures(
         scaleup_domain=scaleup_domain,
         scaleout_bytes_per_s=_a(scaleout_gb_per_s) * 1e9,
         scaleout_busbw_frac=catalog.overhead("scaleout_busbw_frac"),
+        gemm_table=gemm_table,
     )
+
+
+def catalog_attention_and_gemms(acc: Mapping[str, Any], fp8: bool) -> dict[str, Any]:
+    """The FlashAttention efficiency (the row's ``flash_attention_efficiency_frac``, else None: the default) and GEMM
+    table (BF16 GEMMs only: None for ``fp8``) of an ``accelerators.csv`` row, as :func:`hardware_from_figures`
+    takes them."""
+    fa = acc.get("flash_attention_efficiency_frac", math.nan)
+    return {
+        "flash_attention_efficiency_frac": fa if _known(fa) else None,
+        "gemm_table": None if fp8 else gemm_table(str(acc.get("name", ""))),
+    }
 
 
 def hardware_from_catalog(acc: Mapping[str, Any], fp8: bool = False) -> Hardware:
@@ -204,6 +226,7 @@ def hardware_from_catalog(acc: Mapping[str, Any], fp8: bool = False) -> Hardware
         float(acc["scaleout_gb_per_s"]),
         attention_flop_per_s=bf16,
         hbm_efficiency_frac=hbm_eff if _known(hbm_eff) else None,
+        **catalog_attention_and_gemms(acc, fp8),
     )
 
 
@@ -275,6 +298,9 @@ def layer_times(shape: Shape, hw: Hardware, lay: Layout) -> dict[str, Array]:
     attn_gemm = 2.0 * d * q_kv + 2.0 * _a(shape.heads) * _a(shape.head_dim) * d  # QKV and output projection
     mlp_gemm, width = _mlp_per_token(shape)
     gemm_fwd = tokens * (attn_gemm + mlp_gemm) / t / rate
+    gemm_bwd = 2.0 * gemm_fwd
+    if hw.gemm_table is not None:
+        gemm_fwd, gemm_bwd = _shaped_gemms_s(shape, hw.gemm_table, lay, tokens, rate)
     core_fwd, core_bwd = _attention_core(shape, hw, lay, tokens)
     # two layer norms (read, write) and two bias-dropout-residual adds (read 2, write 1, mask): 22 h bytes per
     # token, sharded by TP only under sequence parallelism; bias + GeLU reads and writes the MLP width (4 f),
@@ -284,7 +310,7 @@ def layer_times(shape: Shape, hw: Hardware, lay: Layout) -> dict[str, Array]:
     act = np.where(_a(shape.gated_mlp) > 0, 6.0, 4.0) * width / t
     elem_fwd = tokens * (replicated + act) / hbm
     forward = gemm_fwd + core_fwd + elem_fwd
-    backward = 2.0 * gemm_fwd + core_bwd + 2.0 * elem_fwd
+    backward = gemm_bwd + core_bwd + 2.0 * elem_fwd
     mode = np.asarray(lay.recompute)
     recompute = np.where(mode == "full", forward, np.where(mode == "selective", core_fwd, 0.0))
     return {
@@ -297,12 +323,59 @@ def layer_times(shape: Shape, hw: Hardware, lay: Layout) -> dict[str, Array]:
     }
 
 
+def _gemm_pair_s(table: GemmTable, tokens: Array, n_out: Array, n_in: Array, rate: Array) -> tuple[Array, Array]:
+    """A weight GEMM of ``tokens x n_in`` by ``n_in x n_out`` at its shape factors: forward, and backward (the input
+    gradient ``tokens x n_out`` by ``n_out x n_in`` and the weight gradient ``n_in x tokens`` by ``tokens x n_out``)
+    [s]."""
+    flops = 2.0 * tokens * n_out * n_in
+    fwd = flops / (rate * table.factor(tokens, n_out, n_in))
+    bwd = flops / (rate * table.factor(tokens, n_in, n_out)) + flops / (rate * table.factor(n_in, n_out, tokens))
+    return fwd, bwd
+
+
+def _shaped_gemms_s(shape: Shape, table: GemmTable, lay: Layout, tokens: Array, rate: Array) -> tuple[Array, Array]:
+    """One layer's weight GEMMs on one rank, forward and backward [s], each at its shape (:func:`_gemm_pair_s`),
+    the mean over the dense and MoE layers: QKV and the output projection, the MLP's up (gate and up fused when
+    gated) and down projections, and in an MoE layer each active routed expert on its tokens (``tokens x ep x k /
+    E`` an expert under uniform routing) and the shared experts on all; the router at the large-shape rate."""
+    t, d, dh = _a(lay.tp), _a(shape.hidden), _a(shape.head_dim)
+    up = np.where(_a(shape.gated_mlp) > 0, 2.0, 1.0)
+    parts = [
+        _gemm_pair_s(table, tokens, (_a(shape.heads) + 2.0 * _a(shape.kv_heads)) * dh / t, d, rate),
+        _gemm_pair_s(table, tokens, d, _a(shape.heads) * dh / t, rate),
+    ]
+    fwd, bwd = sum(p[0] for p in parts), sum(p[1] for p in parts)
+
+    def mlp(rows: Array, width: Array) -> tuple[Array, Array]:
+        a, b = _gemm_pair_s(table, rows, up * width / t, d, rate), _gemm_pair_s(table, rows, d, width / t, rate)
+        return a[0] + b[0], a[1] + b[1]
+
+    dense_f, dense_b = mlp(tokens, _a(shape.ffn))
+    L, e, k = _a(shape.layers), _a(shape.experts), _a(shape.active_experts)
+    moe = e > 0
+    n_moe = np.where(moe, L - _a(shape.dense_layers), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_expert = np.where(moe, tokens * _a(lay.ep) * k / e, tokens)
+    routed_f, routed_b = mlp(per_expert, _a(shape.moe_ffn))
+    shared_f, shared_b = mlp(tokens, _a(shape.shared_experts) * _a(shape.moe_ffn))
+    # the routed experts' work on this rank: k experts' worth of its tokens, spread over experts of per_expert rows
+    scale = np.where(moe, tokens * k / np.where(moe, per_expert, 1.0), 0.0)
+    moe_f = scale * routed_f + np.where(_a(shape.shared_experts) > 0, shared_f, 0.0)
+    moe_b = scale * routed_b + np.where(_a(shape.shared_experts) > 0, shared_b, 0.0)
+    router = tokens * 2.0 * d * np.where(moe, e, 0.0) / t / rate
+    mean = lambda x_dense, x_moe: ((L - n_moe) * x_dense + n_moe * x_moe) / L  # noqa: E731
+    return fwd + mean(dense_f, moe_f + router), bwd + mean(dense_b, moe_b + 2.0 * router)
+
+
 def _logits_s(shape: Shape, hw: Hardware, lay: Layout, tokens: Array) -> Array:
     """Output layer of one micro-batch on the last stage [s]: the vocabulary GEMM (TP-split, forward and backward)
     and the cross-entropy reading and writing the logits in each direction (8 bytes per logit)."""
     t, vocab = _a(lay.tp), _a(shape.vocab)
     rate = _a(hw.peak_flop_per_s) * _a(hw.matmul_efficiency_frac)
     hbm = _a(hw.hbm_bytes_per_s) * _a(hw.hbm_efficiency_frac)
+    if hw.gemm_table is not None:
+        fwd, bwd = _gemm_pair_s(hw.gemm_table, tokens, vocab / t, _a(shape.hidden), rate)
+        return fwd + bwd + 8.0 * tokens * vocab / t / hbm
     return 6.0 * tokens * _a(shape.hidden) * vocab / t / rate + 8.0 * tokens * vocab / t / hbm
 
 

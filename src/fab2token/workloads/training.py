@@ -19,6 +19,7 @@ from fab2token.errors import ModelError
 from fab2token.options import Choice, Number, check_options, refuse
 from fab2token.workloads import perf
 from fab2token.workloads.architecture import flops_per_token_forward, flops_per_token_training, model_spec
+from fab2token.workloads.gemm_shape import GemmTable
 from fab2token.workloads.memory import (
     RECIPES,
     RECOMPUTE_MODES,
@@ -106,6 +107,8 @@ def estimate_mfu(
     attention_flop_per_s: ArrayLike | None = None,
     recompute: ArrayLike = "selective",
     recipe: str = "mixed-adam",
+    flash_attention_efficiency_frac: ArrayLike | None = None,
+    gemm_table: GemmTable | None = None,
     **layout: ArrayLike,
 ) -> dict[str, Array]:
     """MFU and iteration time from the analytical performance model (:func:`fab2token.workloads.perf.iteration`).
@@ -117,8 +120,9 @@ def estimate_mfu(
     memory system (``hbm_tb_per_s`` [TB/s]; NaN: not given, and the result is NaN), the scale-up domain size and the
     precision recipe; ``layout`` passes :class:`~fab2token.workloads.perf.Layout` fields (``sequence_parallel``,
     ``flash_attention``, ``zero_stage``, ``dp_overlap``, ``grad_accumulation_fused``). The collective bandwidth
-    shares and the FlashAttention efficiency come from ``overheads.csv``. Returns the iteration breakdown with
-    ``mfu`` and ``step_s`` (the iteration time).
+    shares and, unless given, the FlashAttention efficiency come from ``overheads.csv``; ``gemm_table``: the part's
+    GEMM rates by shape (:mod:`~fab2token.workloads.gemm_shape`). Returns the iteration breakdown with ``mfu`` and
+    ``step_s`` (the iteration time).
     """
     d = np.asarray(hidden, dtype=float)
     h = d / 128.0 if heads is None else np.asarray(heads, dtype=float)
@@ -136,7 +140,9 @@ def estimate_mfu(
         **extra,
     )
     figures = (peak_flop_per_s, compute_efficiency, hbm_tb_per_s, scaleup_gb_per_s, scaleup_domain, scaleout_gb_per_s)
-    hw = perf.hardware_from_figures(*figures, attention_flop_per_s, hbm_efficiency)
+    hw = perf.hardware_from_figures(
+        *figures, attention_flop_per_s, hbm_efficiency, flash_attention_efficiency_frac, gemm_table
+    )
     w, g, o = state_bytes_per_param(recipe)
     batch = dict(seq_len=seq_len, global_batch_tokens=global_batch_tokens, micro_batch=micro_batch)
     states = dict(weight_bytes=w, grad_bytes=g, optimizer_bytes=o)
@@ -455,6 +461,7 @@ def estimate_for_catalog(
         zero_stage=layout["zero_stage"],
         ep=layout.get("ep", 1),
         cp=layout.get("cp", 1),
+        **perf.catalog_attention_and_gemms(acc, fp8),
     )
 
 
