@@ -25,8 +25,8 @@ behind compute in every row, so this does not move the answer).
 Compared quantity: tokens/s per GPU (published) against the global batch's tokens over the modelled iteration time,
 independent of any FLOP count. Tolerance +-15 % (the issue's bound).
 
-The part's catalog inputs are the ones a user's run gets: the GEMM table by shape for the BF16 rows (OpenXLA's H100
-table, ``catalog/gemm_shapes.csv``; none is published for FP8) and the FlashAttention efficiency.
+The part's GEMM table by shape is the one a user's run gets, for the BF16 rows (OpenXLA's H100 table,
+``catalog/gemm_shapes.csv``; none is published for FP8).
 
 Result: the model is faster than every published row, by 27-164 % (median 67 %; 27-165 %, median 70 %, before the
 GEMMs ran at their shapes, which takes 3-7 % off the 760M-3B BF16 rows and nothing off 7B and up): these runs reach
@@ -52,7 +52,7 @@ import pytest
 
 from fab2token import catalog
 from fab2token.workloads.architecture import flops_per_token_training, param_counts
-from fab2token.workloads.perf import Layout, Shape, catalog_attention_and_gemms, hardware_from_figures, iteration
+from fab2token.workloads.perf import Layout, Shape, catalog_gemm_table, hardware_from_figures, iteration
 
 DATA = Path(__file__).parent / "data" / "mosaicml_mpt_h100.csv"
 TOLERANCE = 0.15
@@ -112,14 +112,14 @@ def modelled() -> dict[str, np.ndarray]:
         sequence_parallel=False,
     )
     fpt = flops_per_token_training(params, L, h, d / h, seq)
-    # the catalog's attention efficiency and GEMM table for the part, as a user's run gets them (FP8 GEMMs: no table)
+    # the catalog's GEMM table for the part, as a user's run gets it (FP8 GEMMs: no table)
     iteration_s = np.where(
         fp8,
         *(
             iteration(
                 shape,
                 hardware_from_figures(
-                    *figures, attention_flop_per_s=acc["dense_bf16_flop_per_s"], **catalog_attention_and_gemms(acc, f)
+                    *figures, attention_flop_per_s=acc["dense_bf16_flop_per_s"], gemm_table=catalog_gemm_table(acc, f)
                 ),
                 lay,
                 fpt,

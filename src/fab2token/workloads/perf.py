@@ -173,21 +173,17 @@ def hardware_from_figures(
     scaleout_gb_per_s: ArrayLike,
     attention_flop_per_s: ArrayLike | None = None,
     hbm_efficiency_frac: ArrayLike | None = None,
-    flash_attention_efficiency_frac: ArrayLike | None = None,
     gemm_table: GemmTable | None = None,
 ) -> Hardware:
     """A :class:`Hardware` from datasheet-style figures (``accelerators.csv`` units: TB/s, GB/s); the collective
-    bus-bandwidth shares and, when not given, the FlashAttention and HBM efficiencies come from ``overheads.csv``.
-    ``attention_flop_per_s`` defaults to ``peak_flop_per_s``; ``gemm_table``: the part's GEMM rates by shape."""
+    bus-bandwidth shares, the FlashAttention efficiency and, when not given, the HBM efficiency come from
+    ``overheads.csv``. ``attention_flop_per_s`` defaults to ``peak_flop_per_s``; ``gemm_table``: the part's GEMM
+    rates by shape."""
     return Hardware(
         peak_flop_per_s=peak_flop_per_s,
         matmul_efficiency_frac=matmul_efficiency_frac,
         attention_flop_per_s=peak_flop_per_s if attention_flop_per_s is None else attention_flop_per_s,
-        flash_attention_efficiency_frac=(
-            catalog.overhead("flash_attention_efficiency_frac")
-            if flash_attention_efficiency_frac is None
-            else flash_attention_efficiency_frac
-        ),
+        flash_attention_efficiency_frac=catalog.overhead("flash_attention_efficiency_frac"),
         hbm_bytes_per_s=_a(hbm_tb_per_s) * 1e12,
         hbm_efficiency_frac=(
             catalog.overhead("hbm_bw_efficiency_default_frac") if hbm_efficiency_frac is None else hbm_efficiency_frac
@@ -201,15 +197,10 @@ def hardware_from_figures(
     )
 
 
-def catalog_attention_and_gemms(acc: Mapping[str, Any], fp8: bool) -> dict[str, Any]:
-    """The FlashAttention efficiency (the row's ``flash_attention_efficiency_frac``, else None: the default) and GEMM
-    table (BF16 GEMMs only: None for ``fp8``) of an ``accelerators.csv`` row, as :func:`hardware_from_figures`
-    takes them."""
-    fa = acc.get("flash_attention_efficiency_frac", math.nan)
-    return {
-        "flash_attention_efficiency_frac": fa if _known(fa) else None,
-        "gemm_table": None if fp8 else gemm_table(str(acc.get("name", ""))),
-    }
+def catalog_gemm_table(acc: Mapping[str, Any], fp8: bool) -> GemmTable | None:
+    """The GEMM table of an ``accelerators.csv`` row for :func:`hardware_from_figures`: BF16 GEMMs only (None for
+    ``fp8``: no trustworthy per-shape FP8 table is published), None for a part without one."""
+    return None if fp8 else gemm_table(str(acc.get("name", "")))
 
 
 def hardware_from_catalog(acc: Mapping[str, Any], fp8: bool = False) -> Hardware:
@@ -226,7 +217,7 @@ def hardware_from_catalog(acc: Mapping[str, Any], fp8: bool = False) -> Hardware
         float(acc["scaleout_gb_per_s"]),
         attention_flop_per_s=bf16,
         hbm_efficiency_frac=hbm_eff if _known(hbm_eff) else None,
-        **catalog_attention_and_gemms(acc, fp8),
+        gemm_table=catalog_gemm_table(acc, fp8),
     )
 
 

@@ -107,7 +107,6 @@ def estimate_mfu(
     attention_flop_per_s: ArrayLike | None = None,
     recompute: ArrayLike = "selective",
     recipe: str = "mixed-adam",
-    flash_attention_efficiency_frac: ArrayLike | None = None,
     gemm_table: GemmTable | None = None,
     **layout: ArrayLike,
 ) -> dict[str, Array]:
@@ -120,7 +119,7 @@ def estimate_mfu(
     memory system (``hbm_tb_per_s`` [TB/s]; NaN: not given, and the result is NaN), the scale-up domain size and the
     precision recipe; ``layout`` passes :class:`~fab2token.workloads.perf.Layout` fields (``sequence_parallel``,
     ``flash_attention``, ``zero_stage``, ``dp_overlap``, ``grad_accumulation_fused``). The collective bandwidth
-    shares and, unless given, the FlashAttention efficiency come from ``overheads.csv``; ``gemm_table``: the part's
+    shares and the FlashAttention efficiency come from ``overheads.csv``; ``gemm_table``: the part's
     GEMM rates by shape (:mod:`~fab2token.workloads.gemm_shape`). Returns the iteration breakdown with ``mfu`` and
     ``step_s`` (the iteration time).
     """
@@ -140,9 +139,7 @@ def estimate_mfu(
         **extra,
     )
     figures = (peak_flop_per_s, compute_efficiency, hbm_tb_per_s, scaleup_gb_per_s, scaleup_domain, scaleout_gb_per_s)
-    hw = perf.hardware_from_figures(
-        *figures, attention_flop_per_s, hbm_efficiency, flash_attention_efficiency_frac, gemm_table
-    )
+    hw = perf.hardware_from_figures(*figures, attention_flop_per_s, hbm_efficiency, gemm_table)
     w, g, o = state_bytes_per_param(recipe)
     batch = dict(seq_len=seq_len, global_batch_tokens=global_batch_tokens, micro_batch=micro_batch)
     states = dict(weight_bytes=w, grad_bytes=g, optimizer_bytes=o)
@@ -461,7 +458,7 @@ def estimate_for_catalog(
         zero_stage=layout["zero_stage"],
         ep=layout.get("ep", 1),
         cp=layout.get("cp", 1),
-        **perf.catalog_attention_and_gemms(acc, fp8),
+        gemm_table=perf.catalog_gemm_table(acc, fp8),
     )
 
 
