@@ -14,7 +14,7 @@ from fab2token.errors import ModelError
 from fab2token.workloads.architecture import model_spec
 from fab2token.workloads.disaggregate import disaggregated, kv_transfer_s, prefill_step_s
 from fab2token.workloads.inference import infer, replica
-from fab2token.workloads.serving_step import ep_all_to_all_s, ep_node_all_to_all_s, prefill_time_s
+from fab2token.workloads.serving_step import ep_all_to_all_s, prefill_time_s
 
 
 def test_a_prefill_step_by_hand():
@@ -66,9 +66,9 @@ def test_node_all_to_all_by_hand():
     dispatch and BF16 combine, 58 MoE layers, at 44.5 GB/s; within one node nothing crosses the NIC."""
     reached = 4 * (1 - 0.75**8)
     expected = 58 * 1000 * reached * 7168 * 3 / 44.5e9
-    got = ep_node_all_to_all_s(32000, 32, 8, 58, 8, 7168, 44.5e9, 1.0, 2.0)
+    got = ep_all_to_all_s(32000, 32, 58, 8, 7168, 44.5e9, 1.0, 2.0, node_size=8)
     assert float(got) == pytest.approx(expected, rel=1e-12)
-    assert float(ep_node_all_to_all_s(8000, 8, 8, 58, 8, 7168, 44.5e9, 1.0, 2.0)) == 0.0
+    assert float(ep_all_to_all_s(8000, 8, 58, 8, 7168, 44.5e9, 1.0, 2.0, node_size=8)) == 0.0
     # fewer copies than the low-latency kernels' one per expert
     assert float(got) < float(ep_all_to_all_s(32000, 32, 58, 8, 7168, 44.5e9, 1.0, 2.0))
 

@@ -13,9 +13,9 @@ Two things differ from a mixed step, each as the published deployment runs it ([
 of DeepSeek-V3 on 96 H100, LMSYS blog 2025-05-05):
 
 - the prefill pool's experts' dispatch and combine run DeepEP's normal (throughput) kernels, once per destination
-  node over RDMA (:func:`~fab2token.workloads.serving_step.ep_node_all_to_all_s`, at the share of the NIC's line
-  rate DeepEP's benchmark of them reaches, ``ep_all_to_all_normal_efficiency_frac``); decode keeps the low-latency
-  kernels ("normal dispatch for the prefill phase and low-latency dispatch for the decode phase" [SGL]);
+  node over RDMA (:func:`~fab2token.workloads.serving_step.ep_all_to_all_s` with ``node_size``, at the share of the
+  NIC's line rate DeepEP's benchmark of them reaches, ``ep_all_to_all_normal_efficiency_frac``); decode keeps the
+  low-latency kernels ("normal dispatch for the prefill phase and low-latency dispatch for the decode phase" [SGL]);
 - each prompt's KV cache moves from the prefill pool to the decode pool over the scale-out network, at the NIC's
   line rate (no measured share of it is in the catalog: an optimistic bound), "non-blocking ... in a background
   thread" [SGL]: a step's transfer overlaps the next step, so the prefill pool's cycle is the longer of its step
@@ -34,7 +34,7 @@ from numpy.typing import NDArray
 from fab2token import catalog
 from fab2token.errors import ModelError
 from fab2token.workloads.serving_inputs import known
-from fab2token.workloads.serving_step import _a, best_batch, ep_node_all_to_all_s, prefill_time_s
+from fab2token.workloads.serving_step import _a, best_batch, ep_all_to_all_s, prefill_time_s
 
 if TYPE_CHECKING:
     from fab2token.workloads.inference import Replica
@@ -59,15 +59,15 @@ def _scaleout_bytes_per_s(r: Replica) -> float:
 def prefill_expert_comm_s(r: Replica, tokens: Any) -> Array:
     """The prefill pool's dispatch and combine for a step of ``tokens`` [s]: within one scale-up domain as a mixed
     step's (:meth:`~fab2token.workloads.inference.Replica.expert_comm_s`), across nodes by DeepEP's normal kernels
-    (:func:`~fab2token.workloads.serving_step.ep_node_all_to_all_s`)."""
+    (:func:`~fab2token.workloads.serving_step.ep_all_to_all_s` with ``node_size``)."""
     m, moe_layers, ranks = r.model, r.parts[0], r.tp * r.ep
     domain = float(r.acc["scaleup_domain"]) if known(r.acc["scaleup_domain"]) else 1.0
     within = r.expert_comm_s(tokens)
     if not np.any(ranks > domain):
         return within
     rate = _scaleout_bytes_per_s(r) * catalog.overhead("ep_all_to_all_normal_efficiency_frac")
-    wide = ep_node_all_to_all_s(
-        tokens, ranks, domain, moe_layers, m["active_experts"], m["hidden"], rate, min(r.wbytes, 2.0)
+    wide = ep_all_to_all_s(
+        tokens, ranks, moe_layers, m["active_experts"], m["hidden"], rate, min(r.wbytes, 2.0), node_size=domain
     )
     return np.where(r.ep > 1, np.where(ranks > domain, wide, within), 0.0)
 

@@ -14,7 +14,6 @@ __all__ = [
     "prefill_time_s",
     "moe_weight_bytes_touched",
     "ep_all_to_all_s",
-    "ep_node_all_to_all_s",
     "best_batch",
 ]
 
@@ -133,38 +132,26 @@ def ep_all_to_all_s(
     bytes_per_s: ArrayLike,
     dispatch_bytes: ArrayLike = 2.0,
     combine_bytes: ArrayLike = 2.0,
+    node_size: ArrayLike | None = None,
 ) -> Array:
     """Expert-parallel dispatch and combine of one step [s]: per MoE layer, every token's hidden state to its
-    ``active_experts`` experts (``dispatch_bytes`` a value) and their outputs back (``combine_bytes``), each of the
-    ``ranks`` sending ``(ranks - 1) / ranks`` of its tokens' copies at ``bytes_per_s`` (an achieved rate: the caller
-    passes the NIC's line rate times what DeepEP's kernels reach of it, which holds their per-message overheads at
-    decode-sized batches; no separate latency term)."""
-    r = _a(ranks)
-    copies = _a(tokens_per_step) / r * _a(active_experts) * _a(hidden) * (_a(dispatch_bytes) + _a(combine_bytes))
-    return np.where(r > 1, _a(moe_layers) * (r - 1.0) / r * copies / _a(bytes_per_s), 0.0)
+    ``active_experts`` experts (``dispatch_bytes`` a value) and their outputs back (``combine_bytes``) at
+    ``bytes_per_s`` (an achieved rate: the caller passes the NIC's line rate times what DeepEP's kernels reach of
+    it, which holds their per-message overheads; no separate latency term).
 
-
-def ep_node_all_to_all_s(
-    tokens_per_step: ArrayLike,
-    ranks: ArrayLike,
-    domain: ArrayLike,
-    moe_layers: ArrayLike,
-    active_experts: ArrayLike,
-    hidden: ArrayLike,
-    bytes_per_s: ArrayLike,
-    dispatch_bytes: ArrayLike = 2.0,
-    combine_bytes: ArrayLike = 2.0,
-) -> Array:
-    """Dispatch and combine of one step [s] by DeepEP's normal (throughput) kernels, which send each token's hidden
-    state once to every node its experts are on and fan it out within the node over the scale-up fabric: per MoE
-    layer, each of the ``ranks`` sends its tokens' copies to the ``N (1 - (1 - 1/N)^k)`` distinct nodes that
-    ``k = active_experts`` uniformly routed experts reach among ``N = ranks / domain`` nodes (the own node counted,
-    as DeepEP's benchmark counts the bytes its ``bytes_per_s`` is measured in; an upper bound where the model's
-    routing limits the nodes a token reaches), at ``bytes_per_s``. Within one node: :func:`ep_all_to_all_s`."""
-    r, k = _a(ranks), _a(active_experts)
-    nodes = np.maximum(r / _a(domain), 1.0)
+    Low-latency kernels (``node_size`` None, decode): each of the ``ranks`` sends ``(ranks - 1) / ranks`` of its
+    tokens' copies, one per expert. Normal kernels (``node_size`` the ranks a node holds, prefill): each token goes
+    once to every node its experts are on and fans out within the node over the scale-up fabric, to the ``N (1 -
+    (1 - 1/N)^k)`` distinct nodes ``k = active_experts`` uniformly routed experts reach among ``N = ranks /
+    node_size`` (the own node counted, as DeepEP's benchmark counts the bytes its rate is measured in; an upper
+    bound where the model's routing limits the nodes a token reaches); nothing crosses the NIC within one node."""
+    r, k, value_bytes = _a(ranks), _a(active_experts), _a(dispatch_bytes) + _a(combine_bytes)
+    if node_size is None:
+        copies = _a(tokens_per_step) / r * k * _a(hidden) * value_bytes
+        return np.where(r > 1, _a(moe_layers) * (r - 1.0) / r * copies / _a(bytes_per_s), 0.0)
+    nodes = np.maximum(r / _a(node_size), 1.0)
     reached = nodes * (1.0 - (1.0 - 1.0 / nodes) ** k)
-    per_rank = _a(tokens_per_step) / r * reached * _a(hidden) * (_a(dispatch_bytes) + _a(combine_bytes))
+    per_rank = _a(tokens_per_step) / r * reached * _a(hidden) * value_bytes
     return np.where(nodes > 1.0, _a(moe_layers) * per_rank / _a(bytes_per_s), 0.0)
 
 
