@@ -174,3 +174,22 @@ def test_the_editor_validates_as_you_type(server, page):
     page.wait_for_selector("#live.notice")
     assert "OK: small-two-site validates" in page.locator("#live").inner_text()
     assert page.problems == []
+
+
+def test_a_weather_file_uploaded_with_the_scenario(server, page, tmp_path):
+    """A scenario naming a weather year is refused until the year is chosen in the file input (as you type), then
+    validates on submit and keeps the file on the page."""
+    year = tmp_path / "alpha.csv"
+    year.write_text("dry_bulb_c\n" + "\n".join(f"{10 + (h % 24) / 4:.2f}" for h in range(8760)) + "\n")
+    page.goto(server["url"] + "/edit?source=example:small")
+    text = page.input_value("textarea[name=text]")
+    page.fill("textarea[name=text]", text.replace("climate: us-virginia-ashburn", "weather_csv: alpha.csv"))
+    page.wait_for_selector(".live-problem")
+    assert "sites[0].weather_csv: got 'alpha.csv'" in page.locator("#live").inner_text()
+    page.set_input_files("input[name=upload]", str(year))
+    page.wait_for_selector("#live.notice")  # the file's choice checks again
+    assert "OK: small-two-site validates" in page.locator("#live").inner_text()
+    page.click("button[value=validate]")
+    assert "OK: small-two-site validates" in page.locator("#ok").inner_text()
+    assert page.locator(".attached-name").inner_text() == "alpha.csv"
+    assert page.problems == []

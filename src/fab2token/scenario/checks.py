@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any, get_args
 
 from pydantic import BaseModel
 
 from fab2token import catalog
 from fab2token.errors import CatalogError, InputIssue
-from fab2token.scenario.files import read_weather_csv
+from fab2token.scenario.files import input_path, read_weather_csv
 from fab2token.scenario.models import Scenario, month_number
 from fab2token.scenario.runcheck import catalog_override_issues, runnable_issues
 
@@ -105,9 +104,7 @@ def _weather_issues(file: str, sc: Scenario) -> list[InputIssue]:
     for i, site in enumerate(sc.sites):
         if site.weather_csv is None:
             continue
-        path = Path(site.weather_csv)
-        if not path.is_absolute():  # relative to the scenario file
-            path = Path(file).resolve().parent / path
+        path = input_path(site.weather_csv, file)
         try:
             hours = read_weather_csv(path)
         except (OSError, UnicodeDecodeError, ValueError) as exc:

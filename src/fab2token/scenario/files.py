@@ -13,6 +13,9 @@ import json
 import math
 import os
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +30,8 @@ __all__ = [
     "MAX_WEATHER_CSV_BYTES",
     "MAX_FABLINE_RESULT_BYTES",
     "FileProblem",
+    "input_path",
+    "files_in",
     "read_regular",
     "utf8_text",
     "read_weather_csv",
@@ -54,6 +59,30 @@ _KINDS = (
 
 class FileProblem(ValueError):
     """A file that cannot be used; the message says what is wrong with it (the caller names the file)."""
+
+
+# where a scenario's relative file names are read from when it has no file of its own (the dashboard's uploads)
+_FOLDER: ContextVar[Path | None] = ContextVar("fab2token_input_folder", default=None)
+
+
+def input_path(name: str, scenario_file: str) -> Path:
+    """The file a scenario field names: as written when absolute, else relative to the scenario file's folder (or
+    to the folder :func:`files_in` set)."""
+    path = Path(name)
+    if path.is_absolute():
+        return path
+    return (_FOLDER.get() or Path(scenario_file).resolve().parent) / path
+
+
+@contextmanager
+def files_in(folder: Path) -> Iterator[None]:
+    """Read the relative file names of the scenarios validated within from ``folder`` (a scenario from the
+    dashboard's editor, whose files were uploaded with it)."""
+    token = _FOLDER.set(folder)
+    try:
+        yield
+    finally:
+        _FOLDER.reset(token)
 
 
 def _kind(mode: int) -> str:

@@ -12,13 +12,12 @@ reads (``supply.fab.fabline_result``, relative to the scenario file) is read onc
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any
 
 from fab2token import catalog
 from fab2token.errors import CatalogError, InputIssue, shown
 from fab2token.scenario.fields import MAX_MAGNITUDE
-from fab2token.scenario.files import FileProblem, read_fabline_result
+from fab2token.scenario.files import FileProblem, input_path, read_fabline_result
 from fab2token.scenario.models import Fab, Scenario, Supply
 
 __all__ = ["catalog_override_issues", "number_problem", "runnable_issues", "ZERO_ALLOWED", "FLAG_COLUMNS"]
@@ -213,9 +212,7 @@ def _fabline_issues(file: str, fab: Fab, path: str) -> list[InputIssue]:
     """The fab line result is read once here (relative to the scenario file) and handed on as data."""
     if fab.fabline_result is None:
         return []
-    where = Path(fab.fabline_result)
-    if not where.is_absolute():
-        where = Path(file).resolve().parent / where
+    where = input_path(fab.fabline_result, file)
     try:
         figures = read_fabline_result(where, fab.fabline_order or "")
     except FileProblem as exc:

@@ -4,8 +4,8 @@ exactly what the command does, stores into the same store (waiting for its lock 
 cancelled by stopping its process.
 
 At most :data:`MAX_RUNNING` jobs run at once; the rest queue in order. A job's scenario text is written to a
-temporary folder of its own (removed when the job ends). Its progress is the command's own stderr lines (a sweep
-prints one per stored chunk); its result is the id in the command's JSON.
+temporary folder of its own, beside the files uploaded with it (removed when the job ends). Its progress is the
+command's own stderr lines (a sweep prints one per stored chunk); its result is the id in the command's JSON.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ MAX_RUNNING = 2  # a job uses one core; two leave the machine usable on the 2-co
 MAX_JOBS_KEPT = 200  # finished jobs listed (the oldest finished ones are forgotten first; their results stay stored)
 _TAIL_CHARS = 4000  # the end of a job's stderr kept for its page
 _ID_KEYS = {"run": "run_id", "plan": "plan_id", "sweep": "sweep_id"}
+_SCENARIO = ".scenario.yaml"  # a leading dot: no uploaded file's name (uploads.NAME)
 _EXTRA_ARGS = {"run": ["--no-report"], "plan": [], "sweep": ["--draws", "200"]}
 
 
@@ -71,12 +72,15 @@ class JobQueue:
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
 
-    def submit(self, kind: str, text: str, name: str) -> Job:
-        """Queue ``kind`` on the scenario ``text`` (already validated by the caller)."""
+    def submit(self, kind: str, text: str, name: str, files: dict[str, bytes] | None = None) -> Job:
+        """Queue ``kind`` on the scenario ``text`` (already validated by the caller) with the ``files`` (name:
+        content, names checked by the caller) its fields name, beside it in the job's folder."""
         with self._lock:
             job = Job(f"j{next(self._ids)}", kind, name, time.time())
             job.folder = Path(tempfile.mkdtemp(prefix=f"fab2token-{job.id}-"))
-            (job.folder / "scenario.yaml").write_text(text, encoding="utf-8")
+            for file, data in (files or {}).items():
+                (job.folder / file).write_bytes(data)
+            (job.folder / _SCENARIO).write_text(text, encoding="utf-8")
             self.jobs[job.id] = job
             self._forget_old()
         self._start_next()
@@ -113,7 +117,7 @@ class JobQueue:
                     "-m",
                     "fab2token",
                     job.kind,
-                    str(job.folder / "scenario.yaml"),
+                    str(job.folder / _SCENARIO),
                     "--db",
                     str(self.db),
                     *_EXTRA_ARGS[job.kind],

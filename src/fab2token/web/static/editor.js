@@ -1,12 +1,11 @@
-// Validate as you type: a moment after the text stops changing, post it (with the page's CSRF token) to
-// /edit/check and list the problems `fab2token validate` would print beside the text. Text only: nothing the
-// server returns is parsed as HTML.
+// Validate as you type: a moment after the text (or the files) stop changing, post the form (the text, the
+// page's CSRF token and the files the scenario names) to /edit/check and list the problems `fab2token validate`
+// would print beside the text. Text only: nothing the server returns is parsed as HTML.
 (function () {
   "use strict";
   var form = document.querySelector("form.editor");
   if (!form) { return; }
   var text = form.querySelector("textarea[name=text]");
-  var csrf = form.querySelector("input[name=csrf]");
   var live = document.getElementById("live");
   var timer = null;
   var asked = 0;
@@ -35,15 +34,17 @@
 
   function check() {
     var mine = ++asked;
-    var body = new URLSearchParams({ csrf: csrf.value, text: text.value });
+    var body = new FormData(form);  // the text, the CSRF token and the files it carries
     fetch("/edit/check", { method: "POST", body: body, credentials: "same-origin" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (result) { if (result && mine === asked) { show(result); } })
       .catch(function () { /* the submit buttons still validate on the server */ });
   }
 
-  text.addEventListener("input", function () {
+  function later() {
     if (timer) { clearTimeout(timer); }
     timer = setTimeout(check, 500);
-  });
+  }
+  text.addEventListener("input", later);
+  form.addEventListener("change", function (e) { if (e.target !== text) { later(); } });  // a file chosen or removed
 })();
