@@ -2,7 +2,9 @@
 H200, B200, MI300X as market options) with inference demand and four training targets (LP).
 
 Goal (issue 7): build and solve in under 60 s on 2 cores. Printed: model size, linopy build time, HiGHS solve time,
-and their ratio; and (issue 16) the same at 200 sites, its size and time.
+and their ratio; and (issue 16) the same at 200 sites, its size and time, and the MILP of ten training targets laid
+out as the simulator runs them (``--milp``) within a 5-minute limit: its integer variables, status, gap and time,
+beside the LP of the same targets.
 """
 
 from __future__ import annotations
@@ -15,7 +17,28 @@ from fab2token.scenario import parse_scenario
 SITES, MONTHS = 50, 120
 
 
-def scenario_text(energy_extras: bool = False, sites: int = SITES) -> str:
+def _training(runs: int) -> list[dict]:
+    """``runs`` training targets of Llama 3.1 405B, each in a window of its own (every other one at a named site);
+    four open a year apart, more every seven months."""
+    step = 12 if runs <= 4 else 7
+    out = []
+    for k in range(runs):
+        start = 12 + step * k  # months after 2026-01
+        out.append(
+            {
+                "name": f"run{k}",
+                "model": "llama-3.1-405b",
+                "tokens": 15e12 * (k % 4 + 1),
+                "start": f"{2026 + start // 12}-{start % 12 + 1:02d}",
+                "deadline": f"{2026 + (start + 23) // 12}-{(start + 23) % 12 + 1:02d}",
+                "mfu": 0.4,
+                "site": f"s{3 * k:02d}" if k % 2 else None,
+            }
+        )
+    return out
+
+
+def scenario_text(energy_extras: bool = False, sites: int = SITES, runs: int = 4) -> str:
     data = {
         "name": "bench-plan",
         "horizon": {"start": "2026-01", "months": MONTHS},
@@ -55,18 +78,7 @@ def scenario_text(energy_extras: bool = False, sites: int = SITES) -> str:
         "workloads": {"inference": {"model": "llama-3-70b", "precision": "fp8"}},
         "targets": {
             "inference_demand": [{"from": f"{2026 + y}-01", "tokens_per_s": 2.0e7 * (y + 1) ** 2} for y in range(10)],
-            "training": [
-                {
-                    "name": f"run{k}",
-                    "model": "llama-3.1-405b",
-                    "tokens": 15e12 * (k + 1),
-                    "start": f"{2027 + k}-01",
-                    "deadline": f"{2028 + k}-12",
-                    "mfu": 0.4,
-                    "site": f"s{3 * k:02d}" if k % 2 else None,
-                }
-                for k in range(4)
-            ],
+            "training": _training(runs),
             "discount_rate_per_year": 0.08,
             "accelerator_options": [
                 {"accelerator": name, "price_usd": price, "available": [{"from": "2026-01", "per_month": 20000}]}
@@ -87,6 +99,28 @@ def scenario_text(energy_extras: bool = False, sites: int = SITES) -> str:
                 )
         data["economics"].update(electricity_peak_usd_per_mwh=140, peak_hours=[14, 20])
     return yaml.safe_dump(data, sort_keys=False)
+
+
+INTEGER_VARIABLES = ("run_active", "run_start", "run_type", "run_accelerators")
+
+
+def _milp_side_by_side() -> None:
+    """Ten training targets (50 sites x 120 months x 4 types): the LP, then the MILP with contiguous runs."""
+    sc = parse_scenario(scenario_text(runs=10))
+    lp = plan(sc, time_limit_s=300)
+    mi = plan(sc, milp=True, time_limit_s=300)
+    integers = sum(int(mi.series[name].size) for name in INTEGER_VARIABLES if name in mi.series)
+    gap = "n/a" if mi.mip_gap is None else f"{mi.mip_gap:.2e}"
+    print(
+        f"{SITES} sites x {MONTHS} months, 4 types, 10 training targets: LP {lp.variables:,} variables, status "
+        f"{lp.status}, {lp.build_s + lp.solve_s:.1f} s"
+    )
+    print(
+        f"  MILP, runs as the simulator runs them (one type, fixed whole count, unbroken months; limit 300 s): "
+        f"{mi.variables:,} variables ({integers:,} integer), {mi.constraints:,} constraints; status {mi.status}, "
+        f"gap {gap}, build {mi.build_s:.1f} s, solve {mi.solve_s:.1f} s; cost {mi.objective_usd / lp.objective_usd:.4f}x "
+        "the LP's"
+    )
 
 
 def main() -> None:
@@ -118,3 +152,4 @@ def main() -> None:
         f"{ext.variables:,} variables, {ext.constraints:,} constraints; status {ext.status}; build "
         f"{ext.build_s:.2f} s, solve {ext.solve_s:.2f} s (ratio to the plain plan {(ext.build_s + ext.solve_s) / max(res.build_s + res.solve_s, 1e-9):.1f}x)"
     )
+    _milp_side_by_side()

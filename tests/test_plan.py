@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from fab2token import catalog
 from fab2token.cli.main import app
 from fab2token.engine.simulate import simulate, summarise
+from fab2token.errors import ModelError
 from fab2token.plan import PLAN_KEYS, plan, plan_to_scenario_data
 from fab2token.scenario import parse_scenario
 from fab2token.workloads.inference import infer
@@ -153,6 +154,64 @@ def test_milp_builds_whole_halls():
     built = [r["amount"] for r in res.build if r["kind"] == "it_capacity"]
     assert built and all(abs(b / 4.0 - round(b / 4.0)) < 1e-6 for b in built)
     assert res.mip_gap is None or res.mip_gap <= 1e-3
+
+
+# One site, the own chain only, two training runs whose windows overlap: the LP interleaves them month by month
+TWO_RUNS = """
+horizon: {start: 2026-01, months: 12}
+supply: {accelerator: H100, wafer_starts: [{from: 2025-10, wafers_per_month: 60}], d0_per_cm2: 0.1}
+sites:
+  - {name: a, grid_power: [{from: 2026-01, mw: 40}], cooling: liquid, pue: 1.2, land_acres: 50,
+     construction_start: 2025-06, construction_months: 6}
+economics: {accelerator_price_usd: 25000, electricity_usd_per_mwh: 80, datacenter_capex_usd_per_mw: 11.0e6}
+targets:
+  training:
+    - {name: pre, model: llama-3-8b, tokens: 3.0e12, start: 2026-02, deadline: 2026-11, mfu: 0.4}
+    - {name: post, model: llama-3-8b, tokens: 1.0e12, start: 2026-03, deadline: 2026-12, mfu: 0.4}
+"""
+
+
+def _run_months(res, run):
+    """A run's accelerators per month (all types and sites) and the types it uses."""
+    u = res.series["training"].fillna(0.0).sel(run=run)
+    per_month = u.sum(["accelerator", "site"]).values
+    types = {str(a) for a in u["accelerator"].values if float(u.sel(accelerator=a).sum()) > 1e-6}
+    return per_month, types
+
+
+def _as_the_simulator_runs(per_month, types):
+    """One accelerator type, the same whole count every month, one unbroken stretch of months."""
+    on = np.flatnonzero(per_month > 1e-6)
+    contiguous = on.size > 0 and np.array_equal(on, np.arange(on[0], on[-1] + 1))
+    whole = contiguous and np.allclose(per_month[on], round(float(per_month[on[0]])), atol=1e-6)
+    return len(types) == 1 and whole
+
+
+def test_milp_lays_out_each_training_run_as_the_simulator_runs_it():
+    sc = parse_scenario(TWO_RUNS)
+    lp, milp = plan(sc), plan(sc, milp=True, time_limit_s=60)
+    assert lp.status == milp.status == "optimal" and lp.unmet == milp.unmet == []
+    # the LP's fungible accelerator-months: some run's count changes from month to month, or it pauses
+    assert not all(_as_the_simulator_runs(*_run_months(lp, r)) for r in ("pre", "post"))
+    assert milp.objective_usd >= lp.objective_usd * (1 - 1e-9)  # the MILP only restricts the LP
+    for r in ("pre", "post"):
+        x, types = _run_months(milp, r)
+        assert _as_the_simulator_runs(x, types)
+        assert float(milp.series["run_accelerators"].sel(run=r)) == pytest.approx(x.max(), abs=1e-6)
+    # the round trip: the simulator runs each as planned, from the plan's first month, on its count, done by the
+    # plan's last month (the plan counts goodput at the target's reference size, so the simulation may finish sooner)
+    ds = simulate(parse_scenario(yaml.safe_dump(plan_to_scenario_data(sc, milp))))
+    sim = {r["name"]: r for r in summarise(ds).training_runs}
+    for planned in milp.schedule["training"]:
+        run = sim[planned["run"]]
+        assert run["status"] == "scheduled" and run["start"] == planned["start"]
+        assert (run["accelerator"], run["accelerators"]) == (planned["accelerator"], round(planned["accelerators"]))
+        assert run["finish"] <= planned["finish"]
+
+
+def test_milp_needs_blocks_or_runs_to_decide():
+    with pytest.raises(ModelError, match="--milp needs targets.hall_block_mw .* or targets.training"):
+        plan(_sc(), milp=True)
 
 
 ROUND_TRIP = """

@@ -177,7 +177,12 @@ def plan(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file with a targets: section.")],
     objective: Annotated[str, typer.Option("--objective", help="min-cost | max-compute")] = "min-cost",
     milp: Annotated[
-        bool, typer.Option("--milp", help="Build halls in blocks of targets.hall_block_mw (MILP).")
+        bool,
+        typer.Option(
+            "--milp",
+            help="Integer decisions (MILP): halls in blocks of targets.hall_block_mw, and each training run on one "
+            "type at a fixed whole count over unbroken months, as the simulator runs it.",
+        ),
     ] = False,
     time_limit: Annotated[float, typer.Option("--time-limit", help="Solver time limit [s].")] = 60.0,
     report: Annotated[Path | None, typer.Option("--report", help="Write the plan report (HTML) here.")] = None,
@@ -271,8 +276,10 @@ def _print_plan(res: Any) -> None:
     for b in res.binding_if_short[:5]:
         out.print(f"- {b['text']}", highlight=False)
     for r in res.schedule.get("training", []):
+        on = f" on up to {r['accelerators']:,.0f} {r['accelerator']}" if r.get("accelerator") else ""
         out.print(
-            f"training {r['run']}: {r['start']} to {r['finish']}, {r['done_frac']:.0%} of its FLOPs", highlight=False
+            f"training {r['run']}: {r['start']} to {r['finish']}{on}, {r['done_frac']:.0%} of its FLOPs",
+            highlight=False,
         )
     if not res.binding:
         return

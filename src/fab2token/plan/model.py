@@ -18,7 +18,9 @@
   with its shortfall: the solve first tries the targets as hard limits, and when they cannot all be met
   minimises the shortfall, then the cost at that shortfall (lexicographic; no penalty constant).
 
-``hall_block_mw`` makes builds whole blocks (a MILP).
+A MILP (``fab2token plan --milp``): ``hall_block_mw`` makes builds whole blocks, and ``contiguous_runs`` lays out
+each training target as the simulator runs it (:func:`_contiguous_runs`): one accelerator type, a whole number of
+accelerators, the same every month it runs, in one unbroken stretch of months.
 """
 
 from __future__ import annotations
@@ -63,14 +65,18 @@ class Built:
 
 
 def build_model(
-    d: PlanData, objective: str = "min-cost", budget_usd: float | None = None, hall_block_mw: float | None = None
+    d: PlanData,
+    objective: str = "min-cost",
+    budget_usd: float | None = None,
+    hall_block_mw: float | None = None,
+    contiguous_runs: bool = False,
 ) -> Built:
     """The linopy model of the planning problem for prepared data (:func:`fab2token.plan.data.plan_data`), with
     the primary objective set; each target has a shortfall variable (fraction unmet) that the solve fixes at zero
-    or minimises first."""
+    or minimises first. ``contiguous_runs``: training targets as the simulator's runs (:func:`_contiguous_runs`)."""
     m = linopy.Model()
     v = _supply_and_sites(m, d, hall_block_mw)
-    _workloads(m, d, v)
+    _workloads(m, d, v, contiguous_runs)
     energy_saving, onsite_fuel = _hour_of_day(m, d, v.n)
     optics = 0
     if d.optics_usd is not None:  # accelerators newly installed at a site pay its optics
@@ -231,7 +237,7 @@ def _fleet(m: linopy.Model, d: PlanData, delivered: Any, n: Any) -> None:
     m.add_constraints(bought.sum("site") - in_service <= fixed, name="fleet")
 
 
-def _workloads(m: linopy.Model, d: PlanData, v: _Vars) -> None:
+def _workloads(m: linopy.Model, d: PlanData, v: _Vars, contiguous_runs: bool = False) -> None:
     in_use = []
     acc, site, month = (v.n.indexes[k] for k in ("accelerator", "site", "month"))
     if d.runs:
@@ -247,6 +253,8 @@ def _workloads(m: linopy.Model, d: PlanData, v: _Vars) -> None:
         u = u.fillna(0)  # masked slots (outside a run's window or site) count as zero, explicitly
         done = (u * (d.run_flop_per_acc_month / d.run_flops)).sum(["accelerator", "site", "month"])
         m.add_constraints(done + v.short_run >= 1, name="training_target")
+        if contiguous_runs:
+            _contiguous_runs(m, d, u, acc)
         in_use.append(u.sum("run"))
     if float(d.demand.max()) > 0:
         i = m.add_variables(lower=0, coords=_per_draw(d, acc, site, month), name="inference")
@@ -258,6 +266,33 @@ def _workloads(m: linopy.Model, d: PlanData, v: _Vars) -> None:
     if in_use:
         total = in_use[0] if len(in_use) == 1 else in_use[0] + in_use[1]
         m.add_constraints(total - v.n <= 0, name="accelerators_in_use")
+
+
+def _contiguous_runs(m: linopy.Model, d: PlanData, u: Any, acc: Any) -> None:
+    """Each training run as the simulator runs it (a MILP): on one accelerator type (``run_type``), on a whole number
+    of accelerators (``run_accelerators``) that is the same in every month it runs (``run_active``), and in one
+    unbroken stretch of months (at most one ``run_start``). ``u`` is the training allocation (run, accelerator,
+    site, month). The big-M of the on/off constraints is the most accelerators of a type the sites could ever power
+    (their largest IT MW over their all-in kW), so it cuts off no plan the LP allows."""
+    if d.draws:
+        raise ModelError("contiguous training runs are a MILP of one scenario, not of a plan under uncertainty")
+    run, month = d.run_window.indexes["run"], d.run_window.indexes["month"]
+    bound = d.it_mw_max.max("month").sum("site") * 1000.0 / d.kw  # (accelerator,)
+    big = float(bound.max())
+    if not math.isfinite(big):
+        raise ModelError("contiguous training runs (--milp) need every site's grid power to be finite")
+    active = m.add_variables(binary=True, coords=[run, month], name="run_active", mask=d.run_window).fillna(0)
+    start = m.add_variables(binary=True, coords=[run, month], name="run_start", mask=d.run_window).fillna(0)
+    kind = m.add_variables(binary=True, coords=[run, acc], name="run_type")
+    size = m.add_variables(lower=0, upper=big, integer=True, coords=[run], name="run_accelerators")
+    m.add_constraints(active - active.shift(month=1).fillna(0) - start <= 0, name="run_starts")
+    m.add_constraints(start.sum("month") <= 1, name="run_one_stretch")
+    m.add_constraints(kind.sum("accelerator") <= 1, name="run_one_type")
+    m.add_constraints(u.sum("site") - kind * bound <= 0, name="run_on_its_type")
+    total = u.sum(["accelerator", "site"])  # (run, month)
+    m.add_constraints(total - size <= 0, name="run_size_at_most")
+    m.add_constraints(total - big * active <= 0, name="run_only_when_active")
+    m.add_constraints(total - size - big * active >= -big, name="run_size_when_active")
 
 
 def _hour_of_day(m: linopy.Model, d: PlanData, n: Any) -> tuple[Any, Any]:

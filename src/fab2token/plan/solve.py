@@ -133,7 +133,8 @@ def plan(
         ``min-cost`` (meet the targets at least cost) or ``max-compute`` (the most compute within
         ``targets.budget_usd``).
     milp : bool
-        Build halls in whole blocks of ``targets.hall_block_mw`` (a mixed-integer program).
+        A mixed-integer program: halls in whole blocks of ``targets.hall_block_mw`` (when given), and each training
+        target as the simulator runs it, on one accelerator type at a fixed whole count over unbroken months.
     time_limit_s : float
         The solver's time limit.
     solver_log : str, optional
@@ -151,7 +152,7 @@ def plan(
     ------
     ModelError
         Nothing to plan (no targets under ``min-cost``), a time limit that is not a positive number, ``milp``
-        without ``targets.hall_block_mw``, ``max-compute`` without a budget.
+        with neither ``targets.hall_block_mw`` nor training targets, ``max-compute`` without a budget.
     """
     if not sc.targets.training and not sc.targets.inference_demand and objective == "min-cost":
         raise ModelError("nothing to plan: the scenario has no targets (targets.training or targets.inference_demand)")
@@ -160,9 +161,12 @@ def plan(
     t0 = time.perf_counter()
     d = plan_data(sc, supply, market, option_cap)
     block = sc.targets.hall_block_mw if milp else None
-    if milp and block is None:
-        raise ModelError("--milp needs targets.hall_block_mw (halls are built in blocks of that many IT MW)")
-    built = build_model(d, objective, sc.targets.budget_usd, block)
+    if milp and block is None and not d.runs:
+        raise ModelError(
+            "--milp needs targets.hall_block_mw (halls built in blocks of that many IT MW) or targets.training "
+            "(runs laid out as the simulator runs them); the scenario has neither"
+        )
+    built = build_model(d, objective, sc.targets.budget_usd, block, contiguous_runs=milp)
     m = built.model
     build_s = time.perf_counter() - t0
     t1 = time.perf_counter()
@@ -377,23 +381,27 @@ def _unmet(d: PlanData, sol: xr.Dataset) -> list[dict[str, Any]]:
 
 
 def _schedule(d: PlanData, sol: xr.Dataset) -> dict[str, Any]:
-    """When, where and on how many accelerators of each type each training target runs, its start and finish, and
-    the accelerators serving inference each month."""
+    """When, where and on how many accelerators of each type each training target runs, its start and finish, its
+    largest count in a month and the type it uses most, and the accelerators serving inference each month."""
     out: dict[str, Any] = {"training": [], "inference": []}
     if "training" in sol:
         u = sol["training"].fillna(0.0)
         done = (u * (d.run_flop_per_acc_month / d.run_flops)).sum(["accelerator", "site"]).cumsum("month")
         rows = _nonzero_rows(u, "accelerators")
+        per_month = u.sum("site")  # (run, accelerator, month)
         for r in d.runs:
             total = float(done.sel(run=r).isel(month=-1))
             cum = done.sel(run=r).values
-            used = np.flatnonzero(u.sel(run=r).sum(["accelerator", "site"]).values > 1e-6)
+            used = np.flatnonzero(per_month.sel(run=r).sum("accelerator").values > 1e-6)
+            by_type = per_month.sel(run=r).sum("month")
             out["training"].append(
                 {
                     "run": str(r),
                     "start": d.months[int(used[0])] if used.size else None,
                     "finish": d.months[int(np.argmax(cum >= total - 1e-6))] if used.size else None,
                     "done_frac": total,
+                    "accelerators": float(per_month.sel(run=r).sum("accelerator").max()),
+                    "accelerator": str(by_type.idxmax("accelerator").values) if used.size else None,
                     "allocation": [{k: v for k, v in row.items() if k != "run"} for row in rows if row["run"] == r],
                 }
             )

@@ -155,7 +155,7 @@ class Targets(_Model):
     discount_rate_per_year: float = Field(default=0.0, ge=0, le=1)
     """Yearly discount rate of the plan's costs: month t weighs (1 + rate)^-(t / 12); default 0."""
     hall_block_mw: float | None = Field(default=None, gt=0)
-    """With --milp: IT MW is built in whole blocks of this size (needed there)."""
+    """With --milp: IT MW is built in whole blocks of this size; omitted: built in any amount."""
     accelerator_options: list[AcceleratorOption] = Field(default_factory=list)
     """Other accelerator types the plan may buy from a market supply; default none."""
     value_usd_per_flop: float | None = Field(default=None, ge=0)
