@@ -209,6 +209,21 @@ def test_milp_lays_out_each_training_run_as_the_simulator_runs_it():
         assert run["finish"] <= planned["finish"]
 
 
+def test_the_bundled_plan_example_round_trips_in_the_plans_months_with_milp():
+    from tests.conftest import EXAMPLES
+
+    sc = parse_scenario((EXAMPLES / "plan-two-sites.yaml").read_text())
+    res = plan(sc, milp=True, time_limit_s=60)
+    assert res.status == "optimal" and res.unmet == []
+    ds = simulate(parse_scenario(yaml.safe_dump(plan_to_scenario_data(sc, res))))
+    sim = {r["name"]: r for r in summarise(ds).training_runs}
+    for planned in res.schedule["training"]:
+        run = sim[planned["run"]]
+        assert run["status"] == "scheduled" and run["start"] == planned["start"]
+        assert run["finish"] <= planned["finish"]
+    _meets_what_the_plan_meets(sc, res, ds)
+
+
 def test_milp_needs_blocks_or_runs_to_decide():
     with pytest.raises(ModelError, match="--milp needs targets.hall_block_mw .* or targets.training"):
         plan(_sc(), milp=True)
