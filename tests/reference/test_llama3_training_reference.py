@@ -23,6 +23,13 @@ Layout, from the text of [L3] 3.3.2 (not from the figures):
 - an interleaved pipeline schedule ("an interleaved schedule ... with V pipeline stages on one pipeline rank"),
   with V and the micro-batch size not published.
 
+The attention kernel is not published either. The rows use the default, ``attention_kernel: auto``:
+FlashAttention-3's published H100 rates (``catalog/attention_kernels.csv``), the newest kernel with published rates
+for the part; that default was set by that rule before these rows were computed with it. For the record, the MFU
+errors with each choice (V = 4 in all): fa3 / auto +11.7 / +7.7 / +4.5 %, flat (0.50 of peak) +11.2 / +7.2 / +0.5 %,
+fa2 +7.7 / +4.0 / -22.3 % (the 131K row, attention-bound, falls outside the tolerance with FlashAttention-2's rates).
+Which kernel Meta ran is not known, so these rows check the model with the default, not the kernel choice.
+
 What is not published is searched (``search_layout`` with the published parts fixed): the interleaving V and the
 micro-batch size, as a user without Meta's settings would get them. The search takes V = 4 of (1, 2, 4, 8) (8
 chunks of 16 stages would need 128 layers; the model has 126) and micro-batch 1. This was settled after the

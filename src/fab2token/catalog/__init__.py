@@ -40,11 +40,15 @@ TABLES: dict[str, str] = {
     "optics": "name",
 }
 
-LONG_TABLES: tuple[str, ...] = ("climate", "world", "prices", "gemm_shapes")
-"""Tables with several rows per name (one per month), read with :func:`table_rows`; not scenario-overridable."""
+LONG_TABLES: tuple[str, ...] = ("climate", "world", "prices", "gemm_shapes", "attention_kernels")
+"""Tables with several rows per name (one per month, shape or sequence length), read with :func:`table_rows`; not
+scenario-overridable."""
 
 _TEXT_COLUMNS = {
     "kind",
+    "kernel",
+    "pass",
+    "causal",
     "name",
     "aliases",
     "vendor",

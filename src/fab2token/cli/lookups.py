@@ -199,6 +199,12 @@ def _print_supply(res: dict[str, Any], wafers_per_month: float) -> None:
     )
 
 
+_KERNEL_HELP = (
+    "Attention kernel of the MFU estimate: fa2 | fa3 (their published rates for the part) | flat (one share of peak) "
+    "| auto (the newest published for the part)."
+)
+
+
 @app.command()
 @handles_errors
 def train(
@@ -229,6 +235,7 @@ def train(
     precision: Annotated[
         str, typer.Option("--precision", help="bf16 | fp8 (peak rate used for MFU); any: --search compares both")
     ] = "bf16",
+    attention_kernel: Annotated[str, typer.Option("--attention-kernel", help=_KERNEL_HELP)] = "auto",
     failure_rate: Annotated[
         float | None, typer.Option("--failure-rate", help="Interruptions per accelerator-hour.")
     ] = None,
@@ -251,7 +258,7 @@ def train(
     layout |= {k: v for k, v in given.items() if v is not None}
     found, recipe = None, "mixed-adam"
     if search:
-        found = _search(model, accelerator, count, seq_len, precision, given)
+        found = _search(model, accelerator, count, seq_len, precision, given, attention_kernel)
         layout = {k: found["layout"][k] for k in layout} | {"micro_batch": found["layout"]["micro_batch"]}
         precision, recipe = found["precision"], found["recipe"]
     elif precision == "any":
@@ -265,6 +272,7 @@ def train(
         seq_len=seq_len,
         precision=precision,
         recipe=recipe,
+        attention_kernel=attention_kernel,
         failure_rate_per_accelerator_hour=failure_rate,
         checkpoint_write_s=checkpoint_write_s,
         restart_s=restart_s,
@@ -281,14 +289,26 @@ def train(
 
 
 def _search(
-    model: str, accelerator: str, count: int, seq_len: int | None, precision: str, given: dict[str, Any]
+    model: str,
+    accelerator: str,
+    count: int,
+    seq_len: int | None,
+    precision: str,
+    given: dict[str, Any],
+    attention_kernel: str = "auto",
 ) -> dict[str, Any]:
-    """The layout search of ``train --search`` (both precisions compared under ``--precision any``)."""
+    """The layout search of ``train --search`` (both precisions compared under ``--precision any``); the kernel is
+    checked first, as :func:`~fab2token.workloads.training.train` checks it."""
+    from fab2token.options import check_options
     from fab2token.workloads.layout import search_any_precision, search_layout
+    from fab2token.workloads.training import TRAIN_FLAGS, TRAIN_OPTIONS
 
+    check_options("train", {"attention_kernel": attention_kernel}, TRAIN_OPTIONS, TRAIN_FLAGS)
+
+    kw = {"seq_len": seq_len, "fixed": given, "attention_kernel": attention_kernel}
     if precision == "any":
-        return search_any_precision(model, accelerator, count, seq_len=seq_len, fixed=given)
-    return search_layout(model, accelerator, count, seq_len, precision=precision, fixed=given)
+        return search_any_precision(model, accelerator, count, **kw)
+    return search_layout(model, accelerator, count, precision=precision, **kw)
 
 
 def _print_train(res: dict[str, Any], explain: bool) -> None:

@@ -47,6 +47,8 @@ class TrainingRun(_Model):
     """Pipeline-parallel stages (at most the model's layers)."""
     layout: Literal["given", "search"] = "given"
     """search: the fastest layout that fits (TP, PP, CP, EP, micro-batch, interleaving, recompute, ZeRO); tp, pp unused."""
+    attention_kernel: Literal["auto", "fa2", "fa3", "flat"] = "auto"
+    """Attention kernel of an estimated MFU: fa2 / fa3 at their published rates, flat, or auto (newest published)."""
     checkpoint_write_s: float = Field(default=60.0, ge=0)
     """Seconds to write a checkpoint: sets the Young/Daly checkpoint interval and the goodput."""
     restart_s: float = Field(default=600.0, ge=0)

@@ -97,6 +97,7 @@ def search_layout(
     precision: str = "bf16",
     fixed: dict[str, Any] | None = None,
     overrides: dict[str, dict[str, Any]] | None = None,
+    attention_kernel: str = "auto",
 ) -> dict[str, Any]:
     """The fastest layout that fits in HBM, with its iteration time, MFU and memory, and how many layouts were
     evaluated and fitted. ``fixed`` holds the parts the user chose (``tp``, ``pp``, ``micro_batch``,
@@ -118,6 +119,8 @@ def search_layout(
         The parts of the layout the user chose.
     overrides : dict, optional
         Catalog rows to add or change, by table.
+    attention_kernel : str
+        The attention kernel, as :func:`fab2token.workloads.training.train`.
 
     Returns
     -------
@@ -142,7 +145,7 @@ def search_layout(
         raise ModelError(f"no layout of {m['name']} on {count:,} x {acc['name']} is allowed with {fixed or {}}")
     g = {k: v[keep] for k, v in g.items()}
     dp = count / (g["tp"] * g["pp"] * g["cp"])
-    est = _estimate(m, acc, g, count, seq, global_batch_tokens, peak, recipe, precision)
+    est = _estimate(m, acc, g, count, seq, global_batch_tokens, peak, recipe, precision, attention_kernel)
     mem = memory_per_accelerator_gb(
         m["params_total"],
         m["layers"],
@@ -220,8 +223,9 @@ def _estimate(
     peak: float,
     recipe: str,
     precision: str,
+    attention_kernel: str = "auto",
 ) -> dict[str, np.ndarray]:
     """The performance model on every layout of the grid in one call (as :func:`train` calls it for one)."""
     fpt = float(flops_per_token_training(m["params_active"], m["layers"], m["heads"], m["head_dim"], seq))
-    opts = {"precision": precision, "recipe": recipe}
+    opts = {"precision": precision, "recipe": recipe, "attention_kernel": attention_kernel}
     return estimate_for_catalog(m, acc, fpt, seq, batch, count, peak, g, opts)

@@ -8,8 +8,10 @@ Per micro-batch and layer, on one accelerator:
   times each GEMM's shape factor where the part has a measured table (:mod:`.gemm_shape`): forward ``tokens x in``
   by ``in x out``, and in the backward pass the input gradient (``tokens x out`` by ``out x in``) and the weight
   gradient (``in x tokens`` by ``tokens x out``), each at its own shape;
-- the attention core: FlashAttention at ``flash_attention_efficiency_frac`` of peak (causal: half the score matrix
-  computed; backward 2.5x the forward FLOPs, FlashAttention-2's count), or, without it, the materialised score
+- the attention core: FlashAttention at the kernel's published rates for the part by head dimension and sequence
+  length (:mod:`.attention_kernel`), or at ``flash_attention_efficiency_frac`` of peak where none are published
+  (causal: half the score matrix computed; backward 2.5x the forward FLOPs, FlashAttention-2's count), or, without it,
+  the materialised score
   matrix: two batched GEMMs and the softmax and dropout kernels, each on a roofline (``max`` of compute and HBM
   time) over the bytes they read and write;
 - element-wise work (layer norms, bias + GeLU / SwiGLU, bias + dropout + residual) as HBM-bound kernels, counted
@@ -35,6 +37,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from fab2token import catalog
 from fab2token.workloads import perf_comm
+from fab2token.workloads.attention_kernel import AttentionTable, attention_table
 from fab2token.workloads.gemm_shape import GemmTable, gemm_table
 from fab2token.workloads.perf_comm import ACT_BYTES
 
@@ -109,6 +112,7 @@ class Hardware:
     scaleout_bytes_per_s: ArrayLike
     scaleout_busbw_frac: ArrayLike
     gemm_table: GemmTable | None = None  # measured GEMM rates by shape (None: every GEMM at the large-shape rate)
+    attention_table: AttentionTable | None = None  # the attention kernel's rates (None: the flat efficiency)
 
 
 @dataclass(frozen=True)
@@ -174,11 +178,12 @@ def hardware_from_figures(
     attention_flop_per_s: ArrayLike | None = None,
     hbm_efficiency_frac: ArrayLike | None = None,
     gemm_table: GemmTable | None = None,
+    attention_table: AttentionTable | None = None,
 ) -> Hardware:
     """A :class:`Hardware` from datasheet-style figures (``accelerators.csv`` units: TB/s, GB/s); the collective
     bus-bandwidth shares, the FlashAttention efficiency and, when not given, the HBM efficiency come from
     ``overheads.csv``. ``attention_flop_per_s`` defaults to ``peak_flop_per_s``; ``gemm_table``: the part's GEMM
-    rates by shape."""
+    rates by shape; ``attention_table``: its attention kernel's rates (in place of the flat efficiency)."""
     return Hardware(
         peak_flop_per_s=peak_flop_per_s,
         matmul_efficiency_frac=matmul_efficiency_frac,
@@ -194,6 +199,7 @@ def hardware_from_figures(
         scaleout_bytes_per_s=_a(scaleout_gb_per_s) * 1e9,
         scaleout_busbw_frac=catalog.overhead("scaleout_busbw_frac"),
         gemm_table=gemm_table,
+        attention_table=attention_table,
     )
 
 
@@ -203,9 +209,10 @@ def catalog_gemm_table(acc: Mapping[str, Any], fp8: bool) -> GemmTable | None:
     return None if fp8 else gemm_table(str(acc.get("name", "")))
 
 
-def hardware_from_catalog(acc: Mapping[str, Any], fp8: bool = False) -> Hardware:
-    """The :class:`Hardware` of an ``accelerators.csv`` row; GEMMs at the FP8 peak when ``fp8``, attention at BF16.
-    Figures the catalog lacks stay NaN (the times that need them come out NaN)."""
+def hardware_from_catalog(acc: Mapping[str, Any], fp8: bool = False, attention_kernel: str = "auto") -> Hardware:
+    """The :class:`Hardware` of an ``accelerators.csv`` row; GEMMs at the FP8 peak when ``fp8``, attention at BF16
+    with ``attention_kernel`` (:mod:`.attention_kernel`). Figures the catalog lacks stay NaN (the times that need
+    them come out NaN)."""
     bf16 = float(acc["dense_bf16_flop_per_s"])
     hbm_eff = acc.get("hbm_bw_efficiency_frac", math.nan)
     return hardware_from_figures(
@@ -218,6 +225,7 @@ def hardware_from_catalog(acc: Mapping[str, Any], fp8: bool = False) -> Hardware
         attention_flop_per_s=bf16,
         hbm_efficiency_frac=hbm_eff if _known(hbm_eff) else None,
         gemm_table=catalog_gemm_table(acc, fp8),
+        attention_table=attention_table(str(acc.get("name", "")), attention_kernel),
     )
 
 
@@ -255,9 +263,13 @@ def _attention_core(shape: Shape, hw: Hardware, lay: Layout, tokens: Array) -> t
     t, s = _a(lay.tp), _a(lay.seq_len)
     heads_here, dh = _a(shape.heads) / t, _a(shape.head_dim)
     hbm = _a(hw.hbm_bytes_per_s) * _a(hw.hbm_efficiency_frac)
-    # FlashAttention: causal, half the score matrix; backward 2.5x forward FLOPs
-    fa_rate = _a(hw.attention_flop_per_s) * _a(hw.flash_attention_efficiency_frac)
-    fa_fwd = 0.5 * 4.0 * tokens * s * heads_here * dh / fa_rate
+    # FlashAttention: causal, half the score matrix; backward 2.5x forward FLOPs; at the kernel's rates by shape
+    fa_flops = 0.5 * 4.0 * tokens * s * heads_here * dh
+    if hw.attention_table is not None:
+        fwd_rate, bwd_rate = hw.attention_table.rates(dh, s / _a(lay.cp))  # a rank's own queries
+    else:
+        fwd_rate = bwd_rate = _a(hw.attention_flop_per_s) * _a(hw.flash_attention_efficiency_frac)
+    fa_fwd, fa_bwd = fa_flops / fwd_rate, 2.5 * (fa_flops / bwd_rate)
     # materialised: scores of tokens x s per head; 2 bytes per score, 1 per dropout-mask element
     gemm_rate = _a(hw.attention_flop_per_s) * _a(hw.matmul_efficiency_frac)
     bmm = 2.0 * tokens * s * heads_here * dh
@@ -274,7 +286,7 @@ def _attention_core(shape: Shape, hw: Hardware, lay: Layout, tokens: Array) -> t
         + _roofline(2.0 * bmm, 4.0 * scores + 4.0 * qkvo, gemm_rate, hbm)  # dQ = dS K, dK = dS^T Q
     )
     flash = np.asarray(lay.flash_attention, dtype=bool)
-    return np.where(flash, fa_fwd, fwd), np.where(flash, 2.5 * fa_fwd, bwd)
+    return np.where(flash, fa_fwd, fwd), np.where(flash, fa_bwd, bwd)
 
 
 def layer_times(shape: Shape, hw: Hardware, lay: Layout) -> dict[str, Array]:

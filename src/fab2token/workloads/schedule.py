@@ -132,7 +132,14 @@ def _schedule_run(
         if run.layout == "search":  # the fastest layout that fits, as `train --search` finds it
             from fab2token.workloads.layout import search_layout
 
-            found = search_layout(run.model, accelerator, run.accelerators, run.seq_len, overrides=sc.catalog)
+            found = search_layout(
+                run.model,
+                accelerator,
+                run.accelerators,
+                run.seq_len,
+                overrides=sc.catalog,
+                attention_kernel=run.attention_kernel,
+            )
             layout = {k: v for k, v in found["layout"].items() if k != "dp"}
             row["layout"] = found["layout"]
         res = train(
@@ -142,6 +149,7 @@ def _schedule_run(
             run.accelerators,
             mfu=run.mfu,
             seq_len=run.seq_len,
+            attention_kernel=run.attention_kernel,
             **layout,
             checkpoint_write_s=run.checkpoint_write_s,
             restart_s=run.restart_s,

@@ -31,6 +31,7 @@ TRAIN_KEYS = (
     "min_accelerators_to_fit",
     "step_s",
     "step_breakdown_s",
+    "attention_kernel",
 )
 
 
@@ -60,6 +61,7 @@ class TrainResult:
     min_accelerators_to_fit: float
     step_s: float = math.nan
     step_breakdown_s: dict[str, float] | None = None  # estimated MFU: the iteration's parts (they sum to step_s)
+    attention_kernel: str | None = None  # estimated MFU: the attention kernel it used (fa2, fa3 or flat)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

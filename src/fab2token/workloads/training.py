@@ -19,6 +19,7 @@ from fab2token.errors import ModelError
 from fab2token.options import Choice, Number, check_options, refuse
 from fab2token.workloads import perf
 from fab2token.workloads.architecture import flops_per_token_forward, flops_per_token_training, model_spec
+from fab2token.workloads.attention_kernel import ATTENTION_KERNELS, AttentionTable, attention_table, kernel_used
 from fab2token.workloads.gemm_shape import GemmTable
 from fab2token.workloads.memory import (
     RECIPES,
@@ -108,6 +109,7 @@ def estimate_mfu(
     recompute: ArrayLike = "selective",
     recipe: str = "mixed-adam",
     gemm_table: GemmTable | None = None,
+    attention_table: AttentionTable | None = None,
     **layout: ArrayLike,
 ) -> dict[str, Array]:
     """MFU and iteration time from the analytical performance model (:func:`fab2token.workloads.perf.iteration`).
@@ -120,8 +122,9 @@ def estimate_mfu(
     precision recipe; ``layout`` passes :class:`~fab2token.workloads.perf.Layout` fields (``sequence_parallel``,
     ``flash_attention``, ``zero_stage``, ``dp_overlap``, ``grad_accumulation_fused``). The collective bandwidth
     shares and the FlashAttention efficiency come from ``overheads.csv``; ``gemm_table``: the part's
-    GEMM rates by shape (:mod:`~fab2token.workloads.gemm_shape`). Returns the iteration breakdown with ``mfu`` and
-    ``step_s`` (the iteration time).
+    GEMM rates by shape (:mod:`~fab2token.workloads.gemm_shape`); ``attention_table``: its attention kernel's rates
+    (:mod:`~fab2token.workloads.attention_kernel`; None: the flat efficiency). Returns the iteration breakdown with
+    ``mfu`` and ``step_s`` (the iteration time).
     """
     d = np.asarray(hidden, dtype=float)
     h = d / 128.0 if heads is None else np.asarray(heads, dtype=float)
@@ -139,7 +142,7 @@ def estimate_mfu(
         **extra,
     )
     figures = (peak_flop_per_s, compute_efficiency, hbm_tb_per_s, scaleup_gb_per_s, scaleup_domain, scaleout_gb_per_s)
-    hw = perf.hardware_from_figures(*figures, attention_flop_per_s, hbm_efficiency, gemm_table)
+    hw = perf.hardware_from_figures(*figures, attention_flop_per_s, hbm_efficiency, gemm_table, attention_table)
     w, g, o = state_bytes_per_param(recipe)
     batch = dict(seq_len=seq_len, global_batch_tokens=global_batch_tokens, micro_batch=micro_batch)
     states = dict(weight_bytes=w, grad_bytes=g, optimizer_bytes=o)
@@ -164,6 +167,7 @@ TRAIN_OPTIONS: dict[str, Number | Choice] = {
     "global_batch_tokens": Number(0, low_open=True, unit="tokens"),
     "zero_stage": Number(0, 3, whole=True),
     "recipe": Choice(tuple(RECIPES)),
+    "attention_kernel": Choice(ATTENTION_KERNELS),
     "recompute": Choice(RECOMPUTE_MODES),
     "precision": Choice(("bf16", "fp8")),
     "virtual_stages": Number(1, whole=True),
@@ -200,6 +204,7 @@ def train(
     recipe: str = "mixed-adam",
     recompute: str = "selective",
     precision: str = "bf16",
+    attention_kernel: str = "auto",
     virtual_stages: int = 1,
     ep: int = 1,
     cp: int = 1,
@@ -238,6 +243,10 @@ def train(
     recipe, precision : str
         State bytes per parameter (``mixed-adam``, ``fp8-adam``, ``fp32-adam``) and the peak rate (``bf16``,
         ``fp8``).
+    attention_kernel : str
+        The attention kernel of the MFU estimate: ``fa2``, ``fa3`` (their published rates for the part), ``flat``
+        (one share of peak) or ``auto`` (the newest published for the part, else ``flat``); see
+        :mod:`fab2token.workloads.attention_kernel`.
     failure_rate_per_accelerator_hour, checkpoint_write_s, restart_s : float
         Reliability (failure rate default: the catalog's).
     pue, usd_per_accelerator_hour : float, optional
@@ -317,6 +326,7 @@ def train(
         min_accelerators_to_fit=min_dp * tp_eff * pp * cp,
         step_s=fpt * global_batch_tokens / (count * peak * mfu_used),
         step_breakdown_s=parts,
+        attention_kernel=None if parts is None else kernel_used(acc["name"], attention_kernel),
     )
 
 
@@ -423,7 +433,7 @@ def estimate_for_catalog(
 ) -> dict[str, Array]:
     """:func:`estimate_mfu` for a catalog model row and accelerator row, on ``layout`` (``tp``, ``pp``,
     ``micro_batch``, ``virtual_stages``, ``recompute``, ``zero_stage``: scalars or arrays, one configuration per
-    element); ``opts`` gives ``precision`` and ``recipe``. The one place a catalog row becomes the model's inputs
+    element); ``opts`` gives ``precision``, ``recipe`` and ``attention_kernel`` (default ``auto``). The one place a catalog row becomes the model's inputs
     (:func:`train` and the layout search call it)."""
     fp8 = opts["precision"] == "fp8"
     moe = {k: m[k] for k in ("gated_mlp", "experts", "active_experts", "shared_experts", "moe_ffn", "dense_layers")}
@@ -459,6 +469,7 @@ def estimate_for_catalog(
         ep=layout.get("ep", 1),
         cp=layout.get("cp", 1),
         gemm_table=perf.catalog_gemm_table(acc, fp8),
+        attention_table=attention_table(str(acc["name"]), opts.get("attention_kernel", "auto")),
     )
 
 
