@@ -532,3 +532,43 @@ def test_short_targets_of_both_kinds_are_valued_in_dollars_when_both_values_are_
         assert b["unit"].startswith(VALUE_UNIT) and b["value_usd"] == pytest.approx(b["value"] * 1e6)
     # the cost phase holds the shortfall at its least: its duals price that hold, so none are reported as values
     assert valued.binding == [] and fractions.binding == []
+
+
+def test_a_target_without_a_measured_mfu_takes_the_layout_searchs_on_each_type(tmp_path):
+    from fab2token.plan.data import plan_data
+    from fab2token.workloads.layout import search_layout
+
+    data = yaml.safe_load(TWO_RUNS)
+    data["targets"]["training"][0]["mfu"] = "search"
+    data["targets"]["accelerator_options"] = [
+        {"accelerator": "B200", "price_usd": 40000, "available": [{"from": "2026-01", "per_month": 50}]}
+    ]
+    sc = parse_scenario(yaml.safe_dump(data))
+    d = plan_data(sc)
+    rate = d.run_flop_per_acc_month.isel(month=0)
+    ref = {a: search_layout("llama-3-8b", a, 16384)["mfu"] for a in ("H100", "B200")}
+    searched = rate.sel(run="pre") / d.peak
+    assert float(searched.sel(accelerator="B200") / searched.sel(accelerator="H100-SXM")) == pytest.approx(
+        ref["B200"] / ref["H100"], rel=1e-12
+    )  # each type at its own searched MFU
+    given = rate.sel(run="post") / d.peak  # mfu 0.4 on every type, as before
+    assert float(given.sel(accelerator="B200")) == pytest.approx(float(given.sel(accelerator="H100-SXM")), rel=1e-12)
+    res = plan(sc)
+    assert res.status == "optimal"
+    (run,) = [r for r in plan_to_scenario_data(sc, res)["workloads"]["training"] if r["name"] == "pre"]
+    assert run["mfu"] == pytest.approx(ref["H100"] if run["accelerator"] == "H100-SXM" else ref["B200"], rel=1e-12)
+    bad = tmp_path / "bad.yaml"
+    data["targets"]["training"][0]["mfu"] = "fast"
+    bad.write_text(yaml.safe_dump(data))
+    out = CliRunner().invoke(app, ["validate", str(bad)])
+    assert out.exit_code == 2
+    assert "targets.training[0].mfu: got 'fast'; expected a number in (0, 1] or search" in out.output
+
+
+def test_a_targets_mfu_may_still_be_a_distribution(tmp_path):
+    data = yaml.safe_load(TWO_RUNS)
+    data["targets"]["training"][0]["mfu"] = {"dist": "uniform", "low": 0.3, "high": 0.5}
+    path = tmp_path / "uncertain.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = CliRunner().invoke(app, ["validate", str(path)])
+    assert out.exit_code == 0, out.output

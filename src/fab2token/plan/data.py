@@ -22,7 +22,7 @@ from fab2token.sites import energy as energy_mod
 from fab2token.sites.inputs import SiteInputs, site_inputs
 from fab2token.sites.power import usable_power_frac
 from fab2token.supply.chain import SupplyInputs, chain, inputs_from_scenario
-from fab2token.workloads.schedule import serving_rate, target_size
+from fab2token.workloads.schedule import serving_rate, target_mfu, target_size
 
 __all__ = ["PlanData", "plan_data"]
 
@@ -254,7 +254,11 @@ def _targets(
         window[k] = (axis >= start) & (axis <= month_number(t.deadline))
         if t.site is not None:
             on_site[k] = [s == t.site for s in sites]
-        per_acc[k] = np.outer(peak.values, t.mfu * goodput * hours.values * 3600.0)
+        if t.mfu == "search":  # each type at its own searched MFU
+            mfu = np.array([target_mfu(sc, t, name) for name in accs])
+            per_acc[k] = np.outer(peak.values * mfu, goodput * hours.values * 3600.0)
+        else:
+            per_acc[k] = np.outer(peak.values, t.mfu * goodput * hours.values * 3600.0)
     demand = np.zeros(axis.size)
     rates = np.zeros(len(accs))
     if sc.targets.inference_demand:

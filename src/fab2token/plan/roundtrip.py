@@ -14,6 +14,7 @@ from fab2token.scenario.models import Scenario, month_label
 from fab2token.scenario.timeline import month_axis
 from fab2token.sites.inputs import site_inputs
 from fab2token.sites.power import usable_power_frac
+from fab2token.workloads.schedule import target_mfu
 
 __all__ = ["plan_to_scenario_data"]
 
@@ -60,7 +61,7 @@ def plan_to_scenario_data(sc: Scenario, res: PlanResult) -> dict[str, Any]:
                     "tokens": t.tokens or 1.0,
                     "accelerators": int(math.ceil(alloc.max() - 1e-6)),
                     "start": month_label(int(axis[first])),
-                    "mfu": t.mfu,
+                    "mfu": target_mfu(sc, t, main_type),  # the plan's own (searched: on the type it used)
                     "accelerator": main_type,
                 }
             )

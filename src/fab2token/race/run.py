@@ -22,7 +22,7 @@ from fab2token.race.world import Allocation, PoolResult, allocate_with_surplus
 from fab2token.scenario.models import Scenario, month_label, month_number
 from fab2token.scenario.raceload import LoadedRace, apply_counterfactual
 from fab2token.scenario.timeline import hours_in_month, month_axis, month_labels
-from fab2token.workloads.schedule import target_size
+from fab2token.workloads.schedule import target_mfu, target_size
 
 __all__ = [
     "RACE_KEYS",
@@ -246,8 +246,9 @@ def _targets(sc: Scenario, window: Array, axis: NDArray[np.int64]) -> list[dict[
     main = sc.accelerator_spec()["name"]
     for t in sc.targets.training:  # a handful; each vectorised over months
         flops, goodput = target_size(sc, t, main)
+        mfu = target_mfu(sc, t, main)
         first = month_number(t.start) - int(axis[0]) if t.start else 0
-        done = _best_by_end(window, first) * t.mfu * goodput  # model FLOP by each month
+        done = _best_by_end(window, first) * mfu * goodput  # model FLOP by each month
         k = first_month_reaching(done, flops)
         met = month_label(int(axis[k])) if k is not None else None
         by = min(max(month_number(t.deadline) - int(axis[0]), 0), axis.size - 1)
@@ -255,7 +256,7 @@ def _targets(sc: Scenario, window: Array, axis: NDArray[np.int64]) -> list[dict[
             {
                 "name": t.name,
                 "flops": flops,
-                "mfu": t.mfu,
+                "mfu": mfu,
                 "goodput": goodput,
                 "deadline": t.deadline,
                 "met_month": met,

@@ -184,6 +184,8 @@ def _kind(annotation: Any) -> str:
         return "text (a name)"
     if isinstance(base, type) and issubclass(base, BaseModel):
         return "a section"
+    if get_origin(base) in (Union, types.UnionType) and float in get_args(base):
+        return "number"  # a number or a word (a target's mfu: search): a distribution stands for the number
     return "a list or a mapping" if get_origin(base) in (list, dict) else "not a number"
 
 

@@ -4,9 +4,10 @@ may buy (re-exported by :mod:`.models`)."""
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, PlainValidator, WithJsonSchema, model_validator
 
 from fab2token.scenario.fields import USD, YearMonth, _Model, month_number
 
@@ -19,6 +20,29 @@ __all__ = [
     "TrainingRun",
     "TrainingTarget",
     "Workloads",
+]
+
+
+def _mfu_or_search(value: Any) -> float | str:
+    """A target's MFU: a number in (0, 1], or ``search`` (estimated by the layout search)."""
+    if value == "search":
+        return "search"
+    expected = "expected a number in (0, 1] or search"
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(expected)
+    try:
+        x = float(value)
+    except ValueError:
+        raise ValueError(expected) from None
+    if not (math.isfinite(x) and 0 < x <= 1):
+        raise ValueError(expected)
+    return x
+
+
+MfuOrSearch = Annotated[
+    float | str,
+    PlainValidator(_mfu_or_search),
+    WithJsonSchema({"anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": 1}, {"const": "search"}]}),
 ]
 
 
@@ -109,8 +133,8 @@ class TrainingTarget(_Model):
     """Last month (inclusive) in which the target's training may run."""
     start: YearMonth | None = None
     """First month in which it may run; omitted: the horizon's start."""
-    mfu: float = Field(default=0.4, gt=0, le=1)
-    """Model FLOPs utilisation at which the target's FLOPs are done."""
+    mfu: MfuOrSearch = 0.4
+    """Model FLOPs utilisation of the target's FLOPs; search: estimated per type on reference_accelerators of it."""
     site: str | None = None
     """A site whose accelerators must do all of it (a site's name); omitted: any sites."""
     reference_accelerators: int = Field(default=16384, gt=0)

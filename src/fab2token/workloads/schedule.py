@@ -23,12 +23,13 @@ from fab2token.scenario.timeline import hours_in_month, step_schedule
 from fab2token.workloads.inference import InferResult, infer
 from fab2token.workloads.training import train
 
-__all__ = ["schedule_workloads", "serving_rate", "target_size"]
+__all__ = ["schedule_workloads", "serving_rate", "target_mfu", "target_size"]
 
 
 # serving rates already computed, by their inputs: a sweep asks for the same one in every draw where the serving
 # inputs do not vary (bounded: a long-lived process, the dashboard, keeps at most this many)
 _RATES: dict[str, InferResult] = {}
+_MFUS: dict[str, float] = {}  # searched target MFUs, likewise
 _MAX_RATES = 256
 
 
@@ -44,11 +45,35 @@ def target_size(sc: Scenario, target: Any, accelerator: str) -> tuple[float, flo
         target.tokens or 1.0,
         accelerator,
         target.reference_accelerators,
-        mfu=target.mfu,
+        mfu=target_mfu(sc, target, accelerator),
         tp=tp,
         overrides=sc.catalog,
     )
     return (float(target.flops) if target.flops is not None else float(ref.flops)), float(ref.goodput)
+
+
+def target_mfu(sc: Scenario, target: Any, accelerator: str) -> float:
+    """A training target's MFU on ``accelerator``: as given, or (``mfu: search``) that of the fastest layout that
+    fits on ``reference_accelerators`` of it, estimated by the performance model as ``train --search`` does."""
+    if target.mfu != "search":
+        return float(target.mfu)
+    key = json.dumps(
+        [target.model, accelerator, target.reference_accelerators, sc.catalog], sort_keys=True, default=str
+    )
+    found = _MFUS.get(key)
+    if found is None:
+        from fab2token.workloads.layout import search_layout
+
+        try:
+            found = float(
+                search_layout(target.model, accelerator, target.reference_accelerators, overrides=sc.catalog)["mfu"]
+            )
+        except ModelError as exc:
+            raise ModelError(f"training target {target.name}: mfu search on {accelerator}: {exc}") from None
+        if len(_MFUS) >= _MAX_RATES:
+            _MFUS.pop(next(iter(_MFUS)))
+        _MFUS[key] = found
+    return found
 
 
 def serving_rate(sc: Scenario, accelerator: str) -> InferResult:
