@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import statistics
+import tempfile
 from pathlib import Path
 
 from benchmarks.common import paired_processes, python
@@ -23,6 +24,7 @@ def main() -> None:
     ):
         p = paired_processes(bare, cmd, rounds=5)
         print(f"{label}: {statistics.median(p.b_s):.2f} s whole-process; {p.text('bare python', label)}")
+    _run_with_and_without_the_dask_check(exe)
     if importlib.util.find_spec("llm_analysis") is None:
         print("llm-analysis not installed: its CLI comparison is skipped (make bench installs it)")
         return
@@ -33,3 +35,13 @@ def main() -> None:
     theirs += ["--gpu_name", "h100-sxm-80gb", "--tp_size", "8"]
     p = paired_processes(theirs, ours, rounds=5)
     print(f"infer CLI, same question: {p.text('llm-analysis', 'fab2token')}")
+
+
+def _run_with_and_without_the_dask_check(exe: str) -> None:
+    """``fab2token run`` on the small example as the command runs it (xarray told no dask arrays come,
+    :mod:`fab2token.cli.startup`) beside the same app without that (xarray imports dask.array on its first Dataset)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        args = ["run", str(ROOT / "examples" / "small.yaml"), "--no-report", "--db", str(Path(tmp) / "r.duckdb")]
+        plain = [python(), "-c", "import sys; from fab2token.cli.main import app; app(prog_name='fab2token')", *args]
+        p = paired_processes(plain, [exe, *args], rounds=5)
+    print(f"fab2token run examples/small.yaml: {p.text('without the dask check', 'the command')}")

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+SMALL = Path(__file__).resolve().parents[1] / "examples" / "small.yaml"
 
 
 def _modules_after(code: str) -> set[str]:
@@ -70,3 +73,23 @@ def test_the_cli_default_store_is_the_stores_default():
     from fab2token.io.store import DEFAULT_DB as STORE_DEFAULT
 
     assert DEFAULT_DB == STORE_DEFAULT
+
+
+def test_the_command_spares_xarray_its_dask_array_import_and_gives_the_same_run(tmp_path):
+    """In the command's process xarray is told no dask array will come (fab2token.cli.startup), so the first Dataset
+    no longer imports dask.array; the run's figures are the library's own, bit for bit; the library is unchanged."""
+    run = (
+        "import json, numpy as np\nfrom fab2token.engine.simulate import simulate\n"
+        f"from fab2token.scenario import load_scenario\nds = simulate(load_scenario({str(SMALL)!r})[0])\n"
+        "open(OUT, 'w').write(json.dumps({k: np.asarray(ds[k]).tolist() for k in ('accelerators_installed', "
+        "'energy_mwh') if k in ds}))"
+    )
+    cli = _modules_after(
+        f"OUT = {str(tmp_path / 'cli.json')!r}\nfrom fab2token.cli.startup import no_dask_arrays\n"
+        f"no_dask_arrays()\n{run}"
+    )
+    lib = _modules_after(f"OUT = {str(tmp_path / 'lib.json')!r}\n{run}")
+    assert "xarray" in cli and "dask.array" not in cli
+    assert "dask.array" in lib  # the library is left as xarray makes it (dask is installed for the sweeps)
+    assert (tmp_path / "cli.json").read_text() == (tmp_path / "lib.json").read_text()
+    assert len((tmp_path / "cli.json").read_text()) > 100

@@ -1,7 +1,7 @@
 """``python -m fab2token``: the ``fab2token`` command (used where the console script may not be on PATH, e.g. the
 dashboard's background jobs)."""
 
-from fab2token.cli import app
+from fab2token.cli import main
 
 if __name__ == "__main__":
-    app(prog_name="fab2token")
+    main()
