@@ -164,9 +164,10 @@ def test_fabline_report_and_supply_feed(tmp_path):
     assert "Cycle-time distribution" in page and "WIP over time" in page and 'src="http' not in page
     from fab2token.supply.chain import fabline_supply
 
-    months, wafers = fabline_supply(str(out), "o")
+    sup = fabline_supply(str(out), "o")
     # 24 lots a day of 25 wafers over 40 days (the last, released at 39.96 days, is done 30 minutes later)
-    assert months == 0 and wafers == pytest.approx(40 * 24 * 25 / 40 * 365.25 / 12, rel=1e-9)
+    assert sup.cycle_months == 0 and sup.capacity_wafers_per_month == pytest.approx(40 * 24 * 25 / 40 * 365.25 / 12)
+    assert sup.lag_share == (1.0,)  # every lot done within the month it started
 
 
 @needs_smt

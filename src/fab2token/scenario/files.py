@@ -191,8 +191,9 @@ def _figure(data: dict[str, Any], key: str, order: str | None) -> float:
     return float(value)
 
 
-def read_fabline_result(path: str | Path, order: str) -> tuple[float, float, float]:
-    """``(cycle_time_days_mean, lots_completed, days)`` of one order of a ``fab2token fabline --json`` output.
+def read_fabline_result(path: str | Path, order: str, with_share: bool = False) -> tuple[Any, ...]:
+    """``(cycle_time_days_mean, lots_completed, days)`` of one order of a ``fab2token fabline --json`` output; with
+    ``with_share``, a fourth item: the order's ``cycle_time_months_share`` (None in an output from before it).
 
     Raises
     ------
@@ -210,4 +211,27 @@ def read_fabline_result(path: str | Path, order: str) -> tuple[float, float, flo
     days = _figure(data, "days", None)
     if days <= 0:
         raise FileProblem(f"days is {shown(days)}, expected the simulated days (above 0)")
-    return _figure(data, "cycle_time_days_mean", order), _figure(data, "lots_completed", order), days
+    figures = _figure(data, "cycle_time_days_mean", order), _figure(data, "lots_completed", order), days
+    return (*figures, _months_share(data, order)) if with_share else figures
+
+
+MAX_CYCLE_MONTHS = 36  # the scenario's bound on supply.fab.cycle_time_months
+
+
+def _months_share(data: dict[str, Any], order: str) -> tuple[float, ...] | None:
+    """An order's ``cycle_time_months_share``: non-negative shares of whole months 0..36 that sum to 1."""
+    shares = data.get("cycle_time_months_share")
+    if shares is None:
+        return None
+    where = f"cycle_time_months_share.{order}"
+    value = shares.get(order) if isinstance(shares, dict) else None
+    ok = isinstance(value, list) and 0 < len(value) <= MAX_CYCLE_MONTHS + 1
+    ok = ok and all(
+        isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x >= 0 for x in value
+    )
+    if not ok or abs(sum(value) - 1.0) > 1e-6:
+        raise FileProblem(
+            f"{where} is {shown(value)}, expected up to {MAX_CYCLE_MONTHS + 1} non-negative shares of whole months "
+            "that sum to 1"
+        )
+    return tuple(float(x) for x in value)

@@ -160,6 +160,7 @@ class Fab(_Model):
     partial_good_frac: float = Field(default=0.0, ge=0, le=1)
     """Share of defective dies usable as a lower SKU (reported as lower_sku_dies, not delivered)."""
     _fabline: Any = PrivateAttr(default=None)  # (cycle days, lots, days) set once by the checks that read the file
+    _fabline_share: Any = PrivateAttr(default=None)  # its cycle_time_months_share (None in an older output)
     _fabline_path: str | None = PrivateAttr(default=None)
 
     def fabline_result_path(self) -> str | None:
@@ -170,6 +171,11 @@ class Fab(_Model):
         """``(cycle_time_days_mean, lots_completed, days)`` of ``fabline_order`` read from ``fabline_result`` when the
         scenario was loaded (None without a fab line result, or for a Fab built directly)."""
         return self._fabline
+
+    def fabline_share(self) -> tuple[float, ...] | None:
+        """The share of ``fabline_order``'s lots by whole months of cycle time, read with :meth:`fabline_figures`
+        (None where the output has none)."""
+        return self._fabline_share
 
     @model_validator(mode="after")
     def _some_starts(self) -> Fab:

@@ -214,7 +214,7 @@ def _fabline_issues(file: str, fab: Fab, path: str) -> list[InputIssue]:
         return []
     where = input_path(fab.fabline_result, file)
     try:
-        figures = read_fabline_result(where, fab.fabline_order or "")
+        *figures, share = read_fabline_result(where, fab.fabline_order or "", with_share=True)
     except FileProblem as exc:
         return [
             InputIssue(
@@ -224,7 +224,7 @@ def _fabline_issues(file: str, fab: Fab, path: str) -> list[InputIssue]:
                 f"a `fab2token fabline --json` output with order {shown(fab.fabline_order)}: {exc}",
             )
         ]
-    fab._fabline, fab._fabline_path = figures, str(where)
+    fab._fabline, fab._fabline_share, fab._fabline_path = tuple(figures), share, str(where)
     return []
 
 

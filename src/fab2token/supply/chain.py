@@ -10,6 +10,7 @@ Carlo draws); months are the last axis.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -262,26 +263,37 @@ def _known(v: Any) -> bool:
 DAYS_PER_MONTH = 365.25 / 12
 
 
-def fabline_supply(result_json: str, order: str) -> tuple[int, float]:
-    """Cycle time [whole months] and wafer-out capacity [wafers/month] of one order stream of a fab line run.
+@dataclass(frozen=True)
+class FablineSupply:
+    """What a simulated fab line gives the supply chain for one order stream: wafers out a month at capacity, the
+    mean cycle time in whole months, and (when the run recorded it) ``lag_share``: the share of wafers coming out
+    ``k`` whole months after their start, ``k = 0, 1, ...`` (summing to 1). With it, a month's wafer outs are the
+    starts of the months before it weighted by these shares; without it, every wafer comes out ``cycle_months``
+    after its start."""
 
-    ``result_json`` is the output of ``fab2token fabline --json``; capacity is that order's completed lots x 25
-    wafers over the simulated days (lots of 25 wafers, as in SMT2020).
-    """
-    import json
-    from pathlib import Path
+    capacity_wafers_per_month: float
+    cycle_months: int
+    lag_share: tuple[float, ...] | None = None
+
+
+def fabline_supply(result_json: str, order: str) -> FablineSupply:
+    """:class:`FablineSupply` of one order stream of a ``fab2token fabline --json`` output file."""
+    from fab2token.scenario.files import FileProblem, read_fabline_result
 
     try:
-        data = json.loads(Path(result_json).read_text(encoding="utf-8"))
-        ct_days = float(data["cycle_time_days_mean"][order])
-        lots = float(data["lots_completed"][order])
-        days = float(data["days"])
-    except (OSError, ValueError, KeyError) as exc:
-        raise ModelError(
-            f"supply.fab.fabline_result {result_json!r}: cannot read order {order!r} from a "
-            f"`fab2token fabline --json` output ({type(exc).__name__}: {exc})"
-        ) from None
-    return fabline_cycle_and_capacity(ct_days, lots, days)
+        return fabline_supply_from(*read_fabline_result(result_json, order, with_share=True))
+    except FileProblem as exc:
+        raise ModelError(f"supply.fab.fabline_result {result_json!r}: order {order!r}: {exc}") from None
+
+
+def fabline_supply_from(
+    ct_days: float, lots: float, days: float, share: Sequence[float] | None = None
+) -> FablineSupply:
+    """:class:`FablineSupply` of an order stream that completed ``lots`` lots of 25 wafers (as in SMT2020) in
+    ``days`` days at a mean cycle time of ``ct_days``, its lots' cycle times spread over whole months by
+    ``share``."""
+    cycle, capacity = fabline_cycle_and_capacity(ct_days, lots, days)
+    return FablineSupply(capacity, cycle, None if share is None else tuple(float(x) for x in share))
 
 
 def fabline_cycle_and_capacity(ct_days: float, lots: float, days: float) -> tuple[int, float]:
@@ -290,15 +302,21 @@ def fabline_cycle_and_capacity(ct_days: float, lots: float, days: float) -> tupl
     return int(round(ct_days / DAYS_PER_MONTH)), lots * 25.0 / days * DAYS_PER_MONTH
 
 
-def inputs_from_scenario(sc: Scenario, axis: NDArray[np.int64]) -> SupplyInputs:
-    """Resolve the scenario's supply section against the catalog for the months of ``axis``."""
-    return inputs_from_supply(sc.supply, axis, sc.horizon.start, sc.catalog)
+def inputs_from_scenario(sc: Scenario, axis: NDArray[np.int64], fabline: FablineSupply | None = None) -> SupplyInputs:
+    """Resolve the scenario's supply section against the catalog for the months of ``axis``; ``fabline``: a fab
+    line run's supply (:meth:`fab2token.supply.fabline.FablineResult.supply`) in place of the scenario's own."""
+    return inputs_from_supply(sc.supply, axis, sc.horizon.start, sc.catalog, fabline)
 
 
 def inputs_from_supply(
-    sup: Supply, axis: NDArray[np.int64], start: str, overrides: dict[str, Any] | None = None
+    sup: Supply,
+    axis: NDArray[np.int64],
+    start: str,
+    overrides: dict[str, Any] | None = None,
+    fabline: FablineSupply | None = None,
 ) -> SupplyInputs:
-    """Resolve a validated ``supply`` section against the catalog (with overrides) for the months of ``axis``."""
+    """Resolve a validated ``supply`` section against the catalog (with overrides) for the months of ``axis``;
+    ``fabline`` as :func:`inputs_from_scenario`."""
     overrides = overrides or {}
     spec = catalog.lookup("accelerators", sup.accelerator, overrides.get("accelerators"))
     if not spec["process_node"]:
@@ -315,15 +333,10 @@ def inputs_from_supply(
             f"catalog.accelerators.{spec['name']}.compute_die_area_mm2 to model its wafers"
         )
     supply.check_reticle(area, node["reticle_limit_mm2"], spec["name"])
-    cycle_months = fab.cycle_time_months
-    fabline_capacity = None
-    if fab.fabline_figures() is not None:  # read (and checked) when the scenario was loaded
-        cycle_months, fabline_capacity = fabline_cycle_and_capacity(*fab.fabline_figures())
-    elif fab.fabline_result is not None:  # a Fab built directly, not from a scenario file
-        cycle_months, fabline_capacity = fabline_supply(fab.fabline_result_path() or "", fab.fabline_order or "")
-    start_axis = axis - cycle_months  # month each delivered wafer was started
-
-    starts, fab_capex = _wafer_starts(fab, axis, start_axis, fabline_capacity)
+    fl = fabline if fabline is not None else _scenario_fabline(fab)
+    cycle_months = fab.cycle_time_months if fl is None else fl.cycle_months
+    start_axis = axis - cycle_months  # month each delivered wafer was started (the mean lag under a spread)
+    starts, fab_capex = _wafer_outs(fab, axis, fl)
 
     d0 = _d0_by_start_month(fab, node, start_axis, start)
 
@@ -366,6 +379,29 @@ def inputs_from_supply(
         fab_capex_usd=fab_capex,
         cycle_months=int(cycle_months),
     )
+
+
+def _scenario_fabline(fab: Any) -> FablineSupply | None:
+    """The scenario's own fab line result: as read (and checked) when the scenario was loaded, or from its file for
+    a Fab built directly."""
+    if fab.fabline_figures() is not None:
+        return fabline_supply_from(*fab.fabline_figures(), fab.fabline_share())
+    if fab.fabline_result is not None:
+        return fabline_supply(fab.fabline_result_path() or "", fab.fabline_order or "")
+    return None
+
+
+def _wafer_outs(fab: Any, axis: NDArray[np.int64], fl: FablineSupply | None) -> tuple[Array, Array | None]:
+    """Wafers out each month of ``axis`` and the fab's capex: the starts ``cycle_months`` before, or, under a fab
+    line's spread of cycle times, the starts of each earlier month weighted by its share (one array over lags)."""
+    if fl is None:
+        return _wafer_starts(fab, axis, axis - fab.cycle_time_months, None)
+    if fl.lag_share is None:
+        return _wafer_starts(fab, axis, axis - fl.cycle_months, fl.capacity_wafers_per_month)
+    share = np.asarray(fl.lag_share, dtype=float)
+    lags = np.flatnonzero(share > 0)
+    starts, fab_capex = _wafer_starts(fab, axis, axis[None, :] - lags[:, None], fl.capacity_wafers_per_month)
+    return share[lags] @ starts, fab_capex
 
 
 def _wafer_starts(

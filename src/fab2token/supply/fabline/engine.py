@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from fab2token.errors import ModelError
 from fab2token.supply.fabline import kernel
 from fab2token.supply.fabline.loader import FabModel
 
@@ -103,6 +104,7 @@ class FablineResult:
         }
         span = max(self.days - warmup_days, 1e-9)
         top = sorted(self.utilisation.items(), key=lambda kv: -kv[1])[:10]
+        share = {k: _months_share(v) for k, v in sorted(by_order.items())}
         return {
             "days": self.days,
             "dispatch": self.dispatch,
@@ -111,6 +113,7 @@ class FablineResult:
             "lots_released": self.released,
             "cycle_time_days_mean": {k: v["mean"] for k, v in ct.items()},
             "cycle_time_days": ct,
+            "cycle_time_months_share": share,
             "on_time_frac": on_time / total if total else math.nan,
             "on_time_frac_by_order": {k: float(np.mean(v)) for k, v in sorted(on_time_by_order.items())},
             "throughput_wafers_per_day": wafers / span,
@@ -128,6 +131,31 @@ class FablineResult:
             "events_processed": self.events_processed,
             "wall_s": self.wall_s,
         }
+
+    def supply(self, order: str, warmup_days: float = 0.0) -> Any:
+        """What the supply chain takes from this run for one order stream (through the Python API, as from the
+        ``fabline --json`` file): its wafer-out capacity, cycle time and the spread of the cycle time over whole
+        months (:class:`fab2token.supply.chain.FablineSupply`)."""
+        from fab2token.supply.chain import fabline_supply_from
+
+        s = self.summary(warmup_days)
+        if order not in s["cycle_time_days_mean"]:
+            known = ", ".join(s["cycle_time_days_mean"]) or "none"
+            raise ModelError(f"fab line order {order!r}: no lot of it completed after the warm-up; its orders: {known}")
+        return fabline_supply_from(
+            s["cycle_time_days_mean"][order],
+            s["lots_completed"][order],
+            s["days"],
+            s["cycle_time_months_share"][order],
+        )
+
+
+def _months_share(cycle_days: list[float]) -> list[float]:
+    """Share of lots whose cycle time rounds to each whole month (0, 1, 2, ...: 365.25 / 12 days a month)."""
+    from fab2token.supply.chain import DAYS_PER_MONTH
+
+    months = np.rint(np.asarray(cycle_days) / DAYS_PER_MONTH).astype(int)
+    return (np.bincount(months) / months.size).tolist()
 
 
 def compiled_kernel() -> Callable[..., dict[str, Any]] | None:
