@@ -116,6 +116,29 @@ def main() -> None:
                 f"{label}: {r['wall_s']:6.2f} s, peak RSS {r['peak_mb']:7.0f} MB "
                 f"(imports {r['imports_mb']:.0f} MB; goals: 500 x 120 under 600 MB, 1000 x 240 under ~2 GB)"
             )
+    report_size()
+
+
+def report_size(n_sites: int = 500, months: int = 120) -> None:
+    """The report of a run at ``n_sites`` sites: its size, and how much of it is plotly.js (the same in every
+    report); issue 17's goal is a 500-site report under 3 MB."""
+    import re
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path, page = Path(tmp) / "scale.yaml", Path(tmp) / "report.html"
+        path.write_text(yaml.safe_dump(scenario_data(n_sites, months)))
+        exe = str(Path(sys.executable).parent / "fab2token")
+        t0 = time.perf_counter()
+        cmd = [exe, "run", str(path), "--db", str(Path(tmp) / "r.duckdb"), "--report", str(page)]
+        subprocess.run(cmd, check=True, capture_output=True)
+        wall = time.perf_counter() - t0
+        text = page.read_text(encoding="utf-8")
+    js = max((len(x) for x in re.findall(r"<script[^>]*>(.*?)</script>", text, re.S)), default=0)
+    print(
+        f"  report of {n_sites} sites x {months} months: {len(text) / 1e6:.1f} MB, of which plotly.js "
+        f"{js / 1e6:.1f} MB and the charts and tables {(len(text) - js) / 1e6:.2f} MB; run + report {wall:.1f} s "
+        "whole-process (goal: under 3 MB)"
+    )
 
 
 if __name__ == "__main__":

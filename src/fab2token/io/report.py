@@ -11,6 +11,8 @@ import numpy as np
 import plotly.graph_objects as go
 import xarray as xr
 
+from fab2token.io.report_sites import sites_shown
+
 __all__ = ["figures", "render_report", "write_report"]
 
 _CSS = """
@@ -71,7 +73,10 @@ def _fleet_figures(ds: xr.Dataset, months: list[str], figs: dict[str, go.Figure]
 
 
 def _site_figures(ds: xr.Dataset, months: list[str], figs: dict[str, go.Figure]) -> None:
-    """Sites: IT power, the power stack, energy by source, PUE and ambient, water and carbon, clusters."""
+    """Sites: IT power, the power stack, energy by source, PUE and ambient, water and carbon, clusters; beyond
+    :data:`~fab2token.io.report_sites.TOP_SITES` sites, the rest as one "others" line (:func:`sites_shown`)."""
+    largest = ds["largest_cluster_accelerators"] if "largest_cluster_accelerators" in ds else None
+    ds = sites_shown(ds)
     f = go.Figure()
     for site in ds["site"].values:
         one = {"site": site}
@@ -136,10 +141,10 @@ def _site_figures(ds: xr.Dataset, months: list[str], figs: dict[str, go.Figure])
         f = go.Figure()
         for site in ds["site"].values:
             f.add_scatter(x=months, y=ds["max_cluster_accelerators"].sel(site=site).values, name=f"{site}: one site")
-        if "largest_cluster_accelerators" in ds:
+        if largest is not None:
             f.add_scatter(
                 x=months,
-                y=ds["largest_cluster_accelerators"].values,
+                y=largest.values,
                 name="largest (sites and campuses)",
                 line={"dash": "dot", "width": 3},
             )
