@@ -135,7 +135,7 @@ def report_size(n_sites: int = 500, months: int = 120) -> None:
         text = page.read_text(encoding="utf-8")
     js = max((len(x) for x in re.findall(r"<script[^>]*>(.*?)</script>", text, re.S)), default=0)
     print(
-        f"  report of {n_sites} sites x {months} months: {len(text) / 1e6:.1f} MB, of which plotly.js "
+        f"  report of {n_sites} sites x {months} months: {len(text) / 1e6:.1f} MB, of which plotly.js (compressed) "
         f"{js / 1e6:.1f} MB and the charts and tables {(len(text) - js) / 1e6:.2f} MB; run + report {wall:.1f} s "
         "whole-process (goal: under 3 MB)"
     )

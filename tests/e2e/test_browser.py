@@ -193,3 +193,23 @@ def test_a_weather_file_uploaded_with_the_scenario(server, page, tmp_path):
     assert "OK: small-two-site validates" in page.locator("#ok").inner_text()
     assert page.locator(".attached-name").inner_text() == "alpha.csv"
     assert page.problems == []
+
+
+@pytest.mark.parametrize("command", ["run", "plan"])
+def test_an_offline_report_inflates_plotly_and_draws_every_chart(page, tmp_path, command):
+    # the report file on its own (file://, no server): plotly.js travels gzip-compressed inside the page and the
+    # browser's DecompressionStream inflates it before the charts draw (fab2token.io.charts, every report's path)
+    report = tmp_path / "report.html"
+    example = {"run": "small.yaml", "plan": "plan-two-sites.yaml"}[command]
+    _cli(command, str(EXAMPLES / example), "--db", str(tmp_path / "r.duckdb"), "--report", str(report), "--json")
+    text = report.read_text(encoding="utf-8")
+    charts = text.count('class="plotly-graph-div"')
+    assert charts >= 3 and text.count("fab2token-plotly") == 2  # the packed script and the loader's reference
+    page.goto(report.as_uri())
+    page.wait_for_function(
+        f"document.querySelectorAll('.plotly-graph-div .main-svg').length >= {charts}", timeout=TIMEOUT_MS
+    )
+    drawn = page.eval_on_selector_all(
+        ".plotly-graph-div", "els => els.filter(e => e.querySelector('.main-svg')).length"
+    )
+    assert drawn == charts and page.problems == []

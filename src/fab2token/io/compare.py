@@ -16,6 +16,7 @@ import xarray as xr
 
 from fab2token.errors import shown
 from fab2token.io import plan_store, store
+from fab2token.io.charts import chart_fragments
 from fab2token.io.storefile import StoreError
 
 __all__ = ["compare", "scenario_diff", "write_compare_page", "MAX_DIFFS"]
@@ -133,10 +134,7 @@ def write_compare_page(path: str | Path, cmp: dict[str, Any]) -> Path:
     from fab2token.io.report import _CSS, _write_atomic
 
     la, lb = (f"{cmp[k]['kind']} {cmp[k]['id']}" for k in ("a", "b"))
-    parts = [
-        f.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
-        for i, f in enumerate(compare_figures(cmp).values())
-    ]
+    parts = chart_fragments(compare_figures(cmp).values())
     inputs = "".join(
         f"<tr><td>{html.escape(d['path'])}</td><td>{html.escape(shown(d['a']))}</td>"
         f"<td>{html.escape(shown(d['b']))}</td></tr>"

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from fab2token.io.charts import chart_fragments
 from fab2token.io.report import _CSS, _layout, _write_atomic
 
 __all__ = ["operate_figures", "write_operate_report"]
@@ -48,10 +49,7 @@ def write_operate_report(path: str | Path, o: Any) -> Path:
     """Write the page to ``path`` atomically."""
     d = o.to_dict()
     inf = d["inference"]
-    parts = [
-        fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
-        for i, fig in enumerate(operate_figures(o).values())
-    ]
+    parts = chart_fragments(operate_figures(o).values())
     slo = inf["slo_attainment_frac"]
     title = f"fab2token operate — {d['scenario']}"
     page = (

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from fab2token.io.charts import chart_fragments
 from fab2token.io.plan_report import build_figure
 from fab2token.io.report import _CSS, _layout, _write_atomic
 
@@ -59,10 +60,7 @@ def stochastic_plan_figures(res: Any) -> dict[str, go.Figure]:
 def write_stochastic_plan_report(path: str | Path, name: str, res: Any) -> Path:
     """One self-contained HTML page for a plan under uncertainty."""
     figs = stochastic_plan_figures(res)
-    parts = [
-        fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
-        for i, fig in enumerate(figs.values())
-    ]
+    parts = chart_fragments(figs.values())
     numbers = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td><td>{html.escape(u)}</td></tr>"
         for k, v, u in stochastic_plan_numbers(res)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from fab2token.io.charts import chart_fragments
 from fab2token.io.report import _CSS, _layout, _write_atomic
 
 __all__ = ["build_figure", "plan_figures", "write_fabline_report", "write_plan_report"]
@@ -88,10 +89,7 @@ def _schedule_figures(series: Any, months: list[str]) -> dict[str, go.Figure]:
 def write_plan_report(path: str | Path, sc: Any, res: Any) -> Path:
     """One self-contained HTML page for a plan."""
     figs = plan_figures(res) if res.series else {}
-    parts = [
-        fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
-        for i, fig in enumerate(figs.values())
-    ]
+    parts = chart_fragments(figs.values())
     binding = "".join(f"<li>{html.escape(b['text'])}</li>" for b in res.binding[:10]) or "<li>nothing binds</li>"
     unmet = "".join(f"<li>{html.escape(u['text'])}</li>" for u in res.unmet) or "<li>all targets met</li>"
     short = "".join(f"<li>{html.escape(b['text'])}</li>" for b in getattr(res, "binding_if_short", [])[:10])
@@ -146,10 +144,7 @@ def write_fabline_report(path: str | Path, res: Any, title: str = "fab line") ->
     )
     f.update_layout(title="Utilisation by tool family (top 40) and availability", template="plotly_white", height=420)
     figs.append(f)
-    parts = [
-        fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
-        for i, fig in enumerate(figs)
-    ]
+    parts = chart_fragments(figs)
     rows = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{s['lots_completed'].get(k, 0):,}</td>"
         f"<td>{v['mean']:.1f}</td><td>{v['p50']:.1f}</td><td>{v['p95']:.1f}</td></tr>"

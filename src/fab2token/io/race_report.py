@@ -11,6 +11,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from fab2token.io.charts import chart_fragments
 from fab2token.io.report import _CSS, _layout, _strips, _write_atomic
 
 __all__ = ["race_figures", "race_tables_html", "render_race_report", "write_race_report"]
@@ -132,10 +133,7 @@ def race_tables_html(d: dict[str, Any]) -> str:
 def render_race_report(d: dict[str, Any]) -> str:
     """The page as one HTML string, plotly.js inlined once."""
     figs = race_figures(d)
-    parts = [
-        fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
-        for i, fig in enumerate(figs.values())
-    ]
+    parts = chart_fragments(figs.values())
     title = f"fab2token race — {d['race']}"
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"

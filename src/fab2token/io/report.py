@@ -11,6 +11,7 @@ import numpy as np
 import plotly.graph_objects as go
 import xarray as xr
 
+from fab2token.io.charts import chart_fragments
 from fab2token.io.report_sites import sites_shown
 
 __all__ = ["figures", "render_report", "write_report"]
@@ -355,11 +356,9 @@ def _fmt(v: Any) -> str:
 
 
 def render_report(ds: xr.Dataset, summary: dict[str, Any], title: str | None = None) -> str:
-    """The whole report as one HTML string, plotly.js inlined once."""
+    """The whole report as one HTML string, plotly.js inlined once (compressed: :mod:`.charts`)."""
     figs = figures(ds)
-    parts = []
-    for i, fig in enumerate(figs.values()):
-        parts.append(fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False}))
+    parts = chart_fragments(figs.values())
     rows = "".join(
         f"<tr><td>{html.escape(k)}</td><td>{_fmt(v)}</td></tr>" for k, v in summary.items() if not isinstance(v, list)
     )

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
+from fab2token.io.charts import chart_fragments
 from fab2token.io.report import _CSS, _layout, _write_atomic
 
 __all__ = ["sweep_figures", "render_sweep_report", "write_sweep_report", "FAN_SERIES", "HISTOGRAMS"]
@@ -95,10 +96,7 @@ def _cell(v: Any) -> str:
 def render_sweep_report(summary: dict[str, Any], arrays: dict[str, Any]) -> str:
     """The page as one HTML string, plotly.js inlined once."""
     figs = sweep_figures(summary, arrays)
-    parts = [
-        fig.to_html(full_html=False, include_plotlyjs=(i == 0), config={"displaylogo": False})
-        for i, fig in enumerate(figs.values())
-    ]
+    parts = chart_fragments(figs.values())
 
     months = summary["month_labels"]
 
