@@ -44,7 +44,7 @@ def _packed_plotly() -> str:
     base64-encoded."""
     from plotly.offline import get_plotlyjs
 
-    return base64.b64encode(gzip.compress(get_plotlyjs().encode("utf-8"), compresslevel=9, mtime=0)).decode("ascii")
+    return base64.b64encode(gzip.compress(get_plotlyjs().encode("utf-8"), compresslevel=6, mtime=0)).decode("ascii")
 
 
 def chart_fragments(figs: Iterable[Any]) -> list[str]:
