@@ -499,9 +499,35 @@ def test_an_own_fab_sells_its_surplus_wafers():
     assert np.all(pool1.granted.sum(axis=0) <= pool1.capacity + 1e-6)
     offered = with_sale.to_dict()["surplus_offered"]["seller"]
     assert offered["node"] == "N3" and 90_000 * 12 < offered["wafers_offered"] < 100_000 * 12
+    assert offered["converged"] and offered["rounds"] == 2  # nothing competes for its packaging: one resale round
     a = without.players[0].dataset["accelerators_delivered"].values
     b = with_sale.players[0].dataset["accelerators_delivered"].values
     assert b == pytest.approx(a)  # it kept every wafer it could package
+
+
+def test_surplus_sales_run_to_a_fixed_point_and_say_when_they_do_not(monkeypatch):
+    """With a world packaging pool, the buyer's new wafers compete for the seller's packaging: each round the seller
+    asks for its whole fab's packaging, keeps what its grant packages and offers the rest, until nothing it keeps
+    moves. A round limit too small to get there is reported, not hidden."""
+    from fab2token.race import world
+
+    data = _surplus_race(True)
+    data["world"]["packaging"] = {"capacity": [{"from": "2025-01", "per_month": 1500}]}
+    for player in data["players"]:
+        player["scenario"]["supply"]["packaging"] = {"interposer_area_mm2": 2500}
+    loaded = race_from_data(data, "<t>", RACE.parent)
+    res = run_race(loaded, counterfactuals=False)
+    offered = res.to_dict()["surplus_offered"]["seller"]
+    assert offered["converged"] and offered["rounds"] >= 3  # more than the one resale round of before
+    for pool in res.pools:  # never more than the pool (plus what was offered to it)
+        assert np.all(pool.granted.sum(axis=0) <= pool.capacity + 1e-6)
+    packaging = next(p for p in res.pools if p.granted.shape[0] == 2 and p.capacity.sum() == pytest.approx(18_000))
+    assert packaging.granted[0].sum() > 0 and packaging.granted[1].sum() > 0  # both package, neither takes all
+    _, again = world.allocate_with_surplus(loaded.race, loaded.scenarios)
+    assert again["seller"] == offered  # the same fixed point when asked again
+    monkeypatch.setattr(world, "SURPLUS_ROUNDS", 1)
+    short = run_race(loaded, counterfactuals=False).to_dict()["surplus_offered"]["seller"]
+    assert short["converged"] is False and short["rounds"] == 2
 
 
 def test_selling_needs_an_own_fab():

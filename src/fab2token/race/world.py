@@ -147,14 +147,16 @@ def allocate_world(
     """Every pool of the world allocated among the players, in the order wafers, packaging, HBM, market.
 
     ``surplus``: wafers offered to a node's pool by the sellers' own fabs, (start months, wafers); ``own_starts``:
-    a seller's own starts (output months) once it keeps only what it uses (:func:`allocate_with_surplus`)."""
+    a seller's own starts (output months) once it keeps only what it uses (:func:`allocate_with_surplus`); it still
+    asks for the packaging its whole own fab's dies need (it sells only what that grant leaves)."""
     axis = month_axis(race.horizon.start, race.horizon.months)
     supply = [inputs_from_scenario(sc, axis) for sc in scenarios]
+    whole = {i: supply[i] for i in own_starts or {}}
     for i, starts in (own_starts or {}).items():
         supply[i] = replace(supply[i], wafer_starts=starts)
     pools: list[PoolResult] = []
     supply = _wafers(race, scenarios, axis, supply, pools, surplus or {})
-    supply = _packaging(race, axis, supply, pools)
+    supply = _packaging(race, axis, supply, pools, whole)
     supply = _hbm(race, scenarios, axis, supply, pools)
     market = _market(race, scenarios, axis, pools)
     return Allocation(supply=supply, market=market, pools=pools)
@@ -201,16 +203,21 @@ def _node(sc: Scenario) -> str:
 
 
 def _packaging(
-    race: Race, axis: NDArray[np.int64], supply: list[SupplyInputs], pools: list[PoolResult]
+    race: Race,
+    axis: NDArray[np.int64],
+    supply: list[SupplyInputs],
+    pools: list[PoolResult],
+    whole: dict[int, SupplyInputs] | None = None,
 ) -> list[SupplyInputs]:
-    """The packaging pool: a player's booked interposer wafers, or those its granted dies need."""
+    """The packaging pool: a player's booked interposer wafers, or those its granted dies need (a seller's: those
+    of its whole own fab, ``whole``)."""
     pool = race.world.packaging
     if pool is None:
         return supply
     takers = [i for i, p in enumerate(race.players) if "packaging" not in p.own]
     request = np.zeros((len(supply), axis.size))
     for i in takers:
-        inp = supply[i]
+        inp = (whole or {}).get(i, supply[i])
         if inp.packaging_wafers is not None:
             request[i] = inp.packaging_wafers
         else:  # the interposer wafers the month's dies take
@@ -323,25 +330,57 @@ def used_starts(inp: SupplyInputs) -> Array:
     return np.minimum(wafers, np.asarray(inp.wafer_starts, dtype=float))
 
 
+SURPLUS_ROUNDS = 30  # rounds of selling surplus before "did not converge" is said
+
+
 def allocate_with_surplus(race: Race, scenarios: list[Scenario]) -> tuple[Allocation, dict[str, Any]]:
-    """The world allocated with the sellers' surplus wafers offered: a first pass as :func:`allocate_world`; each
-    seller keeps the starts its packaging and HBM grants use and offers the rest to its node's pool (in the months
-    they start); a second pass allocates again. One round, not a fixed point (the others' new wafers compete for
-    the same packaging, which a further round could change). Returns the allocation and what each seller offered."""
+    """The world allocated with the sellers' surplus wafers offered, to a fixed point: a first pass as
+    :func:`allocate_world`; then, each round, every seller keeps the starts its packaging and HBM grants of the last
+    round can use and offers the rest of its own fab's starts to its node's pool (in the months they start), and
+    the world is allocated again. The buyers' new wafers compete for the same packaging and HBM, so a seller's
+    grants, and with them what it keeps, can change; the rounds stop when no seller's kept starts move (within
+    1e-9 relative, 1e-6 wafers), or after :data:`SURPLUS_ROUNDS`, which is said (``converged``: false). Returns the
+    allocation and, per seller, its node, the wafers it offered, the rounds and whether they converged."""
     first = allocate_world(race, scenarios)
     sellers = [i for i, p in enumerate(race.players) if p.sell_surplus]
     if not sellers:
         return first, {}
     axis = month_axis(race.horizon.start, race.horizon.months)
+    full = {i: np.asarray(first.supply[i].wafer_starts, dtype=float) for i in sellers}
+    alloc, keep, converged, rounds = first, None, False, 1  # rounds: the world's allocations, the first included
+    for _ in range(SURPLUS_ROUNDS):  # a few rounds; each allocates the whole world at once
+        now = {i: used_starts(replace(alloc.supply[i], wafer_starts=full[i])) for i in sellers}
+        if keep is not None and all(np.allclose(now[i], keep[i], rtol=1e-9, atol=1e-6) for i in sellers):
+            converged = True
+            break
+        keep = now
+        alloc = allocate_world(race, scenarios, _offers(scenarios, axis, first, full, keep), keep)
+        rounds += 1
+    assert keep is not None
+    offered = {
+        race.players[i].name: {
+            "node": _node(scenarios[i]),
+            "wafers_offered": float(np.maximum(full[i] - keep[i], 0.0).sum()),
+            "rounds": rounds,
+            "converged": converged,
+        }
+        for i in sellers
+    }
+    return alloc, offered
+
+
+def _offers(
+    scenarios: list[Scenario],
+    axis: NDArray[np.int64],
+    first: Allocation,
+    full: dict[int, Array],
+    keep: dict[int, Array],
+) -> dict[str, tuple[NDArray[np.int64], Array]]:
+    """What the sellers offer each node's pool: their own starts beyond what they keep, in the months they start."""
     offers: dict[str, tuple[NDArray[np.int64], Array]] = {}
-    keep: dict[int, Array] = {}
-    offered = {}
-    for i in sellers:  # a handful of sellers; each vectorised over months
-        inp = first.supply[i]
-        keep[i] = used_starts(inp)
-        extra = np.maximum(np.asarray(inp.wafer_starts, dtype=float) - keep[i], 0.0)
+    for i, kept in keep.items():  # a handful of sellers; each vectorised over months
         node = _node(scenarios[i])
         months, wafers = offers.get(node, (np.zeros(0, dtype=np.int64), np.zeros(0)))
-        offers[node] = (np.r_[months, axis - inp.cycle_months], np.r_[wafers, extra])
-        offered[race.players[i].name] = {"node": node, "wafers_offered": float(extra.sum())}
-    return allocate_world(race, scenarios, offers, keep), offered
+        extra = np.maximum(full[i] - kept, 0.0)
+        offers[node] = (np.r_[months, axis - first.supply[i].cycle_months], np.r_[wafers, extra])
+    return offers
