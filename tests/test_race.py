@@ -176,6 +176,9 @@ def test_auction_payments_enter_each_players_spend(example):
         paid = sum(float(np.nansum(pool.granted[i] * pool.price_usd)) for pool in result.pools if pool.rule == "market")
         d = p.to_dict()
         assert d["auction_paid_usd_total"] == pytest.approx(paid, rel=1e-12)
+        by_month = np.array(d["auction_paid_usd_by_month"])  # month by month, the same total
+        assert by_month.shape == (len(result.month_labels),) and by_month.sum() == pytest.approx(paid, rel=1e-9)
+        assert np.all(by_month >= 0)
         s = p.summary
         own = s["capex_usd_total"] + s["opex_usd_total"] + s["fab_capex_usd_total"]
         assert d["spend_usd_total"] == pytest.approx(own + paid, rel=1e-12)
