@@ -29,8 +29,8 @@ def sites_shown(ds: xr.Dataset, top: int = TOP_SITES) -> xr.Dataset:
     order = np.lexsort((-cap, -used))  # most IT energy first, then most capacity
     keep, rest = ds["site"].values[order[:top]], ds["site"].values[order[top:]]
     per_site = [n for n, v in ds.data_vars.items() if "site" in v.dims and np.issubdtype(v.dtype, np.number)]
-    shown = ds[per_site].reset_coords(drop=True).sel(site=keep)  # site coordinates (design PUE, ...) not drawn
-    others = ds[per_site].reset_coords(drop=True).sel(site=rest)
+    drawn = ds[per_site].reset_coords(drop=True)  # site coordinates (design PUE, ...) are not drawn
+    shown, others = drawn.sel(site=keep), drawn.sel(site=rest)
     agg = {}
     for name in per_site:
         v = others[name]

@@ -71,7 +71,7 @@ class PlayerOutcome:
     binding: list[str]  # (month,) the world pool that cut its request, else its own binding constraint
     targets: list[dict[str, Any]]
     pools: list[dict[str, Any]]  # per pool: requested, granted, share granted, paid
-    auction_paid: Array | None = None  # (month,) USD paid in the market-rule pools: clearing price x grant
+    auction_paid: Array  # (month,) USD paid in the market-rule pools: clearing price x grant (grants' months)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,7 +88,7 @@ class PlayerOutcome:
             "fab_capex_usd_total": self.summary["fab_capex_usd_total"],
             "opex_usd_total": self.summary["opex_usd_total"],
             "auction_paid_usd_total": self.auction_paid_usd(),
-            "auction_paid_usd_by_month": [float(x) for x in self.paid_by_month()],
+            "auction_paid_usd_by_month": [float(x) for x in self.auction_paid],
             "spend_usd_total": self.spend_usd(),
         }
 
@@ -96,10 +96,6 @@ class PlayerOutcome:
         """What the player paid in the world's auctions (each market-rule pool's clearing price x its grant), on
         top of its own scenario's unit prices; 0 where it won nothing at a price."""
         return float(sum(p["paid_usd"] or 0.0 for p in self.pools))
-
-    def paid_by_month(self) -> Array:
-        """:meth:`auction_paid_usd` month by month (in the months of the grants; wafers: the months they start)."""
-        return np.zeros(len(self.binding)) if self.auction_paid is None else self.auction_paid
 
     def spend_usd(self) -> float:
         """Its whole spend over the horizon: capex, opex, an own fab's capex and the auction payments."""

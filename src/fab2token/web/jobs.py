@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fab2token.web.uploads import Uploads
+
 __all__ = ["Job", "JobQueue", "KINDS", "MAX_RUNNING"]
 
 KINDS = ("run", "plan", "sweep")
@@ -78,8 +80,7 @@ class JobQueue:
         with self._lock:
             job = Job(f"j{next(self._ids)}", kind, name, time.time())
             job.folder = Path(tempfile.mkdtemp(prefix=f"fab2token-{job.id}-"))
-            for file, data in (files or {}).items():
-                (job.folder / file).write_bytes(data)
+            Uploads.materialise(files or {}, job.folder)
             (job.folder / _SCENARIO).write_text(text, encoding="utf-8")
             self.jobs[job.id] = job
             self._forget_old()
