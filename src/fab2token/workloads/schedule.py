@@ -33,6 +33,13 @@ _MFUS: dict[str, float] = {}  # searched target MFUs, likewise
 _MAX_RATES = 256
 
 
+def _remember(cache: dict[str, Any], key: str, value: Any) -> None:
+    """Keep ``value`` under ``key`` in one of this module's caches, the oldest forgotten beyond :data:`_MAX_RATES`."""
+    if len(cache) >= _MAX_RATES:
+        cache.pop(next(iter(cache)))
+    cache[key] = value
+
+
 def target_size(sc: Scenario, target: Any, accelerator: str) -> tuple[float, float]:
     """A training target's FLOPs (given, or from its tokens) and its goodput (failures and checkpoints) at its
     reference cluster size on ``accelerator``, as the planner and a race count them."""
@@ -70,9 +77,7 @@ def target_mfu(sc: Scenario, target: Any, accelerator: str) -> float:
             )
         except ModelError as exc:
             raise ModelError(f"training target {target.name}: mfu search on {accelerator}: {exc}") from None
-        if len(_MFUS) >= _MAX_RATES:
-            _MFUS.pop(next(iter(_MFUS)))
-        _MFUS[key] = found
+        _remember(_MFUS, key, found)
     return found
 
 
@@ -86,9 +91,7 @@ def serving_rate(sc: Scenario, accelerator: str) -> InferResult:
     found = _RATES.get(key)
     if found is None:
         found = _serving_rate(sc, accelerator)
-        if len(_RATES) >= _MAX_RATES:
-            _RATES.pop(next(iter(_RATES)))
-        _RATES[key] = found
+        _remember(_RATES, key, found)
     return found
 
 
