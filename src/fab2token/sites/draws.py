@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from fab2token.scenario.models import Scenario
 from fab2token.sites import energy as energy_mod
 from fab2token.sites.climate import MAX_HOURS, DailyOffsets, HourlyClimate, SiteWeather
+from fab2token.sites.duration import MAX_SITE_MONTHS, DurationCurves, monthly_sums
 from fab2token.sites.inputs import SiteInputs
 from fab2token.sites.power import CurtailmentHours
 
@@ -139,6 +140,61 @@ def _join_curtailment(parts: Sequence[CurtailmentHours | None], months: int, wid
     )
 
 
+def _closed_form(si: SiteInputs, c: Any) -> bool:
+    """Whether a draw's sites take the merit order :mod:`fab2token.sites.duration` sums in closed form: no solar,
+    battery, PPA or curtailment hours, no on-site generation cheaper than the tariff, and a horizon whose curves stay
+    small (:data:`~fab2token.sites.duration.MAX_SITE_MONTHS`). It depends on the draw alone, never on the batch it
+    runs in, so a draw's results are the same, bit for bit, alone or in any batch."""
+    if si.curtailment is not None or any(
+        x is not None and np.any(x > 0) for x in (si.solar_mw, si.battery_mw, si.ppa_mw)
+    ):
+        return False
+    if si.power.grid_mw.size > MAX_SITE_MONTHS:
+        return False
+    runs_onsite = (si.power.onsite_mw > 0).any(axis=0)
+    return not np.any(runs_onsite & (c.onsite_usd < si.price_usd_per_mwh_by_hour.max()))  # else: economic dispatch
+
+
+def _by_duration_curves(sis: Sequence[SiteInputs], consts: Sequence[Any], load: Array) -> list[Any]:
+    """Every draw's monthly sums on its weather's :class:`~fab2token.sites.duration.DurationCurves`: the curves
+    once per distinct weather (and wet-bulb reference), the draws that share them at once, one set held at a time."""
+    groups: dict[tuple[int, bytes, bytes, bytes], list[int]] = {}
+    for k, (si, c) in enumerate(zip(sis, consts, strict=True)):
+        wet = si.climate.weather.dew_point_c is not None
+        key = (id(si.climate), si.price_usd_per_mwh_by_hour.tobytes(), si.utilisation_by_hour.tobytes())
+        groups.setdefault((*key, c.wue_ref.tobytes() if wet else b""), []).append(k)
+    out: list[Any] = [None] * len(sis)
+    for ks in groups.values():
+        si, c = sis[ks[0]], consts[ks[0]]
+        wet = si.climate.weather.dew_point_c is not None
+        curves = DurationCurves.of(
+            si.climate, si.utilisation_by_hour, si.price_usd_per_mwh_by_hour, c.wue_ref if wet else None
+        )
+
+        def per_draw(name: str, ks: list[int] = ks) -> Array:
+            return np.stack([getattr(consts[k], name) for k in ks])
+
+        sums = monthly_sums(
+            curves,
+            load[ks],
+            np.stack([sis[k].power.grid_mw for k in ks]),
+            np.stack([sis[k].power.onsite_mw for k in ks]),
+            per_draw("wue"),
+            per_draw("wue_slope"),
+            per_draw("grid_co2"),
+            per_draw("onsite_co2"),
+        )
+        for j, k in enumerate(ks):
+            clim = sis[k].climate
+            out[k] = energy_mod.HourlyResult(
+                pue_mean=clim.pue_mean,
+                pue_p99=clim.pue_p99,
+                ambient_mean_c=clim.ambient_mean_c,
+                **{name: v[j] for name, v in sums.items()},
+            )
+    return out
+
+
 def _side_by_side(x: Array) -> Array:
     """(draw, month, site) -> (month, draw x site)."""
     return np.ascontiguousarray(np.moveaxis(x, 0, 1)).reshape(x.shape[1], -1)
@@ -148,15 +204,23 @@ def hourly_energy_draws(scs: Sequence[Scenario], sis: Sequence[SiteInputs], it_l
     """The hourly energy of every draw's IT load ``it_load_mw`` (draw, month, site): one
     :class:`~fab2token.sites.energy.HourlyResult` per draw, computed with the draws' sites side by side (draws of
     one tariff and utilisation profile at a time)."""
+    out: list[Any] = [None] * len(sis)
+    consts = [energy_mod.site_constants(sc.sites) for sc in scs]
+    closed = [k for k, (si, c) in enumerate(zip(sis, consts, strict=True)) if _closed_form(si, c)]
+    if closed:  # the draws the duration curves sum in closed form; the rest hour by hour, below
+        done = _by_duration_curves([sis[k] for k in closed], [consts[k] for k in closed], it_load_mw[closed])
+        for k, res in zip(closed, done, strict=True):
+            out[k] = res
     groups: dict[tuple[bytes, bytes, bool], list[int]] = {}
-    for k, si in enumerate(sis):  # a key per draw; one hourly run per distinct profile (and wet-bulb need)
+    for k, si in enumerate(sis):
+        if out[k] is not None:
+            continue  # a key per draw; one hourly run per distinct profile (and wet-bulb need)
         key = (
             si.price_usd_per_mwh_by_hour.tobytes(),
             si.utilisation_by_hour.tobytes(),
             si.climate.weather.dew_point_c is None,  # a drawn wue_per_degree_c of 0 needs no wet bulb at any site
         )
         groups.setdefault(key, []).append(k)
-    out: list[Any] = [None] * len(sis)
     for ks in groups.values():
         for k, res in zip(ks, _hourly_group([scs[k] for k in ks], [sis[k] for k in ks], it_load_mw[ks]), strict=True):
             out[k] = res

@@ -107,7 +107,8 @@ class _Sites:
         )
 
 
-def _sites(sites: Sequence[Site]) -> _Sites:
+def site_constants(sites: Sequence[Site]) -> _Sites:
+    """The sites' per-site constants of the dispatch (WUE, carbon, on-site cost, solar, battery, PPA), each (site,)."""
     usd, kg = onsite_cost_and_carbon(sites)
     rte_default = catalog.overhead("battery_round_trip_frac")
     return _Sites(
@@ -227,7 +228,7 @@ def hourly_energy(
     """
     if climate is None:
         climate = hourly_climate(sites, axis, noise_c, seed, block_months, block_sites)
-    consts = _sites(sites)
+    consts = site_constants(sites)
     prof = _Profiles.of(utilisation_frac, price_usd_per_mwh_by_hour)
     out: dict[str, Array] = {}
     for (months, cols), hours in climate.blocks(block_months, block_sites):  # blocks of ~10^5 site-hours
