@@ -11,20 +11,27 @@ import io
 import os
 import pkgutil
 import platform
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 _HEADER = """# Performance
 
-The figures `make bench` printed the last time it was recorded (`python -m benchmarks --record docs/performance.md`):
-every speed goal of the issues as a ratio measured side by side, with sizes, never as a timed test. Figures move
-with the machine; the ratios are the ones to compare.
+The figures `make bench` printed the last time each benchmark was recorded (`python -m benchmarks [NAME ...] --record
+docs/performance.md`; a run of some benchmarks replaces their sections and keeps the others): every speed goal of the
+issues as a ratio measured side by side, with sizes, never as a timed test. Figures move with the machine; the ratios
+are the ones to compare. Each section names the commit and date it was measured at.
 
-- Recorded: {date} UTC, commit `{commit}`
+- Last recorded: {date} UTC, commit `{commit}`
 - Machine: {cores} cores, {machine}, Python {python}, numpy {numpy}
-- Benchmarks run: {names}
+- Benchmarks on this page: {names}
 """
+
+_SECTION = re.compile(
+    r"\n## `(bench_\w+)`\n\n(?:_measured at commit `(\w+)`, ([^_]+) UTC_\n\n)?```text\n(.*?)\n```\n", re.S
+)
+_RECORDED = re.compile(r"Recorded: ([^\n]+?) UTC, commit `(\w+)`")
 
 
 class _Tee(io.TextIOBase):
@@ -52,19 +59,35 @@ def _commit() -> str:
         return "unknown"
 
 
-def _page(sections: list[tuple[str, str]]) -> str:
+def _kept(page: Path) -> dict[str, tuple[str, str, str]]:
+    """The sections of an earlier page, by benchmark: (commit, date, text); a section without its own commit line
+    (a page of the older format) takes the page's."""
+    if not page.exists():
+        return {}
+    text = page.read_text(encoding="utf-8")
+    head = _RECORDED.search(text)
+    date, commit = (head.group(1), head.group(2)) if head else ("unknown", "unknown")
+    return {m[1]: (m[2] or commit, m[3] or date, m[4]) for m in _SECTION.finditer(text)}
+
+
+def _page(sections: list[tuple[str, str]], kept: dict[str, tuple[str, str, str]] | None = None) -> str:
     import numpy as np
 
+    now, commit = _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M"), _commit()
+    merged = dict(kept or {}) | {name: (commit, now, text.rstrip()) for name, text in sections}
     head = _HEADER.format(
-        date=_dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M"),
-        commit=_commit(),
+        date=now,
+        commit=commit,
         cores=os.cpu_count(),
         machine=platform.machine(),
         python=platform.python_version(),
         numpy=np.__version__,
-        names=", ".join(f"`{n}`" for n, _ in sections),
+        names=", ".join(f"`{n}`" for n in sorted(merged)),
     )
-    body = "".join(f"\n## `{name}`\n\n```text\n{text.rstrip()}\n```\n" for name, text in sections)
+    body = "".join(
+        f"\n## `{name}`\n\n_measured at commit `{c}`, {d} UTC_\n\n```text\n{t}\n```\n"
+        for name, (c, d, t) in sorted(merged.items())
+    )
     return head + body
 
 
@@ -92,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         print()
     if record is not None:
         tmp = record.with_name(record.name + ".tmp")
-        tmp.write_text(_page(sections), encoding="utf-8")
+        tmp.write_text(_page(sections, _kept(record)), encoding="utf-8")
         tmp.replace(record)  # atomically: a benchmark that fails leaves the last page as it was
         print(f"recorded in {record}")
     return 0

@@ -6,8 +6,10 @@ Each sweep side is one sweep of ``examples/uncertain.yaml`` into a fresh store (
 cluster, as a user's command does); the ratio is their wall times measured back to back, ``ROUNDS_SWEEP`` times
 alternating. The engine side compares, on the same validated draws, a batch of the engine
 (:func:`fab2token.engine.batch.run_batch` and the chunk's outcomes, as a sweep runs it) with a loop of single runs
-(``simulate`` + ``summarise`` per draw, as a loop of ``fab2token run`` would), at the example's size and at 10 sites
-x 120 months (the example's two sites copied five times, its horizon ten years).
+(``simulate`` + ``summarise`` per draw, as a loop of ``fab2token run`` would), and with the same batches run with
+every hour of the merit order dispatched (the duration curves of :mod:`fab2token.sites.duration` turned off: the
+hourly engine's own rate in draw x site x hours), at the example's size and at 10 sites x 120 months (the example's
+two sites copied five times, its horizon ten years).
 """
 
 from __future__ import annotations
@@ -118,19 +120,33 @@ def _engine_side_by_side(label: str, data: dict, draws: int) -> None:
         for sc in scs:
             summarise(simulate(sc))
 
-    times: dict[str, list[float]] = {"batch": [], "loop": []}
+    def hour_by_hour() -> None:  # the same batches with every hour of the merit order dispatched (no closed form)
+        from fab2token.sites import draws as site_draws
+
+        closed_form = site_draws._closed_form
+        site_draws._closed_form = lambda si, c: False
+        try:
+            batched()
+        finally:
+            site_draws._closed_form = closed_form
+
+    times: dict[str, list[float]] = {"batch": [], "loop": [], "hourly": []}
     for _ in range(ROUNDS_SWEEP):
-        for name, f in (("batch", batched), ("loop", loop)):
+        for name, f in (("batch", batched), ("loop", loop), ("hourly", hour_by_hour)):
             t0 = time.perf_counter()
             f()
             times[name].append(time.perf_counter() - t0)
-    ba, lo = statistics.median(times["batch"]), statistics.median(times["loop"])
+    ba, lo, hb = (statistics.median(times[k]) for k in ("batch", "loop", "hourly"))
     print(f"engine on {label}: {draws} draws x {cells:,} site.months, chunks of {DEFAULT_CHUNK_DRAWS}")
     print(f"  validating the draws:  {validate:6.2f} s  ({validate / draws * 1e3:.2f} ms a draw, in both)")
     print(f"  loop of single runs:   {lo:6.2f} s  {draws * cells / lo:12,.0f} draw.site.months/s")
     print(
-        f"  batched engine:        {ba:6.2f} s  {draws * cells / ba:12,.0f} draw.site.months/s  "
-        f"{draws * cells * 730.5 / ba:14,.0f} draw.site.hours/s  (loop / batch {lo / ba:.1f}x)"
+        f"  batched engine:        {ba:6.2f} s  {draws * cells / ba:12,.0f} draw.site.months/s  (loop / batch "
+        f"{lo / ba:.1f}x; energy by duration curves where they apply)"
+    )
+    print(
+        f"  batched, hour by hour: {hb:6.2f} s  {draws * cells / hb:12,.0f} draw.site.months/s  "
+        f"{draws * cells * 730.5 / hb:14,.0f} draw.site.hours/s dispatched  (hourly / curves {hb / ba:.1f}x)"
     )
     print("  goals (issue 13): 10,000,000 draw.site.months/s, 10,000,000 draw.site.hours/s, 50x the loop")
 

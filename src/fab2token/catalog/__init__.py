@@ -168,6 +168,18 @@ def load_table(table: str, overrides: Mapping[str, Mapping[str, Any]] | None = N
     return out
 
 
+@cache
+def _index(table: str) -> dict[str, dict[str, Any]]:
+    """The shipped rows by name, shared: read, never handed out (:func:`lookup` copies the row it returns)."""
+    return {r[TABLES[table]]: r for r in _read(table)[1]}
+
+
+@cache
+def column_values(table: str, column: str) -> tuple[str, ...]:
+    """The distinct values of a column of a shipped table, sorted (e.g. the regions of ``climate``)."""
+    return tuple(sorted({str(r[column]) for r in _read(table)[1]}))
+
+
 def table_rows(table: str) -> list[dict[str, Any]]:
     """The shipped rows of a table, in file order."""
     return [dict(r) for r in _read(table)[1]]
@@ -177,7 +189,7 @@ def resolve_name(
     table: str, name: str, rows: Mapping[str, Mapping[str, Any]] | None = None, missing_ok: bool = False
 ) -> str | None:
     """Canonical row name for ``name``: exact, case-insensitive, or one of the row's ``aliases``."""
-    rows = rows if rows is not None else load_table(table)
+    rows = rows if rows is not None else _index(table)
     if name in rows:
         return name
     wanted = name.strip().lower()
@@ -192,6 +204,9 @@ def resolve_name(
 
 def lookup(table: str, name: str, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """One row of a table (by name or alias), with overrides applied."""
+    if not overrides:  # the shipped row, copied alone (not the whole table)
+        shipped = _index(table)
+        return dict(shipped[str(resolve_name(table, name, shipped))])
     rows = load_table(table, overrides)
     canonical = resolve_name(table, name, rows)
     assert canonical is not None

@@ -192,7 +192,7 @@ class Site(_Model):
                     "wue_per_degree_c needs the air's humidity: a climate region, or dew_point_c (twelve monthly means)"
                 )
         if self.climate is not None:
-            regions = sorted({str(r["region"]) for r in catalog.table_rows("climate")})
+            regions = catalog.column_values("climate", "region")
             if self.climate not in regions:
                 raise ValueError(
                     f"climate {self.climate!r} is not a region of catalog/climate.csv; known: "
