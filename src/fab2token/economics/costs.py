@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from fab2token import catalog
 from fab2token.scenario.models import Site, month_number
 from fab2token.sites import network
 from fab2token.sites.power import onsite_cost_and_carbon
@@ -133,10 +134,13 @@ def optics_usd_per_accelerator(
     """Optics per accelerator at each site: (watts, USD), each (site,); USD is 0 until the catalog or the scenario
     prices the transceivers."""
     watts, usd = np.zeros(len(sites)), np.zeros(len(sites))
-    for j, s in enumerate(sites):  # per site (a handful), not per month
-        o = network.optics_per_accelerator(s.fabric_tiers, s.fabric_optics, optics_catalog)
-        watts[j] = float(o["power_w"])
-        usd[j] = float(np.nan_to_num(o["usd"]))
+    table = catalog.load_table("optics", optics_catalog)  # read once for every site
+    tiers = np.array([s.fabric_tiers for s in sites], dtype=float)
+    kinds = np.array([s.fabric_optics for s in sites])
+    for kind in set(kinds.tolist()):  # one or two kinds of optics, each vectorised over its sites
+        at = kinds == kind
+        o = network.optics_from_table(tiers[at], kind, table)
+        watts[at], usd[at] = o["power_w"], np.nan_to_num(o["usd"])
     return watts, usd
 
 

@@ -47,8 +47,12 @@ def optics_per_accelerator(
 
     Returns ``nic_modules`` (1), ``switch_modules`` (twin-port, ``0.5 + tiers - 1``), ``power_w`` and ``usd``
     (NaN when a price is not in the catalog)."""
+    return optics_from_table(tiers, kind, catalog.load_table("optics", overrides))
+
+
+def optics_from_table(tiers: ArrayLike, kind: str, table: Mapping[str, Mapping[str, Any]]) -> dict[str, Array]:
+    """:func:`optics_per_accelerator` on an optics table already read (with its overrides)."""
     t = np.asarray(tiers, dtype=float)
-    table = catalog.load_table("optics", overrides)
     nic, sw = (table[n] for n in _OPTICS[kind])
     switch_modules = 0.5 + (t - 1.0)
     nic_modules = np.ones_like(t)
