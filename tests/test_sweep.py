@@ -355,3 +355,21 @@ def test_run_at_a_quantile_puts_every_uncertain_input_at_its_own_quantile(tmp_pa
         text=True,
     )
     assert res.returncode == 2 and "quantile (--quantile): got 1.0; a finite number in (0, 1)" in res.stderr
+
+
+def test_default_chunks_are_sized_to_the_scenarios_work():
+    from fab2token.sweep.execute import CHUNK_SITE_MONTHS, DEFAULT_CHUNK_DRAWS, MAX_CHUNK_DRAWS, default_chunk_draws
+
+    assert default_chunk_draws(48, 100_000) == CHUNK_SITE_MONTHS // 48  # 2 sites x 24 months: 1,000 draws a chunk
+    assert default_chunk_draws(1, 100_000) == MAX_CHUNK_DRAWS  # a tiny scenario: capped
+    assert default_chunk_draws(10 * 120 * 10, 100_000) == DEFAULT_CHUNK_DRAWS  # a large one: never below the floor
+    assert default_chunk_draws(48, 4_000, workers=2) == 500  # each of 2 workers gets 4 chunks
+    assert default_chunk_draws(48, 100, workers=2) == DEFAULT_CHUNK_DRAWS
+
+
+def test_a_default_chunk_is_stored_and_kept_on_resume(tmp_path):
+    db = tmp_path / "db.duckdb"
+    run = run_sweep(ROOT / "examples" / "uncertain.yaml", db, draws=1_200, seed=1)
+    assert run.chunks_computed == 2  # 1,000 + 200 draws of 48 site-months
+    again = run_sweep(None, db, resume=run.sweep_id)
+    assert (again.chunks_computed, again.chunks_stored_before) == (0, 2)

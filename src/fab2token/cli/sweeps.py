@@ -65,7 +65,12 @@ def sweep(
         str | None, typer.Option("--scheduler", help="Run on a running dask scheduler (tcp://HOST:PORT).")
     ] = None,
     resume: Annotated[str | None, typer.Option("--resume", help="Go on with a stored sweep (its id).")] = None,
-    chunk_draws: Annotated[int | None, typer.Option("--chunk-draws", help="Draws per stored chunk (50).")] = None,
+    chunk_draws: Annotated[
+        int | None,
+        typer.Option(
+            "--chunk-draws", help="Draws per stored chunk (default: about a second of work, 50 to 2,000 draws)."
+        ),
+    ] = None,
     sobol: Annotated[bool, typer.Option("--sobol", help="Saltelli's design: Sobol indices of the drivers.")] = False,
     outcome: Annotated[str | None, typer.Option("--outcome", help="Rank the drivers of this outcome.")] = None,
     report: Annotated[

@@ -30,9 +30,34 @@ from fab2token.options import Choice, Number, check_options, refuse
 from fab2token.scenario.draws import SweepScenario, draw_scenario, draw_values, read_sweep_scenario, sobol_design
 from fab2token.sweep.outcomes import ChunkResult, batch_outcomes, join_chunks
 
-__all__ = ["SweepRun", "run_sweep", "simulate_chunk", "chunk_bounds", "sweep_values", "DEFAULT_CHUNK_DRAWS"]
+__all__ = [
+    "SweepRun",
+    "run_sweep",
+    "simulate_chunk",
+    "chunk_bounds",
+    "sweep_values",
+    "DEFAULT_CHUNK_DRAWS",
+    "default_chunk_draws",
+]
 
-DEFAULT_CHUNK_DRAWS = 50  # about a second of work a chunk for the bundled examples: a kill loses at most that
+DEFAULT_CHUNK_DRAWS = 50  # the fewest draws a default chunk holds
+# a default chunk's size in draw x site-months: about a second of engine and validation work on this project's 2-core
+# machine (examples/uncertain.yaml runs ~1,700 draws of 48 site-months a second, bench_sweep), so a kill loses at
+# most about that, while each chunk's transaction (~0.05 s to open, check and commit the store) stays a small share
+CHUNK_SITE_MONTHS = 48_000
+MAX_CHUNK_DRAWS = 2_000
+
+
+def default_chunk_draws(site_months: int, draws: int, workers: int | None = None) -> int:
+    """Draws per chunk when none is given: about :data:`CHUNK_SITE_MONTHS` of work, between
+    :data:`DEFAULT_CHUNK_DRAWS` and :data:`MAX_CHUNK_DRAWS`; on a cluster of ``workers`` processes, small enough
+    that each has at least four chunks to run."""
+    size = min(MAX_CHUNK_DRAWS, max(DEFAULT_CHUNK_DRAWS, CHUNK_SITE_MONTHS // max(site_months, 1)))
+    if workers:
+        size = min(size, max(DEFAULT_CHUNK_DRAWS, -(-draws // (4 * workers))))
+    return int(size)
+
+
 MAX_DRAWS = 10_000_000
 # draw x site x months in one batch of the engine: its (draw, month, site) results are ~60 arrays of this many
 # numbers (~50 MB each at this bound), so a chunk of a 1,000-site, 20-year scenario runs a few draws at a time
@@ -163,14 +188,20 @@ def _resumed(db: str | Path, resume: str) -> _Opened:
     return _Opened(ss, meta["sweep_id"], meta["chunk_draws"], values, done)
 
 
-def _prepared(scenario: str | Path, draws: int, seed: int, chunk_draws: int, method: str) -> tuple[Any, ...]:
-    """A new sweep's scenario, draws and record, checked before anything is stored."""
+def _prepared(
+    scenario: str | Path, draws: int, seed: int, chunk_draws: int | None, method: str, workers: int | None = None
+) -> tuple[Any, ...]:
+    """A new sweep's scenario, draws and record, checked before anything is stored; ``chunk_draws`` None: sized to
+    the scenario (:func:`default_chunk_draws`)."""
     from fab2token.scenario import load_scenario
     from fab2token.scenario.timeline import month_axis, month_labels
 
     sc, text = load_scenario(scenario)
     ss = read_sweep_scenario(text, str(scenario), sc)
     values = sweep_values(ss, draws, seed, method)  # refuses a bad Sobol design before anything is stored
+    if chunk_draws is None:
+        total = len(next(iter(values.values())))
+        chunk_draws = default_chunk_draws(len(sc.sites) * sc.horizon.months, total, workers)
     meta = {
         "scenario_name": ss.name,
         "scenario_file": str(scenario),
@@ -208,7 +239,8 @@ def run_sweep(
     draws, seed : int
         How many draws, and their seed (draws depend on seed, input path and draw index only).
     chunk_draws : int, optional
-        Draws per chunk: one batch of the engine, one task, one transaction (default :data:`DEFAULT_CHUNK_DRAWS`).
+        Draws per chunk: one batch of the engine, one task, one transaction (default: sized to the scenario's work,
+        :func:`default_chunk_draws`; stored with the sweep, so a resume keeps it).
     workers : int, optional
         Run the chunks on a dask LocalCluster of this many processes.
     scheduler : str, optional
@@ -234,19 +266,20 @@ def run_sweep(
     """
     from fab2token.io import store, sweep_store
 
-    chunk_draws = DEFAULT_CHUNK_DRAWS if chunk_draws is None else chunk_draws
-    _check_options(draws=draws, seed=seed, chunk_draws=chunk_draws, workers=workers, method=method)
+    _check_options(
+        draws=draws, seed=seed, chunk_draws=1 if chunk_draws is None else chunk_draws, workers=workers, method=method
+    )
     store.check_store(db)
     if scenario is None and not resume:
         refuse("sweep", "scenario", None, "a scenario file, or --resume ID of a stored sweep")
-    new = None if resume else _prepared(scenario, draws, seed, chunk_draws, method)  # type: ignore[arg-type]
+    new = None if resume else _prepared(scenario, draws, seed, chunk_draws, method, workers)  # type: ignore[arg-type]
     with contextlib.ExitStack() as stack:
         client = stack.enter_context(_cluster(workers, scheduler)) if (workers or scheduler) else None
         if new is None:
             op = _resumed(db, resume)  # type: ignore[arg-type]
         else:
             ss, values, meta = new
-            op = _Opened(ss, sweep_store.create_sweep(db, meta), chunk_draws, values, set())
+            op = _Opened(ss, sweep_store.create_sweep(db, meta), meta["chunk_draws"], values, set())
         return _compute(db, op, client, on_chunk)
 
 
