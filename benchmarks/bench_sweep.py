@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DRAWS = 200
-BIG_DRAWS = 4_000  # long enough for the cluster's start to matter little (100,000 would take ~10 min a side)
+BIG_DRAWS = 100_000  # the goal's size: about 100 s a side on 2 cores (was too slow to run before the duration curves)
 ROUNDS_SWEEP = 3
 
 
