@@ -29,8 +29,9 @@ __all__ = ["MAX_SITE_MONTHS", "DurationCurves", "monthly_sums"]
 
 Array = NDArray[np.float64]
 
-# the largest horizon (months x sites) summed by duration curves: their two arrays of 744 hours per site-month then
-# hold at most 71 MB (50 sites x 10 years); larger horizons run the hourly engine's blocks, bounded in memory
+# the largest horizon (months x sites) summed by duration curves (50 sites x 10 years): the curves kept, two arrays of
+# 744 hours per site-month with one tariff all day (four with time-of-use prices), then hold 71 MB (143 MB), about
+# twice that while they are built; larger horizons run the hourly engine's blocks, bounded in memory at any size
 MAX_SITE_MONTHS = 6_000
 
 
