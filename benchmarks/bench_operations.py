@@ -74,6 +74,29 @@ def main() -> None:
     )
     print(f"training-first policy, {runs} runs over {hours:,} hours: " + p.text("arrays", "per-hour Python loop"))
     _operate()
+    _operate_draws()
+
+
+def _operate_draws(draws: int = 100) -> None:
+    """``operate --draws``: every seed's repair queue at once and the shared power pauses once, against the loop of
+    single seeds it replaced (``operate`` per seed), on examples/operations.yaml."""
+    from pathlib import Path
+
+    from fab2token.engine.simulate import simulate
+    from fab2token.operations.run import operate, operate_draws
+    from fab2token.scenario import load_scenario
+
+    sc, _ = load_scenario(Path(__file__).resolve().parents[1] / "examples" / "operations.yaml")
+    ops = sc.operations
+    assert ops is not None
+
+    def loop() -> None:
+        ds = simulate(sc)
+        for k in range(draws):
+            operate(sc.model_copy(update={"operations": ops.model_copy(update={"seed": ops.seed + k})}), ds)
+
+    p = paired(lambda: operate_draws(sc, draws), loop, rounds=3)
+    print(f"operate --draws {draws} on examples/operations.yaml: " + p.text("batched queues", "a loop of seeds"))
 
 
 def _operate() -> None:

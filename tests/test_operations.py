@@ -191,6 +191,27 @@ def test_draws_give_ordered_ranges_and_the_first_draw_is_the_run():
     assert operate_draws(sc, 8) == many  # the same seeds, the same draws
 
 
+def test_draws_with_repair_crews_each_equal_their_seeds_run_alone(monkeypatch):
+    """operate_draws draws every seed's failures with one joined repair queue; each draw is still its seed's own
+    run, bit for bit (checked on the summaries each draw is made of)."""
+    from fab2token.operations import run as op_run
+
+    sc = _scenario({"policy": "inference-first", "repair_hours": 24, "repair_crews": 1, "spare_domains": 1})
+    seen = []
+    real = op_run.operate
+    monkeypatch.setattr(op_run, "operate", lambda *a, **k: seen.append(real(*a, **k)) or seen[-1])
+    op_run.operate_draws(sc, 4)
+    assert len(seen) == 4
+    waits = 0.0
+    for k, batched in enumerate(seen):
+        ops = sc.operations.model_copy(update={"seed": sc.operations.seed + k})
+        alone = real(sc.model_copy(update={"operations": ops}))
+        assert batched.to_dict() == alone.to_dict()
+        np.testing.assert_array_equal(batched.failures.wait_hours, alone.failures.wait_hours)
+        waits += float(alone.failures.wait_hours.sum())
+    assert waits > 0  # one crew: failures queue, so the joined queue is exercised
+
+
 def test_run_takes_the_hourly_answers_and_keeps_the_monthly_ones(tmp_path):
     """With an operations section, `run` reports the hourly layer's training finish and inference served (both
     time scales in the Dataset), and the store keeps it."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["Failures", "draw_failures", "repair_queue"]
+__all__ = ["Failures", "draw_failures", "draw_failures_draws", "repair_queue"]
 
 Array = NDArray[np.float64]
 
@@ -46,14 +46,48 @@ def draw_failures(
 ) -> Failures:
     """Failures over (hour, site) of ``installed`` accelerators (hour, site), repaired by ``crews`` per site (None:
     no limit), ``spares`` spare domains per site; the down count is capped at what is installed."""
+    return draw_failures_draws(installed, rate_per_accelerator_hour, domain, mean_repair_hours, [rng], crews, spares)[0]
+
+
+def draw_failures_draws(
+    installed: Array,
+    rate_per_accelerator_hour: float,
+    domain: int,
+    mean_repair_hours: float,
+    rngs: list[np.random.Generator],
+    crews: int | None = None,
+    spares: int = 0,
+) -> list[Failures]:
+    """:func:`draw_failures` for several draws of the same fleet, one generator each (each used exactly as
+    :func:`draw_failures` uses it, so every draw equals its own call, bit for bit): the events drawn draw by draw
+    (whole arrays each), the repair queues of every draw run as one, the draws' sites side by side (queues of
+    different sites are independent), so the queue's sequential steps are taken once for all the draws."""
     hours, sites = installed.shape
-    count = rng.poisson(rate_per_accelerator_hour * np.maximum(installed, 0.0))
-    flat = count.ravel()
-    event = np.repeat(np.arange(flat.size), flat)  # one entry per failure, in (hour, site) order
-    start_h, site = event // sites, event % sites
-    arrival = start_h + rng.random(event.size)  # when in its hour it fails
-    repair = rng.exponential(mean_repair_hours, event.size)
-    begin = arrival if crews is None else repair_queue(arrival, repair, site, sites, crews)
+    events = []
+    for rng in rngs:  # a handful of draws; each whole arrays over its events
+        count = rng.poisson(rate_per_accelerator_hour * np.maximum(installed, 0.0))
+        flat = count.ravel()
+        event = np.repeat(np.arange(flat.size), flat)  # one entry per failure, in (hour, site) order
+        start_h, site = event // sites, event % sites
+        arrival = start_h + rng.random(event.size)  # when in its hour it fails
+        events.append((count, start_h, site, arrival, rng.exponential(mean_repair_hours, event.size)))
+    begins = [e[3] for e in events]
+    if crews is not None:
+        sizes = np.cumsum([e[3].size for e in events])[:-1]
+        joined = repair_queue(
+            np.concatenate(begins),
+            np.concatenate([e[4] for e in events]),
+            np.concatenate([e[2] + k * sites for k, e in enumerate(events)]),
+            sites * len(events),
+            crews,
+        )
+        begins = np.split(joined, sizes)
+    return [_failures(installed, domain, spares, e, begin) for e, begin in zip(events, begins, strict=True)]
+
+
+def _failures(installed: Array, domain: int, spares: int, events: tuple[Array, ...], begin: Array) -> Failures:
+    hours, sites = installed.shape
+    count, start_h, site, arrival, repair = events
     end = begin + repair
     in_repair = _time_in_hours(arrival, end, site, hours, sites, np.ones(arrival.size))
     out = in_repair if spares == 0 else _beyond_spares(arrival, end, site, hours, sites, spares)

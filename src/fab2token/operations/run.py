@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 from fab2token import catalog
 from fab2token.engine.simulate import simulate
 from fab2token.errors import ModelError
-from fab2token.operations.failures import Failures, draw_failures
+from fab2token.operations.failures import Failures, draw_failures_draws
 from fab2token.operations.hours import HourAxis, demand_by_hour, hour_axis
 from fab2token.operations.place import choose_place, places
 from fab2token.operations.power import paused_share
@@ -148,7 +148,9 @@ def _power_summary(o: Operated) -> dict[str, Any]:
     }
 
 
-def operate(sc: Scenario, ds: xr.Dataset | None = None) -> Operated:
+def operate(
+    sc: Scenario, ds: xr.Dataset | None = None, drawn: tuple[Failures, np.random.Generator, Array] | None = None
+) -> Operated:
     """Run the scenario's fleet hour by hour under its ``operations`` section.
 
     Parameters
@@ -157,6 +159,9 @@ def operate(sc: Scenario, ds: xr.Dataset | None = None) -> Operated:
         A validated scenario with an ``operations`` section.
     ds : xarray.Dataset, optional
         Its engine results (:func:`fab2token.engine.simulate.simulate`); None runs the engine first.
+    drawn : (Failures, Generator, array), optional
+        Its failures already drawn, the generator they were drawn with (the seed's, to go on with) and the share
+        of the work paused for power (:func:`operate_draws` draws many seeds' failures at once); None: drawn here.
 
     Returns
     -------
@@ -173,24 +178,16 @@ def operate(sc: Scenario, ds: xr.Dataset | None = None) -> Operated:
         raise ModelError("the scenario has no operations section (policy, failures, demand shape): nothing to operate")
     ds = simulate(sc) if ds is None else ds
     hours = hour_axis(sc)
-    rng = np.random.default_rng(ops.seed)
     installed_site = ds["accelerators_installed"].values[hours.month]  # (hour, site)
-    rate = (
-        ops.failure_rate_per_accelerator_hour
-        if ops.failure_rate_per_accelerator_hour is not None
-        else catalog.overhead("failure_rate_per_accelerator_hour")
-    )
-    fail = draw_failures(
-        installed_site,
-        rate,
-        ops.failure_domain_accelerators,
-        ops.repair_hours,
-        rng,
-        crews=ops.repair_crews,
-        spares=ops.spare_domains,
-    )
+    rate = _failure_rate(ops)
+    if drawn is None:
+        rng = np.random.default_rng(ops.seed)
+        fail = _draw(ops, installed_site, [rng])[0]
+        share = paused_share(sc, ds, hours)
+    else:
+        fail, rng, share = drawn
     up_site = np.maximum(installed_site - fail.down_accelerators - _outages(sc, ops, hours, installed_site), 0.0)
-    paused = up_site * paused_share(sc, ds, hours)  # the share of the work the sites' power cannot carry
+    paused = up_site * share  # the share of the work the sites' power cannot carry
     up_site = up_site - paused
     available = up_site.sum(axis=1)
     name = "inference_demand_tokens_per_s"
@@ -222,6 +219,25 @@ def operate(sc: Scenario, ds: xr.Dataset | None = None) -> Operated:
             "installed_site": installed_site,
             "paused_site": paused,
         },
+    )
+
+
+def _failure_rate(ops: Operations) -> float:
+    if ops.failure_rate_per_accelerator_hour is not None:
+        return float(ops.failure_rate_per_accelerator_hour)
+    return float(catalog.overhead("failure_rate_per_accelerator_hour"))
+
+
+def _draw(ops: Operations, installed_site: Array, rngs: list[np.random.Generator]) -> list[Failures]:
+    """Each generator's failures of the installed fleet (hour, site), the repair queues of all at once."""
+    return draw_failures_draws(
+        installed_site,
+        _failure_rate(ops),
+        ops.failure_domain_accelerators,
+        ops.repair_hours,
+        rngs,
+        crews=ops.repair_crews,
+        spares=ops.spare_domains,
     )
 
 
@@ -360,8 +376,16 @@ def operate_draws(sc: Scenario, draws: int) -> dict[str, Any]:
     if ops is None:
         raise ModelError("the scenario has no operations section (policy, failures, demand shape): nothing to operate")
     ds = simulate(sc)
-    results = [  # one engine run; the hourly layer per draw (each whole arrays over its hours)
-        operate(sc.model_copy(update={"operations": ops.model_copy(update={"seed": ops.seed + k})}), ds).to_dict()
+    hours = hour_axis(sc)
+    rngs = [np.random.default_rng(ops.seed + k) for k in range(draws)]
+    fails = _draw(ops, ds["accelerators_installed"].values[hours.month], rngs)  # every draw's repair queue at once
+    share = paused_share(sc, ds, hours)  # the same in every draw: the engine run is shared
+    results = [  # one engine run; the rest of the hourly layer per draw (each whole arrays over its hours)
+        operate(
+            sc.model_copy(update={"operations": ops.model_copy(update={"seed": ops.seed + k})}),
+            ds,
+            (fails[k], rngs[k], share),
+        ).to_dict()
         for k in range(draws)
     ]
 
