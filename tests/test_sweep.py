@@ -365,6 +365,7 @@ def test_default_chunks_are_sized_to_the_scenarios_work():
     assert default_chunk_draws(10 * 120 * 10, 100_000) == DEFAULT_CHUNK_DRAWS  # a large one: never below the floor
     assert default_chunk_draws(48, 4_000, workers=2) == 500  # each of 2 workers gets 4 chunks
     assert default_chunk_draws(48, 100, workers=2) == DEFAULT_CHUNK_DRAWS
+    assert default_chunk_draws(48, 100_000, remote=True) == DEFAULT_CHUNK_DRAWS  # a remote cluster's size is unknown
 
 
 def test_a_default_chunk_is_stored_and_kept_on_resume(tmp_path):

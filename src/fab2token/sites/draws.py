@@ -159,17 +159,16 @@ def _by_duration_curves(sis: Sequence[SiteInputs], consts: Sequence[Any], load: 
     """Every draw's monthly sums on its weather's :class:`~fab2token.sites.duration.DurationCurves`: the curves
     once per distinct weather (and wet-bulb reference), the draws that share them at once, one set held at a time."""
     groups: dict[tuple[int, bytes, bytes, bytes], list[int]] = {}
-    for k, (si, c) in enumerate(zip(sis, consts, strict=True)):
-        wet = si.climate.weather.dew_point_c is not None
+    wue_refs = [
+        None if si.climate.weather.dew_point_c is None else c.wue_ref for si, c in zip(sis, consts, strict=True)
+    ]
+    for k, (si, ref) in enumerate(zip(sis, wue_refs, strict=True)):
         key = (id(si.climate), si.price_usd_per_mwh_by_hour.tobytes(), si.utilisation_by_hour.tobytes())
-        groups.setdefault((*key, c.wue_ref.tobytes() if wet else b""), []).append(k)
+        groups.setdefault((*key, b"" if ref is None else ref.tobytes()), []).append(k)
     out: list[Any] = [None] * len(sis)
     for ks in groups.values():
-        si, c = sis[ks[0]], consts[ks[0]]
-        wet = si.climate.weather.dew_point_c is not None
-        curves = DurationCurves.of(
-            si.climate, si.utilisation_by_hour, si.price_usd_per_mwh_by_hour, c.wue_ref if wet else None
-        )
+        si = sis[ks[0]]
+        curves = DurationCurves.of(si.climate, si.utilisation_by_hour, si.price_usd_per_mwh_by_hour, wue_refs[ks[0]])
 
         def per_draw(name: str, ks: list[int] = ks) -> Array:
             return np.stack([getattr(consts[k], name) for k in ks])
@@ -202,8 +201,9 @@ def _side_by_side(x: Array) -> Array:
 
 def hourly_energy_draws(scs: Sequence[Scenario], sis: Sequence[SiteInputs], it_load_mw: Array) -> list[Any]:
     """The hourly energy of every draw's IT load ``it_load_mw`` (draw, month, site): one
-    :class:`~fab2token.sites.energy.HourlyResult` per draw, computed with the draws' sites side by side (draws of
-    one tariff and utilisation profile at a time)."""
+    :class:`~fab2token.sites.energy.HourlyResult` per draw, by duration curves where the draw's sites allow it
+    (:func:`_closed_form`), else with the draws' sites side by side in the hourly engine (draws of one tariff and
+    utilisation profile at a time)."""
     out: list[Any] = [None] * len(sis)
     consts = [energy_mod.site_constants(sc.sites) for sc in scs]
     closed = [k for k, (si, c) in enumerate(zip(sis, consts, strict=True)) if _closed_form(si, c)]

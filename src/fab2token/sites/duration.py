@@ -38,11 +38,11 @@ MAX_SITE_MONTHS = 6_000
 @dataclass(frozen=True)
 class DurationCurves:
     """Each (month, site)'s hour shapes x(h) = utilisation(h) x PUE(h) sorted ascending (the padding hours past a
-        month's end as zeros, which no threshold sum counts), as one flat ascending key ``x + row x stride`` for a single
-        binary search over all rows, with the prefix sums of x, of the tariff and of tariff x x in that order (no tariff sums
-    where one tariff holds all day: ``flat_price``).
-        ``util_hours`` (month, site) is the month's utilisation-hours (sum of utilisation over its hours) and
-        ``wet_excess`` (month, site) the sum of utilisation x max(0, wet bulb - reference) [°C h], or None."""
+    month's end as zeros, which no threshold sum counts), as one flat ascending key ``x + row x stride`` for a single
+    binary search over all rows, with the prefix sums of x, of the tariff and of tariff x x in that order (no tariff
+    sums where one tariff holds all day: ``flat_price``). ``util_hours`` (month, site) is the month's
+    utilisation-hours (sum of utilisation over its hours) and ``wet_excess`` (month, site) the sum of utilisation x
+    max(0, wet bulb - reference) [°C h], or None."""
 
     keys: Array  # (month x site x MAX_HOURS,)
     stride: float

@@ -48,10 +48,13 @@ CHUNK_SITE_MONTHS = 48_000
 MAX_CHUNK_DRAWS = 2_000
 
 
-def default_chunk_draws(site_months: int, draws: int, workers: int | None = None) -> int:
+def default_chunk_draws(site_months: int, draws: int, workers: int | None = None, remote: bool = False) -> int:
     """Draws per chunk when none is given: about :data:`CHUNK_SITE_MONTHS` of work, between
-    :data:`DEFAULT_CHUNK_DRAWS` and :data:`MAX_CHUNK_DRAWS`; on a cluster of ``workers`` processes, small enough
-    that each has at least four chunks to run."""
+    :data:`DEFAULT_CHUNK_DRAWS` and :data:`MAX_CHUNK_DRAWS`; on a LocalCluster of ``workers`` processes, small
+    enough that each has at least four chunks to run; on a ``remote`` scheduler, whose size is not known when the
+    sweep is prepared, :data:`DEFAULT_CHUNK_DRAWS` (as many tasks as any cluster can spread)."""
+    if remote:
+        return DEFAULT_CHUNK_DRAWS
     size = min(MAX_CHUNK_DRAWS, max(DEFAULT_CHUNK_DRAWS, CHUNK_SITE_MONTHS // max(site_months, 1)))
     if workers:
         size = min(size, max(DEFAULT_CHUNK_DRAWS, -(-draws // (4 * workers))))
@@ -189,7 +192,13 @@ def _resumed(db: str | Path, resume: str) -> _Opened:
 
 
 def _prepared(
-    scenario: str | Path, draws: int, seed: int, chunk_draws: int | None, method: str, workers: int | None = None
+    scenario: str | Path,
+    draws: int,
+    seed: int,
+    chunk_draws: int | None,
+    method: str,
+    workers: int | None = None,
+    remote: bool = False,
 ) -> tuple[Any, ...]:
     """A new sweep's scenario, draws and record, checked before anything is stored; ``chunk_draws`` None: sized to
     the scenario (:func:`default_chunk_draws`)."""
@@ -201,7 +210,7 @@ def _prepared(
     values = sweep_values(ss, draws, seed, method)  # refuses a bad Sobol design before anything is stored
     if chunk_draws is None:
         total = len(next(iter(values.values())))
-        chunk_draws = default_chunk_draws(len(sc.sites) * sc.horizon.months, total, workers)
+        chunk_draws = default_chunk_draws(len(sc.sites) * sc.horizon.months, total, workers, remote)
     meta = {
         "scenario_name": ss.name,
         "scenario_file": str(scenario),
@@ -272,7 +281,9 @@ def run_sweep(
     store.check_store(db)
     if scenario is None and not resume:
         refuse("sweep", "scenario", None, "a scenario file, or --resume ID of a stored sweep")
-    new = None if resume else _prepared(scenario, draws, seed, chunk_draws, method, workers)  # type: ignore[arg-type]
+    new = (
+        None if resume else _prepared(scenario, draws, seed, chunk_draws, method, workers, bool(scheduler))  # type: ignore[arg-type]
+    )
     with contextlib.ExitStack() as stack:
         client = stack.enter_context(_cluster(workers, scheduler)) if (workers or scheduler) else None
         if new is None:
