@@ -155,3 +155,23 @@ def test_infer_engine_efficiency_out_of_range_exits_2(bad):
         ["infer", "--model", "llama-3-8b", "--accelerator", "H100", "--count", "1", "--engine-efficiency", bad],
     )
     assert res.exit_code == 2 and "engine_efficiency (--engine-efficiency)" in res.stderr
+
+
+def test_fixed_batch_serves_that_batch_and_only_checks_the_slo():
+    free = infer("llama-3-8b", "H100", count=1, tp=1, input_tokens=128, output_tokens=256)
+    fixed = infer("llama-3-8b", "H100", count=1, tp=1, input_tokens=128, output_tokens=256, batch=16)
+    assert fixed.batch == 16 and fixed.batch < free.batch
+    assert fixed.tokens_per_s == pytest.approx(16 / (fixed.tpot_ms / 1e3))
+    assert fixed.tokens_per_s < free.tokens_per_s  # the free search's batch is larger and within the SLO
+    assert fixed.meets_slo and "fixed at 16" in fixed.reason
+    # a batch above what fits is capped by the KV cache; one whose TPOT breaks the SLO is reported, not refused
+    big = infer("llama-3-8b", "H100", count=1, tp=1, input_tokens=128, output_tokens=256, batch=10**6, tpot_ms=5)
+    assert big.batch == big.max_batch_memory and not big.meets_slo
+    assert "capped" in big.reason and "outside the SLO" in big.reason
+
+
+def test_fixed_batch_bad_values_exit_2():
+    for extra in (["--batch", "0"], ["--batch", "8", "--disaggregate"]):
+        res = CliRunner().invoke(app, ["infer", "-m", "llama-3-8b", "-a", "H100", "-n", "2", *extra])
+        assert res.exit_code == 2, res.output
+        assert "batch" in res.output

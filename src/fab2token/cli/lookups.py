@@ -356,6 +356,10 @@ def infer(
     disaggregate: Annotated[
         bool, typer.Option("--disaggregate", help="Prefill and decode on pools of their own, the fleet split between.")
     ] = False,
+    batch: Annotated[
+        int | None,
+        typer.Option("--batch", help="Fixed sequences per replica (an engine's max_num_seqs); SLOs only checked."),
+    ] = None,
     precision: Annotated[str, typer.Option("--precision", help="bf16 | fp8 | int8 | int4 weights")] = "bf16",
     kv_precision: Annotated[
         str | None, typer.Option("--kv-precision", help="KV cache precision (default: weights)")
@@ -396,6 +400,7 @@ def infer(
         tp=tp,
         ep=ep,
         disaggregate=disaggregate,
+        batch=batch,
         precision=precision,
         kv_precision=kv_precision,
         input_tokens=input_tokens,

@@ -193,16 +193,26 @@ def serve(
     engine_efficiency: float | None = None,
     ep: ArrayLike = 1,
     disaggregate: bool = False,
+    batch: ArrayLike | None = None,
 ) -> dict[str, Array]:
     """Best serving point per replica (:func:`replica`) for arrays of (tp, input, output, SLO) configurations;
-    ``disaggregate``: prefill and decode on pools of their own (:mod:`.disaggregate`)."""
+    ``disaggregate``: prefill and decode on pools of their own (:mod:`.disaggregate`). ``batch``: the sequences a
+    replica decodes together, fixed (an engine's ``max_num_seqs`` with its queue kept full), capped by the KV cache
+    that fits, instead of the largest batch within the SLOs; the SLOs are then only checked (``meets_slo``)."""
     r = replica(model, acc, tp, precision, input_tokens, output_tokens, kv_precision, engine_efficiency, ep)
     if disaggregate:
         from fab2token.workloads.disaggregate import disaggregated
 
         return disaggregated(r, tpot_slo_s, ttft_slo_s)
     o = r.output_tokens
-    batch, tpot, ttft = best_batch(lambda b: r.step(b)["step_s"], r.max_batch, _a(tpot_slo_s), _a(ttft_slo_s), o)
+    if batch is None:
+        batch, tpot, ttft = best_batch(lambda b: r.step(b)["step_s"], r.max_batch, _a(tpot_slo_s), _a(ttft_slo_s), o)
+        meets = batch >= 1
+    else:
+        batch = np.minimum(np.floor(_a(batch)), r.max_batch)
+        tpot = r.step(np.maximum(batch, 1.0))["step_s"]
+        ttft = np.maximum(1.0, o / np.maximum(batch, 1.0)) * tpot
+        meets = (batch >= 1) & (tpot <= _a(tpot_slo_s)) & (ttft <= _a(ttft_slo_s))
     p = r.step(np.maximum(batch, 1.0))
     return {
         "batch": batch,
@@ -214,6 +224,7 @@ def serve(
         "kv_gb": batch * (r.input_tokens + o) * r.kv_tok / 1e9,
         "weights_gb_per_accelerator": r.weights_gb_per_accelerator * np.ones_like(batch),
         "compute_bound": p["compute_s"] >= p["memory_s"],
+        "meets_slo": meets,
     }
 
 
@@ -232,6 +243,7 @@ INFER_OPTIONS: dict[str, Number | Choice] = {
     "engine_efficiency": Number(0, 1, low_open=True, optional=True),
     "pue": Number(1, optional=True),
     "power_frac": Number(0, 1, low_open=True),
+    "batch": Number(1, whole=True, optional=True, unit="sequences"),
     "electricity_usd_per_mwh": Number(0, optional=True, unit="USD/MWh"),
     "price_usd": Number(0, optional=True, unit="USD"),
     "useful_life_years": Number(0, 30, low_open=True, optional=True, unit="years"),
@@ -260,6 +272,7 @@ def infer(
     useful_life_years: float | None = None,
     ep: int = 1,
     disaggregate: bool = False,
+    batch: int | None = None,
 ) -> InferResult:
     """Highest-throughput serving of ``model`` on ``count`` accelerators within the TPOT and TTFT SLOs.
 
@@ -286,6 +299,9 @@ def infer(
         The latency SLOs.
     disaggregate : bool
         Prefill and decode on pools of their own.
+    batch : int, optional
+        Sequences each replica decodes together, fixed (an engine's ``max_num_seqs`` with a full queue), capped by
+        the KV cache that fits; the SLOs are then checked, not used to choose the batch (``meets_slo``).
     engine_efficiency : float, optional
         Share of the roofline an engine reaches (default: the catalog's).
     usd_per_accelerator_hour, pue, power_frac, electricity_usd_per_mwh, price_usd, useful_life_years
@@ -323,11 +339,14 @@ def infer(
     if engine_efficiency is None:  # the catalog's, or a scenario's catalog.overheads override of it
         engine_efficiency = catalog.overhead("serving_engine_efficiency_frac", overrides.get("overheads"))
     _check_layout(m, tp, ep, count)
+    fixed = batch
+    if fixed is not None and disaggregate:
+        refuse("infer", "batch", fixed, "no --batch with --disaggregate (each pool sizes its own batch)")
 
     def at(degrees: ArrayLike) -> dict[str, Array]:
         slo = (tpot_ms / 1e3, ttft_ms / 1e3)
         args = (precision, input_tokens, output_tokens, *slo, kv_precision, engine_efficiency)
-        return serve(m, acc, degrees, *args, ep=ep, disaggregate=disaggregate)
+        return serve(m, acc, degrees, *args, ep=ep, disaggregate=disaggregate, batch=fixed)
 
     tp = _best_tp(at, m, acc, count // ep) if tp is None else tp
     res = at(tp)
@@ -335,7 +354,7 @@ def infer(
     batch = float(res["batch"])
     max_b = float(res["max_batch"])
     tps = float(res["tokens_per_s"]) * replicas
-    reason = _reason(res, tp, input_tokens + output_tokens, tpot_ms, ttft_ms)
+    reason = _reason(res, tp, input_tokens + output_tokens, tpot_ms, ttft_ms, fixed)
     money = (electricity_usd_per_mwh, price_usd, useful_life_years, usd_per_accelerator_hour)
     cost = token_energy_and_cost(acc, tps / count, pue, power_frac, *money)
     return InferResult(
@@ -357,7 +376,7 @@ def infer(
         weights_gb_per_accelerator=float(res["weights_gb_per_accelerator"]),
         bound="compute" if bool(res["compute_bound"]) else "memory-bandwidth",
         usd_per_million_tokens=cost["usd_per_million_tokens"],
-        meets_slo=batch >= 1,
+        meets_slo=bool(res["meets_slo"]) if "meets_slo" in res else batch >= 1,
         reason=reason,
         engine_efficiency=engine_efficiency,
         disaggregated={k: float(res[k]) for k in _POOLS} if disaggregate else None,
@@ -403,13 +422,22 @@ def _best_tp(at: Any, m: dict[str, Any], acc: dict[str, Any], count: int) -> int
     return int(candidates[fits][0] if fits.any() else candidates[-1])
 
 
-def _reason(res: dict[str, Array], tp: int, seq_tokens: int, tpot_ms: float, ttft_ms: float) -> str:
+def _reason(
+    res: dict[str, Array], tp: int, seq_tokens: int, tpot_ms: float, ttft_ms: float, fixed: int | None = None
+) -> str:
     """Why the batch is what it is, in a sentence (with the way out when nothing meets the SLOs)."""
     if float(res["max_batch"]) < 1:
         return (
             f"weights ({float(res['weights_gb_per_accelerator']):.1f} GB per accelerator at TP={tp}) leave no "
             f"room for one {seq_tokens}-token sequence of KV cache: raise --tp or use fp8"
         )
+    if fixed is not None:
+        capped = float(res["batch"]) < fixed
+        said = f"batch fixed at {fixed:g} (--batch)" + (
+            f", capped at {float(res['batch']):g} by memory (KV cache)" if capped else ""
+        )
+        slo = "within" if bool(res["meets_slo"]) else "outside"
+        return f"{said}; {slo} the SLO (TPOT {tpot_ms:g} ms, TTFT {ttft_ms:g} ms)"
     if float(res["batch"]) < 1:
         return (
             f"even at batch 1 TPOT is {float(res['tpot_s']) * 1e3:.1f} ms / TTFT {float(res['ttft_s']) * 1e3:.0f}"
