@@ -371,7 +371,8 @@ def test_race_command_with_draws(tmp_path):
 # ---- best responses through the planner ----
 
 
-def _two_planners(tmp_path: Path, per_month: float) -> object:
+def _two_planners(tmp_path: Path, per_month: float, auction: tuple[float, float] | None = None) -> object:
+    """Two players with the same plan on one B200 pool; ``auction``: the market rule with these bids."""
     plan_example = str(EXAMPLES / "plan-two-sites.yaml")
     race = {
         "horizon": {"start": "2026-01", "months": 24},
@@ -386,6 +387,10 @@ def _two_planners(tmp_path: Path, per_month: float) -> object:
         },
         "players": [{"name": "a", "scenario": plan_example}, {"name": "b", "scenario": plan_example}],
     }
+    if auction is not None:
+        race["allocation"] = {"market": "market"}
+        for p, bid in zip(race["players"], auction, strict=True):
+            p["claims"] = {"market": {"bid_usd": bid}}
     return race_from_data(race, "<test>", tmp_path)
 
 
@@ -418,6 +423,35 @@ def test_the_first_player_alone_would_plan_the_same(responses):
     a, b = br["players"]
     assert a["objective_usd"] == pytest.approx(alone.objective_usd, rel=1e-9)
     assert b["objective_usd"] > a["objective_usd"]
+
+
+def test_under_the_market_rule_the_higher_bid_plans_first_and_both_pay_the_clearing_price(tmp_path, responses):
+    """b bids 20, a 10: b plans first and buys as a did when it planned first; where their purchases take the whole
+    pool, both pay the lower bid (10) on what they bought, and nothing elsewhere; the cost with auctions is the
+    plan's objective plus the payments discounted at the player's rate (8 % a year)."""
+    from fab2token.economics.costs import discount_factor
+    from fab2token.race.respond import best_responses
+
+    _, plain = responses
+    br = best_responses(_two_planners(tmp_path, 4000.0, auction=(10.0, 20.0)))
+    assert br["converged"] and br["order"] == ["b", "a"]
+    a, b = br["players"]
+    first = plain["players"][0]
+    assert b["objective_usd"] == pytest.approx(first["objective_usd"], rel=1e-9)
+    assert a["objective_usd"] == pytest.approx(plain["players"][1]["objective_usd"], rel=1e-6)
+    price = np.array(br["clearing_price_usd_by_pool"]["blackwell"])
+    got = [np.array(p["bought_by_pool"]["blackwell"]) for p in (a, b)]
+    binds = got[0] + got[1] >= 4000.0 * (1 - 1e-9)
+    assert binds.any() and np.all(price[binds] == 10.0) and np.all(price[~binds] == 0.0)
+    for p, g in zip((a, b), got, strict=True):
+        paid = np.array(p["auction_paid_usd_by_month"])
+        np.testing.assert_allclose(paid, 10.0 * g * binds, rtol=1e-12)
+        assert p["auction_paid_usd_total"] == pytest.approx(paid.sum(), rel=1e-12) and paid.sum() > 0
+        df = discount_factor(paid.size, 0.08)
+        assert p["cost_with_auctions_usd"] == pytest.approx(p["objective_usd"] + (paid * df).sum(), rel=1e-12)
+    # under pro-rata nothing is auctioned: no payments, the cost is the plan's
+    assert all(p["auction_paid_usd_total"] == 0.0 for p in plain["players"])
+    assert plain["order"] == ["a", "b"] and plain["clearing_price_usd_by_pool"] == {}
 
 
 def test_best_responses_say_when_they_stop_before_converging(tmp_path):

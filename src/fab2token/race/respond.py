@@ -7,7 +7,16 @@ what the race's rule allocated it (:func:`fab2token.race.world.allocate_world`),
 round, players in order plan with each option capped by the pool's capacity left after the standing orders and the
 other players' current purchases (split over a player's options in one pool in proportion to their stated
 availability); a round in which no player's purchases move by more than ``rtol`` of the pool ends it (a Nash
-equilibrium of this purchase game, within the tolerance). Gauss-Seidel order: the first player plans first.
+equilibrium of this purchase game, within the tolerance). Gauss-Seidel order: the first player plans first; under
+the ``market`` rule for the market pools, the highest market bid plans first (ties in the listed order), as the
+race's auction serves the highest bid first.
+
+Auction payments. Under the ``market`` rule, what is left of a pool is sold at one uniform price: where the
+players' purchases take all the room left in a month, the lowest market bid among the buyers that month (as the
+race's auction prices a binding pool), else nothing. Each player's ``auction_paid_usd`` adds these to what its
+standing allocation paid in the world's market-rule pools (:mod:`fab2token.race.run`), and ``cost_with_auctions_usd``
+is its plan's objective plus those payments discounted at the player's own rate. The payments are priced after the
+plans, not in them: each plan buys at its options' prices, and the auction decides its place in the order.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from fab2token import catalog
+from fab2token.economics.costs import discount_factor
 from fab2token.plan import plan
 from fab2token.race.world import _pool_types, allocate_with_surplus
 from fab2token.scenario.raceload import LoadedRace
@@ -64,6 +74,10 @@ def best_responses(
     left = {k: np.maximum(r.capacity - r.granted.sum(axis=0), 0.0) for k, r in standing.items()}
     options = _options(loaded, types, axis)
     players = [i for i, sc in enumerate(loaded.scenarios) if sc.targets.training or sc.targets.inference_demand]
+    auction = race.rule("market") == "market"
+    bids = [p.claims.market.bid_usd for p in race.players]
+    if auction:  # the highest bid plans first, as the auction serves it first (sorted is stable: ties as listed)
+        players = sorted(players, key=lambda i: -bids[i])
     bought = {(i, k): np.zeros(axis.size) for i in players for k in options[i]}
     plans: dict[int, Any] = {}
     changes: list[float] = []
@@ -91,16 +105,53 @@ def best_responses(
         if change <= rtol:
             break
     converged = bool(changes) and changes[-1] <= rtol
+    prices = {k: _clearing(left[k], bought, k, bids) if auction else np.zeros(axis.size) for k in left}
+    standing_paid = [
+        sum((np.nan_to_num(p.granted[i] * p.price_usd) for p in alloc.pools if p.rule == "market"), np.zeros(axis.size))
+        for i in range(len(race.players))
+    ]
+    paid = [
+        standing_paid[i] + sum((v * prices[k] for (j, k), v in bought.items() if j == i), np.zeros(axis.size))
+        for i in range(len(race.players))
+    ]
     return {
         "rounds": len(changes),
         "converged": converged,
         "change_by_round": changes,
         "rtol": rtol,
+        "order": [race.players[i].name for i in players],
         "month_labels": month_labels(axis),
         "pools_left_by_month": {k: [float(x) for x in v] for k, v in left.items()},
+        "clearing_price_usd_by_pool": {k: [float(x) for x in v] for k, v in prices.items()} if auction else {},
         "players": [
-            _player(race.players[i].name, plans.get(i), bought, i, options[i]) for i in range(len(race.players))
+            _player(race.players[i].name, plans.get(i), bought, i, options[i])
+            | _payments(paid[i], loaded.scenarios[i].targets.discount_rate_per_year, plans.get(i))
+            for i in range(len(race.players))
         ],
+    }
+
+
+def _clearing(room: Array, bought: dict[tuple[int, str], Array], key: str, bids: list[float]) -> Array:
+    """The uniform price of a pool's room left under the ``market`` rule, a month: the lowest bid among the players
+    buying there that month where their purchases take the whole room (within 1e-9 of it), else 0."""
+    mine = {j: v for (j, k), v in bought.items() if k == key}
+    total = sum(mine.values(), np.zeros_like(room))
+    binds = (room > 0) & (total >= room * (1.0 - 1e-9))
+    low = np.full(room.shape, np.inf)
+    for j, v in mine.items():  # a handful of players
+        low = np.where(v > 1e-9, np.minimum(low, bids[j]), low)
+    return np.where(binds & np.isfinite(low), low, 0.0)
+
+
+def _payments(paid: Array, rate: float, res: Any) -> dict[str, Any]:
+    """A player's auction payments a month (undiscounted), their total, and its plan's objective with them
+    discounted at its own rate (NaN without a plan that solved)."""
+    discounted = float((paid * discount_factor(paid.size, rate)).sum())
+    solved = res is not None and res.status in ("optimal", "feasible")
+    return {
+        "auction_paid_usd_total": float(paid.sum()),
+        "auction_paid_usd_by_month": [float(x) for x in paid],
+        "cost_with_auctions_usd": float(res.objective_usd) + discounted if solved else float("nan"),
     }
 
 
