@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
-	-$(BIN)/python -m fab2token.supply.fabline.build  # optional: the fab line's compiled kernel (plain Python if it fails)
+	-$(BIN)/python -m fab2token.supply.fabline.build  # optional: the fab line's C++ event loop (plain Python if it fails)
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -31,8 +31,8 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[dev,peers]' || echo "peer tools not installed: their comparisons are skipped"
 	$(BIN)/python -m benchmarks --record docs/performance.md
 
-fast: $(STAMP)  # rebuild the fab line's compiled kernel after editing kernel.py
+fast: $(STAMP)  # rebuild the fab line's C++ event loop after editing kernel.cpp
 	$(BIN)/python -m fab2token.supply.fabline.build
 
 clean:
-	rm -rf $(VENV) demo.duckdb demo-report.html .pytest_cache site src/fab2token/supply/fabline/_kernel_c*.so
+	rm -rf $(VENV) demo.duckdb demo-report.html .pytest_cache site src/fab2token/supply/fabline/_kernel_*.so*

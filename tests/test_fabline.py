@@ -171,26 +171,48 @@ def test_fabline_report_and_supply_feed(tmp_path):
 
 
 @needs_smt
-@pytest.mark.parametrize("dispatch", ["fifo", "cr"])
-def test_compiled_kernel_is_bit_identical_to_plain_python(dispatch):
+@pytest.mark.parametrize(
+    ("dataset", "dispatch", "downs_per", "preempt"),
+    [
+        ("HVLM", "fifo", "tool", True),
+        ("HVLM", "cr", "group", False),
+        ("LVHM", "edd", "tool", False),
+        ("LVHM", "spt", "group", True),
+    ],
+)
+def test_compiled_kernel_is_bit_identical_to_plain_python(dataset, dispatch, downs_per, preempt):
+    """The C++ loop and the Python one: the same lots, finishing at the same minutes (batching, setups, downs per
+    tool and per group, stopping the job or not, PMs by time and by pieces, rework, sampling, every named rule)."""
     from fab2token.supply.fabline.engine import compiled_kernel
 
     if compiled_kernel() is None:
         pytest.skip("compiled kernel not built (python -m fab2token.supply.fabline.build)")
-    model = load_fab(HVLM)  # batching, setups, downs, PMs, rework, sampling: every branch of the event loop
-    fast = simulate_fab(model, days=8, dispatch=dispatch, seed=3, compiled=True)
-    plain = simulate_fab(model, days=8, dispatch=dispatch, seed=3, compiled=False)
-    assert len(fast.completed) > 0
+    model = load_fab(SHARED / "data" / "smt2020" / dataset)
+    kw = dict(days=8, dispatch=dispatch, seed=3, downs_per=downs_per, downs_preempt=preempt)
+    fast = simulate_fab(model, compiled=True, **kw)
+    plain = simulate_fab(model, compiled=False, **kw)
+    assert len(fast.completed) > 300
     assert fast.completed == plain.completed
-    assert fast.wip_by_day == plain.wip_by_day
+    assert fast.wip_by_day == plain.wip_by_day and fast.released == plain.released
     assert fast.utilisation == plain.utilisation and fast.mean_queue == plain.mean_queue
+    assert fast.availability == plain.availability and fast.setup_share == plain.setup_share
     assert fast.events_processed == plain.events_processed
 
 
-def test_a_stale_compiled_kernel_is_never_used(tmp_path, monkeypatch):
-    from fab2token.supply.fabline import engine
+def test_a_key_function_runs_in_plain_python(tmp_path):
+    """A caller's own key function: the plain loop runs it (as it runs every rule); the C++ loop knows only the
+    named rules, so requiring it with a key function is refused with the reason."""
+    fab = _fab(tmp_path, ONE_TOOL)
+    by_due = simulate_fab(fab, days=1, dispatch=lambda now, arrival, due, remaining: due)
+    assert by_due.completed == simulate_fab(fab, days=1, dispatch="edd", compiled=False).completed
+    with pytest.raises(RuntimeError, match="named dispatch rules"):
+        simulate_fab(fab, days=1, dispatch=lambda now, arrival, due, remaining: due, compiled=True)
 
-    monkeypatch.setattr(engine, "kernel_sha256", lambda: "not the source it was built from")
+
+def test_a_stale_compiled_kernel_is_never_used(tmp_path, monkeypatch):
+    from fab2token.supply.fabline import engine, native
+
+    monkeypatch.setattr(native, "source_sha256", lambda: "not the source it was built from")
     assert engine.compiled_kernel() is None
     fab = _fab(tmp_path, ONE_TOOL)
     assert len(simulate_fab(fab, days=1).completed) == 24  # 0, 60, ..., 1380 min; falls back to plain Python

@@ -60,8 +60,8 @@ def test_every_module_is_under_500_lines():
     assert long == []
 
 
-# the fab line's event loop is one function on purpose: it is the compiled kernel's hot loop (Cython compiles it
-# whole; splitting it would put a Python call on every event)
+# the fab line's plain Python event loop is one function on purpose: it is the reference kernel.cpp ports statement
+# for statement, and splitting it would put a Python call on every event
 LONG_FUNCTIONS_ALLOWED = {
     "supply/fabline/kernel.py:run",
 }

@@ -1,67 +1,59 @@
-"""Compile the fab line's event loop (:mod:`.kernel`) with Cython: ``python -m fab2token.supply.fabline.build``.
+"""Compile the fab line's C++ event loop (``kernel.cpp``): ``python -m fab2token.supply.fabline.build``.
 
-The same Python source is compiled, unchanged but for a stamp of its SHA-256, into ``_kernel_c`` beside it;
-:func:`~fab2token.supply.fabline.simulate_fab` uses it only while that stamp matches ``kernel.py``, so an edit to the
-kernel can never run stale compiled code. Needs Cython and a C compiler; without them fab2token runs the plain
-Python kernel and gives the same results. Exit status 0 when built, 1 when not (with the reason).
+``kernel.cpp`` is compiled with the C++ compiler (``$CXX``, else ``c++`` or ``g++``) into ``_kernel_native.so``
+beside it, a plain shared library with a C ABI (no Python headers) stamped with the source's SHA-256;
+:func:`~fab2token.supply.fabline.simulate_fab` uses it only while that stamp matches ``kernel.cpp`` (:mod:`.native`),
+so an edit can never run stale compiled code. ``-ffp-contract=off`` keeps every multiply and add apart, as Python
+computes them, so the results are bit-identical to the plain Python kernel. Without a compiler fab2token runs the
+plain Python kernel and gives the same results, about 30x slower. Exit status 0 when built, 1 when not (with the
+reason).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
 import sys
-import sysconfig
 import tempfile
 from pathlib import Path
 
-from fab2token.supply.fabline.engine import compiled_kernel, kernel_sha256
+from fab2token.supply.fabline import native
 
-HERE = Path(__file__).resolve().parent
+FLAGS = ("-O2", "-std=c++17", "-ffp-contract=off", "-fPIC", "-shared")
 
 
-def build(quiet: bool = True) -> Path:
-    """Build ``_kernel_c`` next to ``kernel.py``; returns the path of the extension module."""
-    from Cython.Build import cythonize  # optional build-time dependency
-    from setuptools import Distribution, Extension
-    from setuptools.command.build_ext import build_ext
+def compiler() -> str:
+    """The C++ compiler to use: ``$CXX``, else the first of ``c++``, ``g++``, ``clang++`` on the PATH."""
+    found = os.environ.get("CXX") or next((c for c in ("c++", "g++", "clang++") if shutil.which(c)), None)
+    if not found:
+        raise RuntimeError("no C++ compiler found (set CXX, or install g++)")
+    return found
 
+
+def build() -> Path:
+    """Build ``_kernel_native.so`` next to ``kernel.cpp``; returns its path."""
+    stamp = f'-DFAB_SOURCE_SHA256="{native.source_sha256()}"'
     with tempfile.TemporaryDirectory() as tmp:
-        pkg = Path(tmp) / "fab2token" / "supply" / "fabline"
-        pkg.mkdir(parents=True)
-        for init in (pkg.parent.parent / "__init__.py", pkg.parent / "__init__.py", pkg / "__init__.py"):
-            init.write_text("")
-        src = pkg / "_kernel_c.py"
-        src.write_text((HERE / "kernel.py").read_text() + f'\nSOURCE_SHA256 = "{kernel_sha256()}"\n')
-        ext = Extension("fab2token.supply.fabline._kernel_c", [str(src)])
-        # infer_types: C types for locals Cython can prove (floats in the arithmetic); nothing else is changed
-        mods = cythonize(
-            [ext],
-            compiler_directives={"language_level": 3, "infer_types": True, "binding": False},
-            quiet=quiet,
-            build_dir=tmp,
-        )
-        dist = Distribution({"ext_modules": mods})
-        cmd = build_ext(dist)
-        cmd.build_lib = str(Path(tmp) / "lib")
-        cmd.build_temp = str(Path(tmp) / "tmp")
-        cmd.ensure_finalized()
-        cmd.run()
-        suffix = sysconfig.get_config_var("EXT_SUFFIX")
-        built = Path(cmd.build_lib) / "fab2token" / "supply" / "fabline" / f"_kernel_c{suffix}"
-        for old in HERE.glob("_kernel_c*.so"):
-            old.unlink()
-        dest = HERE / built.name
-        shutil.copy2(built, dest)
-    return dest
+        out = Path(tmp) / native.LIBRARY.name
+        cmd = [compiler(), *FLAGS, stamp, "-o", str(out), str(native.SOURCE)]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd[:1])} failed: {done.stderr.strip()[-2000:]}")
+        staged = native.LIBRARY.with_suffix(".so.new")
+        shutil.copy2(out, staged)
+        os.replace(staged, native.LIBRARY)  # a new file, never one a running process has mapped rewritten
+    native._library.cache_clear()
+    return native.LIBRARY
 
 
 def main() -> int:
     try:
         path = build()
-    except Exception as exc:  # no Cython, no compiler: say so; the plain kernel still works
+    except Exception as exc:  # no compiler, a failed compile: say so; the plain kernel still works
         print(f"compiled fab line kernel not built ({type(exc).__name__}: {exc}); the plain Python kernel is used")
         return 1
-    ok = compiled_kernel() is not None
+    ok = native.load() is not None
     print(f"built {path.name}" + ("" if ok else ", but it does not load: the plain Python kernel is used"))
     return 0 if ok else 1
 

@@ -12,12 +12,10 @@ sort key when it joins a queue; the smallest key goes first (priority classes al
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -159,29 +157,26 @@ def _months_share(cycle_days: list[float]) -> list[float]:
 
 
 def compiled_kernel() -> Callable[..., dict[str, Any]] | None:
-    """The Cython build of :mod:`.kernel` (``python -m fab2token.supply.fabline.build``) if present and built from the
-    current source, else None: a build left over from an older ``kernel.py`` is never used."""
-    try:
-        from fab2token.supply.fabline import _kernel_c  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return _kernel_c.run if getattr(_kernel_c, "SOURCE_SHA256", None) == kernel_sha256() else None
+    """The C++ event loop (:mod:`.native`, built by ``python -m fab2token.supply.fabline.build``) if it is built
+    from the current ``kernel.cpp``, else None: a build left over from an older source is never used."""
+    from fab2token.supply.fabline import native
+
+    return native.run if native.load() is not None else None
 
 
-def kernel_sha256() -> str:
-    return hashlib.sha256(Path(kernel.__file__).read_bytes()).hexdigest()
-
-
-def _kernel_run(compiled: bool | None) -> Callable[..., dict[str, Any]]:
+def _kernel_run(compiled: bool | None, dispatch: str | DispatchKey) -> Callable[..., dict[str, Any]] | None:
+    """The C++ loop for a named rule (None: the plain Python kernel runs). ``compiled=True`` requires it."""
     if compiled is False:
-        return kernel.run
+        return None
+    if compiled and not isinstance(dispatch, str):
+        raise RuntimeError("the compiled fab line kernel runs the named dispatch rules; a key function runs in Python")
     fast = compiled_kernel()
-    if fast is None and compiled:
+    if compiled and fast is None:
         raise RuntimeError(
-            "the compiled fab line kernel is not built (or is older than kernel.py): "
+            "the compiled fab line kernel is not built (or is older than kernel.cpp): "
             "run `python -m fab2token.supply.fabline.build`"
         )
-    return fast or kernel.run
+    return fast if isinstance(dispatch, str) else None
 
 
 def check_run_options(
@@ -255,14 +250,18 @@ def simulate_fab(
     PySCFabSim and code-gihan's AutoSched re-implementation do); ``False``: the breakdown waits for the job to end
     (the reading before this release). PMs always wait for the running job.
 
-    ``compiled``: ``None`` (default) uses the Cython build of the event loop when it is installed and current, else
-    plain Python; ``True`` requires it; ``False`` forces plain Python. Both give bit-identical results.
+    ``compiled``: ``None`` (default) runs a named rule in the C++ event loop (``kernel.cpp``, :mod:`.native`) when it
+    is built and current, else in plain Python (:mod:`.kernel`; a key function always runs there); ``True`` requires
+    the C++ loop; ``False`` forces plain Python. Both give bit-identical results, the C++ loop about 30x sooner.
     """
     check_run_options(days, dispatch, downs_per)
     key_fn = DISPATCH_RULES[dispatch] if isinstance(dispatch, str) else dispatch
     t0 = time.perf_counter()
-    run = _kernel_run(compiled)
-    out = run(model, days, key_fn, key_fn is _fifo, seed, progress, downs_per, bool(downs_preempt))
+    fast = _kernel_run(compiled, dispatch)
+    if fast is not None:
+        out = fast(model, days, dispatch, seed, progress, downs_per, bool(downs_preempt))
+    else:
+        out = kernel.run(model, days, key_fn, key_fn is _fifo, seed, progress, downs_per, bool(downs_preempt))
     return FablineResult(
         days=days,
         dispatch=dispatch if isinstance(dispatch, str) else dispatch.__name__,

@@ -1,8 +1,12 @@
-"""The fab line's event loop: the hot path of :func:`fab2token.supply.fabline.simulate_fab`, kept in its own module.
+"""The fab line's event loop in plain Python: the hot path of :func:`fab2token.supply.fabline.simulate_fab`, kept in
+its own module.
 
-Plain Python, so that it runs anywhere; ``python -m fab2token.supply.fabline.build`` also compiles this same file with
-Cython into ``_kernel_c`` (about a fifth faster, bit-identical results), which :func:`simulate_fab` uses when it is
-present and was built from this exact source. See :mod:`fab2token.supply.fabline.engine` for what is modelled.
+It runs anywhere and is the reference: ``kernel.cpp`` ports it statement for statement (same random draws, same
+floating-point operations in the same order, same event and queue orders), and ``python -m
+fab2token.supply.fabline.build`` compiles that port into ``_kernel_native.so``, which :func:`simulate_fab` uses for
+the named dispatch rules when it is built from the current source (about 30x faster, bit-identical results; a test
+checks every branch). An edit here must be made in ``kernel.cpp`` too. See :mod:`fab2token.supply.fabline.engine`
+for what is modelled.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from fab2token.supply.fabline.loader import FabModel
+from fab2token.supply.fabline.totals import summaries
 
 # event codes
 _RELEASE, _ARRIVE, _LOT_DONE, _TOOL_FREE, _DOWN, _UP, _PM, _DAY = range(8)
@@ -478,18 +483,10 @@ def run(
     end = min(horizon, now) if events else horizon
     for fi in range(nf):
         touch(fi, end)
-    span = max(end, 1e-9)
-    util = {f.name: busy_min[i] / (f.tools * span) for i, f in enumerate(fams) if f.tools}
-    mean_q = {f.name: qlen_time[i] / span for i, f in enumerate(fams)}
-    avail = {f.name: 1.0 - down_min[i] / (f.tools * span) for i, f in enumerate(fams) if f.tools}
-    setup_share = {f.name: setup_total[i] / max(busy_min[i], 1e-9) for i, f in enumerate(fams) if setup_total[i]}
     return {
         "completed": completed,
         "wip_by_day": wip_by_day,
-        "utilisation": util,
-        "mean_queue": mean_q,
-        "availability": avail,
-        "setup_share": setup_share,
+        **summaries(fams, busy_min, down_min, qlen_time, setup_total, end),
         "events_processed": processed,
         "released": released,
     }
