@@ -162,6 +162,10 @@ def test_fabline_report_and_supply_feed(tmp_path):
     out.write_text(res.stdout)
     page = (tmp_path / "f.html").read_text()
     assert "Cycle-time distribution" in page and "WIP over time" in page and 'src="http' not in page
+    assert "Wafers out by month" in page
+    # one whole month of 30.44 days fits in 40: 24 lots a day of 25 wafers, each out 30 minutes after its release
+    lots_in_month = sum(k / 24 + 30 / 1440 < 365.25 / 12 for k in range(40 * 24))  # released every hour
+    assert json.loads(res.stdout)["wafers_out_by_month"]["o"] == [25 * lots_in_month]
     from fab2token.supply.chain import fabline_supply
 
     sup = fabline_supply(str(out), "o")

@@ -117,3 +117,37 @@ def test_an_output_from_before_the_spread_keeps_the_fixed_lag(tmp_path):
     inp = inputs_from_scenario(sc, axis)
     assert inp.cycle_months == 1
     np.testing.assert_allclose(inp.wafer_starts, _result().supply("o").capacity_wafers_per_month, rtol=1e-12)
+
+
+def test_a_run_gives_its_monthly_wafer_outs_and_its_capacity_after_the_warm_up(tmp_path):
+    res = _result()
+    by_month = res.wafers_out_by_month()
+    m = DAYS_PER_MONTH
+    finish = np.array([k + 30 for k in range(60)] + [k + 61 for k in range(40)] + [5])  # days
+    expected = [25 * int(np.sum((finish >= i * m) & (finish < (i + 1) * m))) for i in range(int(200 // m))]
+    assert by_month == {"o": expected} and len(expected) == 6  # the seventh month is cut off by the end
+    assert sum(expected) == 25 * int(np.sum(finish < 6 * m))
+    # after a 50-day warm-up, months count from day 50, and the capacity is over the 150 days left
+    late = res.wafers_out_by_month(50.0)["o"]
+    assert late[0] == 25 * int(np.sum((finish >= 50) & (finish < 50 + m)))
+    s = res.summary(50.0)
+    assert s["warmup_days"] == 50.0 and s["wafers_out_by_month"]["o"] == late
+    lots_after = int(np.sum(finish >= 50))
+    assert s["lots_completed"]["o"] == lots_after
+    cap = res.supply("o", 50.0).capacity_wafers_per_month
+    assert cap == pytest.approx(lots_after * 25 / 150 * m, rel=1e-12)
+    # the file written from that summary gives the same capacity (its days counted from the warm-up on)
+    (tmp_path / "fl.json").write_text(json.dumps(s))
+    from fab2token.supply.chain import fabline_supply
+
+    assert fabline_supply(str(tmp_path / "fl.json"), "o").capacity_wafers_per_month == pytest.approx(cap, rel=1e-12)
+
+
+def test_a_warm_up_as_long_as_the_run_in_the_file_is_named(tmp_path):
+    from fab2token.scenario.files import FileProblem, read_fabline_result
+
+    out = _result().summary()
+    out["warmup_days"] = 200.0
+    (tmp_path / "fl.json").write_text(json.dumps(out))
+    with pytest.raises(FileProblem, match=r"warmup_days is 200.*fewer than its days"):
+        read_fabline_result(tmp_path / "fl.json", "o")

@@ -133,6 +133,8 @@ def test_class5_supply_wafers_nan_refused():
         ("--days", "nan", "--days: got nan"),
         ("--days", "0", "--days: got 0.0"),
         ("--days", "inf", "--days: got inf"),
+        # every run goes to its last day (the daily WIP sample): 1e308 days would never end
+        ("--days", "1e308", "--days: got 1e+308; a positive number of days, at most 36,525"),
         ("--dispatch", "random", "--dispatch: got 'random'"),
         ("--warmup-days", "nan", "--warmup-days: got nan"),
         ("--warmup-days", "-1", "--warmup-days: got -1.0"),

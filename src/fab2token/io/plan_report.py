@@ -114,7 +114,8 @@ def write_plan_report(path: str | Path, sc: Any, res: Any) -> Path:
 
 
 def write_fabline_report(path: str | Path, res: Any, title: str = "fab line") -> Path:
-    """One self-contained page for a fab line run: cycle-time distributions, WIP over time, utilisation."""
+    """One self-contained page for a fab line run: cycle-time distributions, WIP over time, wafers out by month,
+    utilisation."""
     s = res.summary()
     figs: list[go.Figure] = []
     f = go.Figure()
@@ -135,6 +136,18 @@ def write_fabline_report(path: str | Path, res: Any, title: str = "fab line") ->
     f = go.Figure()
     f.add_scatter(x=list(range(len(s["wip_lots_by_day"]))), y=s["wip_lots_by_day"], name="lots in process")
     f.update_layout(title="WIP over time", xaxis_title="day", yaxis_title="lots", template="plotly_white", height=360)
+    figs.append(f)
+    f = go.Figure()
+    for order, outs in s["wafers_out_by_month"].items():
+        f.add_bar(x=list(range(1, len(outs) + 1)), y=outs, name=order)
+    f.update_layout(
+        title="Wafers out by month (365.25 / 12 days) and order",
+        barmode="stack",
+        xaxis_title="month of the run",
+        yaxis_title="wafers",
+        template="plotly_white",
+        height=360,
+    )
     figs.append(f)
     util = sorted(res.utilisation.items(), key=lambda kv: -kv[1])[:40]
     f = go.Figure()

@@ -192,7 +192,8 @@ def _figure(data: dict[str, Any], key: str, order: str | None) -> float:
 
 
 def read_fabline_result(path: str | Path, order: str, with_share: bool = False) -> tuple[Any, ...]:
-    """``(cycle_time_days_mean, lots_completed, days)`` of one order of a ``fab2token fabline --json`` output; with
+    """``(cycle_time_days_mean, lots_completed, days)`` of one order of a ``fab2token fabline --json`` output (the
+    days from its warm-up on, over which its lots completed are counted); with
     ``with_share``, a fourth item: the order's ``cycle_time_months_share`` (None in an output from before it).
 
     Raises
@@ -211,6 +212,10 @@ def read_fabline_result(path: str | Path, order: str, with_share: bool = False) 
     days = _figure(data, "days", None)
     if days <= 0:
         raise FileProblem(f"days is {shown(days)}, expected the simulated days (above 0)")
+    warmup = _figure(data, "warmup_days", None) if "warmup_days" in data else 0.0  # absent before it was written
+    if warmup >= days:
+        raise FileProblem(f"warmup_days is {shown(warmup)}, expected fewer than its days ({shown(days)})")
+    days -= warmup
     figures = _figure(data, "cycle_time_days_mean", order), _figure(data, "lots_completed", order), days
     return (*figures, _months_share(data, order)) if with_share else figures
 

@@ -105,6 +105,7 @@ class FablineResult:
         share = {k: _months_share(v) for k, v in sorted(by_order.items())}
         return {
             "days": self.days,
+            "warmup_days": warmup_days,
             "dispatch": self.dispatch,
             "seed": self.seed,
             "lots_completed": dict(sorted(done.items())),
@@ -115,6 +116,7 @@ class FablineResult:
             "on_time_frac": on_time / total if total else math.nan,
             "on_time_frac_by_order": {k: float(np.mean(v)) for k, v in sorted(on_time_by_order.items())},
             "throughput_wafers_per_day": wafers / span,
+            "wafers_out_by_month": self.wafers_out_by_month(warmup_days),
             "wip_lots_by_day": self.wip_by_day,
             "bottlenecks": [
                 {
@@ -130,6 +132,26 @@ class FablineResult:
             "wall_s": self.wall_s,
         }
 
+    def wafers_out_by_month(self, warmup_days: float = 0.0) -> dict[str, list[int]]:
+        """Wafers out of each order in each whole month (365.25 / 12 days) from ``warmup_days`` on, initial WIP
+        included: the run's monthly wafer-out series (a month cut off by the end of the run is left out)."""
+        from fab2token.supply.chain import DAYS_PER_MONTH
+
+        months = int((self.days - warmup_days) // DAYS_PER_MONTH)
+        if not self.completed:
+            return {}
+        orders = np.array([c[0] for c in self.completed])
+        finish = np.array([c[3] for c in self.completed], dtype=float)
+        pieces = np.array([c[5] for c in self.completed], dtype=np.int64)
+        month = np.floor((finish / 1440.0 - warmup_days) / DAYS_PER_MONTH).astype(np.int64)
+        keep = (finish >= warmup_days * 1440.0) & (month < months)
+        names, which = np.unique(orders[keep], return_inverse=True)  # sorted order names
+        flat = np.bincount(which * months + month[keep], weights=pieces[keep], minlength=names.size * months)
+        return {
+            str(n): row.astype(np.int64).tolist()
+            for n, row in zip(names, flat.reshape(names.size, months), strict=True)
+        }
+
     def supply(self, order: str, warmup_days: float = 0.0) -> Any:
         """What the supply chain takes from this run for one order stream (through the Python API, as from the
         ``fabline --json`` file): its wafer-out capacity, cycle time and the spread of the cycle time over whole
@@ -143,7 +165,7 @@ class FablineResult:
         return fabline_supply_from(
             s["cycle_time_days_mean"][order],
             s["lots_completed"][order],
-            s["days"],
+            s["days"] - warmup_days,  # lots completed are counted from the warm-up on
             s["cycle_time_months_share"][order],
         )
 
@@ -179,6 +201,11 @@ def _kernel_run(compiled: bool | None, dispatch: str | DispatchKey) -> Callable[
     return fast if isinstance(dispatch, str) else None
 
 
+# the longest run: a scenario's longest horizon (1,200 months, 365.25 / 12 days each). The daily WIP sample keeps a
+# run going to its last day even when every lot is done, so a longer run only costs time and memory
+MAX_DAYS = 36_525
+
+
 def check_run_options(
     days: float,
     dispatch: str | DispatchKey,
@@ -198,8 +225,8 @@ def check_run_options(
         )
     elif not isinstance(dispatch, str) and not callable(dispatch):
         issues.append(InputIssue(where, prefix + "dispatch", dispatch, "a rule name or a key function"))
-    if not isinstance(days, int | float) or not math.isfinite(days) or days <= 0:
-        issues.append(InputIssue(where, prefix + "days", days, "a positive, finite number of days"))
+    if not isinstance(days, int | float) or not math.isfinite(days) or not 0 < days <= MAX_DAYS:
+        issues.append(InputIssue(where, prefix + "days", days, f"a positive number of days, at most {MAX_DAYS:,}"))
     if downs_per not in ("group", "tool"):
         name = "downs-per" if prefix else "downs_per"
         issues.append(InputIssue(where, prefix + name, downs_per, "tool or group"))
