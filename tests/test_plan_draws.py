@@ -86,6 +86,28 @@ def test_the_stochastic_plan_hedges_a_demand_the_median_plan_misses(tmp_path):
     assert res.regret_usd is None  # not comparable in cost: the median build falls short
 
 
+def test_milp_under_uncertainty_builds_whole_halls_and_costs_no_less_than_the_lp(tmp_path):
+    data = yaml.safe_load(_uncertain(tmp_path).read_text())
+    data["targets"]["hall_block_mw"] = 2.0
+    path = _write(tmp_path, data)
+    lp = plan_draws(str(path), 4, seed=3)
+    res = plan_draws(str(path), 4, seed=3, milp=True, time_limit_s=60)
+    assert res.status == lp.status == "optimal" and res.expected_shortfall == lp.expected_shortfall == 0.0
+    assert res.build and all(abs(r["it_mw"] / 2.0 - round(r["it_mw"] / 2.0)) < 1e-6 for r in res.build)
+    assert any(abs(r["it_mw"] / 2.0 - round(r["it_mw"] / 2.0)) > 1e-3 for r in lp.build)  # the LP builds fractions
+    # the blocks are one more constraint on the same programme: its relaxation is no dearer
+    assert res.expected_cost_usd >= lp.expected_cost_usd * (1 - 1e-9)
+    # the median plan compared with it is the deterministic MILP: its build is whole halls too
+    det = res.deterministic["build"]
+    assert det and all(abs(r["it_mw"] / 2.0 - round(r["it_mw"] / 2.0)) < 1e-6 for r in det)
+    # in halls of 4 MW the targets cannot all be met in every draw: the least expected shortfall, not a failure
+    data["targets"]["hall_block_mw"] = 4.0
+    coarse = plan_draws(str(_write(tmp_path, data)), 4, seed=3, milp=True, time_limit_s=60)
+    assert coarse.status == "optimal" and coarse.expected_shortfall > 0
+    with pytest.raises(ModelError, match="--milp with --draws needs targets.hall_block_mw"):
+        plan_draws(str(_uncertain(tmp_path)), 2, milp=True)
+
+
 def test_draws_of_another_structure_cannot_share_a_plan(tmp_path):
     one = load_scenario(_write(tmp_path, _example()))[0]
     data = _example()
@@ -107,7 +129,7 @@ def test_plan_draws_json_and_bad_options(tmp_path):
     report.unlink()
     for args, words in (
         (["--draws", "0"], "draws"),
-        (["--draws", "3", "--milp"], "milp"),
+        (["--draws", "3", "--milp"], "hall_block_mw"),
         (["--draws", "3", "--scenario-out", str(tmp_path / "out.yaml"), "--report", str(report)], "scenario-out"),
     ):
         r = subprocess.run([FAB2TOKEN, "plan", str(path), *args], capture_output=True, text=True)

@@ -181,7 +181,8 @@ def plan(
         typer.Option(
             "--milp",
             help="Integer decisions (MILP): halls in blocks of targets.hall_block_mw, and each training run on one "
-            "type at a fixed whole count over unbroken months, as the simulator runs it.",
+            "type at a fixed whole count over unbroken months, as the simulator runs it (with --draws: the shared "
+            "build in whole halls).",
         ),
     ] = False,
     time_limit: Annotated[float, typer.Option("--time-limit", help="Solver time limit [s].")] = 60.0,
@@ -211,9 +212,9 @@ def plan(
     plan, 1 unbounded or solver error; without a plan nothing is printed as one.
     """
     if draws is not None:
-        given = {"--milp": milp, "--scenario-out": scenario_out, "--solver-log": solver_log}
+        given = {"--scenario-out": scenario_out, "--solver-log": solver_log}
         where = (report, None if no_store else db)
-        _plan_under_uncertainty(scenario, (draws, seed, objective, time_limit), given, where, as_json)
+        _plan_under_uncertainty(scenario, (draws, seed, objective, time_limit, milp), given, where, as_json)
         return
     import yaml
 
@@ -298,13 +299,13 @@ def _print_plan(res: Any) -> None:
 
 def _plan_under_uncertainty(
     scenario: Path,
-    how: tuple[int, int, str, float],
+    how: tuple[int, int, str, float, bool],
     given: dict[str, Any],
     where: tuple[Path | None, Path | None],
     as_json: bool,
 ) -> None:
     """``plan --draws N``: the stochastic plan (:func:`fab2token.plan.stochastic.plan_draws`) of ``how`` = (draws,
-    seed, objective, time limit), printed, its report written and the plan stored per ``where`` = (report, store or
+    seed, objective, time limit, milp), printed, its report written and the plan stored per ``where`` = (report, store or
     None)."""
     from fab2token.io import plan_store, store
     from fab2token.io.plan_draws_report import write_stochastic_plan_report

@@ -135,16 +135,20 @@ def stack_plan_data(datas: list[PlanData]) -> PlanData:
     return PlanData(**out, draws=len(datas))
 
 
-def _evaluate(d: PlanData, sc: Scenario, objective: str, time_limit_s: float, fixed_build: Any = None) -> dict:
-    """Build and solve the stochastic programme (with the build held at ``fixed_build`` when given); its numbers."""
-    built = build_model(d, objective, sc.targets.budget_usd, None)
+def _evaluate(
+    d: PlanData, sc: Scenario, objective: str, time_limit_s: float, fixed_build: Any = None, block: float | None = None
+) -> dict:
+    """Build and solve the stochastic programme (with the build held at ``fixed_build`` when given; in whole halls
+    of ``block`` IT MW when given); its numbers."""
+    built = build_model(d, objective, sc.targets.budget_usd, block)
     m = built.model
     if fixed_build is not None:  # the deterministic plan's build, facing the draws
         b = fixed_build.reindex_like(m.variables["it_mw_built"].lower).fillna(0.0)
         m.variables["it_mw_built"].update(lower=b, upper=b)
     t0 = time.perf_counter()
     options = {"time_limit": float(time_limit_s), "output_flag": False, "log_to_console": False}
-    outcome, short, _ = solve_phases(built, options, False)  # the deterministic plan's phases, on expectations
+    milp = block is not None
+    outcome, short, _ = solve_phases(built, options, milp)  # the deterministic plan's phases, on expectations
     solve_s = time.perf_counter() - t0
     out: dict[str, Any] = {
         "status": outcome,
@@ -183,6 +187,7 @@ def plan_draws(
     seed: int = 0,
     objective: str = "min-cost",
     time_limit_s: float = 600.0,
+    milp: bool = False,
 ) -> StochasticPlan:
     """Plan a scenario with uncertain inputs over ``draws`` of them (sample average approximation).
 
@@ -199,6 +204,10 @@ def plan_draws(
         expected cost).
     time_limit_s : float
         The solver's time limit for each solve.
+    milp : bool
+        The shared build in whole halls of ``targets.hall_block_mw`` IT MW (a MILP; the draws' operation stays
+        continuous, training runs as accelerator-months). The median plan it is compared with is the
+        deterministic MILP (``plan --milp``), and its build faces the draws in the same programme.
 
     Returns
     -------
@@ -229,16 +238,22 @@ def plan_draws(
     )
     t0 = time.perf_counter()
     sc, text = load_scenario(scenario)
+    block = sc.targets.hall_block_mw if milp else None
+    if milp and block is None:
+        raise ModelError(
+            "--milp with --draws needs targets.hall_block_mw (the shared build in halls of that many IT MW); "
+            "contiguous training runs are a MILP of one scenario, not of a plan under uncertainty"
+        )
     ss = read_sweep_scenario(text, str(scenario), sc)
     values = ss.inputs.sample(draws, seed)
     scs = [draw_scenario(ss, draw_values(values, k), k) for k in range(draws)]
     d = stack_plan_data([plan_data(x) for x in scs])  # a few look-ups and one climate per draw
     build_s = time.perf_counter() - t0
-    saa = _evaluate(d, sc, objective, time_limit_s)
-    det_plan = plan(sc, objective, time_limit_s=time_limit_s)  # the median scenario's own plan
+    saa = _evaluate(d, sc, objective, time_limit_s, block=block)
+    det_plan = plan(sc, objective, milp=milp, time_limit_s=time_limit_s)  # the median scenario's own plan
     det: dict[str, Any] = {"status": det_plan.status}
     if det_plan.status in ("optimal", "feasible"):
-        faced = _evaluate(d, sc, objective, time_limit_s, det_plan.series["it_mw_built"])
+        faced = _evaluate(d, sc, objective, time_limit_s, det_plan.series["it_mw_built"])  # held: no blocks
         det.update(
             median_scenario_cost_usd=det_plan.objective_usd,
             status_facing_draws=faced["status"],
