@@ -213,6 +213,52 @@ def test_a_key_function_runs_in_plain_python(tmp_path):
         simulate_fab(fab, days=1, dispatch=lambda now, arrival, due, remaining: due, compiled=True)
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+def test_an_exception_in_the_daily_call_stops_either_loop(tmp_path, compiled):
+    """Ctrl-C (or an alarm) during a long run: the signal's handler runs in the daily call, its exception stops the
+    C++ loop as it stops the Python one, and reaches the caller."""
+    from fab2token.supply.fabline.engine import compiled_kernel
+
+    if compiled and compiled_kernel() is None:
+        pytest.skip("compiled kernel not built (python -m fab2token.supply.fabline.build)")
+    days_seen: list[float] = []
+
+    def progress(day: float) -> None:
+        days_seen.append(day)
+        if day >= 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        simulate_fab(_fab(tmp_path, ONE_TOOL), days=30_000, progress=progress, compiled=compiled)
+    assert days_seen == [1.0, 2.0, 3.0, 4.0, 5.0]
+
+
+@needs_smt
+def test_an_alarm_stops_the_compiled_loop():
+    """The C++ loop holds the interpreter, but calls back once a simulated day: a SIGALRM's handler runs there."""
+    import signal
+    import time
+
+    from fab2token.supply.fabline.engine import compiled_kernel
+
+    if compiled_kernel() is None:
+        pytest.skip("compiled kernel not built (python -m fab2token.supply.fabline.build)")
+
+    def _alarm(signum, frame):
+        raise TimeoutError("alarm")
+
+    old = signal.signal(signal.SIGALRM, _alarm)
+    signal.setitimer(signal.ITIMER_REAL, 0.2)
+    t0 = time.perf_counter()
+    try:
+        with pytest.raises(TimeoutError):
+            simulate_fab(load_fab(HVLM), days=3000, compiled=True)  # about 20 s if it were not stopped
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert time.perf_counter() - t0 < 10
+
+
 def test_a_stale_compiled_kernel_is_never_used(tmp_path, monkeypatch):
     from fab2token.supply.fabline import engine, native
 

@@ -513,7 +513,10 @@ struct Sim {
                 case DAY:
                     out.wip_by_day.push_back((i64)l_route.size() - (i64)out.c_name.size());
                     days++;
-                    if (in.progress) in.progress(now / 1440.0 + 1.0);
+                    if (in.progress && in.progress(now / 1440.0 + 1.0)) {
+                        out.error = "stopped by the caller";
+                        failed = true;
+                    }
                     push(now + 1440.0, DAY, 0);
                     break;
                 case PM: {

@@ -40,7 +40,7 @@ struct FabIn {
     // random.Random(seed).getstate()[1]: 624 words and the index
     const uint32_t* mt_state;
     i64 mt_index;
-    void (*progress)(double);
+    int (*progress)(double);  // called each simulated day; a nonzero return stops the run (Ctrl-C, an alarm)
 };
 }
 

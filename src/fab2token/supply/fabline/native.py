@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes as C
 import hashlib
 import random
+import threading
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -33,7 +34,7 @@ RULES = {"fifo": 0, "edd": 1, "spt": 2, "cr": 3}
 """The dispatch rules the C++ loop knows, by the code it takes."""
 
 _I, _D = C.POINTER(C.c_int64), C.POINTER(C.c_double)
-_PROGRESS = C.CFUNCTYPE(None, C.c_double)
+_PROGRESS = C.CFUNCTYPE(C.c_int, C.c_double)
 _FIELDS = (
     [(n, C.c_int64) for n in ("nf", "nt", "nroutes", "ns", "norders", "nwip", "ngroups", "nnames")]
     + [(n, C.c_double) for n in ("horizon", "transport_lo", "transport_span")]
@@ -188,6 +189,20 @@ def run(
     if lib is None:
         raise RuntimeError("the compiled fab line kernel is not built: run `python -m fab2token.supply.fabline.build`")
     a = _arrays(model, days, seed, downs_per)
+    raised: list[BaseException] = []
+    stop = threading.Event()
+
+    def day_call(day: float) -> int:
+        """Once a simulated day, on the loop's thread: the progress bar; a nonzero return stops the loop (the caller
+        was interrupted, or the progress bar raised: re-raised once the loop has returned)."""
+        try:
+            if progress is not None:
+                progress(day)
+        except BaseException as exc:  # noqa: BLE001  re-raised on the caller's thread
+            raised.append(exc)
+            return 1
+        return int(stop.is_set())
+
     fields: dict[str, Any] = {
         "nf": len(model.families),
         "nt": int(a["f_tools"].sum()),
@@ -204,14 +219,36 @@ def run(
         "downs_per_group": int(downs_per == "group"),
         "preempt": int(bool(preempt)),
         "mt_index": int(a["_mt_index"][0]),
-        "progress": _PROGRESS(progress) if progress is not None else _PROGRESS(),
+        "progress": _PROGRESS(day_call),
     }
     for name, kind in _FIELDS:
         if name not in fields:
             fields[name] = a[name].ctypes.data_as(kind)
     args = _FabIn(**fields)
-    handle = lib.fab_run(C.byref(args))
+    # the loop runs on its own thread (ctypes lets go of the interpreter during the call), so that Ctrl-C or an
+    # alarm reaches the caller's thread at once: it stops the loop at the next simulated day and is raised here
+    handles: list[int] = []
+    done = threading.Event()  # not Thread.join: an interrupted join can leave the thread reported as stopped
+
+    def call() -> None:
+        try:
+            handles.append(lib.fab_run(C.byref(args)))
+        finally:
+            done.set()
+
+    threading.Thread(target=call, daemon=True).start()
     try:
+        done.wait()
+    except BaseException:
+        stop.set()
+        done.wait()
+        if handles:
+            lib.fab_free(handles[0])
+        raise
+    handle = handles[0]
+    try:
+        if raised:
+            raise raised[0]
         error = lib.fab_error(handle).decode()
         if error:
             raise RuntimeError(f"fab line kernel: {error}")
