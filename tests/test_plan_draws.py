@@ -76,6 +76,27 @@ def test_the_stochastic_plan_lies_between_wait_and_see_and_the_median_plan_facin
         assert det["expected_cost_usd"] >= res.expected_cost_usd * (1 - 1e-9)
 
 
+def test_what_binds_in_expectation_prices_one_more_grid_mw_in_every_draw(tmp_path):
+    """The expected dual of a site's power (each draw's dual, which carries its 1/N of the expected cost, summed over
+    the draws, with the build's cap at the best draw) against the finite difference: the same draws with that site's
+    grid raised by half a MW in every month."""
+    path = _uncertain(tmp_path)
+    res = plan_draws(str(path), 4, seed=3)
+    row = next(r for r in res.binding if r["constraint"] == "grid_capacity" and r["site"] == "north")
+    assert row["dual"] > 0
+    data = yaml.safe_load(path.read_text())
+    delta = 0.5
+    for step in data["sites"][0]["grid_power"]:
+        step["mw"] += delta
+    (tmp_path / "more").mkdir()
+    more = plan_draws(str(_write(tmp_path / "more", data)), 4, seed=3)
+    d = plan_data(load_scenario(path)[0])
+    it_mw = delta * float(d.usable.sel(site="north")) / float(d.pue.sel(site="north"))  # IT MW at the design PUE
+    saving = res.expected_cost_usd - more.expected_cost_usd
+    print(f"north: saving {saving:,.0f} USD, dual x IT MW {row['dual'] * it_mw:,.0f} USD")
+    assert saving == pytest.approx(row["dual"] * it_mw, rel=1e-3)  # an LP: linear while the basis holds
+
+
 def test_the_stochastic_plan_hedges_a_demand_the_median_plan_misses(tmp_path):
     res = plan_draws(str(_uncertain(tmp_path)), 8, seed=1)
     mine = {r["target"]: r["probability_met"] for r in res.targets_met}

@@ -375,3 +375,9 @@ def _print_stochastic(res: Any) -> None:
     for row in res.build:
         t.add_row(row["site"], row["month"], f"{row['it_mw']:,.1f}")
     out.print(t)
+    if res.binding:
+        out.print(
+            Text.assemble(("what binds, in expectation over the draws", "bold"), " (one more unit in every draw)")
+        )
+    for b in res.binding[:10]:
+        out.print("  " + b["text"], highlight=False)

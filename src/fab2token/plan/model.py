@@ -199,8 +199,10 @@ def _supply_and_sites(m: linopy.Model, d: PlanData, hall_block_mw: float | None)
     cap = b.cumsum("month")
     usable = cap
     if d.draws:  # built for every draw (first stage); each draw powers what its own grid allows of it
-        m.add_constraints(cap <= d.it_mw_max.max("draw"), name="grid_capacity")
-        usable = m.add_variables(lower=0, upper=d.it_mw_max, name="it_mw_powered")
+        m.add_constraints(cap <= d.it_mw_max.max("draw"), name="grid_capacity_best_draw")
+        usable = m.add_variables(lower=0, name="it_mw_powered", coords=[d.draw_index, *ms])
+        finite = np.isfinite(d.it_mw_max)  # a constraint, not a bound: its dual is what one more MW is worth
+        m.add_constraints(usable <= d.it_mw_max.where(finite, 0.0), name="grid_capacity", mask=finite)
         m.add_constraints(usable - cap <= 0, name="powered_within_built")
     else:
         m.add_constraints(cap <= d.it_mw_max, name="grid_capacity")

@@ -30,6 +30,7 @@ from fab2token.errors import ModelError
 from fab2token.plan.data import PlanData, plan_data
 from fab2token.plan.model import build_model, fixed_purchases_usd, ppa_fixed_usd
 from fab2token.plan.solve import PLAN_STATUSES, plan, solve_phases
+from fab2token.plan.values import binding_rows, constraint_duals
 from fab2token.scenario.models import Scenario
 
 __all__ = ["StochasticPlan", "plan_draws", "stack_plan_data", "STOCHASTIC_KEYS"]
@@ -52,6 +53,7 @@ STOCHASTIC_KEYS = (
     "constraints",
     "build_s",
     "solve_s",
+    "binding",
 )
 # exit status of `plan --draws` by outcome: `plan`'s own
 PLAN_STATUS_EXIT = {status: code for status, (code, _) in PLAN_STATUSES.items()}
@@ -81,6 +83,8 @@ class StochasticPlan:
     build_s: float
     solve_s: float
     cost_usd_by_draw: list[float] = field(default_factory=list)
+    # what one more unit of each limit in every draw is worth, in expectation (an LP whose targets are all met)
+    binding: list[dict[str, Any]] = field(default_factory=list)
     series: dict[str, xr.DataArray] = field(default_factory=dict)  # it_mw_built (site, month): the shared build
 
     def to_dict(self) -> dict[str, Any]:
@@ -88,10 +92,9 @@ class StochasticPlan:
         d.pop("series")
         return d
 
-    # what the store and the pages read of any plan (a plan under uncertainty has no duals, schedule or binding)
+    # what the store and the pages read of any plan (a plan under uncertainty has no duals by month or schedule)
     under_uncertainty: ClassVar[bool] = True
     duals: ClassVar[dict[str, xr.DataArray]] = {}
-    binding: ClassVar[list[dict[str, Any]]] = []
     binding_if_short: ClassVar[list[dict[str, Any]]] = []
     schedule: ClassVar[dict[str, Any]] = {}
 
@@ -169,7 +172,29 @@ def _evaluate(
         targets_met=_targets_met(d, sol),
         build_mw=sol["it_mw_built"],
     )
+    if fixed_build is None and block is None and not short:
+        out["binding"] = _expected_binding(m, d)
     return out
+
+
+def _expected_binding(m: Any, d: PlanData) -> list[dict[str, Any]]:
+    """What one more unit of each limit in every draw is worth, in expectation: each draw's dual (the objective
+    being the mean over the draws, a draw's dual carries its 1/N) summed over the draws; for power, with the dual of
+    the build's cap at the best draw's power, which one more MW in every draw also relaxes. Read as the
+    deterministic plan's binding rows, at the draws' mean PUE and usable share."""
+    duals = {k: v.sum("draw") if "draw" in v.dims else v for k, v in constraint_duals(m, d).items()}
+    if "grid_capacity" in duals and "grid_capacity_best_draw" in m.constraints:
+        best = -m.dual["grid_capacity_best_draw"]
+        duals["grid_capacity"] = duals["grid_capacity"] + best.reindex_like(duals["grid_capacity"]).fillna(0.0)
+    mean = {
+        f.name: getattr(d, f.name).mean("draw")
+        for f in dataclasses.fields(PlanData)
+        if f.name in ("pue", "usable", "units_per_packaging_wafer", "stack_yield", "stacks_per_accelerator")
+        and isinstance(getattr(d, f.name), xr.DataArray)
+        and "draw" in getattr(d, f.name).dims
+    }
+    flat = dataclasses.replace(d, **{k: float(v) if v.ndim == 0 else v for k, v in mean.items()})
+    return binding_rows(duals, flat)
 
 
 def _fixed_by_draw(d: PlanData) -> np.ndarray:
@@ -308,6 +333,7 @@ def _result(saa: dict[str, Any], det: dict[str, Any], draws: int, seed: int, bui
         build_s=build_s,
         solve_s=saa["solve_s"],
         cost_usd_by_draw=[float(x) for x in by_draw],
+        binding=saa.get("binding", []),
         series={"it_mw_built": saa["build_mw"].transpose("site", "month")} if "build_mw" in saa else {},
     )
 
